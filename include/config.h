@@ -1,0 +1,122 @@
+/*
+ * config: ewsprobed's configuration — parse (inih), validate, and hold it
+ * as an immutable, reference-counted object.
+ *
+ * A configuration is loaded completely and validated completely before
+ * anyone sees it; every problem found is reported (file:line, section, key),
+ * not only the first. A reload builds a new object and swaps it in; users
+ * that are still running with the old one hold a reference (config_ref) and
+ * the old object goes away with the last config_unref.
+ *
+ * Passwords are never in the file: a mailbox names a credential that is read
+ * from $CREDENTIALS_DIRECTORY/<name> (systemd LoadCredential=) or from an
+ * absolute path to a file that only its owner can read. Passwords are wiped
+ * from memory when the configuration is freed.
+ *
+ * The structures below are public for reading only; never modify a loaded
+ * configuration.
+ */
+#ifndef EWSPROBED_CONFIG_H
+#define EWSPROBED_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* TLS protocol versions as written in the file: 1.0 -> 10 ... 1.3 -> 13. */
+#define CONFIG_TLS_1_0 10
+#define CONFIG_TLS_1_1 11
+#define CONFIG_TLS_1_2 12
+#define CONFIG_TLS_1_3 13
+
+#define CONFIG_PROFILE_PHONE "lync-phone-edition"
+
+enum config_discovery {
+	CONFIG_DISCOVERY_FIRST,	/* stop at the first candidate with EWS URLs */
+	CONFIG_DISCOVERY_ALL,	/* try and report every candidate */
+};
+
+/* A list of strings (hosts, files, servers). */
+struct config_strlist {
+	char **items;
+	size_t n;
+};
+
+struct config_profile {
+	char *name;
+	int builtin;			/* the built-in lync-phone-edition */
+	char *frontend_host;		/* FE pool to learn the issuer from */
+	int frontend_port;		/* default 443 */
+	char *frontend_ca_file;		/* FE issuing CA as PEM */
+	struct config_strlist web_trusted; /* PEM files or directories */
+	char *public_roots_file;	/* firmware public roots, PEM bundle */
+	int tls_min;			/* CONFIG_TLS_* */
+	int tls_max;			/* CONFIG_TLS_* (the ceiling) */
+	int system_store;		/* also evaluate the OS store */
+	int allow_basic;		/* Basic auth allowed (default no) */
+	uint64_t frontend_interval_ms;	/* FE issuer re-learning period */
+	int line;			/* where the section starts */
+};
+
+struct config_mailbox {
+	char *name;
+	char *address;			/* primary SMTP address */
+	char *domain;			/* right-hand side, lower case */
+	char *account;			/* DOMAIN\user or UPN */
+	char *credential;		/* the reference as written */
+	char *password;			/* secret: never log */
+	struct config_profile **profiles; /* borrowed from the config */
+	size_t nprofiles;
+	uint64_t interval_ms;		/* 0: the daemon's interval */
+	struct config_strlist dns_servers; /* empty: the daemon's */
+	char *ews_internal_url;		/* fixed URL, skips discovery */
+	char *ews_external_url;		/* fixed URL, skips discovery */
+	struct config_strlist redirect_allow; /* extra hosts redirects may reach */
+	enum config_discovery discovery;
+	int line;
+};
+
+struct config {
+	char *path;
+	/* [daemon] */
+	uint64_t interval_ms;
+	uint64_t retry_interval_ms;
+	uint64_t discovery_interval_ms;
+	uint64_t timeout_ms;
+	unsigned int fail_after;
+	unsigned int recover_after;
+	unsigned int concurrency;
+	unsigned int cert_warn_days;
+	char *status_file;		/* NULL: not written */
+	char *metrics_file;		/* NULL: not written */
+	char *system_store_file;	/* the OS CA bundle */
+	struct config_strlist dns_servers; /* empty: /etc/resolv.conf */
+	/* sections */
+	struct config_profile **profiles;
+	size_t nprofiles;
+	struct config_mailbox **mailboxes;
+	size_t nmailboxes;
+	int refcnt;
+};
+
+/*
+ * Load and validate path. On success return 0 and set *cfgp (refcount 1).
+ * On failure return -1 and set *errors to every problem found, one per line
+ * ("file:line: [section] key: message"); the caller frees it.
+ */
+int config_load(const char *, struct config **, char **);
+
+struct config *config_ref(struct config *);
+void config_unref(struct config *);
+
+const struct config_profile *config_profile_find(const struct config *,
+    const char *);
+const struct config_mailbox *config_mailbox_find(const struct config *,
+    const char *);
+
+/* Parse "30s", "5m", "24h", "2d", "1500ms" (bare number = seconds). */
+int config_parse_duration(const char *, uint64_t *);
+
+/* One-line summary for -n: "N mailboxes, M profiles". Caller frees. */
+char *config_summary(const struct config *);
+
+#endif
