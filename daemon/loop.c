@@ -61,6 +61,12 @@ loop_free(void)
 {
 	struct loop_sig *ls;
 
+	/*
+	 * Run callbacks deferred during shutdown so that what they free is
+	 * freed (their records would otherwise leak with the base).
+	 */
+	if (loop_evbase != NULL)
+		event_base_loop(loop_evbase, EVLOOP_NONBLOCK);
 	while ((ls = TAILQ_FIRST(&loop_sigs)) != NULL) {
 		TAILQ_REMOVE(&loop_sigs, ls, ls_entry);
 		event_free(ls->ls_ev);
