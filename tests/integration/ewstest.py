@@ -1,0 +1,112 @@
+"""Shared helpers for ewsprobed's integration tests (Python stdlib only).
+
+Owns: temporary test directories, writing configurations and credential
+files, a NOTIFY_SOCKET listener, and bounded waits. Every wait has a timeout;
+nothing here sleeps without one.
+"""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+PASSWORD_CANARY = "Canary-Pa55w0rd-9f3e1c"
+
+
+class TestFailure(Exception):
+    """An assertion about the daemon's behaviour did not hold."""
+
+
+def check(cond, what):
+    """Fail the test with `what` unless cond holds."""
+    if not cond:
+        raise TestFailure(what)
+
+
+def tempdir():
+    """Make a private temporary directory for one test."""
+    return tempfile.mkdtemp(prefix="ewsprobed-test-")
+
+
+def write_file(path, text, mode=0o644):
+    """Write text to path with the given mode."""
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def basic_config(d, extra_mailbox=""):
+    """A minimal valid configuration in d with a 0600 credential file."""
+    cred = write_file(os.path.join(d, "lab.password"),
+                      PASSWORD_CANARY + "\n", 0o600)
+    return f"""[daemon]
+interval = 5m
+status_file =
+metrics_file =
+
+[profile lync-phone-edition]
+frontend = lyncpool.contoso.com
+
+[mailbox lab]
+address = lab@contoso.com
+account = CONTOSO\\lab
+credential = {cred}
+{extra_mailbox}"""
+
+
+class NotifyListener:
+    """An AF_UNIX datagram socket standing in for systemd's NOTIFY_SOCKET."""
+
+    def __init__(self, d):
+        self.path = os.path.join(d, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.messages = []
+
+    def wait_for(self, key, timeout=5.0):
+        """Wait until a datagram containing line `key` arrives; return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            check(left > 0, f"no {key!r} from the daemon within {timeout}s; "
+                  f"got {self.messages!r}")
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(4096).decode()
+            except socket.timeout:
+                continue
+            self.messages.append(data)
+            if any(line == key or line.startswith(key)
+                   for line in data.split("\n")):
+                return data
+
+    def close(self):
+        """Close and remove the socket."""
+        self.sock.close()
+        os.unlink(self.path)
+
+
+def wait_exit(proc, timeout):
+    """Wait for proc to exit within timeout seconds; return its status."""
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise TestFailure(f"daemon did not exit within {timeout}s")
+
+
+def run_tests(tests):
+    """Run test functions, print a summary, exit 0 only if all passed."""
+    failed = 0
+    for t in tests:
+        try:
+            t()
+            print(f"ok - {t.__name__}")
+        except TestFailure as e:
+            failed += 1
+            print(f"not ok - {t.__name__}: {e}")
+    print(f"{len(tests) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
