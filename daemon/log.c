@@ -24,8 +24,8 @@
 #define LOG_JOURNAL_SOCKET "/run/systemd/journal/socket"
 #define LOG_MAX_FIELDS 48
 
-static int log_journal;	/* 1 when the journal socket was found */
-static int log_verbose;	/* 1 logs LOG_DEBUG too */
+static int log_journal; /* 1 when the journal socket was found */
+static int log_verbose; /* 1 logs LOG_DEBUG too */
 
 /*
  * Choose the backend. sd_journal_send() returns success even when no journald
@@ -67,8 +67,8 @@ log_to_journal(void)
 
 /* Write a record to stderr, control characters replaced, fields appended. */
 static void
-log_stderr(int pri, const char *msg, const struct log_field *fields,
-    size_t nfields)
+log_stderr(
+    int pri, const char *msg, const struct log_field *fields, size_t nfields)
 {
 	char line[8192];
 	size_t len, i;
@@ -111,16 +111,16 @@ log_journal_send(int pri, const char *file, int line, const char *func,
 	int r, ok = 1;
 
 	memset(bufs, 0, sizeof bufs);
-#define LOG_ADD(...)                                                          \
-	do {                                                                  \
-		if (asprintf(&bufs[n], __VA_ARGS__) < 0) {                    \
-			bufs[n] = NULL;                                       \
-			ok = 0;                                               \
-		} else {                                                      \
-			iov[n].iov_base = bufs[n];                            \
-			iov[n].iov_len = strlen(bufs[n]);                     \
-			n++;                                                  \
-		}                                                             \
+#define LOG_ADD(...) \
+	do { \
+		if (asprintf(&bufs[n], __VA_ARGS__) < 0) { \
+			bufs[n] = NULL; \
+			ok = 0; \
+		} else { \
+			iov[n].iov_base = bufs[n]; \
+			iov[n].iov_len = strlen(bufs[n]); \
+			n++; \
+		} \
 	} while (0)
 	LOG_ADD("MESSAGE=%s", msg);
 	LOG_ADD("PRIORITY=%d", pri);
@@ -132,8 +132,8 @@ log_journal_send(int pri, const char *file, int line, const char *func,
 		LOG_ADD("MESSAGE_ID=%s", msgid);
 	for (i = 0; i < nfields && n < LOG_MAX_FIELDS + 7 && ok; i++) {
 		if (fields[i].value != NULL)
-			LOG_ADD("EWSPROBED_%s=%s", fields[i].name,
-			    fields[i].value);
+			LOG_ADD(
+			    "EWSPROBED_%s=%s", fields[i].name, fields[i].value);
 	}
 #undef LOG_ADD
 	r = ok ? sd_journal_sendv(iov, (int)n) : -ENOMEM;
@@ -154,8 +154,9 @@ log_vemit(int pri, const char *file, int line, const char *func,
 	if (pri == LOG_DEBUG && !log_verbose)
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	if (!log_journal || log_journal_send(pri, file, line, func, msgid,
-	    fields, nfields, msg) != 0)
+	if (!log_journal ||
+	    log_journal_send(
+	        pri, file, line, func, msgid, fields, nfields, msg) != 0)
 		log_stderr(pri, msg, fields, nfields);
 	errno = saved_errno;
 }
@@ -175,8 +176,8 @@ log_emit(int pri, const char *file, int line, const char *func,
 
 /* Log a warning with strerror(errno) appended. */
 void
-log_fatal_or_warn_errno(int pri, const char *file, int line, const char *func,
-    const char *fmt, ...)
+log_fatal_or_warn_errno(
+    int pri, const char *file, int line, const char *func, const char *fmt, ...)
 {
 	char msg[2048];
 	va_list ap;
@@ -206,8 +207,8 @@ log_fatal(int use_errno, const char *file, int line, const char *func,
 		log_emit(LOG_CRIT, file, line, func, NULL, NULL, 0,
 		    "fatal: %s: %s", msg, strerror(saved_errno));
 	else
-		log_emit(LOG_CRIT, file, line, func, NULL, NULL, 0,
-		    "fatal: %s", msg);
+		log_emit(LOG_CRIT, file, line, func, NULL, NULL, 0, "fatal: %s",
+		    msg);
 	exit(1);
 }
 

@@ -77,8 +77,8 @@ notify_watchdog_start(void)
 	usec /= 2;
 	tv.tv_sec = (time_t)(usec / 1000000u);
 	tv.tv_usec = (suseconds_t)(usec % 1000000u);
-	notify_watchdog_ev = event_new(loop_base(), -1, EV_PERSIST,
-	    notify_watchdog_cb, NULL);
+	notify_watchdog_ev =
+	    event_new(loop_base(), -1, EV_PERSIST, notify_watchdog_cb, NULL);
 	if (notify_watchdog_ev == NULL || event_add(notify_watchdog_ev, &tv))
 		fatalx("cannot start the watchdog timer");
 	sd_notify(0, "WATCHDOG=1");

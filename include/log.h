@@ -18,8 +18,8 @@
 #include <syslog.h>
 
 enum log_target {
-	LOG_TARGET_AUTO,	/* journal if its socket exists, else stderr */
-	LOG_TARGET_STDERR,	/* always stderr (foreground / -d) */
+	LOG_TARGET_AUTO, /* journal if its socket exists, else stderr */
+	LOG_TARGET_STDERR, /* always stderr (foreground / -d) */
 };
 
 /* One extra journal field: name without the EWSPROBED_ prefix, and value. */
@@ -39,38 +39,38 @@ void log_emit(int, const char *, int, const char *, const char *,
 void log_vemit(int, const char *, int, const char *, const char *,
     const struct log_field *, size_t, const char *, va_list)
     __attribute__((format(printf, 8, 0)));
-__attribute__((noreturn)) void log_fatal(int, const char *, int,
-    const char *, const char *, ...) __attribute__((format(printf, 5, 6)));
+__attribute__((noreturn)) void log_fatal(int, const char *, int, const char *,
+    const char *, ...) __attribute__((format(printf, 5, 6)));
 __attribute__((noreturn)) void log_oom(size_t);
 
-#define log_debug(...)                                                       \
-	log_emit(LOG_DEBUG, __FILE__, __LINE__, __func__, NULL, NULL, 0,     \
+#define log_debug(...) \
+	log_emit(LOG_DEBUG, __FILE__, __LINE__, __func__, NULL, NULL, 0, \
 	    __VA_ARGS__)
-#define log_info(...)                                                        \
-	log_emit(LOG_INFO, __FILE__, __LINE__, __func__, NULL, NULL, 0,      \
+#define log_info(...) \
+	log_emit(LOG_INFO, __FILE__, __LINE__, __func__, NULL, NULL, 0, \
 	    __VA_ARGS__)
-#define log_notice(...)                                                      \
-	log_emit(LOG_NOTICE, __FILE__, __LINE__, __func__, NULL, NULL, 0,    \
+#define log_notice(...) \
+	log_emit(LOG_NOTICE, __FILE__, __LINE__, __func__, NULL, NULL, 0, \
 	    __VA_ARGS__)
-#define log_warnx(...)                                                       \
-	log_emit(LOG_WARNING, __FILE__, __LINE__, __func__, NULL, NULL, 0,   \
+#define log_warnx(...) \
+	log_emit(LOG_WARNING, __FILE__, __LINE__, __func__, NULL, NULL, 0, \
 	    __VA_ARGS__)
-#define log_errx(...)                                                        \
-	log_emit(LOG_ERR, __FILE__, __LINE__, __func__, NULL, NULL, 0,       \
-	    __VA_ARGS__)
+#define log_errx(...) \
+	log_emit( \
+	    LOG_ERR, __FILE__, __LINE__, __func__, NULL, NULL, 0, __VA_ARGS__)
 /* Like log_warnx, appending ": strerror(errno)". */
-#define log_warn(...)                                                        \
-	log_fatal_or_warn_errno(LOG_WARNING, __FILE__, __LINE__, __func__,   \
-	    __VA_ARGS__)
+#define log_warn(...) \
+	log_fatal_or_warn_errno( \
+	    LOG_WARNING, __FILE__, __LINE__, __func__, __VA_ARGS__)
 /* An event with a MESSAGE_ID and EWSPROBED_* fields (n entries). */
-#define log_event(pri, msgid, fields, n, ...)                                \
-	log_emit(pri, __FILE__, __LINE__, __func__, msgid, fields, n,        \
-	    __VA_ARGS__)
+#define log_event(pri, msgid, fields, n, ...) \
+	log_emit( \
+	    pri, __FILE__, __LINE__, __func__, msgid, fields, n, __VA_ARGS__)
 /* Fatal errors: log at LOG_CRIT and exit(1). fatal() appends errno. */
 #define fatal(...) log_fatal(1, __FILE__, __LINE__, __func__, __VA_ARGS__)
 #define fatalx(...) log_fatal(0, __FILE__, __LINE__, __func__, __VA_ARGS__)
 
-void log_fatal_or_warn_errno(int, const char *, int, const char *,
-    const char *, ...) __attribute__((format(printf, 5, 6)));
+void log_fatal_or_warn_errno(int, const char *, int, const char *, const char *,
+    ...) __attribute__((format(printf, 5, 6)));
 
 #endif
