@@ -67,8 +67,8 @@ log_to_journal(void)
 
 /* Write a record to stderr, control characters replaced, fields appended. */
 static void
-log_stderr(
-    int pri, const char *msg, const struct log_field *fields, size_t nfields)
+log_stderr(int pri, const char *msg, const struct log_field *fields,
+    size_t nfields)
 {
 	char line[8192];
 	size_t len, i;
@@ -132,8 +132,8 @@ log_journal_send(int pri, const char *file, int line, const char *func,
 		LOG_ADD("MESSAGE_ID=%s", msgid);
 	for (i = 0; i < nfields && n < LOG_MAX_FIELDS + 7 && ok; i++) {
 		if (fields[i].value != NULL)
-			LOG_ADD(
-			    "EWSPROBED_%s=%s", fields[i].name, fields[i].value);
+			LOG_ADD("EWSPROBED_%s=%s", fields[i].name,
+			    fields[i].value);
 	}
 #undef LOG_ADD
 	r = ok ? sd_journal_sendv(iov, (int)n) : -ENOMEM;
@@ -155,8 +155,8 @@ log_vemit(int pri, const char *file, int line, const char *func,
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	if (!log_journal ||
-	    log_journal_send(
-	        pri, file, line, func, msgid, fields, nfields, msg) != 0)
+	    log_journal_send(pri, file, line, func, msgid, fields, nfields,
+	        msg) != 0)
 		log_stderr(pri, msg, fields, nfields);
 	errno = saved_errno;
 }
@@ -176,8 +176,8 @@ log_emit(int pri, const char *file, int line, const char *func,
 
 /* Log a warning with strerror(errno) appended. */
 void
-log_fatal_or_warn_errno(
-    int pri, const char *file, int line, const char *func, const char *fmt, ...)
+log_fatal_or_warn_errno(int pri, const char *file, int line, const char *func,
+    const char *fmt, ...)
 {
 	char msg[2048];
 	va_list ap;

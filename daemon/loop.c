@@ -123,8 +123,8 @@ loop_defer(loop_cb cb, void *arg)
 	ld = xmalloc(sizeof *ld);
 	ld->ld_cb = cb;
 	ld->ld_arg = arg;
-	if (event_base_once(
-	        loop_evbase, -1, EV_TIMEOUT, loop_deferred_cb, ld, &tv) != 0)
+	if (event_base_once(loop_evbase, -1, EV_TIMEOUT, loop_deferred_cb, ld,
+	        &tv) != 0)
 		fatalx("event_base_once failed");
 }
 

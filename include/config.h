@@ -31,8 +31,8 @@
 #define CONFIG_PROFILE_PHONE "lync-phone-edition"
 
 enum config_discovery {
-	CONFIG_DISCOVERY_FIRST,	/* stop at the first candidate with EWS URLs */
-	CONFIG_DISCOVERY_ALL,	/* try and report every candidate */
+	CONFIG_DISCOVERY_FIRST, /* stop at the first candidate with EWS URLs */
+	CONFIG_DISCOVERY_ALL, /* try and report every candidate */
 };
 
 /* A list of strings (hosts, files, servers). */
@@ -43,34 +43,35 @@ struct config_strlist {
 
 struct config_profile {
 	char *name;
-	int builtin;			/* the built-in lync-phone-edition */
-	char *frontend_host;		/* FE pool to learn the issuer from */
-	int frontend_port;		/* default 443 */
-	char *frontend_ca_file;		/* FE issuing CA as PEM */
+	int builtin; /* the built-in lync-phone-edition */
+	char *frontend_host; /* FE pool to learn the issuer from */
+	int frontend_port; /* default 443 */
+	char *frontend_ca_file; /* FE issuing CA as PEM */
 	struct config_strlist web_trusted; /* PEM files or directories */
-	char *public_roots_file;	/* firmware public roots, PEM bundle */
-	int tls_min;			/* CONFIG_TLS_* */
-	int tls_max;			/* CONFIG_TLS_* (the ceiling) */
-	int system_store;		/* also evaluate the OS store */
-	int allow_basic;		/* Basic auth allowed (default no) */
-	uint64_t frontend_interval_ms;	/* FE issuer re-learning period */
-	int line;			/* where the section starts */
+	char *public_roots_file; /* firmware public roots, PEM bundle */
+	int tls_min; /* CONFIG_TLS_* */
+	int tls_max; /* CONFIG_TLS_* (the ceiling) */
+	int system_store; /* also evaluate the OS store */
+	int allow_basic; /* Basic auth allowed (default no) */
+	uint64_t frontend_interval_ms; /* FE issuer re-learning period */
+	int line; /* where the section starts */
 };
 
 struct config_mailbox {
 	char *name;
-	char *address;			/* primary SMTP address */
-	char *domain;			/* right-hand side, lower case */
-	char *account;			/* DOMAIN\user or UPN */
-	char *credential;		/* the reference as written */
-	char *password;			/* secret: never log */
+	char *address; /* primary SMTP address */
+	char *domain; /* right-hand side, lower case */
+	char *account; /* DOMAIN\user or UPN */
+	char *credential; /* the reference as written */
+	char *password; /* secret: never log */
 	struct config_profile **profiles; /* borrowed from the config */
 	size_t nprofiles;
-	uint64_t interval_ms;		/* 0: the daemon's interval */
+	uint64_t interval_ms; /* 0: the daemon's interval */
 	struct config_strlist dns_servers; /* empty: the daemon's */
-	char *ews_internal_url;		/* fixed URL, skips discovery */
-	char *ews_external_url;		/* fixed URL, skips discovery */
-	struct config_strlist redirect_allow; /* extra hosts redirects may reach */
+	char *ews_internal_url; /* fixed URL, skips discovery */
+	char *ews_external_url; /* fixed URL, skips discovery */
+	struct config_strlist
+	    redirect_allow; /* extra hosts redirects may reach */
 	enum config_discovery discovery;
 	int line;
 };
@@ -86,9 +87,9 @@ struct config {
 	unsigned int recover_after;
 	unsigned int concurrency;
 	unsigned int cert_warn_days;
-	char *status_file;		/* NULL: not written */
-	char *metrics_file;		/* NULL: not written */
-	char *system_store_file;	/* the OS CA bundle */
+	char *status_file; /* NULL: not written */
+	char *metrics_file; /* NULL: not written */
+	char *system_store_file; /* the OS CA bundle */
 	struct config_strlist dns_servers; /* empty: /etc/resolv.conf */
 	/* sections */
 	struct config_profile **profiles;
@@ -108,10 +109,10 @@ int config_load(const char *, struct config **, char **);
 struct config *config_ref(struct config *);
 void config_unref(struct config *);
 
-const struct config_profile *config_profile_find(const struct config *,
-    const char *);
-const struct config_mailbox *config_mailbox_find(const struct config *,
-    const char *);
+const struct config_profile *
+config_profile_find(const struct config *, const char *);
+const struct config_mailbox *
+config_mailbox_find(const struct config *, const char *);
 
 /* Parse "30s", "5m", "24h", "2d", "1500ms" (bare number = seconds). */
 int config_parse_duration(const char *, uint64_t *);

@@ -56,16 +56,16 @@ __attribute__((noreturn)) void log_oom(size_t);
 	log_emit(LOG_WARNING, __FILE__, __LINE__, __func__, NULL, NULL, 0, \
 	    __VA_ARGS__)
 #define log_errx(...) \
-	log_emit( \
-	    LOG_ERR, __FILE__, __LINE__, __func__, NULL, NULL, 0, __VA_ARGS__)
+	log_emit(LOG_ERR, __FILE__, __LINE__, __func__, NULL, NULL, 0, \
+	    __VA_ARGS__)
 /* Like log_warnx, appending ": strerror(errno)". */
 #define log_warn(...) \
-	log_fatal_or_warn_errno( \
-	    LOG_WARNING, __FILE__, __LINE__, __func__, __VA_ARGS__)
+	log_fatal_or_warn_errno(LOG_WARNING, __FILE__, __LINE__, __func__, \
+	    __VA_ARGS__)
 /* An event with a MESSAGE_ID and EWSPROBED_* fields (n entries). */
 #define log_event(pri, msgid, fields, n, ...) \
-	log_emit( \
-	    pri, __FILE__, __LINE__, __func__, msgid, fields, n, __VA_ARGS__)
+	log_emit(pri, __FILE__, __LINE__, __func__, msgid, fields, n, \
+	    __VA_ARGS__)
 /* Fatal errors: log at LOG_CRIT and exit(1). fatal() appends errno. */
 #define fatal(...) log_fatal(1, __FILE__, __LINE__, __func__, __VA_ARGS__)
 #define fatalx(...) log_fatal(0, __FILE__, __LINE__, __func__, __VA_ARGS__)

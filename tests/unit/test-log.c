@@ -72,8 +72,8 @@ test_stderr_fields_one_line(void **state)
 {
 	log_init(LOG_TARGET_STDERR, 0);
 	capture(emit_fields);
-	assert_string_equal(
-	    captured, "<3>target lab down TARGET=lab URL=https://x/ EWS\n");
+	assert_string_equal(captured,
+	    "<3>target lab down TARGET=lab URL=https://x/ EWS\n");
 }
 
 static void
