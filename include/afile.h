@@ -1,0 +1,19 @@
+/*
+ * afile: write a whole file atomically, so that a reader (a scraper, an
+ * admin's cat) sees either the previous complete file or the new complete
+ * file, never a torn one — even across a crash, a full disk or SIGKILL.
+ */
+#ifndef EWSPROBED_AFILE_H
+#define EWSPROBED_AFILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Replace path with len bytes of data, created with mode (before umask).
+ * Return 0, or -1 with *cause set (caller frees); on failure path is
+ * untouched and no temporary file is left behind.
+ */
+int afile_write(const char *, const void *, size_t, mode_t, char **);
+
+#endif

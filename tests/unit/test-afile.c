@@ -1,0 +1,120 @@
+/*
+ * Unit tests of afile: replacement, mode, and clean failure (old file kept,
+ * no temporary left, a cause naming the step).
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "afile.h"
+
+/* Read a whole small file into buf; return its length or -1. */
+static long
+slurp(const char *path, char *buf, size_t size)
+{
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	if (fp == NULL)
+		return -1;
+	n = fread(buf, 1, size - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return (long)n;
+}
+
+/* Count the entries of a directory other than . and .. */
+static int
+entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* A file is created, then replaced, with the requested mode. */
+static void
+test_write_replace(void **unused)
+{
+	char dir[] = "/tmp/afile-XXXXXX", path[256], buf[64];
+	struct stat sb;
+	char *cause = NULL;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/status.json", dir);
+	assert_int_equal(afile_write(path, "first\n", 6, 0640, &cause), 0);
+	assert_int_equal(slurp(path, buf, sizeof buf), 6);
+	assert_string_equal(buf, "first\n");
+	assert_int_equal(afile_write(path, "second\n", 7, 0640, &cause), 0);
+	assert_string_equal((slurp(path, buf, sizeof buf), buf), "second\n");
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0640);
+	assert_int_equal(entries(dir), 1);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A write into a missing directory fails with a cause and leaves nothing. */
+static void
+test_failure_has_cause(void **unused)
+{
+	char *cause = NULL;
+
+	assert_int_equal(afile_write("/nonexistent-dir/x/status.json", "x", 1,
+	                     0644, &cause),
+	    -1);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "create"));
+	free(cause);
+}
+
+/* A failed rename (target is a non-empty directory) removes the temp. */
+static void
+test_failed_rename_cleans_up(void **unused)
+{
+	char dir[] = "/tmp/afile-XXXXXX", path[256], inner[300];
+	char *cause = NULL;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/target", dir);
+	snprintf(inner, sizeof inner, "%s/keep", path);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(mkdir(inner, 0755), 0);
+	assert_int_equal(afile_write(path, "x", 1, 0644, &cause), -1);
+	assert_non_null(strstr(cause, "rename"));
+	free(cause);
+	assert_int_equal(entries(dir), 1);
+	rmdir(inner);
+	rmdir(path);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_write_replace),
+	    cmocka_unit_test(test_failure_has_cause),
+	    cmocka_unit_test(test_failed_rename_cleans_up),
+	};
+
+	return cmocka_run_group_tests_name("afile", tests, NULL, NULL);
+}
