@@ -60,22 +60,42 @@ def test_three_errors_named():
     check(PASSWORD_CANARY not in err + out, "password in the output")
 
 
+def limited(mb):
+    """A preexec function capping the address space at mb MiB."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (mb << 20, mb << 20))
+    return limit
+
+
 def test_oom_is_clean():
-    """When memory runs out the process exits 1 with a message."""
+    """When memory runs out the process exits 1 with a message, never a
+    crash: a sweep of address-space limits from the smallest that lets the
+    binary load, over a configuration that needs more than that."""
     d = tempdir()
-    cfg = write_file(os.path.join(d, "ewsprobed.conf"), basic_config(d))
-    # Many mailboxes so that loading needs memory beyond the limit.
-    big = basic_config(d) + "".join(
+    cfg = os.path.join(d, "ewsprobed.conf")
+    write_file(cfg, basic_config(d) + "".join(
         f"\n[mailbox m{i}]\naddress = m{i}@contoso.com\naccount = C\\m{i}\n"
         f"credential = {os.path.join(d, 'lab.password')}\n"
-        for i in range(20000))
-    write_file(cfg, big)
-
-    def limit():
-        resource.setrlimit(resource.RLIMIT_AS, (48 << 20, 48 << 20))
-    rc, out, err = run(["-n", "-f", cfg], preexec=limit)
-    check(rc == 1, f"exit status {rc} under memory pressure: {err[-300:]!r}")
-    check("out of memory" in err, f"no out-of-memory message: {err[-300:]!r}")
+        for i in range(20000)))
+    # The smallest limit under which the binary and its libraries load.
+    lo, hi = 1, 512
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if run(["-V"], preexec=limited(mid))[0] == 0:
+            hi = mid
+        else:
+            lo = mid + 1
+    check(lo < 512, "ewsprobed -V does not run even with 512 MiB")
+    oom_seen = False
+    for mb in range(lo, lo + 12):
+        rc, out, err = run(["-n", "-f", cfg], preexec=limited(mb))
+        check(rc in (0, 1), f"exit status {rc} at {mb} MiB: {err[-300:]!r}")
+        if rc == 1:
+            check("out of memory" in err or "cannot read" in err,
+                  f"exit 1 without an out-of-memory message at {mb} MiB: "
+                  f"{err[-300:]!r}")
+            oom_seen = oom_seen or "out of memory" in err
+    check(oom_seen, "no limit in the sweep ran out of memory")
 
 
 def test_usage():

@@ -1,0 +1,1247 @@
+/*
+ * config: owns reading ewsprobed.conf (through inih), checking every value,
+ * loading credentials, and the lifetime of the resulting immutable object.
+ *
+ * inih as Debian builds it does not tell its handler the line number and
+ * reports only the first syntax error, so the file is fed to inih through
+ * our own line reader (config_reader). The reader counts lines, sees every
+ * section header (inih does not announce sections), and notes lines inih
+ * would reject, so that every problem is reported with its file:line.
+ */
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <ini.h>
+
+#include "config.h"
+#include "ewsprobed-build.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define CONFIG_MAX_PASSWORD 1024
+#define CONFIG_MAX_ERRORS 200
+
+enum config_section {
+	CONFIG_SECTION_NONE, /* before the first section */
+	CONFIG_SECTION_DAEMON,
+	CONFIG_SECTION_PROFILE,
+	CONFIG_SECTION_MAILBOX,
+	CONFIG_SECTION_BAD, /* unknown or duplicate: keys ignored */
+};
+
+/* What a mailbox section said, before its references are resolved. */
+struct config_mbox_draft {
+	char *profiles; /* the profiles= value, or NULL */
+	int sline; /* line of the section header */
+	int cred_line; /* line of credential=, or 0 */
+};
+
+/* The state of one load. */
+struct config_parse {
+	const char *path;
+	FILE *fp;
+	int lineno;
+	int line_too_long;
+	struct config *cfg;
+	/* errors, newline-joined */
+	char *errors;
+	size_t errlen;
+	int nerrors;
+	/* the current section */
+	enum config_section kind;
+	char *sname; /* "daemon", "profile X", ... */
+	int sline;
+	struct config_profile *profile;
+	struct config_mailbox *mailbox;
+	struct config_mbox_draft *draft;
+	char **keys; /* keys seen in this section */
+	size_t nkeys;
+	/* every section header seen, to refuse duplicates */
+	char **sections;
+	size_t nsections;
+	struct config_mbox_draft **drafts; /* parallel to cfg->mailboxes */
+	int daemon_seen;
+};
+
+/* Record one problem, formatted, at the current line. */
+static void config_error_at(struct config_parse *cp, int line, const char *key,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+config_error_at(struct config_parse *cp, int line, const char *key,
+    const char *fmt, ...)
+{
+	char *msg, *full;
+	va_list ap;
+	size_t n;
+
+	if (cp->nerrors++ >= CONFIG_MAX_ERRORS)
+		return;
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (line <= 0)
+		xasprintf(&full, "%s: %s\n", cp->path, msg);
+	else if (cp->sname == NULL)
+		xasprintf(&full, "%s:%d: %s\n", cp->path, line, msg);
+	else if (key == NULL)
+		xasprintf(&full, "%s:%d: [%s]: %s\n", cp->path, line, cp->sname,
+		    msg);
+	else
+		xasprintf(&full, "%s:%d: [%s] %s: %s\n", cp->path, line,
+		    cp->sname, key, msg);
+	n = strlen(full);
+	cp->errors = xreallocarray(cp->errors, cp->errlen + n + 1, 1);
+	memcpy(cp->errors + cp->errlen, full, n + 1);
+	cp->errlen += n;
+	free(full);
+	free(msg);
+}
+
+/* Append a string to a list. */
+static void
+config_strlist_add(struct config_strlist *l, const char *s)
+{
+	l->items = xreallocarray(l->items, l->n + 1, sizeof *l->items);
+	l->items[l->n++] = xstrdup(s);
+}
+
+/* Free a list's strings. */
+static void
+config_strlist_clear(struct config_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+/*
+ * Split a comma- or space-separated value into l (replacing it). Return
+ * the number of items.
+ */
+static size_t
+config_split(const char *value, struct config_strlist *l)
+{
+	char *copy, *p, *tok;
+
+	config_strlist_clear(l);
+	copy = xstrdup(value);
+	for (p = copy; (tok = strsep(&p, ", \t")) != NULL;) {
+		if (*tok != '\0')
+			config_strlist_add(l, tok);
+	}
+	free(copy);
+	return l->n;
+}
+
+/* Parse "30s", "5m", "24h", "2d", "1500ms"; a bare number is seconds. */
+int
+config_parse_duration(const char *s, uint64_t *ms)
+{
+	unsigned long long n, mult;
+	char *end;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno != 0 || end == s)
+		return -1;
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		mult = 1000;
+	else if (strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (strcmp(end, "m") == 0)
+		mult = 60 * 1000;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600 * 1000;
+	else if (strcmp(end, "d") == 0)
+		mult = 86400 * 1000;
+	else
+		return -1;
+	if (n == 0 || n > UINT64_MAX / mult)
+		return -1;
+	*ms = n * mult;
+	return 0;
+}
+
+/* Parse a duration value into *ms within [min, max] ms, or report it. */
+static void
+config_duration(struct config_parse *cp, const char *key, const char *value,
+    uint64_t min, uint64_t max, uint64_t *ms)
+{
+	uint64_t v;
+
+	if (config_parse_duration(value, &v) != 0) {
+		config_error_at(cp, cp->lineno, key,
+		    "invalid duration '%s' (use e.g. 1500ms, 30s, 5m, 24h, 2d)",
+		    value);
+		return;
+	}
+	if (v < min || v > max) {
+		config_error_at(cp, cp->lineno, key,
+		    "duration '%s' out of range (%" PRIu64 "ms to %" PRIu64
+		    "ms)",
+		    value, min, max);
+		return;
+	}
+	*ms = v;
+}
+
+/* Parse an unsigned integer value within [min, max], or report it. */
+static void
+config_uint(struct config_parse *cp, const char *key, const char *value,
+    unsigned int min, unsigned int max, unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (!isdigit((unsigned char)*value) || *end != '\0' || errno != 0 ||
+	    v < min || v > max) {
+		config_error_at(cp, cp->lineno, key,
+		    "invalid number '%s' (want %u to %u)", value, min, max);
+		return;
+	}
+	*out = (unsigned int)v;
+}
+
+/* Parse a boolean value, or report it. */
+static void
+config_bool(struct config_parse *cp, const char *key, const char *value,
+    int *out)
+{
+	if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0 ||
+	    strcmp(value, "1") == 0 || strcasecmp(value, "on") == 0)
+		*out = 1;
+	else if (strcasecmp(value, "no") == 0 ||
+	    strcasecmp(value, "false") == 0 || strcmp(value, "0") == 0 ||
+	    strcasecmp(value, "off") == 0)
+		*out = 0;
+	else
+		config_error_at(cp, cp->lineno, key,
+		    "invalid boolean '%s' (use yes or no)", value);
+}
+
+/* Parse a TLS version "1.0".."1.3" into CONFIG_TLS_*, or report it. */
+static void
+config_tls(struct config_parse *cp, const char *key, const char *value,
+    int *out)
+{
+	static const char *names[] = {"1.0", "1.1", "1.2", "1.3"};
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcmp(value, names[i]) == 0) {
+			*out = CONFIG_TLS_1_0 + i;
+			return;
+		}
+	}
+	config_error_at(cp, cp->lineno, key,
+	    "invalid TLS version '%s' (use 1.0, 1.1, 1.2 or 1.3)", value);
+}
+
+/* Whether s is a hostname of LDH labels (letters, digits, hyphens). */
+static int
+config_valid_hostname(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+	const char *p;
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (label == 0 || p[-1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)*p) && *p != '-')
+			return 0;
+		if (label == 0 && *p == '-')
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return label > 0 && p[-1] != '-';
+}
+
+/* Whether s is an IPv4 or IPv6 address literal. */
+static int
+config_is_ip(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 ||
+	    inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* Check a readable regular file (or, when dir_ok, a directory). */
+static void
+config_file(struct config_parse *cp, const char *key, const char *path,
+    int dir_ok)
+{
+	struct stat sb;
+
+	if (path[0] != '/')
+		config_error_at(cp, cp->lineno, key,
+		    "'%s' is not an absolute path", path);
+	else if (stat(path, &sb) != 0)
+		config_error_at(cp, cp->lineno, key, "%s: %s", path,
+		    strerror(errno));
+	else if (S_ISDIR(sb.st_mode) && !dir_ok)
+		config_error_at(cp, cp->lineno, key, "%s is a directory", path);
+	else if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode))
+		config_error_at(cp, cp->lineno, key, "%s is not a regular file",
+		    path);
+	else if (access(path, R_OK | (S_ISDIR(sb.st_mode) ? X_OK : 0)) != 0)
+		config_error_at(cp, cp->lineno, key, "%s: %s", path,
+		    strerror(errno));
+}
+
+/* Check a DNS server list: addr, addr:port, [v6]:port. */
+static void
+config_dns_servers(struct config_parse *cp, const char *key, const char *value,
+    struct config_strlist *l)
+{
+	char addr[64];
+	const char *s, *colon, *end;
+	size_t i, n;
+	long port;
+
+	config_split(value, l);
+	for (i = 0; i < l->n; i++) {
+		s = l->items[i];
+		port = 53;
+		if (s[0] == '[') {
+			end = strchr(s, ']');
+			n = end != NULL ? (size_t)(end - s - 1) : 0;
+			if (end == NULL || n == 0 || n >= sizeof addr)
+				goto bad;
+			memcpy(addr, s + 1, n);
+			addr[n] = '\0';
+			colon = end[1] == ':' ? end + 1 : NULL;
+			if (end[1] != '\0' && colon == NULL)
+				goto bad;
+		} else if ((colon = strchr(s, ':')) != NULL &&
+		    strchr(colon + 1, ':') == NULL) {
+			n = (size_t)(colon - s);
+			if (n == 0 || n >= sizeof addr)
+				goto bad;
+			memcpy(addr, s, n);
+			addr[n] = '\0';
+		} else {
+			colon = NULL;
+			if (strlcpy(addr, s, sizeof addr) >= sizeof addr)
+				goto bad;
+		}
+		if (colon != NULL) {
+			char *pend;
+
+			port = strtol(colon + 1, &pend, 10);
+			if (*pend != '\0' || port < 1 || port > 65535)
+				goto bad;
+		}
+		if (!config_is_ip(addr))
+			goto bad;
+		continue;
+	bad:
+		config_error_at(cp, cp->lineno, key,
+		    "invalid DNS server '%s' (use 192.0.2.53, 192.0.2.53:5353 "
+		    "or [2001:db8::53]:53)",
+		    s);
+	}
+}
+
+/*
+ * Check a fixed EWS URL with curl's own URL parser: https only, a host, no
+ * user or password in it.
+ */
+static void
+config_https_url(struct config_parse *cp, const char *key, const char *value,
+    char **out)
+{
+	CURLU *u;
+	char *scheme = NULL, *host = NULL, *user = NULL;
+	const char *why = NULL;
+
+	if ((u = curl_url()) == NULL)
+		fatalx("curl_url: out of memory");
+	if (curl_url_set(u, CURLUPART_URL, value, 0) != CURLUE_OK)
+		why = "not a valid URL";
+	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    strcmp(scheme, "https") != 0)
+		why = "must be an https:// URL";
+	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    host[0] == '\0')
+		why = "has no host";
+	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
+		why = "must not carry a user name or password";
+	if (why != NULL)
+		config_error_at(cp, cp->lineno, key, "'%s' %s", value, why);
+	else {
+		free(*out);
+		*out = xstrdup(value);
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(user);
+	curl_url_cleanup(u);
+}
+
+/* A new profile with the defaults of its kind. */
+static struct config_profile *
+config_profile_new(const char *name, int line)
+{
+	struct config_profile *p;
+
+	p = xcalloc(1, sizeof *p);
+	p->name = xstrdup(name);
+	p->line = line;
+	p->frontend_port = 443;
+	p->tls_min = CONFIG_TLS_1_0;
+	p->tls_max = CONFIG_TLS_1_3;
+	p->system_store = 1;
+	p->frontend_interval_ms = 3600 * 1000;
+	if (strcmp(name, CONFIG_PROFILE_PHONE) == 0) {
+		/* Lync Phone Edition speaks TLS 1.0 only. */
+		p->builtin = 1;
+		p->tls_max = CONFIG_TLS_1_0;
+	}
+	return p;
+}
+
+/* Free a profile. */
+static void
+config_profile_free(struct config_profile *p)
+{
+	if (p == NULL)
+		return;
+	free(p->name);
+	free(p->frontend_host);
+	free(p->frontend_ca_file);
+	config_strlist_clear(&p->web_trusted);
+	free(p->public_roots_file);
+	free(p);
+}
+
+/* Free a mailbox, wiping its password. */
+static void
+config_mailbox_free(struct config_mailbox *m)
+{
+	if (m == NULL)
+		return;
+	free(m->name);
+	free(m->address);
+	free(m->domain);
+	free(m->account);
+	free(m->credential);
+	xfree_secret(m->password);
+	free(m->profiles);
+	config_strlist_clear(&m->dns_servers);
+	free(m->ews_internal_url);
+	free(m->ews_external_url);
+	config_strlist_clear(&m->redirect_allow);
+	free(m);
+}
+
+/* Free a whole configuration. */
+static void
+config_free(struct config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < cfg->nprofiles; i++)
+		config_profile_free(cfg->profiles[i]);
+	free(cfg->profiles);
+	for (i = 0; i < cfg->nmailboxes; i++)
+		config_mailbox_free(cfg->mailboxes[i]);
+	free(cfg->mailboxes);
+	free(cfg->path);
+	free(cfg->status_file);
+	free(cfg->metrics_file);
+	free(cfg->system_store_file);
+	config_strlist_clear(&cfg->dns_servers);
+	free(cfg);
+}
+
+/* Find a profile by name. */
+static struct config_profile *
+config_find_profile(struct config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nprofiles; i++) {
+		if (strcmp(cfg->profiles[i]->name, name) == 0)
+			return cfg->profiles[i];
+	}
+	return NULL;
+}
+
+/* Replace *field with value, or NULL when value is empty. */
+static void
+config_set_path(char **field, const char *value)
+{
+	free(*field);
+	*field = value[0] != '\0' ? xstrdup(value) : NULL;
+}
+
+/* A key of [daemon]; return 0 if the key is unknown. */
+static int
+config_daemon_key(struct config_parse *cp, const char *key, const char *v)
+{
+	struct config *c = cp->cfg;
+
+	if (strcmp(key, "interval") == 0)
+		config_duration(cp, key, v, 1000, UINT64_MAX, &c->interval_ms);
+	else if (strcmp(key, "retry_interval") == 0)
+		config_duration(cp, key, v, 1000, UINT64_MAX,
+		    &c->retry_interval_ms);
+	else if (strcmp(key, "discovery_interval") == 0)
+		config_duration(cp, key, v, 1000, UINT64_MAX,
+		    &c->discovery_interval_ms);
+	else if (strcmp(key, "timeout") == 0)
+		config_duration(cp, key, v, 1000, 600 * 1000, &c->timeout_ms);
+	else if (strcmp(key, "fail_after") == 0)
+		config_uint(cp, key, v, 1, 100, &c->fail_after);
+	else if (strcmp(key, "recover_after") == 0)
+		config_uint(cp, key, v, 1, 100, &c->recover_after);
+	else if (strcmp(key, "concurrency") == 0)
+		config_uint(cp, key, v, 1, 4096, &c->concurrency);
+	else if (strcmp(key, "cert_warn_days") == 0)
+		config_uint(cp, key, v, 0, 3650, &c->cert_warn_days);
+	else if (strcmp(key, "status_file") == 0 ||
+	    strcmp(key, "metrics_file") == 0) {
+		if (v[0] != '\0' && v[0] != '/')
+			config_error_at(cp, cp->lineno, key,
+			    "'%s' is not an absolute path", v);
+		else
+			config_set_path(key[0] == 's' ? &c->status_file
+			                              : &c->metrics_file,
+			    v);
+	} else if (strcmp(key, "system_store") == 0) {
+		config_file(cp, key, v, 0);
+		config_set_path(&c->system_store_file, v);
+	} else if (strcmp(key, "dns_servers") == 0)
+		config_dns_servers(cp, key, v, &c->dns_servers);
+	else
+		return 0;
+	return 1;
+}
+
+/* Parse "host[:port]" for frontend=. */
+static void
+config_frontend(struct config_parse *cp, const char *key, const char *v,
+    struct config_profile *p)
+{
+	char *host, *colon, *end;
+	long port = 443;
+
+	host = xstrdup(v);
+	if ((colon = strrchr(host, ':')) != NULL && strchr(host, ']') == NULL &&
+	    strchr(host, ':') == colon) {
+		*colon = '\0';
+		port = strtol(colon + 1, &end, 10);
+		if (*end != '\0' || port < 1 || port > 65535) {
+			config_error_at(cp, cp->lineno, key,
+			    "invalid port in '%s'", v);
+			free(host);
+			return;
+		}
+	}
+	if (!config_valid_hostname(host) && !config_is_ip(host))
+		config_error_at(cp, cp->lineno, key,
+		    "invalid host name '%s' (want host or host:port)", host);
+	else {
+		free(p->frontend_host);
+		p->frontend_host = xstrdup(host);
+		p->frontend_port = (int)port;
+	}
+	free(host);
+}
+
+/* A key of [profile NAME]; return 0 if the key is unknown. */
+static int
+config_profile_key(struct config_parse *cp, const char *key, const char *v)
+{
+	struct config_profile *p = cp->profile;
+	size_t i;
+
+	if (strcmp(key, "frontend") == 0)
+		config_frontend(cp, key, v, p);
+	else if (strcmp(key, "frontend_ca") == 0) {
+		config_file(cp, key, v, 0);
+		config_set_path(&p->frontend_ca_file, v);
+	} else if (strcmp(key, "web_trusted_ca") == 0) {
+		config_split(v, &p->web_trusted);
+		for (i = 0; i < p->web_trusted.n; i++)
+			config_file(cp, key, p->web_trusted.items[i], 1);
+	} else if (strcmp(key, "public_roots") == 0) {
+		config_file(cp, key, v, 0);
+		config_set_path(&p->public_roots_file, v);
+	} else if (strcmp(key, "tls_min") == 0)
+		config_tls(cp, key, v, &p->tls_min);
+	else if (strcmp(key, "tls_max") == 0)
+		config_tls(cp, key, v, &p->tls_max);
+	else if (strcmp(key, "system_store") == 0)
+		config_bool(cp, key, v, &p->system_store);
+	else if (strcmp(key, "allow_basic") == 0)
+		config_bool(cp, key, v, &p->allow_basic);
+	else if (strcmp(key, "frontend_interval") == 0)
+		config_duration(cp, key, v, 1000, UINT64_MAX,
+		    &p->frontend_interval_ms);
+	else
+		return 0;
+	return 1;
+}
+
+/* Check and store address=: local@domain, domain lower-cased. */
+static void
+config_address(struct config_parse *cp, const char *key, const char *v,
+    struct config_mailbox *m)
+{
+	const char *at = strrchr(v, '@');
+	char *domain, *p;
+	size_t len;
+
+	if (at == NULL || at == v || strchr(v, '@') != at) {
+		config_error_at(cp, cp->lineno, key,
+		    "'%s' is not an SMTP address (want user@domain)", v);
+		return;
+	}
+	for (p = (char *)v; p < at; p++) {
+		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' ||
+		    *p == '>' || *p == '\\' || (unsigned char)*p >= 0x7f) {
+			config_error_at(cp, cp->lineno, key,
+			    "'%s' has characters not allowed in an address", v);
+			return;
+		}
+	}
+	domain = xstrdup(at + 1);
+	len = strlen(domain);
+	if (len > 0 && domain[len - 1] == '.')
+		domain[len - 1] = '\0';
+	for (p = domain; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (!config_valid_hostname(domain) || strchr(domain, '.') == NULL ||
+	    config_is_ip(domain)) {
+		config_error_at(cp, cp->lineno, key,
+		    "'%s' does not end in a DNS domain name", v);
+		free(domain);
+		return;
+	}
+	free(m->address);
+	free(m->domain);
+	m->address = xstrdup(v);
+	m->domain = domain;
+}
+
+/* Check account=: DOMAIN\user or user@upn-suffix. */
+static void
+config_account(struct config_parse *cp, const char *key, const char *v,
+    struct config_mailbox *m)
+{
+	const char *bs = strchr(v, '\\'), *at = strchr(v, '@');
+	const char *p;
+
+	for (p = v; *p != '\0'; p++) {
+		if ((unsigned char)*p < ' ' || *p == ':') {
+			config_error_at(cp, cp->lineno, key,
+			    "invalid characters in account '%s'", v);
+			return;
+		}
+	}
+	if ((bs != NULL &&
+	        (bs == v || bs[1] == '\0' || strchr(bs + 1, '\\') != NULL ||
+	            at != NULL)) ||
+	    (bs == NULL && (at == NULL || at == v || at[1] == '\0'))) {
+		config_error_at(cp, cp->lineno, key,
+		    "'%s' is neither DOMAIN\\user nor user@domain", v);
+		return;
+	}
+	free(m->account);
+	m->account = xstrdup(v);
+}
+
+/* A key of [mailbox NAME]; return 0 if the key is unknown. */
+static int
+config_mailbox_key(struct config_parse *cp, const char *key, const char *v)
+{
+	struct config_mailbox *m = cp->mailbox;
+	size_t i;
+
+	if (strcmp(key, "address") == 0)
+		config_address(cp, key, v, m);
+	else if (strcmp(key, "account") == 0)
+		config_account(cp, key, v, m);
+	else if (strcmp(key, "credential") == 0) {
+		/* Read once the whole file is checked (config_check). */
+		free(m->credential);
+		m->credential = xstrdup(v);
+		cp->draft->cred_line = cp->lineno;
+	} else if (strcmp(key, "profiles") == 0) {
+		free(cp->draft->profiles);
+		cp->draft->profiles = xstrdup(v);
+	} else if (strcmp(key, "interval") == 0)
+		config_duration(cp, key, v, 1000, UINT64_MAX, &m->interval_ms);
+	else if (strcmp(key, "dns_servers") == 0)
+		config_dns_servers(cp, key, v, &m->dns_servers);
+	else if (strcmp(key, "ews_internal_url") == 0)
+		config_https_url(cp, key, v, &m->ews_internal_url);
+	else if (strcmp(key, "ews_external_url") == 0)
+		config_https_url(cp, key, v, &m->ews_external_url);
+	else if (strcmp(key, "redirect_allow") == 0) {
+		config_split(v, &m->redirect_allow);
+		for (i = 0; i < m->redirect_allow.n; i++) {
+			if (!config_valid_hostname(m->redirect_allow.items[i]))
+				config_error_at(cp, cp->lineno, key,
+				    "invalid host name '%s'",
+				    m->redirect_allow.items[i]);
+		}
+	} else if (strcmp(key, "discovery") == 0) {
+		if (strcmp(v, "first") == 0)
+			m->discovery = CONFIG_DISCOVERY_FIRST;
+		else if (strcmp(v, "all") == 0)
+			m->discovery = CONFIG_DISCOVERY_ALL;
+		else
+			config_error_at(cp, cp->lineno, key,
+			    "invalid mode '%s' (use first or all)", v);
+	} else
+		return 0;
+	return 1;
+}
+
+/* inih's handler: one key = value line of the current section. */
+static int
+config_handler(void *arg, const char *section, const char *key,
+    const char *value)
+{
+	struct config_parse *cp = arg;
+	size_t i;
+	int known = 0;
+
+	switch (cp->kind) {
+	case CONFIG_SECTION_NONE:
+		config_error_at(cp, cp->lineno, NULL,
+		    "'%s' is outside any section", key);
+		return 1;
+	case CONFIG_SECTION_BAD:
+		return 1;
+	default:
+		break;
+	}
+	for (i = 0; i < cp->nkeys; i++) {
+		if (strcmp(cp->keys[i], key) == 0) {
+			config_error_at(cp, cp->lineno, key,
+			    "given more than once in this section (or an "
+			    "indented continuation line)");
+			return 1;
+		}
+	}
+	cp->keys = xreallocarray(cp->keys, cp->nkeys + 1, sizeof *cp->keys);
+	cp->keys[cp->nkeys++] = xstrdup(key);
+
+	if (cp->kind == CONFIG_SECTION_DAEMON)
+		known = config_daemon_key(cp, key, value);
+	else if (cp->kind == CONFIG_SECTION_PROFILE)
+		known = config_profile_key(cp, key, value);
+	else if (cp->kind == CONFIG_SECTION_MAILBOX)
+		known = config_mailbox_key(cp, key, value);
+	if (!known)
+		config_error_at(cp, cp->lineno, key, "unknown key");
+	return 1;
+}
+
+/* Forget the keys of the section that ended. */
+static void
+config_end_section(struct config_parse *cp)
+{
+	size_t i;
+
+	for (i = 0; i < cp->nkeys; i++)
+		free(cp->keys[i]);
+	free(cp->keys);
+	cp->keys = NULL;
+	cp->nkeys = 0;
+	free(cp->sname);
+	cp->sname = NULL;
+	cp->profile = NULL;
+	cp->mailbox = NULL;
+	cp->draft = NULL;
+}
+
+/* Whether s is a valid section name (letters, digits, . _ -). */
+static int
+config_valid_name(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 64)
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (!isalnum((unsigned char)*s) && strchr("._-", *s) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* Start a section from the text between its brackets. */
+static void
+config_begin_section(struct config_parse *cp, const char *header)
+{
+	char type[16], name[128];
+	struct config_mailbox *m;
+	size_t i;
+
+	config_end_section(cp);
+	cp->sline = cp->lineno;
+	cp->sname = xstrdup(header);
+	cp->kind = CONFIG_SECTION_BAD;
+	name[0] = '\0';
+	if (sscanf(header, "%15s %127s", type, name) < 1)
+		type[0] = '\0';
+	for (i = 0; i < cp->nsections; i++) {
+		if (strcmp(cp->sections[i], header) == 0) {
+			config_error_at(cp, cp->lineno, NULL,
+			    "section defined twice");
+			return;
+		}
+	}
+	cp->sections = xreallocarray(cp->sections, cp->nsections + 1,
+	    sizeof *cp->sections);
+	cp->sections[cp->nsections++] = xstrdup(header);
+
+	if (strcmp(header, "daemon") == 0) {
+		cp->kind = CONFIG_SECTION_DAEMON;
+		cp->daemon_seen = 1;
+	} else if (strcmp(type, "profile") == 0 ||
+	    strcmp(type, "mailbox") == 0) {
+		if (!config_valid_name(name) ||
+		    strlen(type) + 1 + strlen(name) != strlen(header)) {
+			config_error_at(cp, cp->lineno, NULL,
+			    "invalid section name (want [%s NAME], NAME of "
+			    "letters, digits, '.', '_' and '-')",
+			    type);
+			return;
+		}
+		if (type[0] == 'p') {
+			cp->kind = CONFIG_SECTION_PROFILE;
+			cp->profile = config_find_profile(cp->cfg, name);
+			if (cp->profile == NULL) {
+				cp->profile =
+				    config_profile_new(name, cp->lineno);
+				cp->cfg->profiles =
+				    xreallocarray(cp->cfg->profiles,
+				        cp->cfg->nprofiles + 1,
+				        sizeof *cp->cfg->profiles);
+				cp->cfg->profiles[cp->cfg->nprofiles++] =
+				    cp->profile;
+			}
+			cp->profile->line = cp->lineno;
+		} else {
+			cp->kind = CONFIG_SECTION_MAILBOX;
+			m = xcalloc(1, sizeof *m);
+			m->name = xstrdup(name);
+			m->line = cp->lineno;
+			cp->mailbox = m;
+			cp->draft = xcalloc(1, sizeof *cp->draft);
+			cp->draft->sline = cp->lineno;
+			cp->cfg->mailboxes = xreallocarray(cp->cfg->mailboxes,
+			    cp->cfg->nmailboxes + 1,
+			    sizeof *cp->cfg->mailboxes);
+			cp->drafts = xreallocarray(cp->drafts,
+			    cp->cfg->nmailboxes + 1, sizeof *cp->drafts);
+			cp->drafts[cp->cfg->nmailboxes] = cp->draft;
+			cp->cfg->mailboxes[cp->cfg->nmailboxes++] = m;
+		}
+	} else
+		config_error_at(cp, cp->lineno, NULL,
+		    "unknown section (want [daemon], [profile NAME] or "
+		    "[mailbox NAME])");
+}
+
+/*
+ * inih's line reader. Counts lines, starts sections, and reports the
+ * lines inih would reject (over-long, no '=') with their numbers.
+ */
+static char *
+config_reader(char *str, int num, void *arg)
+{
+	struct config_parse *cp = arg;
+	char *s, *end;
+	size_t len;
+	int c;
+
+	if (fgets(str, num, cp->fp) == NULL)
+		return NULL;
+	cp->lineno++;
+	len = strlen(str);
+	if (len > 0 && str[len - 1] != '\n' && !feof(cp->fp)) {
+		/* Swallow the rest of an over-long line; report it once. */
+		while ((c = fgetc(cp->fp)) != EOF && c != '\n')
+			;
+		config_error_at(cp, cp->lineno, NULL,
+		    "line longer than %d characters", num - 2);
+		str[0] = '\0';
+		return str;
+	}
+	for (s = str; isspace((unsigned char)*s); s++)
+		;
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return str;
+	if (*s == '[') {
+		if ((end = strchr(s, ']')) == NULL) {
+			config_error_at(cp, cp->lineno, NULL,
+			    "section header without ']'");
+			cp->kind = CONFIG_SECTION_BAD;
+			str[0] = '\0';
+			return str;
+		}
+		*end = '\0';
+		config_begin_section(cp, s + 1);
+		*end = ']';
+		return str;
+	}
+	if (strchr(s, '=') == NULL && strchr(s, ':') == NULL) {
+		config_error_at(cp, cp->lineno, NULL,
+		    "syntax error (want key = value)");
+		str[0] = '\0';
+	} else if (strchr(s, '=') == NULL) {
+		config_error_at(cp, cp->lineno, NULL,
+		    "syntax error (want key = value, not key: value)");
+		str[0] = '\0';
+	}
+	return str;
+}
+
+/*
+ * Read a credential: $CREDENTIALS_DIRECTORY/NAME, or an absolute path.
+ * The file must be private (no group/other bits; owned by us or root).
+ */
+static void
+config_credential(struct config_parse *cp, struct config_mailbox *m, int line)
+{
+	char *path = NULL, buf[CONFIG_MAX_PASSWORD + 2];
+	const char *dir, *ref = m->credential;
+	struct stat sb;
+	ssize_t n;
+	size_t len;
+	int fd = -1;
+
+	if (ref[0] == '/')
+		path = xstrdup(ref);
+	else if (strchr(ref, '/') != NULL || !config_valid_name(ref)) {
+		config_error_at(cp, line, "credential",
+		    "'%s' is neither an absolute path nor a credential name",
+		    ref);
+		goto out;
+	} else if ((dir = getenv("CREDENTIALS_DIRECTORY")) == NULL) {
+		config_error_at(cp, line, "credential",
+		    "credential '%s' needs $CREDENTIALS_DIRECTORY (systemd "
+		    "LoadCredential=), which is not set; or give an absolute "
+		    "path to a 0600 file",
+		    ref);
+		goto out;
+	} else
+		xasprintf(&path, "%s/%s", dir, ref);
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		config_error_at(cp, line, "credential", "%s: %s", path,
+		    errno == ELOOP ? "is a symbolic link" : strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		config_error_at(cp, line, "credential",
+		    "%s is not a regular file", path);
+		goto out;
+	}
+	if ((sb.st_mode & 077) != 0) {
+		config_error_at(cp, line, "credential",
+		    "credential file %s is readable or writable by group or "
+		    "others (mode %04o); chmod 600 it",
+		    path, (unsigned int)(sb.st_mode & 07777));
+		goto out;
+	}
+	if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
+		config_error_at(cp, line, "credential",
+		    "credential file %s is owned by uid %u, not by root or "
+		    "uid %u",
+		    path, (unsigned int)sb.st_uid, (unsigned int)geteuid());
+		goto out;
+	}
+	n = read(fd, buf, sizeof buf - 1);
+	if (n < 0) {
+		config_error_at(cp, line, "credential", "%s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	len = (size_t)n;
+	buf[len] = '\0';
+	if (len > CONFIG_MAX_PASSWORD)
+		config_error_at(cp, line, "credential",
+		    "%s is longer than %d bytes", path, CONFIG_MAX_PASSWORD);
+	else {
+		if (len > 0 && buf[len - 1] == '\n')
+			buf[--len] = '\0';
+		if (len > 0 && buf[len - 1] == '\r')
+			buf[--len] = '\0';
+		if (len == 0)
+			config_error_at(cp, line, "credential", "%s is empty",
+			    path);
+		else if (strlen(buf) != len)
+			config_error_at(cp, line, "credential",
+			    "%s contains a NUL byte", path);
+		else
+			m->password = xstrdup(buf);
+	}
+out:
+	explicit_bzero(buf, sizeof buf);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
+/* Check a mailbox once the file is read; resolve its profiles. */
+static void
+config_check_mailbox(struct config_parse *cp, struct config_mailbox *m,
+    struct config_mbox_draft *d)
+{
+	struct config_strlist names = {NULL, 0};
+	struct config_profile *p;
+	int sline = d->sline;
+	size_t i;
+
+	free(cp->sname);
+	xasprintf(&cp->sname, "mailbox %s", m->name);
+	if (m->address == NULL)
+		config_error_at(cp, sline, NULL, "address is required");
+	if (m->account == NULL)
+		config_error_at(cp, sline, NULL, "account is required");
+	if (m->credential == NULL)
+		config_error_at(cp, sline, NULL,
+		    "credential is required (a name under "
+		    "$CREDENTIALS_DIRECTORY or an absolute path)");
+	if (config_split(d->profiles != NULL ? d->profiles
+	                                     : CONFIG_PROFILE_PHONE,
+	        &names) == 0)
+		config_error_at(cp, sline, "profiles", "no profile named");
+	for (i = 0; i < names.n; i++) {
+		if ((p = config_find_profile(cp->cfg, names.items[i])) ==
+		    NULL) {
+			config_error_at(cp, sline, "profiles",
+			    "no profile '%s' (define [profile %s])",
+			    names.items[i], names.items[i]);
+			continue;
+		}
+		m->profiles = xreallocarray(m->profiles, m->nprofiles + 1,
+		    sizeof *m->profiles);
+		m->profiles[m->nprofiles++] = p;
+	}
+	config_strlist_clear(&names);
+	if (m->credential != NULL)
+		config_credential(cp, m, d->cred_line);
+}
+
+/* Check a profile that a mailbox uses: it needs an anchor source. */
+static void
+config_check_profile(struct config_parse *cp, struct config_profile *p)
+{
+	free(cp->sname);
+	xasprintf(&cp->sname, "profile %s", p->name);
+	if (p->tls_min > p->tls_max)
+		config_error_at(cp, p->line, "tls_min",
+		    "tls_min is above tls_max");
+	if (p->frontend_host == NULL && p->frontend_ca_file == NULL &&
+	    p->web_trusted.n == 0 && p->public_roots_file == NULL)
+		config_error_at(cp, p->line, NULL,
+		    "profile '%s' has no trust anchors: set frontend (the "
+		    "Lync pool, host[:port]) or frontend_ca, web_trusted_ca, "
+		    "public_roots%s",
+		    p->name,
+		    p->builtin && p->line == 0
+		        ? " in a [profile " CONFIG_PROFILE_PHONE "] section"
+		        : "");
+}
+
+/* Check what needs the whole file: references and credentials. */
+static void
+config_check(struct config_parse *cp)
+{
+	struct config *cfg = cp->cfg;
+	size_t i, j, k;
+	int used;
+
+	for (i = 0; i < cfg->nmailboxes; i++)
+		config_check_mailbox(cp, cfg->mailboxes[i], cp->drafts[i]);
+	for (i = 0; i < cfg->nprofiles; i++) {
+		used = 0;
+		for (j = 0; j < cfg->nmailboxes && !used; j++) {
+			for (k = 0; k < cfg->mailboxes[j]->nprofiles; k++)
+				used |= cfg->mailboxes[j]->profiles[k] ==
+				    cfg->profiles[i];
+		}
+		if (used)
+			config_check_profile(cp, cfg->profiles[i]);
+	}
+	free(cp->sname);
+	cp->sname = NULL;
+	if (cfg->nmailboxes == 0)
+		config_error_at(cp, 0, NULL,
+		    "no [mailbox NAME] section: nothing to monitor");
+}
+
+/* Load and validate path; see config.h. */
+int
+config_load(const char *path, struct config **cfgp, char **errors)
+{
+	struct config_parse cp;
+	struct config *cfg;
+	size_t i;
+	int r;
+
+	memset(&cp, 0, sizeof cp);
+	cp.path = path;
+	*cfgp = NULL;
+	*errors = NULL;
+	cfg = xcalloc(1, sizeof *cfg);
+	cfg->refcnt = 1;
+	cfg->path = xstrdup(path);
+	cfg->interval_ms = 5 * 60 * 1000;
+	cfg->retry_interval_ms = 60 * 1000;
+	cfg->discovery_interval_ms = 24 * 3600 * 1000;
+	cfg->timeout_ms = 30 * 1000;
+	cfg->fail_after = 3;
+	cfg->recover_after = 2;
+	cfg->concurrency = 32;
+	cfg->cert_warn_days = 30;
+	cfg->status_file = xstrdup("/run/ewsprobed/status.json");
+	cfg->metrics_file = xstrdup("/run/ewsprobed/ewsprobed.prom");
+	cfg->system_store_file = xstrdup(EWSPROBED_SYSTEM_CA_BUNDLE);
+	cfg->profiles = xcalloc(1, sizeof *cfg->profiles);
+	cfg->profiles[0] = config_profile_new(CONFIG_PROFILE_PHONE, 0);
+	cfg->nprofiles = 1;
+	cp.cfg = cfg;
+
+	if ((cp.fp = fopen(path, "re")) == NULL) {
+		config_error_at(&cp, 0, NULL, "%s", strerror(errno));
+		goto done;
+	}
+	r = ini_parse_stream(config_reader, &cp, config_handler, &cp);
+	fclose(cp.fp);
+	config_end_section(&cp);
+	if (r < 0)
+		config_error_at(&cp, 0, NULL, "cannot read the file");
+	else if (r > 0 && cp.nerrors == 0)
+		config_error_at(&cp, r, NULL, "syntax error");
+	config_check(&cp);
+
+done:
+	config_end_section(&cp);
+	for (i = 0; i < cp.nsections; i++)
+		free(cp.sections[i]);
+	free(cp.sections);
+	for (i = 0; i < cfg->nmailboxes; i++) {
+		if (cp.drafts != NULL && cp.drafts[i] != NULL) {
+			free(cp.drafts[i]->profiles);
+			free(cp.drafts[i]);
+		}
+	}
+	free(cp.drafts);
+	if (cp.nerrors > 0) {
+		if (cp.nerrors > CONFIG_MAX_ERRORS) {
+			cp.nerrors = 0;
+			config_error_at(&cp, 0, NULL, "more errors not shown");
+		}
+		*errors = cp.errors;
+		config_free(cfg);
+		return -1;
+	}
+	free(cp.errors);
+	*cfgp = cfg;
+	return 0;
+}
+
+/* Take a reference. */
+struct config *
+config_ref(struct config *cfg)
+{
+	cfg->refcnt++;
+	return cfg;
+}
+
+/* Drop a reference; the last one frees (and wipes the passwords). */
+void
+config_unref(struct config *cfg)
+{
+	if (cfg != NULL && --cfg->refcnt == 0)
+		config_free(cfg);
+}
+
+/* Find a profile by name. */
+const struct config_profile *
+config_profile_find(const struct config *cfg, const char *name)
+{
+	return config_find_profile((struct config *)cfg, name);
+}
+
+/* Find a mailbox by name. */
+const struct config_mailbox *
+config_mailbox_find(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nmailboxes; i++) {
+		if (strcmp(cfg->mailboxes[i]->name, name) == 0)
+			return cfg->mailboxes[i];
+	}
+	return NULL;
+}
+
+/* Format a duration in ms the way the file would say it. */
+static void
+config_format_duration(char *buf, size_t size, uint64_t ms)
+{
+	if (ms % 86400000 == 0)
+		snprintf(buf, size, "%" PRIu64 "d", ms / 86400000);
+	else if (ms % 3600000 == 0)
+		snprintf(buf, size, "%" PRIu64 "h", ms / 3600000);
+	else if (ms % 60000 == 0)
+		snprintf(buf, size, "%" PRIu64 "m", ms / 60000);
+	else if (ms % 1000 == 0)
+		snprintf(buf, size, "%" PRIu64 "s", ms / 1000);
+	else
+		snprintf(buf, size, "%" PRIu64 "ms", ms);
+}
+
+/* One-line summary. Caller frees. */
+char *
+config_summary(const struct config *cfg)
+{
+	char iv[32], *s;
+
+	config_format_duration(iv, sizeof iv, cfg->interval_ms);
+	xasprintf(&s, "%zu mailbox%s, %zu profile%s, interval %s",
+	    cfg->nmailboxes, cfg->nmailboxes == 1 ? "" : "es", cfg->nprofiles,
+	    cfg->nprofiles == 1 ? "" : "s", iv);
+	return s;
+}
