@@ -1,0 +1,594 @@
+/*
+ * dns: owns the c-ares channels (one per distinct server list), their
+ * sockets and timer on the event loop, and the lifecycle of lookups.
+ *
+ * The glue follows c-ares 1.18's external-loop contract: the socket state
+ * callback tells which sockets to watch; readiness goes to ares_process_fd;
+ * a single one-shot timer per channel is re-armed from ares_timeout() after
+ * every touch, and when it fires ares_process_fd(BAD, BAD) runs timeouts.
+ * c-ares may answer inside ares_query() itself, so a lookup is complete
+ * before it is submitted, and user callbacks are deferred to the next loop
+ * turn. Nothing is freed inside a c-ares callback that c-ares may still
+ * touch: socket records and finished lookups go through loop_defer().
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ares.h>
+#include <ares_nameser.h>
+#include <event2/event.h>
+
+#include "dns.h"
+#include "log.h"
+#include "loop.h"
+#include "xmalloc.h"
+
+struct dns_channel;
+
+/* One socket c-ares asked us to watch. */
+struct dns_sock {
+	struct dns_channel *ch;
+	ares_socket_t fd;
+	struct event *ev;
+	TAILQ_ENTRY(dns_sock) entry;
+};
+
+/* One c-ares channel and the servers it asks ("" = resolv.conf). */
+struct dns_channel {
+	ares_channel chan;
+	char *servers;
+	struct event *timer;
+	TAILQ_HEAD(, dns_sock) socks;
+	TAILQ_ENTRY(dns_channel) entry;
+};
+
+enum dns_lookup_state {
+	DNS_LOOKUP_PENDING, /* c-ares owns it: its callback will come */
+	DNS_LOOKUP_ANSWERED, /* delivery deferred to the next loop turn */
+};
+
+enum dns_kind {
+	DNS_KIND_ADDR,
+	DNS_KIND_SRV,
+};
+
+struct dns_lookup {
+	enum dns_lookup_state state;
+	enum dns_kind kind;
+	int cancelled;
+	char *name;
+	dns_done_cb cb;
+	void *arg;
+	uint64_t started_us;
+	struct dns_result result;
+};
+
+static TAILQ_HEAD(, dns_channel) dns_channels = TAILQ_HEAD_INITIALIZER(
+    dns_channels);
+static int dns_library_ready;
+static int dns_shutting_down;
+static unsigned int dns_timeout_ms = 2000;
+static unsigned int dns_tries = 2;
+
+static void dns_rearm(struct dns_channel *);
+
+/* Free a socket record (deferred: its event may be the one running). */
+static void
+dns_sock_free(void *arg)
+{
+	struct dns_sock *s = arg;
+
+	event_free(s->ev);
+	free(s);
+}
+
+/* Readiness on a c-ares socket: let c-ares read or write, then re-arm. */
+static void
+dns_sock_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_sock *s = arg;
+	struct dns_channel *ch = s->ch;
+
+	ares_process_fd(ch->chan, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
+	    (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
+	dns_rearm(ch);
+}
+
+/* c-ares says which sockets to watch; r = w = 0 means it is closing. */
+static void
+dns_sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
+{
+	struct dns_channel *ch = data;
+	struct dns_sock *s;
+	short what;
+
+	TAILQ_FOREACH(s, &ch->socks, entry)
+	{
+		if (s->fd == fd)
+			break;
+	}
+	if (!readable && !writable) {
+		if (s == NULL)
+			return;
+		event_del(s->ev);
+		TAILQ_REMOVE(&ch->socks, s, entry);
+		loop_defer(dns_sock_free, s);
+		return;
+	}
+	if (s == NULL) {
+		s = xcalloc(1, sizeof *s);
+		s->ch = ch;
+		s->fd = fd;
+		s->ev = event_new(loop_base(), fd, 0, dns_sock_event_cb, s);
+		if (s->ev == NULL)
+			fatalx("event_new failed");
+		TAILQ_INSERT_TAIL(&ch->socks, s, entry);
+	}
+	what =
+	    EV_PERSIST | (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0);
+	event_del(s->ev);
+	if (event_assign(s->ev, loop_base(), fd, what, dns_sock_event_cb, s) !=
+	        0 ||
+	    event_add(s->ev, NULL) != 0)
+		fatalx("cannot watch a DNS socket");
+}
+
+/* The channel's timer: let c-ares run its timeouts, then re-arm. */
+static void
+dns_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_channel *ch = arg;
+
+	ares_process_fd(ch->chan, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	dns_rearm(ch);
+}
+
+/* Re-arm the channel's one timer from ares_timeout(). */
+static void
+dns_rearm(struct dns_channel *ch)
+{
+	struct timeval tv, *tvp;
+
+	tvp = ares_timeout(ch->chan, NULL, &tv);
+	if (tvp == NULL)
+		evtimer_del(ch->timer);
+	else
+		evtimer_add(ch->timer, tvp);
+}
+
+/*
+ * Turn a server list ("127.0.0.1, [::1]:5353") into c-ares's CSV
+ * ("127.0.0.1,[::1]:5353"). Caller frees.
+ */
+static char *
+dns_servers_csv(const char *servers)
+{
+	char *csv = xstrdup(servers), *w = csv;
+	const char *r;
+
+	for (r = servers; *r != '\0'; r++) {
+		if (*r == ' ' || *r == '\t')
+			continue;
+		*w++ = *r;
+	}
+	*w = '\0';
+	return csv;
+}
+
+/* Find or create the channel for a server list (NULL or "" = system). */
+static struct dns_channel *
+dns_channel_get(const char *servers)
+{
+	struct ares_options opts;
+	struct dns_channel *ch;
+	char *csv, *lookups = xstrdup("b");
+	int r;
+
+	if (servers == NULL)
+		servers = "";
+	TAILQ_FOREACH(ch, &dns_channels, entry)
+	{
+		if (strcmp(ch->servers, servers) == 0) {
+			free(lookups);
+			return ch;
+		}
+	}
+	ch = xcalloc(1, sizeof *ch);
+	ch->servers = xstrdup(servers);
+	TAILQ_INIT(&ch->socks);
+	memset(&opts, 0, sizeof opts);
+	opts.sock_state_cb = dns_sock_state_cb;
+	opts.sock_state_cb_data = ch;
+	/* 1.18 defaults are 5 s x 4 tries, doubling: far too slow. */
+	opts.timeout = (int)dns_timeout_ms;
+	opts.tries = (int)dns_tries;
+	/* DNS only, never /etc/hosts; never a search domain. */
+	opts.lookups = lookups;
+	opts.ndomains = 0;
+	opts.domains = NULL;
+	opts.flags = ARES_FLAG_NOSEARCH;
+	r = ares_init_options(&ch->chan, &opts,
+	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+	        ARES_OPT_LOOKUPS | ARES_OPT_DOMAINS | ARES_OPT_FLAGS);
+	free(lookups);
+	if (r != ARES_SUCCESS)
+		fatalx("ares_init_options: %s", ares_strerror(r));
+	if (servers[0] != '\0') {
+		csv = dns_servers_csv(servers);
+		r = ares_set_servers_ports_csv(ch->chan, csv);
+		free(csv);
+		if (r != ARES_SUCCESS)
+			log_warnx("DNS servers '%s': %s", servers,
+			    ares_strerror(r));
+	}
+	ch->timer = evtimer_new(loop_base(), dns_timer_cb, ch);
+	if (ch->timer == NULL)
+		fatalx("evtimer_new failed");
+	TAILQ_INSERT_TAIL(&dns_channels, ch, entry);
+	return ch;
+}
+
+/* Set the per-try timeout and the number of tries; start c-ares. */
+void
+dns_init(unsigned int timeout_ms, unsigned int tries)
+{
+	int r;
+
+	if (timeout_ms > 0)
+		dns_timeout_ms = timeout_ms;
+	if (tries > 0)
+		dns_tries = tries;
+	if (!dns_library_ready) {
+		if ((r = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS)
+			fatalx("ares_library_init: %s", ares_strerror(r));
+		dns_library_ready = 1;
+	}
+	dns_shutting_down = 0;
+}
+
+/*
+ * Destroy every channel. Pending lookups are dropped without callbacks
+ * (c-ares calls back with ARES_EDESTRUCTION; those lookups are freed).
+ * Must not be called from inside a c-ares callback.
+ */
+void
+dns_shutdown(void)
+{
+	struct dns_channel *ch;
+	struct dns_sock *s;
+
+	dns_shutting_down = 1;
+	while ((ch = TAILQ_FIRST(&dns_channels)) != NULL) {
+		TAILQ_REMOVE(&dns_channels, ch, entry);
+		ares_destroy(ch->chan);
+		while ((s = TAILQ_FIRST(&ch->socks)) != NULL) {
+			TAILQ_REMOVE(&ch->socks, s, entry);
+			event_free(s->ev);
+			free(s);
+		}
+		event_free(ch->timer);
+		free(ch->servers);
+		free(ch);
+	}
+	if (dns_library_ready) {
+		ares_library_cleanup();
+		dns_library_ready = 0;
+	}
+}
+
+/* Free a lookup and its result. */
+static void
+dns_lookup_free(struct dns_lookup *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->result.nsrvs; i++)
+		free(l->result.srvs[i].target);
+	free(l->result.srvs);
+	free(l->result.addrs);
+	free(l->name);
+	free(l);
+}
+
+/* Deferred delivery: call the user back unless cancelled, then free. */
+static void
+dns_deliver(void *arg)
+{
+	struct dns_lookup *l = arg;
+
+	if (!l->cancelled)
+		l->cb(&l->result, l->arg);
+	dns_lookup_free(l);
+}
+
+/* Map a c-ares status to ours. */
+static enum dns_status
+dns_map_status(int status)
+{
+	switch (status) {
+	case ARES_SUCCESS:
+		return DNS_OK;
+	case ARES_ENOTFOUND:
+		return DNS_NXDOMAIN;
+	case ARES_ENODATA:
+		return DNS_NODATA;
+	case ARES_ETIMEOUT:
+		return DNS_TIMEOUT;
+	case ARES_ESERVFAIL:
+		return DNS_SERVFAIL;
+	case ARES_EREFUSED:
+		return DNS_REFUSED;
+	case ARES_EBADRESP:
+	case ARES_EFORMERR:
+	case ARES_ENOTIMP:
+	case ARES_EBADNAME:
+		return DNS_BADRESP;
+	case ARES_ECANCELLED:
+	case ARES_EDESTRUCTION:
+		return DNS_CANCELLED;
+	default:
+		return DNS_ERROR;
+	}
+}
+
+/*
+ * c-ares finished with a lookup: record the status and schedule delivery,
+ * or free a cancelled lookup now that c-ares no longer holds it.
+ */
+static void
+dns_finish(struct dns_lookup *l, int status)
+{
+	if (l->cancelled || dns_shutting_down) {
+		dns_lookup_free(l);
+		return;
+	}
+	if (l->result.status == DNS_OK)
+		l->result.status = dns_map_status(status);
+	l->result.elapsed_us = (int64_t)(loop_now_usec() - l->started_us);
+	l->state = DNS_LOOKUP_ANSWERED;
+	loop_defer(dns_deliver, l);
+}
+
+/* c-ares callback of an A/AAAA lookup: copy the addresses. */
+static void
+dns_addr_cb(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
+{
+	struct dns_lookup *l = arg;
+	struct ares_addrinfo_node *n;
+	struct dns_addr *a;
+	const void *src;
+
+	if (status == ARES_SUCCESS && ai != NULL && !l->cancelled) {
+		for (n = ai->nodes; n != NULL; n = n->ai_next) {
+			if (n->ai_family == AF_INET)
+				src =
+				    &((struct sockaddr_in *)(void *)n->ai_addr)
+				         ->sin_addr;
+			else if (n->ai_family == AF_INET6)
+				src =
+				    &((struct sockaddr_in6 *)(void *)n->ai_addr)
+				         ->sin6_addr;
+			else
+				continue;
+			l->result.addrs = xreallocarray(l->result.addrs,
+			    l->result.naddrs + 1, sizeof *l->result.addrs);
+			a = &l->result.addrs[l->result.naddrs++];
+			a->family = n->ai_family;
+			if (inet_ntop(n->ai_family, src, a->text,
+			        sizeof a->text) == NULL)
+				l->result.naddrs--;
+		}
+		if (l->result.naddrs == 0)
+			status = ARES_ENODATA;
+	}
+	if (ai != NULL)
+		ares_freeaddrinfo(ai);
+	dns_finish(l, status);
+}
+
+/* Whether s is a usable host name: LDH labels, no escapes, not ".". */
+int
+dns_valid_hostname(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+	const char *p;
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (label == 0 || p[-1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)*p) && *p != '-')
+			return 0;
+		if (label == 0 && *p == '-')
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return label > 0;
+}
+
+/* c-ares callback of an SRV lookup: keep the valid records (at most 16). */
+static void
+dns_srv_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_lookup *l = arg;
+	struct ares_srv_reply *srv = NULL, *r;
+	struct dns_srv *d;
+	int pr;
+
+	if (status == ARES_SUCCESS && !l->cancelled && !dns_shutting_down) {
+		pr = ares_parse_srv_reply(abuf, alen, &srv);
+		if (pr != ARES_SUCCESS)
+			status =
+			    pr == ARES_ENODATA ? ARES_ENODATA : ARES_EBADRESP;
+		for (r = srv; status == ARES_SUCCESS && r != NULL;
+		     r = r->next) {
+			if (r->host == NULL || !dns_valid_hostname(r->host) ||
+			    r->port == 0 || l->result.nsrvs >= DNS_MAX_SRV) {
+				l->result.nsrv_rejected++;
+				continue;
+			}
+			l->result.srvs = xreallocarray(l->result.srvs,
+			    l->result.nsrvs + 1, sizeof *l->result.srvs);
+			d = &l->result.srvs[l->result.nsrvs++];
+			d->target = xstrdup(r->host);
+			d->port = r->port;
+			d->priority = r->priority;
+			d->weight = r->weight;
+		}
+		if (srv != NULL)
+			ares_free_data(srv);
+		if (status == ARES_SUCCESS && l->result.nsrvs == 0)
+			status = ARES_ENODATA;
+	}
+	dns_finish(l, status);
+}
+
+/* A new lookup, complete before c-ares sees it. */
+static struct dns_lookup *
+dns_lookup_new(enum dns_kind kind, const char *name, dns_done_cb cb, void *arg)
+{
+	struct dns_lookup *l;
+
+	l = xcalloc(1, sizeof *l);
+	l->kind = kind;
+	l->state = DNS_LOOKUP_PENDING;
+	l->name = xstrdup(name);
+	l->result.name = l->name;
+	l->result.status = DNS_OK;
+	l->cb = cb;
+	l->arg = arg;
+	l->started_us = loop_now_usec();
+	return l;
+}
+
+/*
+ * Look up the A and AAAA records of host, asking servers (NULL: the
+ * system's). The result arrives through cb on a later loop turn.
+ */
+struct dns_lookup *
+dns_lookup_addr(const char *host, const char *servers, dns_done_cb cb,
+    void *arg)
+{
+	struct ares_addrinfo_hints hints;
+	struct dns_channel *ch = dns_channel_get(servers);
+	struct dns_lookup *l = dns_lookup_new(DNS_KIND_ADDR, host, cb, arg);
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_flags = ARES_AI_NOSORT;
+	/* May call dns_addr_cb before returning; l is ready for that. */
+	ares_getaddrinfo(ch->chan, host, NULL, &hints, dns_addr_cb, l);
+	dns_rearm(ch);
+	return l;
+}
+
+/* Look up the SRV records of name; see dns_lookup_addr. */
+struct dns_lookup *
+dns_lookup_srv(const char *name, const char *servers, dns_done_cb cb, void *arg)
+{
+	struct dns_channel *ch = dns_channel_get(servers);
+	struct dns_lookup *l = dns_lookup_new(DNS_KIND_SRV, name, cb, arg);
+
+	/* ares_query, not ares_search: the name is already complete. */
+	ares_query(ch->chan, name, C_IN, T_SRV, dns_srv_cb, l);
+	dns_rearm(ch);
+	return l;
+}
+
+/*
+ * Cancel a lookup: its callback will not run. A lookup still inside
+ * c-ares is freed when c-ares lets go of it (bounded by the timeout).
+ */
+void
+dns_cancel(struct dns_lookup *l)
+{
+	if (l != NULL)
+		l->cancelled = 1;
+}
+
+/*
+ * Order SRV records as RFC 2782 says: lowest priority first; within one
+ * priority, a weighted random order in which weight-0 records are placed
+ * first and chosen rarely. rng returns uniformly distributed numbers.
+ */
+void
+dns_srv_order(struct dns_srv *v, size_t n, dns_rng rng, void *rarg)
+{
+	struct dns_srv tmp;
+	size_t i, j, start, end, k;
+	uint64_t sum, pick, run;
+
+	/* Insertion sort by priority, weight 0 first within a priority. */
+	for (i = 1; i < n; i++) {
+		tmp = v[i];
+		for (j = i; j > 0 &&
+		     (v[j - 1].priority > tmp.priority ||
+		         (v[j - 1].priority == tmp.priority &&
+		             v[j - 1].weight != 0 && tmp.weight == 0));
+		     j--)
+			v[j] = v[j - 1];
+		v[j] = tmp;
+	}
+	for (start = 0; start < n; start = end) {
+		for (end = start;
+		     end < n && v[end].priority == v[start].priority; end++)
+			;
+		/* Pick one record at a time from v[k..end). */
+		for (k = start; k + 1 < end; k++) {
+			sum = 0;
+			for (i = k; i < end; i++)
+				sum += v[i].weight;
+			pick = sum == 0 ? 0 : rng(rarg) % (sum + 1);
+			run = 0;
+			for (i = k; i < end; i++) {
+				run += v[i].weight;
+				if (run >= pick)
+					break;
+			}
+			if (i == end)
+				i = end - 1;
+			tmp = v[i];
+			memmove(&v[k + 1], &v[k], (i - k) * sizeof *v);
+			v[k] = tmp;
+		}
+	}
+}
+
+/* The status's name, used as a reason detail and in reports. */
+const char *
+dns_status_name(enum dns_status status)
+{
+	switch (status) {
+	case DNS_OK:
+		return "ok";
+	case DNS_NXDOMAIN:
+		return "nxdomain";
+	case DNS_NODATA:
+		return "nodata";
+	case DNS_TIMEOUT:
+		return "timeout";
+	case DNS_SERVFAIL:
+		return "servfail";
+	case DNS_REFUSED:
+		return "refused";
+	case DNS_BADRESP:
+		return "bad_response";
+	case DNS_CANCELLED:
+		return "cancelled";
+	case DNS_ERROR:
+		return "error";
+	}
+	return "error";
+}

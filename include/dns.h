@@ -1,0 +1,75 @@
+/*
+ * dns: name lookups for the probes — A/AAAA for a host, SRV for
+ * autodiscover — through c-ares driven by the daemon's event loop.
+ *
+ * Nothing here blocks and no resolver thread exists. A lookup may name its
+ * own DNS servers (a mailbox's split-horizon view); otherwise the system's
+ * /etc/resolv.conf servers are used. Only DNS is consulted (never
+ * /etc/hosts) and no search domain is ever appended: a probe asks exactly
+ * the names its policy allows.
+ *
+ * A result is delivered once, from the loop (never inside the caller's
+ * stack), through the done callback; dns_cancel() guarantees no callback.
+ * Callers never see c-ares types.
+ */
+#ifndef EWSPROBED_DNS_H
+#define EWSPROBED_DNS_H
+
+#include <netinet/in.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DNS_MAX_SRV 16
+
+enum dns_status {
+	DNS_OK,
+	DNS_NXDOMAIN, /* the name does not exist */
+	DNS_NODATA, /* the name exists, no record of that type */
+	DNS_TIMEOUT, /* no answer within timeout x tries */
+	DNS_SERVFAIL,
+	DNS_REFUSED,
+	DNS_BADRESP, /* malformed or unusable answer */
+	DNS_CANCELLED,
+	DNS_ERROR, /* anything else (no servers, ...) */
+};
+
+struct dns_addr {
+	int family; /* AF_INET or AF_INET6 */
+	char text[INET6_ADDRSTRLEN]; /* numeric form */
+};
+
+struct dns_srv {
+	char *target;
+	uint16_t port;
+	uint16_t priority;
+	uint16_t weight;
+};
+
+struct dns_result {
+	enum dns_status status;
+	const char *name; /* the name asked */
+	struct dns_addr *addrs; /* A/AAAA lookups */
+	size_t naddrs;
+	struct dns_srv *srvs; /* SRV lookups, valid records only */
+	size_t nsrvs;
+	size_t nsrv_rejected; /* records dropped as invalid */
+	int64_t elapsed_us;
+};
+
+struct dns_lookup;
+typedef void (*dns_done_cb)(const struct dns_result *, void *);
+typedef uint32_t (*dns_rng)(void *);
+
+void dns_init(unsigned int, unsigned int);
+void dns_shutdown(void);
+struct dns_lookup *
+dns_lookup_addr(const char *, const char *, dns_done_cb, void *);
+struct dns_lookup *
+dns_lookup_srv(const char *, const char *, dns_done_cb, void *);
+void dns_cancel(struct dns_lookup *);
+void dns_srv_order(struct dns_srv *, size_t, dns_rng, void *);
+int dns_valid_hostname(const char *);
+const char *dns_status_name(enum dns_status);
+
+#endif
