@@ -15,6 +15,8 @@
 #include "ewsprobed-build.h"
 
 #include "config.h"
+#include "dns.h"
+#include "http.h"
 #include "log.h"
 #include "loop.h"
 #include "msgid.h"
@@ -180,6 +182,8 @@ main_daemon(int debug)
 		return EXIT_CONFIG;
 	}
 	loop_init();
+	dns_init(0, 0);
+	http_init();
 	loop_signal(SIGTERM, main_shutdown, NULL);
 	loop_signal(SIGINT, main_shutdown, NULL);
 	loop_signal(SIGHUP, main_reload, NULL);
@@ -197,6 +201,8 @@ main_daemon(int debug)
 		fatalx("event loop failed");
 
 	notify_watchdog_stop();
+	http_shutdown();
+	dns_shutdown();
 	config_unref(main_config);
 	main_config = NULL;
 	loop_free();

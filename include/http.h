@@ -1,0 +1,75 @@
+/*
+ * http: HTTP(S) requests on the daemon's event loop through one libcurl
+ * multi handle (multi-socket API).
+ *
+ * A request is built, submitted, and completes once through its done
+ * callback (never inside a libcurl callback, never inside the submitter's
+ * stack); http_req_cancel() guarantees no later callback. Every request
+ * opens a fresh connection and never resumes a TLS session, so each one
+ * judges a real, full handshake. Requests never follow redirects and never
+ * resolve names: the caller pins the address it looked up with dns.
+ * Library codes are converted here into enum http_status.
+ */
+#ifndef EWSPROBED_HTTP_H
+#define EWSPROBED_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "step.h"
+
+enum http_status {
+	HTTP_DONE, /* a response was received (any HTTP code) */
+	HTTP_ERR_NOT_PINNED, /* the URL's host had no pinned address */
+	HTTP_ERR_CONNECT, /* TCP connect refused or unreachable */
+	HTTP_ERR_CONNECT_TIMEOUT, /* TCP connect did not complete in time */
+	HTTP_ERR_TIMEOUT, /* the whole request took too long */
+	HTTP_ERR_STALLED, /* below the low-speed limit too long */
+	HTTP_ERR_TLS_VERSION, /* no TLS version in common */
+	HTTP_ERR_TLS_HANDSHAKE, /* other TLS handshake failure */
+	HTTP_ERR_TLS_VERIFY, /* the peer's certificate was refused */
+	HTTP_ERR_TOO_LARGE, /* body above the cap */
+	HTTP_ERR_HEADERS_TOO_LARGE, /* headers above the cap */
+	HTTP_ERR_PROTOCOL, /* not HTTP, reset, malformed */
+	HTTP_ERR_CANCELLED,
+	HTTP_ERR_OTHER,
+};
+
+struct http_req;
+typedef void (*http_done_cb)(struct http_req *, void *);
+/* Called with the connection's SSL_CTX before the handshake; 0 = go on. */
+typedef int (*http_ssl_ctx_cb)(void *, void *);
+
+void http_init(void);
+void http_shutdown(void);
+
+struct http_req *http_req_new(const char *, const char *);
+void http_req_add_header(struct http_req *, const char *);
+void http_req_set_body(struct http_req *, const char *, size_t);
+void http_req_pin(struct http_req *, const char *, int, const char *);
+void http_req_set_timeouts(struct http_req *, long, long, long, long);
+void http_req_set_limits(struct http_req *, size_t, size_t);
+void http_req_allow_http(struct http_req *);
+void http_req_set_tls(struct http_req *, int, int, const char *);
+void http_req_set_ssl_ctx(struct http_req *, http_ssl_ctx_cb, void *);
+void http_req_set_verify(struct http_req *, int, int);
+void http_req_set_cafile(struct http_req *, const char *);
+void http_req_set_ntlm(struct http_req *, const char *, const char *);
+void http_req_submit(struct http_req *, http_done_cb, void *);
+void http_req_cancel(struct http_req *);
+void http_req_free(struct http_req *);
+
+enum http_status http_req_status(const struct http_req *);
+const char *http_req_error(const struct http_req *);
+long http_req_code(const struct http_req *);
+const char *http_req_body(const struct http_req *, size_t *);
+size_t http_req_header_values(const struct http_req *, const char *,
+    const char **, size_t);
+const char *http_req_header(const struct http_req *, const char *);
+const char *http_req_address(const struct http_req *);
+const char *http_req_tls_version(const struct http_req *);
+const char *http_req_url(const struct http_req *);
+void http_req_timings(const struct http_req *, struct step_timings *);
+const char *http_status_name(enum http_status);
+
+#endif
