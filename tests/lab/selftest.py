@@ -129,8 +129,48 @@ def inside_switch():
         check("lyncpool.contoso.com" in f.read(), "LAB_CONF rewritten")
 
 
+def curl_status(*args):
+    """curl's exit status and HTTP code for args (bounded)."""
+    p = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w",
+                        "%{http_code}", "--cacert",
+                        os.path.join(os.environ["LAB_DIR"], "fe-root.pem"),
+                        *args], capture_output=True, text=True, timeout=30)
+    return p.returncode, p.stdout
+
+
+def inside_hostile():
+    """Each hostile switch misbehaves as documented."""
+    url = "https://hostile.contoso.com"
+    check(curl_status("--max-time", "2", url + "/slow")[0] == 28,
+          "slow drip")
+    check(curl_status("--max-time", "2", url + "/stall")[0] == 28, "stall")
+    size = out("curl", "-s", "-o", "/dev/null", "-w", "%{size_download}",
+               "--max-time", "10", "--cacert",
+               os.path.join(os.environ["LAB_DIR"], "fe-root.pem"),
+               url + "/oversized")
+    check(int(size) > 10 << 20, f"oversized body: {size} bytes")
+    check(curl_status(url + "/reset")[0] in (52, 56), "connection reset")
+    check(curl_status(url + "/flood")[0] != 0, "header flood")
+    for path in ("/malformed", "/html", "/laughs"):
+        check(curl_status(url + path) == (0, "200"), path)
+    check(curl_status(url + "/to-http")[1] == "302", "redirect to http")
+    check(curl_status("-X", "POST", url + "/basic-only")[1] == "401",
+          "basic only")
+    rc, _ = curl_status("--tls-max", "1.0", "--ciphers",
+                        "DEFAULT:@SECLEVEL=0",
+                        "https://tls12.contoso.com/EWS/Exchange.asmx")
+    check(rc == 35, f"TLS 1.0 against a TLS 1.2 host: curl exit {rc}")
+    rc, _ = curl_status("https://variants.contoso.com/")
+    check(rc == 60, f"expired SHA-1 leaf without intermediate: exit {rc}")
+    text = out("openssl", "s_client", "-connect", "variants.contoso.com:443",
+               "-cipher", "DEFAULT:@SECLEVEL=0", input="")
+    check(text.count(" s:") == 1 and "1024 bit" in text,
+          "variants host sends only its RSA-1024 leaf")
+
+
 INSIDE = {"dns": inside_dns, "tls": inside_tls, "ntlm": inside_ntlm,
-          "journal": inside_journal, "switch": inside_switch}
+          "journal": inside_journal, "switch": inside_switch,
+          "hostile": inside_hostile}
 
 
 def lab_processes():
@@ -153,6 +193,14 @@ def test_inside_checks():
           f"left running: {set(lab_processes()) - set(before)}")
     check(not os.path.exists("/run/contoso"), "/run/contoso left behind")
     print(f"  (lab run took {time.monotonic() - t0:.1f}s)")
+
+
+def test_hostile():
+    """The hostile scenario's switches and certificate variants."""
+    p = subprocess.run([CONTOSO, "run", "--timeout", "120", "hostile", "--",
+                        sys.executable, __file__, "inside", "hostile"],
+                       capture_output=True, text=True, timeout=180)
+    check(p.returncode == 0, f"hostile checks failed:\n{p.stdout}{p.stderr}")
 
 
 def test_exit_status():
@@ -188,7 +236,8 @@ def test_not_root():
 
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "inside":
-        names = list(INSIDE) if sys.argv[2] == "all" else [sys.argv[2]]
+        names = ([n for n in INSIDE if n != "hostile"] if sys.argv[2] == "all"
+             else [sys.argv[2]])
         failed = 0
         for n in names:
             try:
@@ -201,7 +250,7 @@ def main():
     if os.geteuid() != 0:
         print("lab self-tests need root: skipped")
         return 77
-    tests = [test_inside_checks, test_exit_status, test_bad_scenario,
+    tests = [test_inside_checks, test_hostile, test_exit_status, test_bad_scenario,
              test_not_root]
     failed = 0
     for t in tests:
