@@ -1,0 +1,89 @@
+/*
+ * reason: owns the names of the reasons and the mapping to what the phone
+ * would log. WinINet codes are INTERNET_ERROR_BASE (12000) plus an offset;
+ * the HRESULT is 0x80070000 | code (protocol.md §5).
+ */
+#include <stddef.h>
+
+#include "reason.h"
+
+static const struct {
+	const char *name;
+	int wininet;
+	const char *wininet_name;
+} reason_table[] = {
+    [REASON_OK] = {"ok", 0, NULL},
+    [REASON_DNS_FAILED] = {"dns_failed", 12007,
+        "ERROR_INTERNET_NAME_NOT_RESOLVED"},
+    [REASON_CONNECT_FAILED] = {"connect_failed", 12029,
+        "ERROR_INTERNET_CANNOT_CONNECT"},
+    [REASON_TIMEOUT] = {"timeout", 12002, "ERROR_INTERNET_TIMEOUT"},
+    [REASON_TLS_HANDSHAKE_FAILED] = {"tls_handshake_failed", 12157,
+        "ERROR_INTERNET_SECURITY_CHANNEL_ERROR"},
+    [REASON_TLS_VERSION_UNSUPPORTED] = {"tls_version_unsupported", 12157,
+        "ERROR_INTERNET_SECURITY_CHANNEL_ERROR"},
+    [REASON_CERT_UNTRUSTED_PHONE] = {"cert_untrusted_phone", 12045,
+        "ERROR_INTERNET_INVALID_CA"},
+    [REASON_CERT_UNTRUSTED] = {"cert_untrusted", 12045,
+        "ERROR_INTERNET_INVALID_CA"},
+    [REASON_CERT_EXPIRED] = {"cert_expired", 12037,
+        "ERROR_INTERNET_SEC_CERT_DATE_INVALID"},
+    [REASON_CERT_NOT_YET_VALID] = {"cert_not_yet_valid", 12037,
+        "ERROR_INTERNET_SEC_CERT_DATE_INVALID"},
+    [REASON_CERT_NAME_MISMATCH] = {"cert_name_mismatch", 12038,
+        "ERROR_INTERNET_SEC_CERT_CN_INVALID"},
+    [REASON_CERT_INVALID] = {"cert_invalid", 12169,
+        "ERROR_INTERNET_SEC_INVALID_CERT"},
+    [REASON_HTTP_ERROR] = {"http_error", 0, NULL},
+    [REASON_AUTH_NTLM_NOT_OFFERED] = {"auth_ntlm_not_offered", 0, NULL},
+    [REASON_AUTH_FAILED] = {"auth_failed", 0, NULL},
+    [REASON_EWS_FAULT] = {"ews_fault", 0, NULL},
+    [REASON_AUTODISCOVER_UNREACHABLE] = {"autodiscover_unreachable", 0, NULL},
+    [REASON_AUTODISCOVER_ERROR] = {"autodiscover_error", 0, NULL},
+    [REASON_AUTODISCOVER_NO_EWS_URL] = {"autodiscover_no_ews_url", 0, NULL},
+    [REASON_AUTODISCOVER_MALFORMED] = {"autodiscover_malformed", 12152,
+        "ERROR_HTTP_INVALID_SERVER_RESPONSE"},
+    [REASON_REDIRECT_REJECTED] = {"redirect_rejected", 0, NULL},
+    [REASON_REDIRECT_LOOP] = {"redirect_loop", 0, NULL},
+    [REASON_FRONTEND_UNKNOWN] = {"frontend_unknown", 0, NULL},
+    [REASON_RESPONSE_TOO_LARGE] = {"response_too_large", 12152,
+        "ERROR_HTTP_INVALID_SERVER_RESPONSE"},
+    [REASON_INTERNAL] = {"internal_error", 0, NULL},
+};
+
+/* Whether r is a known reason. */
+static int
+reason_valid(enum reason r)
+{
+	return (size_t)r < sizeof reason_table / sizeof reason_table[0];
+}
+
+/* The reason's stable name. */
+const char *
+reason_name(enum reason r)
+{
+	return reason_valid(r) ? reason_table[r].name : "internal_error";
+}
+
+/* The WinINet error code a phone would log, or 0. */
+int
+reason_wininet(enum reason r)
+{
+	return reason_valid(r) ? reason_table[r].wininet : 0;
+}
+
+/* The HRESULT of that WinINet code (0x8007xxxx), or 0. */
+unsigned int
+reason_hresult(enum reason r)
+{
+	int code = reason_wininet(r);
+
+	return code == 0 ? 0 : 0x80070000u | (unsigned int)code;
+}
+
+/* The WinINet constant's name, or NULL. */
+const char *
+reason_wininet_name(enum reason r)
+{
+	return reason_valid(r) ? reason_table[r].wininet_name : NULL;
+}

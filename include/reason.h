@@ -1,0 +1,45 @@
+/*
+ * reason: the closed set of reasons a probe result can carry (safe as a
+ * metric label), each with what a Lync Phone Edition phone would log for
+ * it: the WinINet error code and its HRESULT (protocol.md §5).
+ */
+#ifndef EWSPROBED_REASON_H
+#define EWSPROBED_REASON_H
+
+enum reason {
+	REASON_OK,
+	REASON_DNS_FAILED,
+	REASON_CONNECT_FAILED,
+	REASON_TIMEOUT,
+	REASON_TLS_HANDSHAKE_FAILED,
+	REASON_TLS_VERSION_UNSUPPORTED,
+	REASON_CERT_UNTRUSTED_PHONE,
+	REASON_CERT_UNTRUSTED,
+	REASON_CERT_EXPIRED,
+	REASON_CERT_NOT_YET_VALID,
+	REASON_CERT_NAME_MISMATCH,
+	REASON_CERT_INVALID,
+	REASON_HTTP_ERROR,
+	REASON_AUTH_NTLM_NOT_OFFERED,
+	REASON_AUTH_FAILED,
+	REASON_EWS_FAULT,
+	REASON_AUTODISCOVER_UNREACHABLE,
+	REASON_AUTODISCOVER_ERROR,
+	REASON_AUTODISCOVER_NO_EWS_URL,
+	REASON_AUTODISCOVER_MALFORMED,
+	REASON_REDIRECT_REJECTED,
+	REASON_REDIRECT_LOOP,
+	REASON_FRONTEND_UNKNOWN,
+	REASON_RESPONSE_TOO_LARGE,
+	REASON_INTERNAL,
+};
+
+const char *reason_name(enum reason);
+/* The WinINet code (e.g. 12045) or 0 when the phone logs none of those. */
+int reason_wininet(enum reason);
+/* The HRESULT (e.g. 0x80072F0D) for the WinINet code, or 0. */
+unsigned int reason_hresult(enum reason);
+/* The WinINet constant's name, or NULL. */
+const char *reason_wininet_name(enum reason);
+
+#endif
