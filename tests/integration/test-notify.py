@@ -31,9 +31,13 @@ def start(d, cfg, env_extra=None):
     if os.geteuid() == 0:
         # No journal socket, whatever the host has: sd_journal_send would
         # drop messages silently, the daemon must notice and use stderr.
-        argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                'if [ -d /run/systemd ]; then '
-                'mount -t tmpfs tmpfs /run/systemd || exit 99; fi; '
+        # Mounts stay private to the namespace (in a chroot "/" must first
+        # be made a mount point to be made private).
+        argv = ["unshare", "--mount", "--propagation", "unchanged", "sh",
+                "-c", "{ mount --make-rprivate / 2>/dev/null || "
+                "{ mount --rbind / / && mount --make-rprivate /; }; } && "
+                "if [ -d /run/systemd ]; then "
+                "mount -t tmpfs tmpfs /run/systemd || exit 99; fi && "
                 'exec "$@"', "sh"] + argv
     errf = open(os.path.join(d, "stderr"), "w+")
     proc = subprocess.Popen(argv, env=env, stderr=errf,

@@ -97,7 +97,15 @@ class Runner:
         self.switch_requested = False
 
     def setup_namespace(self):
-        """lo up; private /run; resolv.conf; machine id; journald config."""
+        """Private mounts; lo up; private /run; resolv.conf; machine id;
+        journald config."""
+        # Nothing mounted here may propagate to the host. In a chroot "/"
+        # is no mount point and cannot be made private: bind it onto
+        # itself first (this namespace only).
+        if subprocess.run(["mount", "--make-rprivate", "/"],
+                          capture_output=True).returncode != 0:
+            sh("mount", "--rbind", "/", "/")
+            sh("mount", "--make-rprivate", "/")
         sh("ip", "link", "set", "lo", "up")
         resolv_target = os.path.realpath("/etc/resolv.conf")
         sh("mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/run")
