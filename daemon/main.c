@@ -21,13 +21,14 @@
 #include "loop.h"
 #include "msgid.h"
 #include "notify.h"
+#include "once.h"
 
 #include "xmalloc.h"
 
 /* Exit codes of the daemon and of -n (documented in --help and README). */
 #define EXIT_OK 0
-#define EXIT_CONFIG 1	/* configuration invalid, or a fatal runtime error */
-#define EXIT_USAGE 2	/* bad command line */
+#define EXIT_CONFIG 1 /* configuration invalid, or a fatal runtime error */
+#define EXIT_USAGE 2 /* bad command line */
 
 static const char *main_config_path = EWSPROBED_DEFAULT_CONFIG;
 static struct config *main_config;
@@ -39,6 +40,7 @@ main_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: ewsprobed [-dnhV] [-f file]\n"
+	    "       ewsprobed --once [-d] [-f file] [MAILBOX...]\n"
 	    "       ewsprobed parse FILE|-\n"
 	    "\n"
 	    "Emulates a Lync Phone Edition phone's path to Exchange (DNS\n"
@@ -51,8 +53,12 @@ main_usage(FILE *fp)
 	    "                       debug level\n"
 	    "  -V, --version        print the version and exit\n"
 	    "  -h, --help           print this help and exit\n"
+	    "      --once           probe the mailboxes once, print a report\n"
+	    "                       (exit 0 ok, 1 warning, 2 critical,\n"
+	    "                       3 unknown)\n"
 	    "\n"
-	    "  parse FILE           print as JSON what a phone would take from\n"
+	    "  parse FILE           print as JSON what a phone would take "
+	    "from\n"
 	    "                       an Autodiscover answer (- for stdin)\n"
 	    "\n"
 	    "Exit status: 0 success; 1 invalid configuration or fatal error\n"
@@ -65,7 +71,8 @@ static void
 main_print_errors(const char *errors)
 {
 	fprintf(stderr, "%s%s", errors,
-	    errors[0] != '\0' && errors[strlen(errors) - 1] == '\n' ? "" : "\n");
+	    errors[0] != '\0' && errors[strlen(errors) - 1] == '\n' ? ""
+	                                                            : "\n");
 }
 
 /* Journal each line of a rejected configuration's error list. */
@@ -137,7 +144,8 @@ static void
 main_shutdown(int signo, void *arg)
 {
 	if (main_stopping) {
-		log_warnx("second signal %d while stopping, exiting now", signo);
+		log_warnx("second signal %d while stopping, exiting now",
+		    signo);
 		_exit(EXIT_OK);
 	}
 	main_stopping = 1;
@@ -213,16 +221,18 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'f' },
-		{ "check-config", no_argument, NULL, 'n' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'f'},
+	    {"check-config", no_argument, NULL, 'n'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"once", no_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0},
 	};
-	int ch, debug = 0, check = 0;
+	int ch, debug = 0, check = 0, once = 0;
 
-	while ((ch = getopt_long(argc, argv, "+f:ndVh", longopts, NULL)) != -1) {
+	while (
+	    (ch = getopt_long(argc, argv, "+f:ndVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			main_config_path = optarg;
@@ -239,6 +249,9 @@ main(int argc, char **argv)
 		case 'h':
 			main_usage(stdout);
 			return EXIT_OK;
+		case 'o':
+			once = 1;
+			break;
 		default:
 			main_usage(stderr);
 			return EXIT_USAGE;
@@ -254,7 +267,12 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		log_init(LOG_TARGET_STDERR, debug);
-		fprintf(stderr, "ewsprobed: parse: not built yet\n"); return 1;
+		fprintf(stderr, "ewsprobed: parse: not built yet\n");
+		return 1;
+	}
+	if (once) {
+		log_init(LOG_TARGET_STDERR, debug);
+		return once_run(main_config_path, argv, argc);
 	}
 	if (argc > 0) {
 		fprintf(stderr, "ewsprobed: unknown command '%s'\n", argv[0]);

@@ -1,0 +1,523 @@
+/*
+ * ewsprobe: owns the state machine of one EWS URL's probe — DNS, the
+ * unauthenticated request, the verdicts, the authenticated request — and
+ * the wording of its result. Library callbacks only advance the machine;
+ * the decisions live in the step functions below.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "dns.h"
+#include "ews.h"
+#include "ewsprobe.h"
+#include "http.h"
+#include "log.h"
+#include "loop.h"
+#include "xmalloc.h"
+
+enum ewsprobe_state {
+	EWSPROBE_DNS,
+	EWSPROBE_PROBE, /* unauthenticated GetFolder */
+	EWSPROBE_AUTH, /* GetFolder with NTLM */
+	EWSPROBE_DONE,
+};
+
+struct ewsprobe {
+	enum ewsprobe_state state;
+	struct ewsprobe_params p; /* strings copied below */
+	char *url, *role, *account, *password, *dns_servers;
+	char *host;
+	int port;
+	char *addr;
+	struct dns_lookup *lookup;
+	struct http_req *req;
+	struct trust_capture *cap;
+	struct ewsprobe_result *res;
+	ewsprobe_done_cb done;
+	void *arg;
+	uint64_t started_us;
+	int deferred; /* a bad-URL finish is queued */
+	int cancelled;
+};
+
+static void ewsprobe_finish(struct ewsprobe *);
+
+/* Free the probe (not its result). */
+static void
+ewsprobe_free(struct ewsprobe *ep)
+{
+	if (ep->lookup != NULL)
+		dns_cancel(ep->lookup);
+	http_req_free(ep->req);
+	trust_capture_free(ep->cap);
+	free(ep->url);
+	free(ep->role);
+	free(ep->account);
+	xfree_secret(ep->password);
+	free(ep->dns_servers);
+	free(ep->host);
+	free(ep->addr);
+	if (ep->res != NULL)
+		ewsprobe_result_free(ep->res);
+	free(ep);
+}
+
+/* Free a result; NULL is a no-op. */
+void
+ewsprobe_result_free(struct ewsprobe_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->url);
+	free(r->role);
+	free(r->address);
+	free(r->tls_version);
+	free(r->auth_offered);
+	free(r->ews_code);
+	trust_verdict_free(r->verdict);
+	free(r->message);
+	free(r->remedy);
+	step_list_free(&r->steps);
+	free(r);
+}
+
+/* Set the result's reason, message and remedy (formatted). */
+static void
+ewsprobe_fail(struct ewsprobe *ep, enum reason reason, const char *remedy,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+ewsprobe_fail(struct ewsprobe *ep, enum reason reason, const char *remedy,
+    const char *fmt, ...)
+{
+	struct ewsprobe_result *r = ep->res;
+	char *what;
+	va_list ap;
+
+	va_start(ap, fmt);
+	xvasprintf(&what, fmt, ap);
+	va_end(ap);
+	r->reason = reason;
+	free(r->message);
+	if (reason_wininet(reason) != 0)
+		xasprintf(&r->message,
+		    "phones cannot use EWS at %s (%s): %s. "
+		    "Phones log errorCode=%d (0x%08X).",
+		    ep->url, ep->role, what, reason_wininet(reason),
+		    reason_hresult(reason));
+	else
+		xasprintf(&r->message, "phones cannot use EWS at %s (%s): %s.",
+		    ep->url, ep->role, what);
+	free(what);
+	free(r->remedy);
+	r->remedy = remedy != NULL ? xstrdup(remedy) : NULL;
+}
+
+/* Copy an HTTP request's outcome into a step. */
+static void
+ewsprobe_http_step(struct step *st, struct http_req *req)
+{
+	step_set_str(&st->method, "POST");
+	step_set_str(&st->url, http_req_url(req));
+	step_set_str(&st->address, http_req_address(req));
+	step_set_str(&st->tls_version, http_req_tls_version(req));
+	st->http_status = (int)http_req_code(req);
+	http_req_timings(req, &st->timings);
+}
+
+/*
+ * Map a transport failure (no HTTP answer) to a reason and say it. The
+ * phone profile's TLS ceiling makes "no version in common" the case of an
+ * Exchange hardened against TLS 1.0.
+ */
+static void
+ewsprobe_transport_failed(struct ewsprobe *ep, struct step *st)
+{
+	enum http_status hs = http_req_status(ep->req);
+	const char *err = http_req_error(ep->req);
+
+	err = err != NULL ? err : http_status_name(hs);
+	switch (hs) {
+	case HTTP_ERR_CONNECT:
+		ewsprobe_fail(ep, REASON_CONNECT_FAILED,
+		    "check the EWS URL, the firewall and the load balancer "
+		    "between the phones' network and the server",
+		    "the TCP connection to %s port %d failed (%s)", ep->addr,
+		    ep->port, err);
+		break;
+	case HTTP_ERR_CONNECT_TIMEOUT:
+	case HTTP_ERR_TIMEOUT:
+	case HTTP_ERR_STALLED:
+		ewsprobe_fail(ep, REASON_TIMEOUT,
+		    "check the server and the network path from the phones' "
+		    "network",
+		    "no complete answer from %s (%s)", ep->addr, err);
+		break;
+	case HTTP_ERR_TLS_VERSION:
+		ewsprobe_fail(ep, REASON_TLS_VERSION_UNSUPPORTED,
+		    "allow TLS 1.0 on the EWS endpoint the phones use (IIS "
+		    "SChannel settings or the load balancer's TLS profile)",
+		    "the server refuses TLS %s, the highest version phones "
+		    "speak (%s)",
+		    ep->p.profile->tls_max == CONFIG_TLS_1_0
+		        ? "1.0"
+		        : "versions up to the profile's",
+		    err);
+		break;
+	default:
+		if (hs == HTTP_ERR_TLS_HANDSHAKE || hs == HTTP_ERR_TLS_VERIFY)
+			ewsprobe_fail(ep, REASON_TLS_HANDSHAKE_FAILED,
+			    "check the TLS configuration of the EWS endpoint",
+			    "the TLS handshake failed (%s)", err);
+		else if (hs == HTTP_ERR_TOO_LARGE ||
+		    hs == HTTP_ERR_HEADERS_TOO_LARGE)
+			ewsprobe_fail(ep, REASON_RESPONSE_TOO_LARGE, NULL,
+			    "the answer is too large (%s)", err);
+		else
+			ewsprobe_fail(ep, REASON_HTTP_ERROR, NULL,
+			    "the request failed (%s)", err);
+		break;
+	}
+	step_set(st, STEP_FAIL, reason_name(ep->res->reason), "%s", err);
+}
+
+/* Judge the captured chain; return 0 when phones trust it. */
+static int
+ewsprobe_judge(struct ewsprobe *ep)
+{
+	struct ewsprobe_result *r = ep->res;
+	STACK_OF(X509) *chain = trust_capture_chain(ep->cap);
+	struct step *st;
+	char *msg = NULL, *fix = NULL;
+
+	r->verdict = trust_evaluate(ep->p.phone, ep->p.system, chain, ep->host,
+	    time(NULL), ep->p.warn_days);
+	st = step_add(&r->steps, STEP_TLS, 1,
+	    "certificate chain under %s "
+	    "and the system store",
+	    ep->p.profile->name);
+	trust_explain(r->verdict, ep->p.phone, ep->url, ep->role, &msg, &fix);
+	if (r->verdict->reason != REASON_OK) {
+		r->reason = r->verdict->reason;
+		free(r->message);
+		free(r->remedy);
+		r->message = msg;
+		r->remedy = fix;
+		step_set(st, STEP_FAIL, reason_name(r->reason), "%s",
+		    r->message);
+		return -1;
+	}
+	if (r->verdict->findings != 0) {
+		r->warning = 1;
+		step_set(st, STEP_WARN, NULL, "%s; %s", msg,
+		    r->verdict->findings_text);
+	} else
+		step_set(st, STEP_OK, NULL, "%s", msg);
+	free(msg);
+	free(fix);
+	return 0;
+}
+
+/* Start an EWS request (unauthenticated, or with NTLM when auth). */
+static void ewsprobe_http_cb(struct http_req *, void *);
+
+static void
+ewsprobe_submit(struct ewsprobe *ep, int auth)
+{
+	char *body = ews_getfolder_request();
+
+	http_req_free(ep->req);
+	trust_capture_free(ep->cap);
+	ep->req = http_req_new("POST", ep->url);
+	http_req_add_header(ep->req, "Content-Type: text/xml; charset=utf-8");
+	http_req_add_header(ep->req, "Accept: text/xml");
+	http_req_set_body(ep->req, body, strlen(body));
+	free(body);
+	http_req_pin(ep->req, ep->host, ep->port, ep->addr);
+	http_req_set_timeouts(ep->req, ep->p.timeout_ms, ep->p.timeout_ms, 1,
+	    ep->p.timeout_ms / 1000 > 0 ? ep->p.timeout_ms / 1000 : 1);
+	http_req_set_limits(ep->req, 4u << 20, 64u << 10);
+	/*
+	 * libcurl's own checks are off: the capture judges the chain under
+	 * the profile. The authenticated request enforces the phone verdict
+	 * in the handshake itself, so the credential never goes to a server
+	 * phones would refuse.
+	 */
+	ep->cap = trust_capture_new(ep->p.profile, ep->p.phone, ep->host, auth);
+	http_req_set_verify(ep->req, 0, 0);
+	http_req_set_cafile(ep->req, NULL);
+	http_req_set_ssl_ctx(ep->req, trust_capture_install, ep->cap);
+	if (auth)
+		http_req_set_ntlm(ep->req, ep->account, ep->password);
+	ep->state = auth ? EWSPROBE_AUTH : EWSPROBE_PROBE;
+	http_req_submit(ep->req, ewsprobe_http_cb, ep);
+}
+
+/* The unauthenticated answer: chain, 401 offers; then sign in. */
+static void
+ewsprobe_step_probe(struct ewsprobe *ep)
+{
+	struct ewsprobe_result *r = ep->res;
+	const char *offers[8];
+	struct step *st;
+	size_t n;
+	int bits;
+
+	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (no credentials)",
+	    ep->url);
+	ewsprobe_http_step(st, ep->req);
+	step_set_str(&r->address, http_req_address(ep->req));
+	step_set_str(&r->tls_version, http_req_tls_version(ep->req));
+	if (http_req_status(ep->req) != HTTP_DONE) {
+		ewsprobe_transport_failed(ep, st);
+		/* A chain seen before the failure is still judged. */
+		if (trust_capture_chain(ep->cap) != NULL &&
+		    r->reason == REASON_TLS_HANDSHAKE_FAILED)
+			(void)ewsprobe_judge(ep);
+		ewsprobe_finish(ep);
+		return;
+	}
+	r->http_status = http_req_code(ep->req);
+	n = http_req_header_values(ep->req, "WWW-Authenticate", offers, 8);
+	bits = ews_auth_schemes(offers, n);
+	free(r->auth_offered);
+	r->auth_offered = ews_auth_names(bits);
+	step_set(st, STEP_OK, NULL, "HTTP %ld over %s; offers %s",
+	    r->http_status, r->tls_version != NULL ? r->tls_version : "TLS",
+	    r->auth_offered);
+	if (ewsprobe_judge(ep) != 0) {
+		ewsprobe_finish(ep);
+		return;
+	}
+	if (r->http_status != 401) {
+		ewsprobe_fail(ep, REASON_HTTP_ERROR,
+		    "check that the URL is the EWS endpoint "
+		    "(/EWS/Exchange.asmx) and that Windows authentication is "
+		    "on",
+		    "EWS answered HTTP %ld where Exchange asks for "
+		    "authentication (401)",
+		    r->http_status);
+		ewsprobe_finish(ep);
+		return;
+	}
+	if (!ews_auth_phone_ok(bits)) {
+		ewsprobe_fail(ep, REASON_AUTH_NTLM_NOT_OFFERED,
+		    "enable Windows authentication (NTLM) on the EWS virtual "
+		    "directory: Set-WebServicesVirtualDirectory "
+		    "-WindowsAuthentication $true",
+		    "EWS offers only %s; phones can sign in with NTLM only",
+		    r->auth_offered);
+		ewsprobe_finish(ep);
+		return;
+	}
+	ewsprobe_submit(ep, 1);
+}
+
+/* The authenticated answer: 200 with a successful GetFolder is ok. */
+static void
+ewsprobe_step_auth(struct ewsprobe *ep)
+{
+	struct ewsprobe_result *r = ep->res;
+	struct ews_answer ans;
+	struct step *st;
+	const char *body;
+	size_t len;
+
+	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (NTLM as %s)", ep->url,
+	    ep->account);
+	ewsprobe_http_step(st, ep->req);
+	if (http_req_status(ep->req) != HTTP_DONE) {
+		if (trust_capture_refused(ep->cap))
+			ewsprobe_fail(ep, REASON_CERT_UNTRUSTED_PHONE, NULL,
+			    "the certificate changed between two requests and "
+			    "phones do not trust the new one");
+		else
+			ewsprobe_transport_failed(ep, st);
+		step_set(st, STEP_FAIL, reason_name(r->reason), "%s",
+		    r->message);
+		ewsprobe_finish(ep);
+		return;
+	}
+	r->http_status = http_req_code(ep->req);
+	body = http_req_body(ep->req, &len);
+	ews_parse_answer(body, len, &ans);
+	step_set_str(&r->ews_code, ans.response_code);
+	if (r->http_status == 401)
+		ewsprobe_fail(ep, REASON_AUTH_FAILED,
+		    "check the monitoring account's password (the credential "
+		    "file), that it is not locked out, and that it may use EWS",
+		    "the account %s was refused with NTLM (HTTP 401)",
+		    ep->account);
+	else if (ans.outcome == EWS_FAULT || ans.outcome == EWS_ERROR)
+		ewsprobe_fail(ep, REASON_EWS_FAULT,
+		    "check the mailbox and EWS on the server (event log, "
+		    "Get-WebServicesVirtualDirectory)",
+		    "EWS answered GetFolder(calendar) with %s%s%s%s (HTTP %ld)",
+		    ans.response_code != NULL ? ans.response_code : "a fault",
+		    ans.message != NULL ? " (" : "",
+		    ans.message != NULL ? ans.message : "",
+		    ans.message != NULL ? ")" : "", r->http_status);
+	else if (r->http_status != 200 || ans.outcome != EWS_SUCCESS)
+		ewsprobe_fail(ep, REASON_HTTP_ERROR, NULL,
+		    "EWS answered HTTP %ld with %s", r->http_status,
+		    ews_outcome_name(ans.outcome));
+	else {
+		r->reason = REASON_OK;
+		free(r->message);
+		xasprintf(&r->message,
+		    "phones can use EWS at %s (%s): TLS "
+		    "trusted, NTLM accepted, calendar read%s",
+		    ep->url, ep->role, r->warning ? ", with warnings" : "");
+	}
+	if (r->reason == REASON_OK)
+		step_set(st, STEP_OK, NULL, "HTTP 200, GetFolder %s%s%s",
+		    ans.response_code != NULL ? ans.response_code : "",
+		    ans.server_version != NULL ? ", server " : "",
+		    ans.server_version != NULL ? ans.server_version : "");
+	else
+		step_set(st, STEP_FAIL, reason_name(r->reason), "%s",
+		    r->message);
+	ews_answer_clear(&ans);
+	ewsprobe_finish(ep);
+}
+
+/* http's done callback: advance the machine. */
+static void
+ewsprobe_http_cb(struct http_req *req, void *arg)
+{
+	struct ewsprobe *ep = arg;
+
+	if (ep->state == EWSPROBE_PROBE)
+		ewsprobe_step_probe(ep);
+	else if (ep->state == EWSPROBE_AUTH)
+		ewsprobe_step_auth(ep);
+}
+
+/* The DNS answer: pin the first address (IPv4 first), or fail. */
+static void
+ewsprobe_dns_cb(const struct dns_result *dr, void *arg)
+{
+	struct ewsprobe *ep = arg;
+	struct step *st;
+	size_t i, pick = 0;
+
+	ep->lookup = NULL;
+	st = step_add(&ep->res->steps, STEP_DNS, 1, "DNS A/AAAA %s", ep->host);
+	step_set_str(&st->url, ep->host);
+	st->timings.total_us = dr->elapsed_us;
+	if (dr->status != DNS_OK || dr->naddrs == 0) {
+		ewsprobe_fail(ep, REASON_DNS_FAILED,
+		    "publish the EWS host name in the DNS the phones use",
+		    "the name %s does not resolve (%s)", ep->host,
+		    dns_status_name(dr->status));
+		step_set(st, STEP_FAIL, reason_name(REASON_DNS_FAILED), "%s",
+		    dns_status_name(dr->status));
+		ewsprobe_finish(ep);
+		return;
+	}
+	for (i = 0; i < dr->naddrs; i++) {
+		if (dr->addrs[i].family == AF_INET) {
+			pick = i;
+			break;
+		}
+	}
+	ep->addr = xstrdup(dr->addrs[pick].text);
+	step_set_str(&st->address, ep->addr);
+	step_set(st, STEP_OK, NULL, "%s", ep->addr);
+	ewsprobe_submit(ep, 0);
+}
+
+/* Deliver the result and free the probe. */
+static void
+ewsprobe_finish(struct ewsprobe *ep)
+{
+	struct ewsprobe_result *r = ep->res;
+
+	ep->state = EWSPROBE_DONE;
+	ep->res = NULL;
+	r->duration_us = (int64_t)(loop_now_usec() - ep->started_us);
+	ep->done(r, ep->arg);
+	/*
+	 * We may be inside http's done callback for ep->req; http allows
+	 * freeing a request there.
+	 */
+	ewsprobe_free(ep);
+}
+
+/* Deferred failure of a URL that cannot be probed at all. */
+static void
+ewsprobe_bad_url(void *arg)
+{
+	struct ewsprobe *ep = arg;
+
+	if (ep->cancelled)
+		ewsprobe_free(ep);
+	else
+		ewsprobe_finish(ep);
+}
+
+/* Start probing one EWS URL; see ewsprobe.h. */
+struct ewsprobe *
+ewsprobe_start(const struct ewsprobe_params *p, ewsprobe_done_cb done,
+    void *arg)
+{
+	struct ewsprobe *ep = xcalloc(1, sizeof *ep);
+	CURLU *u;
+	char *host = NULL, *port = NULL;
+
+	ep->p = *p;
+	ep->url = xstrdup(p->url);
+	ep->role = xstrdup(p->role);
+	ep->account = xstrdup(p->account);
+	ep->password = xstrdup(p->password);
+	ep->dns_servers =
+	    p->dns_servers != NULL ? xstrdup(p->dns_servers) : NULL;
+	ep->done = done;
+	ep->arg = arg;
+	ep->started_us = loop_now_usec();
+	ep->res = xcalloc(1, sizeof *ep->res);
+	step_list_init(&ep->res->steps);
+	ep->res->url = xstrdup(p->url);
+	ep->res->role = xstrdup(p->role);
+	ep->res->reason = REASON_INTERNAL;
+
+	if ((u = curl_url()) == NULL)
+		fatalx("curl_url: out of memory");
+	if (curl_url_set(u, CURLUPART_URL, p->url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	        CURLUE_OK) {
+		ewsprobe_fail(ep, REASON_HTTP_ERROR, NULL,
+		    "'%s' is not a usable URL", p->url);
+		ep->deferred = 1;
+		loop_defer(ewsprobe_bad_url, ep);
+	} else {
+		ep->host = xstrdup(host);
+		ep->port = atoi(port);
+		ep->state = EWSPROBE_DNS;
+		ep->lookup = dns_lookup_addr(ep->host, ep->dns_servers,
+		    ewsprobe_dns_cb, ep);
+	}
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return ep;
+}
+
+/* Cancel a probe: no callback will follow. */
+void
+ewsprobe_cancel(struct ewsprobe *ep)
+{
+	if (ep == NULL || ep->state == EWSPROBE_DONE)
+		return;
+	if (ep->deferred) {
+		ep->cancelled = 1;
+		return;
+	}
+	http_req_cancel(ep->req);
+	ep->state = EWSPROBE_DONE;
+	ep->done = NULL;
+	ewsprobe_free(ep);
+}

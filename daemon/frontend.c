@@ -1,0 +1,175 @@
+/*
+ * frontend: owns one learning run against a profile's Front End pool:
+ * resolve the pool, open TLS with the profile's limits (capturing the
+ * chain, judging nothing), and hand the chain to the trust set.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns.h"
+#include "frontend.h"
+#include "http.h"
+#include "log.h"
+#include "loop.h"
+#include "xmalloc.h"
+
+struct frontend {
+	const struct config_profile *profile;
+	struct trust_set *phone;
+	char *servers;
+	long timeout_ms;
+	char *url;
+	struct dns_lookup *lookup;
+	struct http_req *req;
+	struct trust_capture *cap;
+	struct frontend_result *res;
+	frontend_done_cb done;
+	void *arg;
+};
+
+/* Free a result; NULL is a no-op. */
+void
+frontend_result_free(struct frontend_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->issuer);
+	free(r->previous);
+	free(r->error);
+	step_list_free(&r->steps);
+	free(r);
+}
+
+/* Free the learning run (not a delivered result). */
+static void
+frontend_free(struct frontend *fe)
+{
+	if (fe->lookup != NULL)
+		dns_cancel(fe->lookup);
+	http_req_free(fe->req);
+	trust_capture_free(fe->cap);
+	frontend_result_free(fe->res);
+	free(fe->servers);
+	free(fe->url);
+	free(fe);
+}
+
+/* Deliver the result, then free the run. */
+static void
+frontend_finish(struct frontend *fe)
+{
+	struct frontend_result *r = fe->res;
+
+	fe->res = NULL;
+	fe->done(r, fe->arg);
+	frontend_free(fe);
+}
+
+/* The handshake is over: learn from the chain it presented. */
+static void
+frontend_http_cb(struct http_req *req, void *arg)
+{
+	struct frontend *fe = arg;
+	struct frontend_result *r = fe->res;
+	const char *before = trust_set_frontend_issuer(fe->phone);
+	char *prev = before != NULL ? xstrdup(before) : NULL, *cause = NULL;
+	struct step *st;
+
+	st = step_add(&r->steps, STEP_FRONTEND, 1, "TLS with the Lync pool %s",
+	    fe->url);
+	step_set_str(&st->address, http_req_address(req));
+	step_set_str(&st->tls_version, http_req_tls_version(req));
+	http_req_timings(req, &st->timings);
+	if (trust_capture_chain(fe->cap) == NULL) {
+		xasprintf(&r->error,
+		    "no TLS handshake with the Lync pool %s: "
+		    "%s",
+		    fe->url,
+		    http_req_error(req) != NULL
+		        ? http_req_error(req)
+		        : http_status_name(http_req_status(req)));
+		step_set(st, STEP_FAIL, "frontend_unknown", "%s", r->error);
+	} else if (trust_set_learn_frontend(fe->phone,
+	               trust_capture_chain(fe->cap), &r->changed,
+	               &cause) != 0) {
+		r->error = cause;
+		step_set(st, STEP_FAIL, "frontend_unknown", "%s", r->error);
+	} else {
+		r->ok = 1;
+		r->issuer = xstrdup(trust_set_frontend_issuer(fe->phone));
+		if (r->changed)
+			r->previous = prev, prev = NULL;
+		step_set(st, STEP_OK, NULL,
+		    "phones trust '%s' (issuer of the "
+		    "pool certificate)%s",
+		    r->issuer, r->changed ? " — changed" : "");
+	}
+	free(prev);
+	frontend_finish(fe);
+}
+
+/* The pool's address: open TLS to it. */
+static void
+frontend_dns_cb(const struct dns_result *dr, void *arg)
+{
+	struct frontend *fe = arg;
+	struct frontend_result *r = fe->res;
+	struct step *st;
+
+	fe->lookup = NULL;
+	st = step_add(&r->steps, STEP_DNS, 1, "DNS A/AAAA %s",
+	    fe->profile->frontend_host);
+	if (dr->status != DNS_OK || dr->naddrs == 0) {
+		xasprintf(&r->error, "the Lync pool %s does not resolve (%s)",
+		    fe->profile->frontend_host, dns_status_name(dr->status));
+		step_set(st, STEP_FAIL, "dns_failed", "%s", r->error);
+		frontend_finish(fe);
+		return;
+	}
+	step_set_str(&st->address, dr->addrs[0].text);
+	step_set(st, STEP_OK, NULL, "%s", dr->addrs[0].text);
+	fe->req = http_req_new("GET", fe->url);
+	http_req_pin(fe->req, fe->profile->frontend_host,
+	    fe->profile->frontend_port, dr->addrs[0].text);
+	http_req_set_timeouts(fe->req, fe->timeout_ms, fe->timeout_ms, 1,
+	    fe->timeout_ms / 1000 > 0 ? fe->timeout_ms / 1000 : 1);
+	fe->cap = trust_capture_new(fe->profile, fe->phone,
+	    fe->profile->frontend_host, 0);
+	http_req_set_verify(fe->req, 0, 0);
+	http_req_set_cafile(fe->req, NULL);
+	http_req_set_ssl_ctx(fe->req, trust_capture_install, fe->cap);
+	http_req_submit(fe->req, frontend_http_cb, fe);
+}
+
+/*
+ * Learn the pool's issuer into phone (the profile's set). The profile must
+ * name a frontend host.
+ */
+struct frontend *
+frontend_learn(const struct config_profile *p, struct trust_set *phone,
+    const char *servers, long timeout_ms, frontend_done_cb done, void *arg)
+{
+	struct frontend *fe = xcalloc(1, sizeof *fe);
+
+	fe->profile = p;
+	fe->phone = phone;
+	fe->servers = servers != NULL ? xstrdup(servers) : NULL;
+	fe->timeout_ms = timeout_ms;
+	fe->done = done;
+	fe->arg = arg;
+	fe->res = xcalloc(1, sizeof *fe->res);
+	step_list_init(&fe->res->steps);
+	xasprintf(&fe->url, "https://%s:%d/", p->frontend_host,
+	    p->frontend_port);
+	fe->lookup =
+	    dns_lookup_addr(p->frontend_host, fe->servers, frontend_dns_cb, fe);
+	return fe;
+}
+
+/* Cancel a learning run: no callback will follow. */
+void
+frontend_cancel(struct frontend *fe)
+{
+	if (fe != NULL)
+		frontend_free(fe);
+}

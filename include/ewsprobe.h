@@ -1,0 +1,58 @@
+/*
+ * ewsprobe: one EWS URL probed as a Lync Phone Edition phone would use it,
+ * on the event loop: DNS, then an unauthenticated GetFolder over TLS under
+ * the profile (the chain is captured and judged under the phone and the
+ * system trust sets; the 401 must offer NTLM), then — only when phones
+ * would trust the server — GetFolder again with the mailbox's credentials
+ * by NTLM, on a connection that refuses any chain phones would refuse.
+ *
+ * The result is delivered once through the done callback, from the loop;
+ * ewsprobe_cancel() guarantees no callback.
+ */
+#ifndef EWSPROBED_EWSPROBE_H
+#define EWSPROBED_EWSPROBE_H
+
+#include "config.h"
+#include "reason.h"
+#include "step.h"
+#include "trust.h"
+
+struct ewsprobe_params {
+	const char *url;
+	const char *role; /* "internal" or "external" */
+	const struct config_profile *profile;
+	const struct trust_set *phone;
+	const struct trust_set *system; /* NULL: not evaluated */
+	const char *account;
+	const char *password;
+	const char *dns_servers; /* NULL: the system's */
+	long timeout_ms;
+	unsigned int warn_days;
+};
+
+struct ewsprobe_result {
+	enum reason reason;
+	int warning; /* ok, but findings put phones at risk */
+	char *url;
+	char *role;
+	char *address; /* "addr:port" connected to */
+	char *tls_version;
+	long http_status; /* of the last EWS answer */
+	char *auth_offered; /* "Negotiate, NTLM" */
+	char *ews_code; /* ResponseCode / faultcode */
+	struct trust_verdict *verdict; /* NULL when no chain was seen */
+	char *message; /* one line, from the evidence */
+	char *remedy; /* or NULL */
+	struct step_list steps;
+	int64_t duration_us;
+};
+
+struct ewsprobe;
+typedef void (*ewsprobe_done_cb)(struct ewsprobe_result *, void *);
+
+struct ewsprobe *
+ewsprobe_start(const struct ewsprobe_params *, ewsprobe_done_cb, void *);
+void ewsprobe_cancel(struct ewsprobe *);
+void ewsprobe_result_free(struct ewsprobe_result *);
+
+#endif
