@@ -18,6 +18,10 @@ class TestFailure(Exception):
     """An assertion about the daemon's behaviour did not hold."""
 
 
+class Skip(Exception):
+    """The environment cannot run this test."""
+
+
 def check(cond, what):
     """Fail the test with `what` unless cond holds."""
     if not cond:
@@ -100,13 +104,17 @@ def wait_exit(proc, timeout):
 
 def run_tests(tests):
     """Run test functions, print a summary, exit 0 only if all passed."""
-    failed = 0
+    failed = skipped = 0
     for t in tests:
         try:
             t()
             print(f"ok - {t.__name__}")
+        except Skip as e:
+            skipped += 1
+            print(f"ok - {t.__name__} # SKIP {e}")
         except TestFailure as e:
             failed += 1
             print(f"not ok - {t.__name__}: {e}")
-    print(f"{len(tests) - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    print(f"{len(tests) - failed - skipped} passed, {failed} failed, "
+          f"{skipped} skipped")
+    sys.exit(1 if failed else (77 if skipped == len(tests) else 0))

@@ -100,12 +100,14 @@ class Runner:
         """Private mounts; lo up; private /run; resolv.conf; machine id;
         journald config."""
         # Nothing mounted here may propagate to the host. In a chroot "/"
-        # is no mount point and cannot be made private: bind it onto
-        # itself first (this namespace only).
+        # is no mount point and cannot be made private: refuse to run.
         if subprocess.run(["mount", "--make-rprivate", "/"],
                           capture_output=True).returncode != 0:
-            sh("mount", "--rbind", "/", "/")
-            sh("mount", "--make-rprivate", "/")
+            print("contoso: cannot make mounts private here (is / a chroot "
+                  "directory rather than a mount point?); the lab would "
+                  "leak mounts to the host, so it does not run",
+                  file=sys.stderr)
+            sys.exit(77)
         sh("ip", "link", "set", "lo", "up")
         resolv_target = os.path.realpath("/etc/resolv.conf")
         sh("mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/run")
