@@ -169,7 +169,15 @@ ewsprobe_transport_failed(struct ewsprobe *ep, struct step *st)
 	default:
 		if (hs == HTTP_ERR_TLS_HANDSHAKE || hs == HTTP_ERR_TLS_VERIFY)
 			ewsprobe_fail(ep, REASON_TLS_HANDSHAKE_FAILED,
-			    "check the TLS configuration of the EWS endpoint",
+			    ep->p.profile->tls_max <= CONFIG_TLS_1_1
+			        ? "phones offer only RSA key exchange (AES or "
+			          "3DES "
+			          "with SHA-1): give the EWS endpoint an RSA "
+			          "certificate (not ECDSA) and enable those "
+			          "cipher "
+			          "suites for TLS 1.0"
+			        : "check the TLS configuration of the EWS "
+			          "endpoint",
 			    "the TLS handshake failed (%s)", err);
 		else if (hs == HTTP_ERR_TOO_LARGE ||
 		    hs == HTTP_ERR_HEADERS_TOO_LARGE)

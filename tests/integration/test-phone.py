@@ -1,0 +1,209 @@
+#!/usr/bin/python3
+"""Integration test: the phone trust policy and the EWS probe in the lab
+(issue "phone trust policy and EWS probe").
+
+Runs `ewsprobed --once` inside tests/lab/contoso on the incident, its two
+fixes and the phone-checks scenario, and checks each verdict, reason and
+message; that no Authorization header ever reached a host whose chain the
+phone profile refused; and that no credential appears in any output
+(security.md rows 28-30 and 33). Needs root (the lab); skipped otherwise.
+
+  test-phone.py EWSPROBED SOURCE            run from outside
+  test-phone.py --inside NAME EWSPROBED     (internal) one check in a lab
+"""
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from ewstest import Skip, TestFailure, check, run_tests  # noqa: E402
+
+
+def once(ewsprobed, conf, *boxes):
+    """Run --once; return (exit status, output)."""
+    p = subprocess.run([ewsprobed, "--once", "-f", conf, *boxes],
+                       capture_output=True, text=True, timeout=120)
+    return p.returncode, p.stdout + p.stderr
+
+
+def lab_conf(extra):
+    """LAB_CONF plus extra lines appended to its [mailbox lab]."""
+    path = os.path.join(os.environ["LAB_STATE_DIR"], "test.conf")
+    with open(os.environ["LAB_CONF"]) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text + extra)
+    return path
+
+
+def verdict_of(output):
+    """(verdict, reason) from the report's verdict line."""
+    m = re.search(r"verdict: (\w+)(?: — reason (\w+))?", output)
+    check(m is not None, f"no verdict line in:\n{output}")
+    return m.group(1), m.group(2)
+
+
+def no_secrets(output):
+    """No password, no Basic token, no NTLM message in output or logs."""
+    pw = open(os.environ["LAB_PASSWORD_FILE"]).read().strip()
+    basic = base64.b64encode(f"CONTOSO\\lab:{pw}".encode()).decode()
+    with open(os.environ["LAB_REQUEST_LOG"]) as f:
+        log = f.read()
+    for text, where in ((output, "report"), (log, "request log")):
+        for secret in (pw, basic, "TlRMTVNTUA"):
+            check(secret not in text, f"a credential in the {where}")
+
+
+URLS = ("ews_internal_url = https://casarray.contoso.com/EWS/Exchange.asmx\n"
+        "ews_external_url = https://mail.contoso.com/EWS/Exchange.asmx\n")
+
+
+def inside_incident(ewsprobed):
+    """incident: critical, cert_untrusted_phone, 12045, both CAs, fixes."""
+    rc, out = once(ewsprobed, lab_conf(URLS))
+    check(rc == 2, f"exit status {rc}, want 2:\n{out}")
+    check(verdict_of(out) == ("critical", "cert_untrusted_phone"),
+          f"verdict {verdict_of(out)}")
+    for text in ("'CN=Issuing-CA for contoso, DC=contoso, DC=com'",
+                 "'CN=Issuing CA for contoso,com'", "PCs do trust it",
+                 "errorCode=12045 (0x80072F0D)",
+                 "reissue the certificate from 'CN=Issuing CA for "
+                 "contoso,com'", "New-CsWebTrustedCACertificate"):
+        check(text in out, f"{text!r} missing from the report")
+    with open(os.environ["LAB_REQUEST_LOG"]) as f:
+        recs = [json.loads(line) for line in f]
+    check(recs and all(r["authorization"] is None for r in recs
+                       if r["server"] in ("casarray.contoso.com",
+                                          "mail.contoso.com")),
+          "credentials went to a server phones do not trust")
+    check(any(r["tls"] == "TLSv1" for r in recs), "phones speak TLS 1.0")
+    no_secrets(out)
+
+
+def inside_fixed(ewsprobed):
+    """fixed-reissued, then fixed-web-trusted: ok, NTLM, GetFolder."""
+    for scenario in ("fixed-reissued", "fixed-web-trusted"):
+        subprocess.run([os.path.join(os.environ["LAB_TOOLS"], "contoso"),
+                        "switch", scenario], check=True, timeout=60)
+        rc, out = once(ewsprobed, lab_conf(URLS))
+        check(rc == 0, f"{scenario}: exit status {rc}:\n{out}")
+        check(verdict_of(out)[0] == "ok", f"{scenario}: not ok")
+        check("GetFolder NoError" in out, f"{scenario}: no GetFolder")
+        no_secrets(out)
+
+
+CHECKS = {
+    # mailbox: (host, extra config, verdict, reason or None, text)
+    "expired": ("expired", "", "critical", "cert_expired", "12037"),
+    "wrongname": ("wrongname", "", "critical", "cert_name_mismatch",
+                  "names: owa.contoso.com"),
+    "wildcard": ("wildcard", "", "warning", None, "wildcard"),
+    "sha384": ("sha384", "", "warning", None, "sha384WithRSAEncryption"),
+    "rsa4096": ("rsa4096", "", "warning", None, "RSA-4096"),
+    # Phones offer RSA key exchange only: an ECDSA-only server cannot
+    # complete their handshake at all.
+    "ecdsa": ("ecdsa", "", "critical", "tls_handshake_failed", "ECDSA"),
+    "extra": ("extra", "", "warning", None, "intermediate"),
+    "nointermediate": ("nointermediate", "", "ok", None, "chain ends at"),
+    "tls12phone": ("tls12", "", "critical", "tls_version_unsupported",
+                   "12157"),
+    "tls12modern": ("tls12", "modern", "ok", None, "over TLSv1.3"),
+    "basic": ("basic", "", "critical", "auth_ntlm_not_offered", "Basic"),
+    "fault": ("fault", "", "critical", "ews_fault", "ErrorSchemaValidation"),
+    "wrongpw": ("casarray", "wrongpw", "critical", "auth_failed", "401"),
+}
+
+
+def inside_checks(ewsprobed):
+    """Each phone-checks host gives its documented verdict and reason."""
+    base = open(os.environ["LAB_CONF"]).read()
+    # The daemon's own section stays; mailbox lab is replaced by one
+    # mailbox per check.
+    base = base[:base.index("[mailbox lab]")]
+    wrong = os.path.join(os.environ["LAB_STATE_DIR"], "wrong.password")
+    fd = os.open(wrong, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, b"not-the-password\n")
+    os.close(fd)
+    text = base + "\n[profile modern]\npublic_roots = " + os.path.join(
+        os.environ["LAB_DIR"], "fe-root.pem") + "\ntls_min = 1.2\n"
+    for box, (host, extra, _, _, _) in CHECKS.items():
+        cred = wrong if extra == "wrongpw" else os.environ[
+            "LAB_PASSWORD_FILE"]
+        prof = "modern" if extra == "modern" else "lync-phone-edition"
+        text += (f"\n[mailbox {box}]\naddress = lab@contoso.com\n"
+                 f"account = CONTOSO\\lab\ncredential = {cred}\n"
+                 f"profiles = {prof}\n"
+                 f"ews_internal_url = https://{host}.contoso.com/EWS/"
+                 "Exchange.asmx\n")
+    conf = os.path.join(os.environ["LAB_STATE_DIR"], "checks.conf")
+    with open(conf, "w") as f:
+        f.write(text)
+    for box, (host, _, verdict, reason, words) in CHECKS.items():
+        rc, out = once(ewsprobed, conf, box)
+        got = verdict_of(out)
+        check(got == (verdict, reason), f"{box}: {got}, want "
+              f"{(verdict, reason)}:\n{out}")
+        check(words in out, f"{box}: {words!r} not in:\n{out}")
+        check(rc == {"ok": 0, "warning": 1, "critical": 2}[verdict],
+              f"{box}: exit status {rc}")
+        no_secrets(out)
+    with open(os.environ["LAB_REQUEST_LOG"]) as f:
+        recs = [json.loads(line) for line in f]
+    refused = ("expired.contoso.com", "wrongname.contoso.com")
+    check(not any(r["authorization"] for r in recs if r["server"] in
+                  refused), "credentials sent to a refused chain")
+    check(any(r["authorization"] == "NTLM" for r in recs
+              if r["server"] == "wildcard.contoso.com"),
+          "no sign-in where phones trust the chain")
+
+
+INSIDE = {"incident": inside_incident, "fixed": inside_fixed,
+          "checks": inside_checks}
+
+
+def lab(scenario, name, ewsprobed):
+    """Run one inside check in a lab; fail with its output."""
+    contoso = os.path.join(SOURCE, "tests", "lab", "contoso")
+    p = subprocess.run([contoso, "run", "--timeout", "240", scenario, "--",
+                        sys.executable, __file__, "--inside", name,
+                        ewsprobed], capture_output=True, text=True,
+                       timeout=300)
+    if p.returncode == 77:
+        raise Skip(p.stderr.strip())
+    check(p.returncode == 0, f"{name}:\n{p.stdout}{p.stderr}")
+
+
+def test_incident():
+    """The incident: critical with both CAs and the fixes."""
+    lab("incident", "incident", EWSPROBED)
+
+
+def test_fixes():
+    """Both fixes make phones work again."""
+    lab("incident", "fixed", EWSPROBED)
+
+
+def test_phone_checks():
+    """Every phone pitfall gives its documented reason or warning."""
+    lab("phone-checks", "checks", EWSPROBED)
+
+
+if len(sys.argv) == 4 and sys.argv[1] == "--inside":
+    try:
+        INSIDE[sys.argv[2]](sys.argv[3])
+    except TestFailure as e:
+        print(f"not ok - {sys.argv[2]}: {e}")
+        sys.exit(1)
+    sys.exit(0)
+
+EWSPROBED = os.path.abspath(sys.argv[1])
+SOURCE = os.path.abspath(sys.argv[2])
+if os.geteuid() != 0:
+    print("the lab needs root: skipped")
+    sys.exit(77)
+run_tests([test_incident, test_fixes, test_phone_checks])
