@@ -1,8 +1,8 @@
 /*
  * once: owns the one-shot run (--once): load the configuration, build the
- * trust sets, and for each selected mailbox and profile learn the Front End
- * issuer, probe the internal and external EWS URLs, and print the report.
- * Targets are probed one after another: this is for a person at a shell.
+ * probe context, run every selected target (mailbox x profile) one after
+ * another, and print each run as a step tree with its verdict and remedy.
+ * This is for a person at a shell; the daemon schedules the same probes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,29 +11,22 @@
 
 #include "config.h"
 #include "dns.h"
-#include "ewsprobe.h"
-#include "frontend.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
 #include "once.h"
-#include "state.h"
-#include "trust.h"
+#include "probe.h"
 #include "xmalloc.h"
 
 struct once {
 	struct config *cfg;
-	struct trust_set *system;
-	struct trust_set **phones; /* per profile index of cfg */
+	struct probe_ctx *ctx;
 	const struct config_mailbox **boxes;
 	int nboxes;
 	int box; /* current mailbox */
-	size_t prof; /* current profile of the mailbox */
-	int url; /* 0 internal, 1 external */
-	struct ewsprobe_result *res[2];
+	size_t prof; /* current profile of that mailbox */
 	int worst; /* ONCE_* */
 	int color;
-	char *servers; /* DNS servers of the current box */
 };
 
 static void once_next(struct once *);
@@ -73,19 +66,6 @@ once_print_steps(struct once *o, struct step_list *steps, int indent)
 	}
 }
 
-/* The profile's phone set. */
-static struct trust_set *
-once_phone(struct once *o, const struct config_profile *p)
-{
-	size_t i;
-
-	for (i = 0; i < o->cfg->nprofiles; i++) {
-		if (o->cfg->profiles[i] == p)
-			return o->phones[i];
-	}
-	fatalx("profile %s not in the configuration", p->name);
-}
-
 /* Severity order of exit codes: critical > warning > unknown > ok. */
 static int
 once_rank(int code)
@@ -102,203 +82,81 @@ once_rank(int code)
 	}
 }
 
-/* The DNS servers of a mailbox (or the daemon's) as one list, or NULL. */
-static char *
-once_servers(struct once *o, const struct config_mailbox *m)
-{
-	const struct config_strlist *l =
-	    m->dns_servers.n > 0 ? &m->dns_servers : &o->cfg->dns_servers;
-	char *s = NULL, *t;
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		xasprintf(&t, "%s%s%s", s != NULL ? s : "",
-		    s != NULL ? "," : "", l->items[i]);
-		free(s);
-		s = t;
-	}
-	return s;
-}
-
-/* Combine the two URL results into a verdict for the target. */
+/* Print one target's run. */
 static void
-once_verdict(struct once *o, const struct config_mailbox *m,
-    const struct config_profile *p)
+once_print(struct once *o, struct probe_result *r)
 {
-	struct ewsprobe_result *bad = NULL;
-	enum state_verdict v;
-	int i, nok = 0, nurl = 0, warn = 0, code;
+	struct frontend_result *fr = r->frontend;
+	struct ewsprobe_result *u;
+	int i, code;
 
-	for (i = 0; i < 2; i++) {
-		if (o->res[i] == NULL)
-			continue;
-		nurl++;
-		if (o->res[i]->reason == REASON_OK) {
-			nok++;
-			warn |= o->res[i]->warning;
-		} else if (bad == NULL)
-			bad = o->res[i];
+	if (fr != NULL) {
+		printf("  %s Lync Front End pool: %s\n",
+		    once_mark(o, fr->ok ? STEP_OK : STEP_FAIL),
+		    fr->ok ? fr->issuer : fr->error);
+		once_print_steps(o, &fr->steps, 2);
 	}
-	if (nurl == 0)
-		v = STATE_UNKNOWN;
-	else if (bad != NULL && bad->reason == REASON_FRONTEND_UNKNOWN)
-		v = STATE_UNKNOWN;
-	else if (nok == 0)
-		v = STATE_CRITICAL;
-	else if (nok < nurl || warn)
-		v = STATE_WARNING;
-	else
-		v = STATE_OK;
-	code = v == STATE_OK      ? ONCE_OK
-	    : v == STATE_WARNING  ? ONCE_WARNING
-	    : v == STATE_CRITICAL ? ONCE_CRITICAL
-	                          : ONCE_UNKNOWN;
+	for (i = 0; i < 2; i++) {
+		if ((u = r->urls[i]) == NULL)
+			continue;
+		printf("  %s %s EWS %s\n",
+		    once_mark(o,
+		        u->reason == REASON_OK
+		            ? (u->warning ? STEP_WARN : STEP_OK)
+		            : STEP_FAIL),
+		    u->role, u->url);
+		once_print_steps(o, &u->steps, 2);
+	}
+	printf("\n  verdict: %s", state_verdict_name(r->verdict));
+	if (r->reason != REASON_OK) {
+		printf(" — reason %s", reason_name(r->reason));
+		if (reason_wininet(r->reason) != 0)
+			printf(", phones log errorCode=%d (0x%08X)",
+			    reason_wininet(r->reason),
+			    reason_hresult(r->reason));
+	}
+	printf("\n  %s\n", r->message);
+	if (r->remedy != NULL)
+		printf("  fix: %s\n", r->remedy);
+	code = r->verdict == STATE_OK      ? ONCE_OK
+	    : r->verdict == STATE_WARNING  ? ONCE_WARNING
+	    : r->verdict == STATE_CRITICAL ? ONCE_CRITICAL
+	                                   : ONCE_UNKNOWN;
 	if (once_rank(code) > once_rank(o->worst))
 		o->worst = code;
-	printf("\n  verdict: %s", state_verdict_name(v));
-	if (bad != NULL) {
-		printf(" — reason %s", reason_name(bad->reason));
-		if (reason_wininet(bad->reason) != 0)
-			printf(", phones log errorCode=%d (0x%08X)",
-			    reason_wininet(bad->reason),
-			    reason_hresult(bad->reason));
-		printf("\n  %s\n", bad->message);
-		if (bad->remedy != NULL)
-			printf("  fix: %s\n", bad->remedy);
-	} else if (nurl == 0)
-		printf(" — no EWS URL to probe\n");
-	else
-		printf("\n");
-	printf("  (mailbox %s, profile %s)\n", m->name, p->name);
 }
 
-/* One URL's probe is done: print it, go on. */
+/* A target's run is done: print it, go on. */
 static void
-once_url_done(struct ewsprobe_result *r, void *arg)
+once_done(struct probe_result *r, void *arg)
 {
 	struct once *o = arg;
 
-	printf("  %s %s EWS %s\n",
-	    once_mark(o,
-	        r->reason == REASON_OK ? (r->warning ? STEP_WARN : STEP_OK)
-	                               : STEP_FAIL),
-	    r->role, r->url);
-	once_print_steps(o, &r->steps, 2);
-	o->res[o->url] = r;
-	o->url++;
+	once_print(o, r);
+	probe_result_free(r);
+	o->prof++;
 	once_next(o);
 }
 
-/* The Front End issuer was learned (or not): print it, go on. */
-static void
-once_frontend_done(struct frontend_result *r, void *arg)
-{
-	struct once *o = arg;
-
-	printf("  %s Lync Front End pool: %s\n",
-	    once_mark(o, r->ok ? STEP_OK : STEP_FAIL),
-	    r->ok ? r->issuer : r->error);
-	once_print_steps(o, &r->steps, 2);
-	frontend_result_free(r);
-	o->url = 0;
-	once_next(o);
-}
-
-/*
- * Advance: the next URL of this target, else this target's verdict and
- * the next target, else stop the loop.
- */
+/* Start the next target, or stop the loop when none is left. */
 static void
 once_next(struct once *o)
 {
 	const struct config_mailbox *m;
-	const struct config_profile *p;
-	struct ewsprobe_params ep;
-	const char *url;
 
 	while (o->box < o->nboxes) {
 		m = o->boxes[o->box];
 		if (o->prof >= m->nprofiles) {
 			o->box++;
 			o->prof = 0;
-			o->url = -1;
 			continue;
 		}
-		p = m->profiles[o->prof];
-		if (o->url == -1) {
-			printf("\n%s <%s> under profile %s\n", m->name,
-			    m->address, p->name);
-			free(o->servers);
-			o->servers = once_servers(o, m);
-			if (p->frontend_host != NULL) {
-				frontend_learn(p, once_phone(o, p), o->servers,
-				    (long)o->cfg->timeout_ms,
-				    once_frontend_done, o);
-				return;
-			}
-			o->url = 0;
-		}
-		while (o->url < 2) {
-			url = o->url == 0 ? m->ews_internal_url
-			                  : m->ews_external_url;
-			if (url == NULL) {
-				o->res[o->url++] = NULL;
-				continue;
-			}
-			memset(&ep, 0, sizeof ep);
-			ep.url = url;
-			ep.role = o->url == 0 ? "internal" : "external";
-			ep.profile = p;
-			ep.phone = once_phone(o, p);
-			ep.system = p->system_store ? o->system : NULL;
-			ep.account = m->account;
-			ep.password = m->password;
-			ep.dns_servers = o->servers;
-			ep.timeout_ms = (long)o->cfg->timeout_ms;
-			ep.warn_days = o->cfg->cert_warn_days;
-			ewsprobe_start(&ep, once_url_done, o);
-			return;
-		}
-		if (m->ews_internal_url == NULL && m->ews_external_url == NULL)
-			printf("  %s no EWS URL: this build probes the fixed "
-			       "URLs ews_internal_url/ews_external_url only "
-			       "(autodiscover comes with the discovery "
-			       "engine)\n",
-			    once_mark(o, STEP_SKIP));
-		once_verdict(o, m, p);
-		ewsprobe_result_free(o->res[0]);
-		ewsprobe_result_free(o->res[1]);
-		o->res[0] = o->res[1] = NULL;
-		o->prof++;
-		o->url = -1;
+		printf("\n%s <%s> under profile %s\n", m->name, m->address,
+		    m->profiles[o->prof]->name);
+		probe_start(o->ctx, m, m->profiles[o->prof], once_done, o);
+		return;
 	}
 	loop_exit();
-}
-
-/* Build the trust sets of every profile, and the system set. */
-static int
-once_trust(struct once *o)
-{
-	char *cause = NULL;
-	size_t i;
-
-	o->system = trust_set_new_system(o->cfg->system_store_file, &cause);
-	if (o->system == NULL) {
-		fprintf(stderr, "ewsprobed: system store: %s\n", cause);
-		free(cause);
-		return -1;
-	}
-	o->phones = xcalloc(o->cfg->nprofiles, sizeof *o->phones);
-	for (i = 0; i < o->cfg->nprofiles; i++) {
-		o->phones[i] = trust_set_new_phone(o->cfg->profiles[i], &cause);
-		if (o->phones[i] == NULL) {
-			fprintf(stderr, "ewsprobed: profile %s: %s\n",
-			    o->cfg->profiles[i]->name, cause);
-			free(cause);
-			return -1;
-		}
-	}
-	return 0;
 }
 
 /*
@@ -309,9 +167,9 @@ int
 once_run(const char *path, char **names, int n)
 {
 	struct once o;
-	char *errors = NULL;
+	char *errors = NULL, *cause = NULL;
 	size_t i;
-	int j, rc;
+	int j, rc = ONCE_UNKNOWN;
 
 	memset(&o, 0, sizeof o);
 	o.color = isatty(STDOUT_FILENO);
@@ -321,27 +179,24 @@ once_run(const char *path, char **names, int n)
 		return ONCE_UNKNOWN;
 	}
 	o.boxes = xcalloc(o.cfg->nmailboxes, sizeof *o.boxes);
-	if (n == 0) {
-		for (i = 0; i < o.cfg->nmailboxes; i++)
-			o.boxes[o.nboxes++] = o.cfg->mailboxes[i];
-	}
+	for (i = 0; n == 0 && i < o.cfg->nmailboxes; i++)
+		o.boxes[o.nboxes++] = o.cfg->mailboxes[i];
 	for (j = 0; j < n; j++) {
 		o.boxes[o.nboxes] = config_mailbox_find(o.cfg, names[j]);
-		if (o.boxes[o.nboxes] == NULL) {
+		if (o.boxes[o.nboxes++] == NULL) {
 			fprintf(stderr, "ewsprobed: no mailbox '%s' in %s\n",
 			    names[j], path);
-			rc = ONCE_UNKNOWN;
 			goto out;
 		}
-		o.nboxes++;
 	}
-	rc = ONCE_UNKNOWN;
-	if (once_trust(&o) != 0)
+	if ((o.ctx = probe_ctx_new(o.cfg, &cause)) == NULL) {
+		fprintf(stderr, "ewsprobed: %s\n", cause);
+		free(cause);
 		goto out;
+	}
 	loop_init();
 	dns_init(0, 0);
 	http_init();
-	o.url = -1;
 	o.worst = ONCE_OK;
 	once_next(&o);
 	if (o.box < o.nboxes && loop_run() != 0)
@@ -358,14 +213,8 @@ once_run(const char *path, char **names, int n)
 	                                "cannot use Exchange"
 	                              : "UNKNOWN: could not judge");
 out:
-	if (o.phones != NULL) {
-		for (i = 0; i < o.cfg->nprofiles; i++)
-			trust_set_free(o.phones[i]);
-	}
-	free(o.phones);
-	trust_set_free(o.system);
+	probe_ctx_free(o.ctx);
 	free(o.boxes);
-	free(o.servers);
 	config_unref(o.cfg);
 	return rc;
 }

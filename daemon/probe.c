@@ -1,0 +1,324 @@
+/*
+ * probe: owns a target's run (Front End learning when due, then the two EWS
+ * URLs one after the other) and the rule that turns two URL results into
+ * one verdict; and the probe context (trust sets per configuration load,
+ * when each profile's pool issuer was last learned).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "loop.h"
+#include "probe.h"
+#include "xmalloc.h"
+
+struct probe_ctx {
+	struct config *cfg; /* a reference */
+	struct trust_set *system;
+	struct trust_set **phones; /* by profile index */
+	uint64_t *learned_ms; /* by profile index; 0 = never */
+};
+
+enum probe_state {
+	PROBE_FRONTEND,
+	PROBE_URLS,
+	PROBE_DONE,
+};
+
+struct probe {
+	enum probe_state state;
+	struct probe_ctx *ctx;
+	const struct config_mailbox *m;
+	const struct config_profile *p;
+	size_t pidx;
+	char *servers;
+	int url; /* next URL: 0 internal, 1 external */
+	struct frontend *fe;
+	struct ewsprobe *ep;
+	struct probe_result *res;
+	probe_done_cb done;
+	void *arg;
+	uint64_t started_us;
+};
+
+static void probe_next(struct probe *);
+
+/* The DNS servers of a mailbox (or the daemon's) as one list, or NULL. */
+char *
+probe_dns_servers(const struct config *cfg, const struct config_mailbox *m)
+{
+	const struct config_strlist *l =
+	    m->dns_servers.n > 0 ? &m->dns_servers : &cfg->dns_servers;
+	char *s = NULL, *t;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		xasprintf(&t, "%s%s%s", s != NULL ? s : "",
+		    s != NULL ? "," : "", l->items[i]);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+/*
+ * Build the trust sets of a configuration: the system store and one phone
+ * set per profile (parsed once here, shared by every handshake).
+ */
+struct probe_ctx *
+probe_ctx_new(struct config *cfg, char **cause)
+{
+	struct probe_ctx *ctx = xcalloc(1, sizeof *ctx);
+	char *why = NULL;
+	size_t i;
+
+	ctx->cfg = config_ref(cfg);
+	ctx->phones = xcalloc(cfg->nprofiles, sizeof *ctx->phones);
+	ctx->learned_ms = xcalloc(cfg->nprofiles, sizeof *ctx->learned_ms);
+	ctx->system = trust_set_new_system(cfg->system_store_file, &why);
+	if (ctx->system == NULL) {
+		xasprintf(cause, "system store: %s", why);
+		goto fail;
+	}
+	for (i = 0; i < cfg->nprofiles; i++) {
+		ctx->phones[i] = trust_set_new_phone(cfg->profiles[i], &why);
+		if (ctx->phones[i] == NULL) {
+			xasprintf(cause, "profile %s: %s",
+			    cfg->profiles[i]->name, why);
+			goto fail;
+		}
+	}
+	return ctx;
+
+fail:
+	free(why);
+	probe_ctx_free(ctx);
+	return NULL;
+}
+
+/* Free a context; NULL is a no-op. Runs using it must be over. */
+void
+probe_ctx_free(struct probe_ctx *ctx)
+{
+	size_t i;
+
+	if (ctx == NULL)
+		return;
+	for (i = 0; i < ctx->cfg->nprofiles; i++)
+		trust_set_free(ctx->phones[i]);
+	free(ctx->phones);
+	free(ctx->learned_ms);
+	trust_set_free(ctx->system);
+	config_unref(ctx->cfg);
+	free(ctx);
+}
+
+/* Free a result; NULL is a no-op. */
+void
+probe_result_free(struct probe_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->message);
+	free(r->remedy);
+	frontend_result_free(r->frontend);
+	ewsprobe_result_free(r->urls[0]);
+	ewsprobe_result_free(r->urls[1]);
+	free(r);
+}
+
+/*
+ * The verdict of a target from its URL results: no URL or no anchor is
+ * unknown; every URL failing is critical; one failing, or findings, is a
+ * warning (phones work, but not everywhere or not for long).
+ */
+static void
+probe_verdict(struct probe *pr)
+{
+	struct probe_result *r = pr->res;
+	struct ewsprobe_result *bad = NULL, *u;
+	int i, nurl = 0, nok = 0, warn = 0;
+
+	for (i = 0; i < 2; i++) {
+		if ((u = r->urls[i]) == NULL)
+			continue;
+		nurl++;
+		if (u->reason == REASON_OK) {
+			nok++;
+			warn |= u->warning;
+		} else if (bad == NULL)
+			bad = u;
+	}
+	r->reason = bad != NULL ? bad->reason : REASON_OK;
+	r->role =
+	    bad != NULL ? (bad == r->urls[0] ? "internal" : "external") : NULL;
+	if (nurl == 0) {
+		r->verdict = STATE_UNKNOWN;
+		r->reason = REASON_AUTODISCOVER_NO_EWS_URL;
+		xasprintf(&r->message,
+		    "mailbox %s has no EWS URL to probe: "
+		    "this build probes the fixed URLs ews_internal_url and "
+		    "ews_external_url",
+		    pr->m->name);
+		return;
+	}
+	if (bad != NULL && bad->reason == REASON_FRONTEND_UNKNOWN)
+		r->verdict = STATE_UNKNOWN;
+	else if (nok == 0)
+		r->verdict = STATE_CRITICAL;
+	else if (nok < nurl || warn)
+		r->verdict = STATE_WARNING;
+	else
+		r->verdict = STATE_OK;
+	if (bad != NULL) {
+		r->message = xstrdup(bad->message);
+		r->remedy = bad->remedy != NULL ? xstrdup(bad->remedy) : NULL;
+	} else
+		xasprintf(&r->message, "phones can use Exchange for %s%s",
+		    pr->m->address,
+		    warn ? ", with risks: see the certificate "
+		           "findings"
+		         : "");
+}
+
+/* Free the run (not its delivered result). */
+static void
+probe_free(struct probe *pr)
+{
+	if (pr->fe != NULL)
+		frontend_cancel(pr->fe);
+	if (pr->ep != NULL)
+		ewsprobe_cancel(pr->ep);
+	probe_result_free(pr->res);
+	free(pr->servers);
+	free(pr);
+}
+
+/* The Front End issuer was learned (or not): go on with the URLs. */
+static void
+probe_frontend_cb(struct frontend_result *fr, void *arg)
+{
+	struct probe *pr = arg;
+
+	pr->fe = NULL;
+	pr->res->frontend = fr;
+	if (fr->ok)
+		pr->ctx->learned_ms[pr->pidx] = loop_now_ms();
+	else
+		log_warnx("profile %s: %s", pr->p->name, fr->error);
+	pr->state = PROBE_URLS;
+	probe_next(pr);
+}
+
+/* One URL is done: keep its result, go on. */
+static void
+probe_url_cb(struct ewsprobe_result *er, void *arg)
+{
+	struct probe *pr = arg;
+
+	pr->ep = NULL;
+	pr->res->urls[pr->url++] = er;
+	probe_next(pr);
+}
+
+/* Deliver the result and free the run (from a deferred call). */
+static void
+probe_finish(void *arg)
+{
+	struct probe *pr = arg;
+	struct probe_result *r = pr->res;
+
+	pr->res = NULL;
+	r->duration_us = (int64_t)(loop_now_usec() - pr->started_us);
+	pr->state = PROBE_DONE;
+	if (pr->done != NULL)
+		pr->done(r, pr->arg);
+	else
+		probe_result_free(r);
+	probe_free(pr);
+}
+
+/* Advance: the next URL, or the verdict. */
+static void
+probe_next(struct probe *pr)
+{
+	struct ewsprobe_params ep;
+	const char *url;
+
+	while (pr->url < 2) {
+		url = pr->url == 0 ? pr->m->ews_internal_url
+		                   : pr->m->ews_external_url;
+		if (url == NULL) {
+			pr->url++;
+			continue;
+		}
+		memset(&ep, 0, sizeof ep);
+		ep.url = url;
+		ep.role = pr->url == 0 ? "internal" : "external";
+		ep.profile = pr->p;
+		ep.phone = pr->ctx->phones[pr->pidx];
+		ep.system = pr->p->system_store ? pr->ctx->system : NULL;
+		ep.account = pr->m->account;
+		ep.password = pr->m->password;
+		ep.dns_servers = pr->servers;
+		ep.timeout_ms = (long)pr->ctx->cfg->timeout_ms;
+		ep.warn_days = pr->ctx->cfg->cert_warn_days;
+		pr->ep = ewsprobe_start(&ep, probe_url_cb, pr);
+		return;
+	}
+	probe_verdict(pr);
+	/* Never call back inside a library callback's stack. */
+	loop_defer(probe_finish, pr);
+}
+
+/* Start a run of mailbox m under profile p. */
+struct probe *
+probe_start(struct probe_ctx *ctx, const struct config_mailbox *m,
+    const struct config_profile *p, probe_done_cb done, void *arg)
+{
+	struct probe *pr = xcalloc(1, sizeof *pr);
+	uint64_t now = loop_now_ms();
+
+	pr->ctx = ctx;
+	pr->m = m;
+	pr->p = p;
+	for (pr->pidx = 0; pr->pidx < ctx->cfg->nprofiles; pr->pidx++) {
+		if (ctx->cfg->profiles[pr->pidx] == p)
+			break;
+	}
+	if (pr->pidx == ctx->cfg->nprofiles)
+		fatalx("profile %s is not in the configuration", p->name);
+	pr->servers = probe_dns_servers(ctx->cfg, m);
+	pr->done = done;
+	pr->arg = arg;
+	pr->started_us = loop_now_usec();
+	pr->res = xcalloc(1, sizeof *pr->res);
+	pr->res->started = (int64_t)time(NULL);
+	if (p->frontend_host != NULL &&
+	    (ctx->learned_ms[pr->pidx] == 0 ||
+	        now - ctx->learned_ms[pr->pidx] >= p->frontend_interval_ms)) {
+		pr->state = PROBE_FRONTEND;
+		pr->fe = frontend_learn(p, ctx->phones[pr->pidx], pr->servers,
+		    (long)ctx->cfg->timeout_ms, probe_frontend_cb, pr);
+		return pr;
+	}
+	pr->state = PROBE_URLS;
+	probe_next(pr);
+	return pr;
+}
+
+/* Cancel a run: no callback will follow. */
+void
+probe_cancel(struct probe *pr)
+{
+	if (pr == NULL || pr->state == PROBE_DONE)
+		return;
+	/* A finish already queued cannot be withdrawn: mute it. */
+	if (pr->url >= 2 && pr->ep == NULL && pr->fe == NULL) {
+		pr->done = NULL;
+		return;
+	}
+	pr->state = PROBE_DONE;
+	probe_free(pr);
+}
