@@ -22,6 +22,7 @@
 #include "msgid.h"
 #include "notify.h"
 #include "once.h"
+#include "scheduler.h"
 
 #include "xmalloc.h"
 
@@ -92,14 +93,6 @@ main_log_rejected(const char *path, const char *errors)
 	}
 }
 
-/* Update the one-line STATUS= for systemctl status. */
-static void
-main_update_status(void)
-{
-	notify_status("monitoring %zu mailbox%s (%s)", main_config->nmailboxes,
-	    main_config->nmailboxes == 1 ? "" : "es", main_config->path);
-}
-
 /*
  * SIGHUP: build a new configuration and swap it in, or keep the old one.
  * READY=1 follows RELOADING=1 on every path, or systemd would leave the
@@ -118,6 +111,10 @@ main_reload(int signo, void *arg)
 	if (config_load(main_config_path, &cfg, &errors) != 0) {
 		main_log_rejected(main_config_path, errors);
 		free(errors);
+	} else if (scheduler_reload(cfg, &errors) != 0) {
+		main_log_rejected(main_config_path, errors);
+		free(errors);
+		config_unref(cfg);
 	} else {
 		config_unref(main_config);
 		main_config = cfg;
@@ -128,7 +125,6 @@ main_reload(int signo, void *arg)
 		    "configuration %s reloaded: %s", main_config_path, summary);
 		free(summary);
 	}
-	main_update_status();
 	notify_ready();
 }
 
@@ -192,12 +188,17 @@ main_daemon(int debug)
 	loop_signal(SIGINT, main_shutdown, NULL);
 	loop_signal(SIGHUP, main_reload, NULL);
 
+	if (scheduler_start(main_config, &errors) != 0) {
+		fprintf(stderr, "ewsprobed: %s\n", errors);
+		log_errx("cannot start: %s", errors);
+		free(errors);
+		return EXIT_CONFIG;
+	}
 	summary = config_summary(main_config);
 	log_event(LOG_INFO, MSGID_STARTED, NULL, 0,
 	    "ewsprobed %s started: %s: %s", PACKAGE_VERSION, main_config_path,
 	    summary);
 	free(summary);
-	main_update_status();
 	notify_watchdog_start();
 	notify_ready();
 
@@ -205,6 +206,7 @@ main_daemon(int debug)
 		fatalx("event loop failed");
 
 	notify_watchdog_stop();
+	scheduler_stop();
 	http_shutdown();
 	dns_shutdown();
 	config_unref(main_config);

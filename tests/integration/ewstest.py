@@ -45,10 +45,12 @@ def basic_config(d, extra_mailbox=""):
     """A minimal valid configuration in d with a 0600 credential file."""
     cred = write_file(os.path.join(d, "lab.password"),
                       PASSWORD_CANARY + "\n", 0o600)
+    # DNS goes to a closed loopback port: nothing leaves the machine.
     return f"""[daemon]
 interval = 5m
 status_file =
 metrics_file =
+dns_servers = 127.0.0.1:9
 
 [profile lync-phone-edition]
 frontend = lyncpool.contoso.com

@@ -57,7 +57,7 @@ def test_lifecycle():
     proc, n, errf = start(d, cfg)
     try:
         n.wait_for("READY=1")
-        check(any("STATUS=monitoring 1 mailbox" in m for m in n.messages),
+        check(any("STATUS=1 target:" in m for m in n.messages),
               f"no STATUS line before READY: {n.messages!r}")
         check("<6>ewsprobed" in stderr_text(errf) or
               "started" in stderr_text(errf),
@@ -85,7 +85,7 @@ def test_lifecycle():
         proc.send_signal(signal.SIGHUP)
         n.wait_for("RELOADING=1")
         n.wait_for("READY=1")
-        check("monitoring 2 mailboxes" in "".join(n.messages),
+        check("STATUS=2 targets:" in "".join(n.messages),
               f"reload not applied: {n.messages!r}")
 
         t0 = time.monotonic()

@@ -1,0 +1,360 @@
+/*
+ * scheduler: owns the targets of the running configuration, their timers,
+ * the run queue and the concurrency cap, and the bookkeeping after each
+ * run (state, alerts, status). A reload keeps the state of targets that
+ * still exist (same mailbox and profile names).
+ */
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "alert.h"
+#include "log.h"
+#include "loop.h"
+#include "notify.h"
+#include "probe.h"
+#include "scheduler.h"
+#include "state.h"
+#include "status.h"
+#include "xmalloc.h"
+
+struct target {
+	char *name; /* "mailbox/profile" */
+	char *mailbox;
+	char *profile;
+	const struct config_mailbox *m; /* in sched_cfg */
+	const struct config_profile *p;
+	struct state st;
+	uint64_t runs;
+	int64_t last_success;
+	struct probe_result *last;
+	struct probe *running;
+	int queued;
+	struct event *timer;
+	TAILQ_ENTRY(target) entry; /* all targets */
+	TAILQ_ENTRY(target) qentry; /* run queue */
+};
+
+static TAILQ_HEAD(, target) sched_targets = TAILQ_HEAD_INITIALIZER(
+    sched_targets);
+static TAILQ_HEAD(, target) sched_queue = TAILQ_HEAD_INITIALIZER(sched_queue);
+static struct config *sched_cfg;
+static struct probe_ctx *sched_ctx;
+static unsigned int sched_running;
+static int64_t sched_started;
+
+static void sched_run_queue(void);
+
+/* A stable hash of a target's name (FNV-1a), for its offset. */
+static uint32_t
+sched_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* Arm a target's timer ms milliseconds from now. */
+static void
+sched_arm(struct target *t, uint64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	evtimer_add(t->timer, &tv);
+}
+
+/* The delay to a target's next run: interval or retry, plus jitter. */
+static uint64_t
+sched_next_delay(struct target *t)
+{
+	uint64_t iv =
+	    t->m->interval_ms != 0 ? t->m->interval_ms : sched_cfg->interval_ms;
+
+	if (state_soft_failing(&t->st) && sched_cfg->retry_interval_ms < iv)
+		iv = sched_cfg->retry_interval_ms;
+	/* Up to 1% jitter so that equal intervals drift apart. */
+	return iv +
+	    (iv >= 100 ? (uint64_t)(random() % (long)(iv / 100 + 1)) : 0);
+}
+
+/* The one-line STATUS= summary. */
+static void
+sched_update_status(void)
+{
+	unsigned int n = 0, c[4] = {0, 0, 0, 0}, pending = 0;
+	struct target *t;
+
+	TAILQ_FOREACH(t, &sched_targets, entry)
+	{
+		n++;
+		if (!t->st.established)
+			pending++;
+		else
+			c[t->st.hard]++;
+	}
+	notify_status("%u target%s: %u ok, %u warning, %u critical, %u "
+	              "unknown%s",
+	    n, n == 1 ? "" : "s", c[STATE_OK], c[STATE_WARNING],
+	    c[STATE_CRITICAL], c[STATE_UNKNOWN],
+	    pending > 0 ? ", pending" : "");
+}
+
+/* Write the status file of every target now. */
+void
+scheduler_write_status(void)
+{
+	struct status_target *st;
+	struct target *t;
+	size_t n = 0, i = 0;
+	char *text;
+
+	if (sched_cfg == NULL || sched_cfg->status_file == NULL)
+		return;
+	TAILQ_FOREACH(t, &sched_targets, entry)
+	n++;
+	st = xcalloc(n > 0 ? n : 1, sizeof *st);
+	TAILQ_FOREACH(t, &sched_targets, entry)
+	{
+		st[i].name = t->name;
+		st[i].mailbox = t->mailbox;
+		st[i].address = t->m->address;
+		st[i].profile = t->profile;
+		st[i].state = &t->st;
+		st[i].runs = t->runs;
+		st[i].last_success = t->last_success;
+		st[i].last = t->last;
+		i++;
+	}
+	text = status_json(sched_cfg->path, sched_started, st, n);
+	status_write(sched_cfg->status_file, text);
+	free(text);
+	free(st);
+}
+
+/* A run is done: state, alerts, status, next run. */
+static void
+sched_done(struct probe_result *r, void *arg)
+{
+	struct target *t = arg;
+	struct alert_target at;
+	enum state_verdict prev = t->st.hard;
+	enum state_event ev;
+
+	t->running = NULL;
+	sched_running--;
+	t->runs++;
+	if (r->verdict == STATE_OK || r->verdict == STATE_WARNING)
+		t->last_success = r->started;
+	ev = state_update(&t->st, r->verdict, sched_cfg->fail_after,
+	    sched_cfg->recover_after, (int64_t)time(NULL));
+	at.name = t->name;
+	at.address = t->m->address;
+	at.profile = t->profile;
+	at.frontend = t->p->frontend_host;
+	if (r->frontend != NULL && r->frontend->changed)
+		alert_frontend_changed(&at, r->frontend);
+	at.frontend = r->frontend != NULL && r->frontend->issuer != NULL
+	    ? r->frontend->issuer
+	    : NULL;
+	if (at.frontend == NULL && t->last != NULL && t->last->frontend != NULL)
+		at.frontend = t->last->frontend->issuer;
+	if (ev != STATE_EVENT_NONE)
+		alert_transition(&at, ev, prev, &t->st, r);
+	log_debug("%s: run %llu %s (%s)", t->name, (unsigned long long)t->runs,
+	    state_verdict_name(r->verdict), reason_name(r->reason));
+	/* Keep the FE result of the last learning run for later alerts. */
+	if (r->frontend == NULL && t->last != NULL) {
+		r->frontend = t->last->frontend;
+		t->last->frontend = NULL;
+	}
+	probe_result_free(t->last);
+	t->last = r;
+	scheduler_write_status();
+	sched_update_status();
+	sched_arm(t, sched_next_delay(t));
+	sched_run_queue();
+}
+
+/* Start queued runs while below the concurrency cap. */
+static void
+sched_run_queue(void)
+{
+	struct target *t;
+
+	while (sched_running < sched_cfg->concurrency &&
+	    (t = TAILQ_FIRST(&sched_queue)) != NULL) {
+		TAILQ_REMOVE(&sched_queue, t, qentry);
+		t->queued = 0;
+		sched_running++;
+		t->running = probe_start(sched_ctx, t->m, t->p, sched_done, t);
+	}
+}
+
+/* A target's timer: queue its run (never twice at once). */
+static void
+sched_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct target *t = arg;
+
+	if (t->running != NULL || t->queued)
+		return;
+	t->queued = 1;
+	TAILQ_INSERT_TAIL(&sched_queue, t, qentry);
+	sched_run_queue();
+}
+
+/* Free a target (its run must be over or cancelled). */
+static void
+sched_target_free(struct target *t)
+{
+	if (t->running != NULL) {
+		probe_cancel(t->running);
+		sched_running--;
+	}
+	if (t->queued)
+		TAILQ_REMOVE(&sched_queue, t, qentry);
+	event_free(t->timer);
+	probe_result_free(t->last);
+	free(t->name);
+	free(t->mailbox);
+	free(t->profile);
+	free(t);
+}
+
+/*
+ * Build the target list of cfg, keeping state (and the last result) of
+ * targets that existed before; runs in flight are cancelled and restarted.
+ */
+static void
+sched_build(struct config *cfg)
+{
+	TAILQ_HEAD(, target) old = TAILQ_HEAD_INITIALIZER(old);
+	const struct config_mailbox *m;
+	struct target *t, *prev;
+	uint64_t window;
+	size_t i, j;
+
+	TAILQ_CONCAT(&old, &sched_targets, entry);
+	for (i = 0; i < cfg->nmailboxes; i++) {
+		m = cfg->mailboxes[i];
+		for (j = 0; j < m->nprofiles; j++) {
+			t = xcalloc(1, sizeof *t);
+			t->mailbox = xstrdup(m->name);
+			t->profile = xstrdup(m->profiles[j]->name);
+			xasprintf(&t->name, "%s/%s", m->name,
+			    m->profiles[j]->name);
+			t->m = m;
+			t->p = m->profiles[j];
+			state_init(&t->st);
+			t->timer = evtimer_new(loop_base(), sched_timer_cb, t);
+			if (t->timer == NULL)
+				fatalx("evtimer_new failed");
+			TAILQ_FOREACH(prev, &old, entry)
+			{
+				if (strcmp(prev->mailbox, t->mailbox) == 0 &&
+				    strcmp(prev->profile, t->profile) == 0)
+					break;
+			}
+			if (prev != NULL) {
+				t->st = prev->st;
+				t->runs = prev->runs;
+				t->last_success = prev->last_success;
+				t->last = prev->last;
+				prev->last = NULL;
+			}
+			TAILQ_INSERT_TAIL(&sched_targets, t, entry);
+			/*
+			 * First run at a stable offset within the first
+			 * interval, at most 10 s away.
+			 */
+			window =
+			    cfg->interval_ms < 10000 ? cfg->interval_ms : 10000;
+			sched_arm(t, sched_hash(t->name) % window);
+		}
+	}
+	while ((t = TAILQ_FIRST(&old)) != NULL) {
+		TAILQ_REMOVE(&old, t, entry);
+		sched_target_free(t);
+	}
+}
+
+/* Start monitoring cfg (a reference is taken). */
+int
+scheduler_start(struct config *cfg, char **cause)
+{
+	if ((sched_ctx = probe_ctx_new(cfg, cause)) == NULL)
+		return -1;
+	sched_cfg = config_ref(cfg);
+	sched_started = (int64_t)time(NULL);
+	srandom((unsigned int)(time(NULL) ^ (time_t)getpid()));
+	sched_build(cfg);
+	sched_update_status();
+	return 0;
+}
+
+/* Swap to a new configuration; keep state of targets that remain. */
+int
+scheduler_reload(struct config *cfg, char **cause)
+{
+	struct probe_ctx *ctx;
+	struct target *t;
+
+	if ((ctx = probe_ctx_new(cfg, cause)) == NULL)
+		return -1;
+	/* Runs in flight use the old context: cancel them first. */
+	TAILQ_FOREACH(t, &sched_targets, entry)
+	{
+		if (t->running != NULL) {
+			probe_cancel(t->running);
+			t->running = NULL;
+			sched_running--;
+		}
+		if (t->queued) {
+			TAILQ_REMOVE(&sched_queue, t, qentry);
+			t->queued = 0;
+		}
+	}
+	probe_ctx_free(sched_ctx);
+	sched_ctx = ctx;
+	config_unref(sched_cfg);
+	sched_cfg = config_ref(cfg);
+	sched_build(cfg);
+	scheduler_write_status();
+	sched_update_status();
+	return 0;
+}
+
+/* Stop: cancel every run, write the status one last time, free all. */
+void
+scheduler_stop(void)
+{
+	struct target *t;
+
+	TAILQ_FOREACH(t, &sched_targets, entry)
+	{
+		if (t->running != NULL) {
+			probe_cancel(t->running);
+			t->running = NULL;
+			sched_running--;
+		}
+	}
+	scheduler_write_status();
+	while ((t = TAILQ_FIRST(&sched_targets)) != NULL) {
+		TAILQ_REMOVE(&sched_targets, t, entry);
+		sched_target_free(t);
+	}
+	TAILQ_INIT(&sched_queue);
+	probe_ctx_free(sched_ctx);
+	sched_ctx = NULL;
+	config_unref(sched_cfg);
+	sched_cfg = NULL;
+}

@@ -1,0 +1,25 @@
+/*
+ * alert: the journal entries admins act on — one per hard state change of
+ * a target (down, degraded, recovered) and per change of what phones trust
+ * (the Lync pool's issuer) — each with its MESSAGE_ID, PRIORITY and
+ * EWSPROBED_* fields, explained by systemd/ewsprobed.catalog.
+ */
+#ifndef EWSPROBED_ALERT_H
+#define EWSPROBED_ALERT_H
+
+#include "probe.h"
+#include "state.h"
+
+struct alert_target {
+	const char *name;
+	const char *address;
+	const char *profile;
+	const char *frontend;
+};
+
+void alert_transition(const struct alert_target *, enum state_event,
+    enum state_verdict, const struct state *, const struct probe_result *);
+void alert_frontend_changed(const struct alert_target *,
+    const struct frontend_result *);
+
+#endif

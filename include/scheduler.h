@@ -1,0 +1,22 @@
+/*
+ * scheduler: the daemon's targets (every mailbox under each of its
+ * profiles), when each runs, how many run at once, and what follows a run:
+ * the soft/hard state, alerts, the status file and STATUS=.
+ *
+ * Each target has one timer on the loop: its first run comes at a stable
+ * offset derived from its name (so targets do not fire in lockstep), then
+ * every interval (retry_interval while soft failing) plus a little jitter.
+ * At most `concurrency` runs are in flight; one target never runs twice at
+ * once. Nothing wakes up while nothing is due.
+ */
+#ifndef EWSPROBED_SCHEDULER_H
+#define EWSPROBED_SCHEDULER_H
+
+#include "config.h"
+
+int scheduler_start(struct config *, char **);
+int scheduler_reload(struct config *, char **);
+void scheduler_stop(void);
+void scheduler_write_status(void);
+
+#endif
