@@ -1,6 +1,7 @@
 /*
- * dns: owns the c-ares channels (one per distinct server list), their
- * sockets and timer on the event loop, and the lifecycle of lookups.
+ * dns: owns the c-ares channels (a small cache, one per distinct server
+ * list), their sockets and timers on the event loop, the lifecycle of
+ * lookups, SRV validation and RFC 2782 ordering.
  *
  * The glue follows c-ares 1.18's external-loop contract: the socket state
  * callback tells which sockets to watch; readiness goes to ares_process_fd;
@@ -19,6 +20,7 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ares.h>
 #include <ares_nameser.h>
@@ -28,6 +30,9 @@
 #include "log.h"
 #include "loop.h"
 #include "xmalloc.h"
+
+/* Channels kept for distinct server lists before idle ones are closed. */
+#define DNS_MAX_CHANNELS 8
 
 struct dns_channel;
 
@@ -43,6 +48,7 @@ struct dns_sock {
 struct dns_channel {
 	ares_channel chan;
 	char *servers;
+	unsigned int pending; /* lookups c-ares still holds */
 	struct event *timer;
 	TAILQ_HEAD(, dns_sock) socks;
 	TAILQ_ENTRY(dns_channel) entry;
@@ -63,18 +69,26 @@ struct dns_lookup {
 	enum dns_kind kind;
 	int cancelled;
 	char *name;
+	struct dns_channel *ch; /* NULL once c-ares let go */
 	dns_done_cb cb;
 	void *arg;
 	uint64_t started_us;
 	struct dns_result result;
+	TAILQ_ENTRY(dns_lookup) entry;
 };
 
 static TAILQ_HEAD(, dns_channel) dns_channels = TAILQ_HEAD_INITIALIZER(
     dns_channels);
+static TAILQ_HEAD(, dns_lookup) dns_lookups = TAILQ_HEAD_INITIALIZER(
+    dns_lookups);
+static unsigned int dns_nchannels;
+static int dns_reap_queued;
 static int dns_library_ready;
 static int dns_shutting_down;
 static unsigned int dns_timeout_ms = 2000;
 static unsigned int dns_tries = 2;
+static dns_rng dns_rng_fn;
+static void *dns_rng_arg;
 
 static void dns_rearm(struct dns_channel *);
 
@@ -181,7 +195,49 @@ dns_servers_csv(const char *servers)
 	return csv;
 }
 
-/* Find or create the channel for a server list (NULL or "" = system). */
+/* Destroy a channel c-ares holds no lookup on (never in its callbacks). */
+static void
+dns_channel_free(struct dns_channel *ch)
+{
+	struct dns_sock *s;
+
+	TAILQ_REMOVE(&dns_channels, ch, entry);
+	dns_nchannels--;
+	/* May call dns_sock_state_cb (0, 0) for open sockets. */
+	ares_destroy(ch->chan);
+	while ((s = TAILQ_FIRST(&ch->socks)) != NULL) {
+		TAILQ_REMOVE(&ch->socks, s, entry);
+		event_free(s->ev);
+		free(s);
+	}
+	event_free(ch->timer);
+	free(ch->servers);
+	free(ch);
+}
+
+/*
+ * Deferred: close idle channels while there are too many. Runs from the
+ * loop, never inside a c-ares callback (c-ares/c-ares#347).
+ */
+static void
+dns_reap(void *arg)
+{
+	struct dns_channel *ch, *next;
+
+	dns_reap_queued = 0;
+	TAILQ_FOREACH_SAFE(ch, &dns_channels, entry, next)
+	{
+		if (dns_nchannels <= DNS_MAX_CHANNELS)
+			break;
+		if (ch->pending == 0)
+			dns_channel_free(ch);
+	}
+}
+
+/*
+ * Find or create the channel for a server list (NULL or "" = system).
+ * NULL if c-ares refuses the list: never fall back to other servers.
+ */
 static struct dns_channel *
 dns_channel_get(const char *servers)
 {
@@ -196,6 +252,9 @@ dns_channel_get(const char *servers)
 	{
 		if (strcmp(ch->servers, servers) == 0) {
 			free(lookups);
+			/* Most recently used last: reaped last. */
+			TAILQ_REMOVE(&dns_channels, ch, entry);
+			TAILQ_INSERT_TAIL(&dns_channels, ch, entry);
 			return ch;
 		}
 	}
@@ -208,29 +267,41 @@ dns_channel_get(const char *servers)
 	/* 1.18 defaults are 5 s x 4 tries, doubling: far too slow. */
 	opts.timeout = (int)dns_timeout_ms;
 	opts.tries = (int)dns_tries;
-	/* DNS only, never /etc/hosts; never a search domain. */
+	/*
+	 * DNS only, never /etc/hosts; never a search domain. NOCHECKRESP:
+	 * c-ares 1.18 otherwise turns a lone server's SERVFAIL or REFUSED
+	 * into ECONNREFUSED after retrying, and the probe must say which.
+	 */
 	opts.lookups = lookups;
 	opts.ndomains = 0;
 	opts.domains = NULL;
-	opts.flags = ARES_FLAG_NOSEARCH;
+	opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
 	r = ares_init_options(&ch->chan, &opts,
 	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
 	        ARES_OPT_LOOKUPS | ARES_OPT_DOMAINS | ARES_OPT_FLAGS);
 	free(lookups);
 	if (r != ARES_SUCCESS)
 		fatalx("ares_init_options: %s", ares_strerror(r));
-	if (servers[0] != '\0') {
-		csv = dns_servers_csv(servers);
-		r = ares_set_servers_ports_csv(ch->chan, csv);
-		free(csv);
-		if (r != ARES_SUCCESS)
-			log_warnx("DNS servers '%s': %s", servers,
-			    ares_strerror(r));
-	}
 	ch->timer = evtimer_new(loop_base(), dns_timer_cb, ch);
 	if (ch->timer == NULL)
 		fatalx("evtimer_new failed");
 	TAILQ_INSERT_TAIL(&dns_channels, ch, entry);
+	dns_nchannels++;
+	if (servers[0] != '\0') {
+		csv = dns_servers_csv(servers);
+		r = ares_set_servers_ports_csv(ch->chan, csv);
+		free(csv);
+		if (r != ARES_SUCCESS) {
+			log_warnx("DNS servers '%s': %s", servers,
+			    ares_strerror(r));
+			dns_channel_free(ch);
+			return NULL;
+		}
+	}
+	if (dns_nchannels > DNS_MAX_CHANNELS && !dns_reap_queued) {
+		dns_reap_queued = 1;
+		loop_defer(dns_reap, NULL);
+	}
 	return ch;
 }
 
@@ -252,48 +323,103 @@ dns_init(unsigned int timeout_ms, unsigned int tries)
 	dns_shutting_down = 0;
 }
 
+/* The RNG that orders SRV answers (NULL: arc4random). For tests. */
+void
+dns_set_rng(dns_rng rng, void *arg)
+{
+	dns_rng_fn = rng;
+	dns_rng_arg = arg;
+}
+
+/* The default RNG. */
+static uint32_t
+dns_arc4random(void *arg)
+{
+	return arc4random();
+}
+
 /*
- * Destroy every channel. Pending lookups are dropped without callbacks
- * (c-ares calls back with ARES_EDESTRUCTION; those lookups are freed).
- * Must not be called from inside a c-ares callback.
+ * Destroy every channel. No callback runs afterwards: lookups held by
+ * c-ares are freed when it calls back with ARES_EDESTRUCTION, and those
+ * waiting for delivery are marked cancelled. Must not be called from
+ * inside a c-ares callback (none of ours reaches user code).
  */
 void
 dns_shutdown(void)
 {
 	struct dns_channel *ch;
-	struct dns_sock *s;
+	struct dns_lookup *l;
 
 	dns_shutting_down = 1;
-	while ((ch = TAILQ_FIRST(&dns_channels)) != NULL) {
-		TAILQ_REMOVE(&dns_channels, ch, entry);
-		ares_destroy(ch->chan);
-		while ((s = TAILQ_FIRST(&ch->socks)) != NULL) {
-			TAILQ_REMOVE(&ch->socks, s, entry);
-			event_free(s->ev);
-			free(s);
-		}
-		event_free(ch->timer);
-		free(ch->servers);
-		free(ch);
+	TAILQ_FOREACH(l, &dns_lookups, entry)
+	{
+		l->cancelled = 1;
 	}
+	while ((ch = TAILQ_FIRST(&dns_channels)) != NULL)
+		dns_channel_free(ch);
 	if (dns_library_ready) {
 		ares_library_cleanup();
 		dns_library_ready = 0;
 	}
 }
 
+/* Free the arrays a result owns. */
+static void
+dns_result_clear(struct dns_result *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nsrvs; i++)
+		free(r->srvs[i].target);
+	free(r->srvs);
+	free(r->addrs);
+}
+
 /* Free a lookup and its result. */
 static void
 dns_lookup_free(struct dns_lookup *l)
 {
-	size_t i;
-
-	for (i = 0; i < l->result.nsrvs; i++)
-		free(l->result.srvs[i].target);
-	free(l->result.srvs);
-	free(l->result.addrs);
+	TAILQ_REMOVE(&dns_lookups, l, entry);
+	dns_result_clear(&l->result);
 	free(l->name);
 	free(l);
+}
+
+/* A deep copy of a result, for callers who keep it (caller frees). */
+struct dns_result *
+dns_result_copy(const struct dns_result *r)
+{
+	struct dns_result *c = xcalloc(1, sizeof *c);
+	char *name;
+	size_t i;
+
+	*c = *r;
+	c->name = name = xstrdup(r->name);
+	c->addrs = NULL;
+	c->srvs = NULL;
+	if (r->naddrs > 0) {
+		c->addrs = xreallocarray(NULL, r->naddrs, sizeof *c->addrs);
+		memcpy(c->addrs, r->addrs, r->naddrs * sizeof *c->addrs);
+	}
+	if (r->nsrvs > 0) {
+		c->srvs = xreallocarray(NULL, r->nsrvs, sizeof *c->srvs);
+		for (i = 0; i < r->nsrvs; i++) {
+			c->srvs[i] = r->srvs[i];
+			c->srvs[i].target = xstrdup(r->srvs[i].target);
+		}
+	}
+	return c;
+}
+
+/* Free a result from dns_result_copy; NULL is a no-op. */
+void
+dns_result_free(struct dns_result *r)
+{
+	if (r == NULL)
+		return;
+	dns_result_clear(r);
+	free((char *)r->name);
+	free(r);
 }
 
 /* Deferred delivery: call the user back unless cancelled, then free. */
@@ -344,6 +470,9 @@ dns_map_status(int status)
 static void
 dns_finish(struct dns_lookup *l, int status)
 {
+	log_debug("%s: c-ares: %s", l->name, ares_strerror(status));
+	l->ch->pending--;
+	l->ch = NULL;
 	if (l->cancelled || dns_shutting_down) {
 		dns_lookup_free(l);
 		return;
@@ -418,7 +547,22 @@ dns_valid_hostname(const char *s)
 	return label > 0;
 }
 
-/* c-ares callback of an SRV lookup: keep the valid records (at most 16). */
+/* Lower-case a host name in place; return it. */
+static char *
+dns_lower(char *s)
+{
+	char *p;
+
+	for (p = s; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return s;
+}
+
+/*
+ * c-ares callback of an SRV lookup: keep the valid records (the first 16;
+ * an RFC 2782 "." target arrives as "" and is dropped like any invalid
+ * one), then order them.
+ */
 static void
 dns_srv_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
@@ -442,7 +586,7 @@ dns_srv_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 			l->result.srvs = xreallocarray(l->result.srvs,
 			    l->result.nsrvs + 1, sizeof *l->result.srvs);
 			d = &l->result.srvs[l->result.nsrvs++];
-			d->target = xstrdup(r->host);
+			d->target = dns_lower(xstrdup(r->host));
 			d->port = r->port;
 			d->priority = r->priority;
 			d->weight = r->weight;
@@ -451,6 +595,9 @@ dns_srv_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 			ares_free_data(srv);
 		if (status == ARES_SUCCESS && l->result.nsrvs == 0)
 			status = ARES_ENODATA;
+		dns_srv_order(l->result.srvs, l->result.nsrvs,
+		    dns_rng_fn != NULL ? dns_rng_fn : dns_arc4random,
+		    dns_rng_arg);
 	}
 	dns_finish(l, status);
 }
@@ -470,6 +617,17 @@ dns_lookup_new(enum dns_kind kind, const char *name, dns_done_cb cb, void *arg)
 	l->cb = cb;
 	l->arg = arg;
 	l->started_us = loop_now_usec();
+	TAILQ_INSERT_TAIL(&dns_lookups, l, entry);
+	return l;
+}
+
+/* Fail a lookup without asking anyone; delivered on the next turn. */
+static struct dns_lookup *
+dns_lookup_fail(struct dns_lookup *l, enum dns_status status)
+{
+	l->result.status = status;
+	l->state = DNS_LOOKUP_ANSWERED;
+	loop_defer(dns_deliver, l);
 	return l;
 }
 
@@ -482,12 +640,16 @@ dns_lookup_addr(const char *host, const char *servers, dns_done_cb cb,
     void *arg)
 {
 	struct ares_addrinfo_hints hints;
-	struct dns_channel *ch = dns_channel_get(servers);
 	struct dns_lookup *l = dns_lookup_new(DNS_KIND_ADDR, host, cb, arg);
+	struct dns_channel *ch;
 
+	if ((ch = dns_channel_get(servers)) == NULL)
+		return dns_lookup_fail(l, DNS_ERROR);
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_flags = ARES_AI_NOSORT;
+	l->ch = ch;
+	ch->pending++;
 	/* May call dns_addr_cb before returning; l is ready for that. */
 	ares_getaddrinfo(ch->chan, host, NULL, &hints, dns_addr_cb, l);
 	dns_rearm(ch);
@@ -498,9 +660,13 @@ dns_lookup_addr(const char *host, const char *servers, dns_done_cb cb,
 struct dns_lookup *
 dns_lookup_srv(const char *name, const char *servers, dns_done_cb cb, void *arg)
 {
-	struct dns_channel *ch = dns_channel_get(servers);
 	struct dns_lookup *l = dns_lookup_new(DNS_KIND_SRV, name, cb, arg);
+	struct dns_channel *ch;
 
+	if ((ch = dns_channel_get(servers)) == NULL)
+		return dns_lookup_fail(l, DNS_ERROR);
+	l->ch = ch;
+	ch->pending++;
 	/* ares_query, not ares_search: the name is already complete. */
 	ares_query(ch->chan, name, C_IN, T_SRV, dns_srv_cb, l);
 	dns_rearm(ch);
@@ -516,6 +682,21 @@ dns_cancel(struct dns_lookup *l)
 {
 	if (l != NULL)
 		l->cancelled = 1;
+}
+
+/* A uniform number in [0, max] from rng (rejection sampling, no bias). */
+static uint64_t
+dns_uniform(uint64_t max, dns_rng rng, void *rarg)
+{
+	uint64_t span = max + 1, limit, r;
+
+	if (max == 0)
+		return 0;
+	limit = (UINT64_C(1) << 32) / span * span;
+	do
+		r = rng(rarg);
+	while (r >= limit);
+	return r % span;
 }
 
 /*
@@ -550,7 +731,7 @@ dns_srv_order(struct dns_srv *v, size_t n, dns_rng rng, void *rarg)
 			sum = 0;
 			for (i = k; i < end; i++)
 				sum += v[i].weight;
-			pick = sum == 0 ? 0 : rng(rarg) % (sum + 1);
+			pick = dns_uniform(sum, rng, rarg);
 			run = 0;
 			for (i = k; i < end; i++) {
 				run += v[i].weight;
@@ -564,6 +745,33 @@ dns_srv_order(struct dns_srv *v, size_t n, dns_rng rng, void *rarg)
 			v[k] = tmp;
 		}
 	}
+}
+
+/* A sentence for a status, for humans. */
+const char *
+dns_strerror(enum dns_status status)
+{
+	switch (status) {
+	case DNS_OK:
+		return "success";
+	case DNS_NXDOMAIN:
+		return "the name does not exist";
+	case DNS_NODATA:
+		return "the name has no record of that type";
+	case DNS_TIMEOUT:
+		return "no answer from the DNS servers";
+	case DNS_SERVFAIL:
+		return "the DNS server failed (SERVFAIL)";
+	case DNS_REFUSED:
+		return "the DNS server refused the query";
+	case DNS_BADRESP:
+		return "malformed or unusable DNS answer";
+	case DNS_CANCELLED:
+		return "lookup cancelled";
+	case DNS_ERROR:
+		return "DNS lookup failed";
+	}
+	return "DNS lookup failed";
 }
 
 /* The status's name, used as a reason detail and in reports. */

@@ -1,18 +1,26 @@
 /*
  * http: owns the one CURLM of the process, its sockets and timer on the
- * event loop, and the lifecycle of requests.
+ * event loop, and the lifecycle of requests (struct http_req).
  *
  * The multi-socket pattern (curl's docs/examples/hiperfifo.c shape, with
  * its known traps avoided — style.md §3): the socket callback only records
  * which events to watch; the timer callback only (re)arms one libevent
  * timer and never calls libcurl (curl/curl#8282); readiness and the timer
- * call curl_multi_socket_action and then http_check_done, which removes
- * finished handles (never from inside a libcurl callback) and only then
- * calls the user's done callback.
+ * event call curl_multi_socket_action and then http_check_done, which
+ * removes finished handles (never from inside a libcurl callback) and only
+ * then calls the user's done callback.
+ *
+ * Hardening follows security.md §3: https only unless asked, no redirects,
+ * no proxy from the environment, no cookies, no verbose output, pinned
+ * addresses only (checked again when the connection is made), a restricted
+ * CA set with the CA path cleared and no CA cache, no partial chains,
+ * fresh connections closed after use and no TLS session cache, and caps on
+ * body and header bytes enforced in our own callbacks.
  */
 #include <sys/queue.h>
+#include <sys/socket.h>
 
-#include <ctype.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,26 +46,45 @@ struct http_sock {
 };
 
 enum http_req_state {
-	HTTP_REQ_NEW,
-	HTTP_REQ_RUNNING,
-	HTTP_REQ_DONE,
+	HTTP_REQ_NEW, /* being built */
+	HTTP_REQ_RUNNING, /* in the multi handle */
+	HTTP_REQ_EARLY, /* failed before libcurl; delivery queued */
+	HTTP_REQ_DONE, /* delivered */
 	HTTP_REQ_CANCELLED,
 };
 
+/* A response header (the last response of the transfer only). */
 struct http_header {
 	char *name;
 	char *value;
 };
 
+/* One pinned address for host:port. */
+struct http_pin {
+	char *host;
+	int port;
+	char addr[INET6_ADDRSTRLEN]; /* canonical numeric form */
+	int family;
+};
+
 struct http_req {
 	enum http_req_state state;
+	int queued; /* an early delivery is in loop_defer */
+	int freed; /* http_req_free() ran while queued */
 	CURL *easy;
 	char errbuf[CURL_ERROR_SIZE];
+	TAILQ_ENTRY(http_req) entry; /* http_reqs while RUNNING/EARLY */
+
 	/* request */
 	char *method;
 	char *url;
+	char *url_host; /* host and port of the URL, once checked */
+	int url_port;
 	struct curl_slist *headers;
 	struct curl_slist *resolve;
+	struct http_pin *pins;
+	size_t npins;
+	int bad_pin;
 	char *body;
 	size_t body_len;
 	long connect_ms, total_ms, low_bytes, low_secs;
@@ -69,10 +96,14 @@ struct http_req {
 	void *ssl_arg;
 	int verify_peer, verify_host;
 	char *cafile;
+	char *ca_pem;
+	size_t ca_pem_len;
+	long auth; /* CURLAUTH_NTLM, CURLAUTH_BASIC or 0 */
 	char *user;
-	char *password; /* secret: wiped on free */
+	char *password; /* secret: wiped on free, never logged */
 	http_done_cb done;
 	void *done_arg;
+
 	/* response */
 	enum http_status status;
 	char *error;
@@ -87,13 +118,17 @@ struct http_req {
 	struct step_timings timings;
 	int body_too_large;
 	int headers_too_large;
-	int zombie; /* freed while an early delivery was queued */
+	int pin_violation;
+	int hook_failed;
 };
 
 static CURLM *http_multi;
 static struct event *http_timer;
+static TAILQ_HEAD(, http_req) http_reqs = TAILQ_HEAD_INITIALIZER(http_reqs);
+static int http_in_curl; /* inside curl_multi_socket_action */
 
 static void http_check_done(void);
+static void http_req_destroy(struct http_req *);
 
 /* Free a socket record (deferred: its event may be the running one). */
 static void
@@ -105,35 +140,43 @@ http_sock_free(void *arg)
 	free(s);
 }
 
+/*
+ * Let libcurl act on a socket (or its timeouts). A CURLMcode error leaves
+ * every transfer in an unknown state (curl_multi_socket_action.md): that
+ * is fatal to the multi, and the multi is the whole module.
+ */
+static void
+http_socket_action(curl_socket_t fd, int action)
+{
+	CURLMcode mc;
+	int running;
+
+	http_in_curl++;
+	mc = curl_multi_socket_action(http_multi, fd, action, &running);
+	http_in_curl--;
+	if (mc != CURLM_OK)
+		fatalx("curl_multi_socket_action: %s", curl_multi_strerror(mc));
+	http_check_done();
+}
+
 /* Readiness on a libcurl socket: hand it to libcurl, then drain. */
 static void
 http_event_cb(evutil_socket_t fd, short what, void *arg)
 {
-	int action = 0, running;
-	CURLMcode mc;
+	int action = 0;
 
 	if (what & EV_READ)
 		action |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
 		action |= CURL_CSELECT_OUT;
-	mc = curl_multi_socket_action(http_multi, fd, action, &running);
-	if (mc != CURLM_OK)
-		fatalx("curl_multi_socket_action: %s", curl_multi_strerror(mc));
-	http_check_done();
+	http_socket_action(fd, action);
 }
 
 /* The timer fired: let libcurl run its timeouts, then drain. */
 static void
 http_timer_event_cb(evutil_socket_t fd, short what, void *arg)
 {
-	int running;
-	CURLMcode mc;
-
-	mc = curl_multi_socket_action(http_multi, CURL_SOCKET_TIMEOUT, 0,
-	    &running);
-	if (mc != CURLM_OK)
-		fatalx("curl_multi_socket_action: %s", curl_multi_strerror(mc));
-	http_check_done();
+	http_socket_action(CURL_SOCKET_TIMEOUT, 0);
 }
 
 /*
@@ -151,13 +194,15 @@ http_timer_cb(CURLM *multi, long timeout_ms, void *arg)
 	}
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	evtimer_add(http_timer, &tv);
+	if (evtimer_add(http_timer, &tv) != 0)
+		return -1;
 	return 0;
 }
 
 /*
  * CURLMOPT_SOCKETFUNCTION: watch, change or forget a socket. A REMOVE for
- * a socket we never saw is a no-op; event_del always precedes event_assign.
+ * a socket we never saw is a no-op; event_del always precedes event_assign;
+ * records are keyed by socketp, never by the fd alone.
  */
 static int
 http_sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
@@ -168,7 +213,6 @@ http_sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
 	if (what == CURL_POLL_REMOVE) {
 		if (s != NULL) {
 			event_del(s->ev);
-			curl_multi_assign(http_multi, fd, NULL);
 			loop_defer(http_sock_free, s);
 		}
 		return 0;
@@ -191,7 +235,7 @@ http_sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
 	return 0;
 }
 
-/* Start libcurl and the multi handle on the loop. */
+/* Start libcurl and the multi handle on the loop (after loop_init). */
 void
 http_init(void)
 {
@@ -204,20 +248,28 @@ http_init(void)
 	http_timer = evtimer_new(loop_base(), http_timer_event_cb, NULL);
 	if (http_timer == NULL)
 		fatalx("evtimer_new failed");
-	curl_multi_setopt(http_multi, CURLMOPT_SOCKETFUNCTION, http_sock_cb);
-	curl_multi_setopt(http_multi, CURLMOPT_TIMERFUNCTION, http_timer_cb);
-	/* Probes never share connections (see design §3.2). */
-	curl_multi_setopt(http_multi, CURLMOPT_MAXCONNECTS, 1L);
+	if (curl_multi_setopt(http_multi, CURLMOPT_SOCKETFUNCTION,
+	        http_sock_cb) != CURLM_OK ||
+	    curl_multi_setopt(http_multi, CURLMOPT_TIMERFUNCTION,
+	        http_timer_cb) != CURLM_OK ||
+	    curl_multi_setopt(http_multi, CURLMOPT_MAXCONNECTS, 1L) != CURLM_OK)
+		fatalx("curl_multi_setopt failed");
 }
 
 /*
- * Tear down the multi handle. Requests must have been cancelled or freed;
- * the event base must still exist (libcurl calls the socket callback
- * during cleanup).
+ * Tear down the multi handle. Requests still running are cancelled (no
+ * callback). The event base must still exist: libcurl calls the socket
+ * callback during curl_multi_cleanup. Never call from a done callback.
  */
 void
 http_shutdown(void)
 {
+	struct http_req *req, *next;
+
+	TAILQ_FOREACH_SAFE(req, &http_reqs, entry, next)
+	{
+		http_req_cancel(req);
+	}
 	if (http_multi != NULL)
 		curl_multi_cleanup(http_multi);
 	http_multi = NULL;
@@ -242,7 +294,7 @@ http_req_new(const char *method, const char *url)
 	req->low_secs = 15;
 	req->max_body = HTTP_DEFAULT_MAX_BODY;
 	req->max_headers = HTTP_DEFAULT_MAX_HEADERS;
-	req->tls_min = CONFIG_TLS_1_0;
+	req->tls_min = CONFIG_TLS_1_2;
 	req->tls_max = CONFIG_TLS_1_3;
 	req->verify_peer = 1;
 	req->verify_host = 1;
@@ -275,21 +327,28 @@ http_req_set_body(struct http_req *req, const char *body, size_t len)
 	req->body_len = len;
 }
 
-/* Pin host:port to a numeric address (the one dns found). */
+/*
+ * Pin host:port to a numeric address (one dns found); call once per
+ * address. An address that is not numeric makes the request fail.
+ */
 void
 http_req_pin(struct http_req *req, const char *host, int port, const char *addr)
 {
-	struct curl_slist *l;
-	char *entry;
+	unsigned char bin[sizeof(struct in6_addr)];
+	struct http_pin *p;
+	int family;
 
-	if (strchr(addr, ':') != NULL)
-		xasprintf(&entry, "%s:%d:[%s]", host, port, addr);
-	else
-		xasprintf(&entry, "%s:%d:%s", host, port, addr);
-	if ((l = curl_slist_append(req->resolve, entry)) == NULL)
-		fatalx("curl_slist_append: out of memory");
-	req->resolve = l;
-	free(entry);
+	family = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET;
+	if (inet_pton(family, addr, bin) != 1 || port <= 0 || port > 65535) {
+		req->bad_pin = 1;
+		return;
+	}
+	req->pins = xreallocarray(req->pins, req->npins + 1, sizeof *req->pins);
+	p = &req->pins[req->npins++];
+	p->host = xstrdup(host);
+	p->port = port;
+	p->family = family;
+	inet_ntop(family, bin, p->addr, sizeof p->addr);
 }
 
 /*
@@ -321,7 +380,11 @@ http_req_allow_http(struct http_req *req)
 	req->allow_http = 1;
 }
 
-/* TLS versions (CONFIG_TLS_*) and an OpenSSL cipher list (or NULL). */
+/*
+ * TLS versions (CONFIG_TLS_*; default 1.2 to 1.3) and an OpenSSL cipher
+ * list (NULL: curl's default). The phone's TLS 1.0 profile needs
+ * "DEFAULT:@SECLEVEL=0" with OpenSSL 3.
+ */
 void
 http_req_set_tls(struct http_req *req, int min, int max, const char *ciphers)
 {
@@ -347,7 +410,11 @@ http_req_set_verify(struct http_req *req, int peer, int host)
 	req->verify_host = host;
 }
 
-/* The CA bundle libcurl verifies against (NULL: none, no CA path). */
+/*
+ * The CA bundle file libcurl verifies against. With neither a file nor a
+ * PEM blob there are no trust anchors at all (fail closed); the CA path is
+ * never used.
+ */
 void
 http_req_set_cafile(struct http_req *req, const char *cafile)
 {
@@ -355,14 +422,48 @@ http_req_set_cafile(struct http_req *req, const char *cafile)
 	req->cafile = cafile != NULL ? xstrdup(cafile) : NULL;
 }
 
-/* Authenticate with NTLM as user (copied; the password is wiped later). */
+/* CA certificates in PEM, in memory (copied; never cached by libcurl). */
 void
-http_req_set_ntlm(struct http_req *req, const char *user, const char *password)
+http_req_set_ca_pem(struct http_req *req, const char *pem, size_t len)
+{
+	free(req->ca_pem);
+	req->ca_pem = NULL;
+	req->ca_pem_len = 0;
+	if (pem == NULL)
+		return;
+	req->ca_pem = xmalloc(len + 1);
+	memcpy(req->ca_pem, pem, len);
+	req->ca_pem[len] = '\0';
+	req->ca_pem_len = len;
+}
+
+/* Keep credentials (copied; the password is wiped on free). */
+static void
+http_req_set_auth(struct http_req *req, long auth, const char *user,
+    const char *password)
 {
 	free(req->user);
 	xfree_secret(req->password);
+	req->auth = auth;
 	req->user = xstrdup(user);
 	req->password = xstrdup(password);
+}
+
+/* Authenticate with NTLM (and nothing else) as user. */
+void
+http_req_set_ntlm(struct http_req *req, const char *user, const char *password)
+{
+	http_req_set_auth(req, CURLAUTH_NTLM, user, password);
+}
+
+/*
+ * Authenticate with Basic as user. Only for a policy that explicitly
+ * allows it: Basic hands the password to whoever asks (security.md §3.5).
+ */
+void
+http_req_set_basic(struct http_req *req, const char *user, const char *password)
+{
+	http_req_set_auth(req, CURLAUTH_BASIC, user, password);
 }
 
 /* CURLOPT_WRITEFUNCTION: keep the body, refuse beyond the cap. */
@@ -372,9 +473,9 @@ http_write_cb(char *data, size_t size, size_t n, void *arg)
 	struct http_req *req = arg;
 	size_t len = size * n;
 
-	if (req->resp_len + len > req->max_body) {
+	if (len > req->max_body - req->resp_len) {
 		req->body_too_large = 1;
-		return 0;
+		return 0; /* CURLE_WRITE_ERROR */
 	}
 	req->resp = xreallocarray(req->resp, req->resp_len + len + 1, 1);
 	memcpy(req->resp + req->resp_len, data, len);
@@ -398,38 +499,15 @@ http_clear_headers(struct http_req *req)
 	req->nresp_headers = 0;
 }
 
-/*
- * CURLOPT_HEADERFUNCTION: keep the last response's headers (an NTLM
- * exchange has several responses in one transfer), count their bytes, and
- * note the TLS version while the connection still exists.
- */
-static size_t
-http_header_cb(char *data, size_t size, size_t n, void *arg)
+/* Record one "Name: value" header line (trimmed). */
+static void
+http_keep_header(struct http_req *req, const char *data, size_t len)
 {
-	struct http_req *req = arg;
-	struct curl_tlssessioninfo *info = NULL;
-	size_t len = size * n, nlen;
 	const char *colon, *v, *end;
 	struct http_header *h;
 
-	req->header_bytes += len;
-	if (req->header_bytes > req->max_headers) {
-		req->headers_too_large = 1;
-		return 0;
-	}
-	if (req->tls_version == NULL &&
-	    curl_easy_getinfo(req->easy, CURLINFO_TLS_SSL_PTR, &info) ==
-	        CURLE_OK &&
-	    info != NULL && info->backend == CURLSSLBACKEND_OPENSSL &&
-	    info->internals != NULL)
-		req->tls_version = xstrdup(SSL_get_version(info->internals));
-	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-		http_clear_headers(req);
-		return len;
-	}
-	if ((colon = memchr(data, ':', len)) == NULL)
-		return len;
-	nlen = (size_t)(colon - data);
+	if ((colon = memchr(data, ':', len)) == NULL || colon == data)
+		return;
 	end = data + len;
 	while (end > colon + 1 &&
 	    (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' ||
@@ -440,9 +518,70 @@ http_header_cb(char *data, size_t size, size_t n, void *arg)
 	req->resp_headers = xreallocarray(req->resp_headers,
 	    req->nresp_headers + 1, sizeof *req->resp_headers);
 	h = &req->resp_headers[req->nresp_headers++];
-	h->name = xstrndup(data, nlen);
+	h->name = xstrndup(data, (size_t)(colon - data));
 	h->value = xstrndup(v, (size_t)(end - v));
+}
+
+/*
+ * CURLOPT_HEADERFUNCTION: keep the last response's headers (an NTLM
+ * exchange has several responses in one transfer) and count the bytes of
+ * all of them; past the cap the transfer is aborted.
+ */
+static size_t
+http_header_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct http_req *req = arg;
+	size_t len = size * n;
+
+	if (len > req->max_headers - req->header_bytes) {
+		req->headers_too_large = 1;
+		return 0;
+	}
+	req->header_bytes += len;
+	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
+		http_clear_headers(req);
+	else
+		http_keep_header(req, data, len);
 	return len;
+}
+
+/* Whether addr is pinned for the URL's host and port. */
+static int
+http_pinned(const struct http_req *req, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < req->npins; i++) {
+		if (req->pins[i].port == req->url_port &&
+		    strcasecmp(req->pins[i].host, req->url_host) == 0 &&
+		    (addr == NULL || strcmp(req->pins[i].addr, addr) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * CURLOPT_PREREQFUNCTION: the connection is up (and TLS done). Refuse it
+ * unless it goes to a pinned address, and note the TLS version while the
+ * connection still exists.
+ */
+static int
+http_prereq_cb(void *arg, char *ip, char *local_ip, int port, int local_port)
+{
+	struct http_req *req = arg;
+	struct curl_tlssessioninfo *info = NULL;
+
+	if (!http_pinned(req, ip)) {
+		req->pin_violation = 1;
+		return CURL_PREREQFUNC_ABORT;
+	}
+	if (req->tls_version == NULL &&
+	    curl_easy_getinfo(req->easy, CURLINFO_TLS_SSL_PTR, &info) ==
+	        CURLE_OK &&
+	    info != NULL && info->backend == CURLSSLBACKEND_OPENSSL &&
+	    info->internals != NULL)
+		req->tls_version = xstrdup(SSL_get_version(info->internals));
+	return CURL_PREREQFUNC_OK;
 }
 
 /* CURLOPT_SSL_CTX_FUNCTION: hand the SSL_CTX to the request's hook. */
@@ -451,37 +590,94 @@ http_ssl_ctx_fn(CURL *easy, void *ssl_ctx, void *arg)
 {
 	struct http_req *req = arg;
 
-	if (req->ssl_cb != NULL && req->ssl_cb(ssl_ctx, req->ssl_arg) != 0)
-		return CURLE_SSL_CERTPROBLEM;
+	if (req->ssl_cb(ssl_ctx, req->ssl_arg) != 0) {
+		req->hook_failed = 1;
+		return CURLE_ABORTED_BY_CALLBACK;
+	}
 	return CURLE_OK;
 }
 
-/* Whether the URL's host:port has a pinned address. */
-static int
-http_is_pinned(struct http_req *req)
+/*
+ * Check the URL before anything touches the network: well formed, no
+ * credentials in it, an allowed scheme, and a pinned host:port. Returns
+ * HTTP_DONE when it may go on; otherwise sets the error text.
+ */
+static enum http_status
+http_check_url(struct http_req *req)
 {
 	CURLU *u;
-	char *host = NULL, *port = NULL, *want;
-	struct curl_slist *l;
-	int found = 0;
+	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
+	enum http_status st = HTTP_ERR_BAD_URL;
 
 	if ((u = curl_url()) == NULL)
 		fatalx("curl_url: out of memory");
-	if (curl_url_set(u, CURLUPART_URL, req->url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
-	        CURLUE_OK) {
-		xasprintf(&want, "%s:%s:", host, port);
-		for (l = req->resolve; l != NULL; l = l->next) {
-			if (strncasecmp(l->data, want, strlen(want)) == 0)
-				found = 1;
-		}
-		free(want);
+	if (curl_url_set(u, CURLUPART_URL, req->url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	        CURLUE_OK)
+		req->error = xstrdup("malformed URL");
+	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
+		req->error = xstrdup("credentials in the URL refused");
+	else if (strcmp(scheme, "https") != 0 &&
+	    !(req->allow_http && strcmp(scheme, "http") == 0))
+		xasprintf(&req->error, "scheme %s not allowed", scheme);
+	else {
+		req->url_host = xstrdup(host);
+		req->url_port = (int)strtol(port, NULL, 10);
+		st = HTTP_DONE;
 	}
+	curl_free(scheme);
 	curl_free(host);
 	curl_free(port);
+	curl_free(user);
 	curl_url_cleanup(u);
-	return found;
+	if (st == HTTP_DONE && (req->bad_pin || !http_pinned(req, NULL))) {
+		st = HTTP_ERR_NOT_PINNED;
+		req->error = xstrdup("no address pinned for the URL's host");
+	}
+	return st;
+}
+
+/*
+ * Build the CURLOPT_RESOLVE list: one "host:port:addr,addr" entry per
+ * host:port (a second entry for the same pair would replace the first).
+ */
+static void
+http_build_resolve(struct http_req *req)
+{
+	struct curl_slist *l;
+	char *entry, *tmp;
+	size_t i, j;
+
+	for (i = 0; i < req->npins; i++) {
+		for (j = 0; j < i; j++) {
+			if (req->pins[j].port == req->pins[i].port &&
+			    strcasecmp(req->pins[j].host, req->pins[i].host) ==
+			        0)
+				break;
+		}
+		if (j < i)
+			continue; /* already in an earlier entry */
+		xasprintf(&entry, "%s:%d:", req->pins[i].host,
+		    req->pins[i].port);
+		for (j = i; j < req->npins; j++) {
+			if (req->pins[j].port != req->pins[i].port ||
+			    strcasecmp(req->pins[j].host, req->pins[i].host) !=
+			        0)
+				continue;
+			xasprintf(&tmp,
+			    req->pins[j].family == AF_INET6 ? "%s%s[%s]"
+			                                    : "%s%s%s",
+			    entry, j == i ? "" : ",", req->pins[j].addr);
+			free(entry);
+			entry = tmp;
+		}
+		if ((l = curl_slist_append(req->resolve, entry)) == NULL)
+			fatalx("curl_slist_append: out of memory");
+		req->resolve = l;
+		free(entry);
+	}
 }
 
 /* The CURL_SSLVERSION_* value for a CONFIG_TLS_* minimum and maximum. */
@@ -496,35 +692,78 @@ http_sslversion(int min, int max)
 	    CURL_SSLVERSION_MAX_TLSv1_3};
 
 	if (min < CONFIG_TLS_1_0 || min > CONFIG_TLS_1_3)
-		min = CONFIG_TLS_1_0;
+		min = CONFIG_TLS_1_2;
 	if (max < min || max > CONFIG_TLS_1_3)
 		max = CONFIG_TLS_1_3;
 	return mins[min - CONFIG_TLS_1_0] | maxs[max - CONFIG_TLS_1_0];
 }
-
-/* Set every option of the easy handle; return 0 or a CURLcode. */
-static CURLcode
-http_setup(struct http_req *req)
-{
-	CURL *e = req->easy;
-	CURLcode c = CURLE_OK;
 
 #define HTTP_SET(opt, val) \
 	do { \
 		if (c == CURLE_OK) \
 			c = curl_easy_setopt(e, opt, val); \
 	} while (0)
+
+/* Set the TLS options: versions, ciphers, trust, hook, no session cache. */
+static CURLcode
+http_setup_tls(struct http_req *req)
+{
+	CURL *e = req->easy;
+	CURLcode c = CURLE_OK;
+	struct curl_blob blob;
+
+	HTTP_SET(CURLOPT_SSL_SESSIONID_CACHE, 0L);
+	HTTP_SET(CURLOPT_SSLVERSION,
+	    http_sslversion(req->tls_min, req->tls_max));
+	if (req->ciphers != NULL)
+		HTTP_SET(CURLOPT_SSL_CIPHER_LIST, req->ciphers);
+	HTTP_SET(CURLOPT_SSL_VERIFYPEER, req->verify_peer ? 1L : 0L);
+	HTTP_SET(CURLOPT_SSL_VERIFYHOST, req->verify_host ? 2L : 0L);
+	/*
+	 * Only the trust set given here: Debian's compiled-in CA path would
+	 * otherwise stay trusted, and curl's CA store cache (keyed by path
+	 * only) must not outlive a reload (security.md §3.4).
+	 */
+	HTTP_SET(CURLOPT_CAINFO, req->cafile);
+	HTTP_SET(CURLOPT_CAPATH, (char *)NULL);
+	HTTP_SET(CURLOPT_CA_CACHE_TIMEOUT, 0L);
+	if (req->ca_pem != NULL) {
+		blob.data = req->ca_pem;
+		blob.len = req->ca_pem_len;
+		blob.flags = CURL_BLOB_COPY;
+		HTTP_SET(CURLOPT_CAINFO_BLOB, &blob);
+	}
+	HTTP_SET(CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_NO_PARTIALCHAIN);
+	if (req->ssl_cb != NULL) {
+		HTTP_SET(CURLOPT_SSL_CTX_FUNCTION, http_ssl_ctx_fn);
+		HTTP_SET(CURLOPT_SSL_CTX_DATA, req);
+	}
+	return c;
+}
+
+/* Set every option of the easy handle; return CURLE_OK or the failure. */
+static CURLcode
+http_setup(struct http_req *req)
+{
+	CURL *e = req->easy;
+	CURLcode c = CURLE_OK;
+
 	HTTP_SET(CURLOPT_URL, req->url);
 	HTTP_SET(CURLOPT_PRIVATE, req);
 	HTTP_SET(CURLOPT_ERRORBUFFER, req->errbuf);
 	HTTP_SET(CURLOPT_NOSIGNAL, 1L);
+	HTTP_SET(CURLOPT_VERBOSE, 0L);
+	HTTP_SET(CURLOPT_QUICK_EXIT, 1L);
 	HTTP_SET(CURLOPT_USERAGENT, "ewsprobed/" PACKAGE_VERSION);
 	HTTP_SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	HTTP_SET(CURLOPT_FOLLOWLOCATION, 0L);
 	HTTP_SET(CURLOPT_PROTOCOLS_STR,
 	    req->allow_http ? "http,https" : "https");
 	HTTP_SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	HTTP_SET(CURLOPT_PROXY, ""); /* never http_proxy & co. */
 	HTTP_SET(CURLOPT_RESOLVE, req->resolve);
+	HTTP_SET(CURLOPT_PREREQFUNCTION, http_prereq_cb);
+	HTTP_SET(CURLOPT_PREREQDATA, req);
 	HTTP_SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_ms);
 	HTTP_SET(CURLOPT_TIMEOUT_MS, req->total_ms);
 	HTTP_SET(CURLOPT_LOW_SPEED_LIMIT, req->low_bytes);
@@ -535,34 +774,17 @@ http_setup(struct http_req *req)
 	HTTP_SET(CURLOPT_HEADERFUNCTION, http_header_cb);
 	HTTP_SET(CURLOPT_HEADERDATA, req);
 	/*
-	 * Every probe judges a full handshake on a new connection. NTLM
-	 * authenticates the connection, so its handshake needs the same
-	 * connection for all its legs: forbidding reuse there makes libcurl
-	 * start over on a new connection for ever (seen with 7.88). The
-	 * connection left in the cache is never reused: FRESH_CONNECT.
+	 * Every request judges a full handshake on a new connection that is
+	 * closed afterwards (design §3.2). libcurl keeps the connection of an
+	 * NTLM handshake within the one transfer despite both options
+	 * (multi.c multi_done, url.c this_is_a_follow).
 	 */
 	HTTP_SET(CURLOPT_FRESH_CONNECT, 1L);
-	HTTP_SET(CURLOPT_FORBID_REUSE, req->user != NULL ? 0L : 1L);
-	HTTP_SET(CURLOPT_SSL_SESSIONID_CACHE, 0L);
-	HTTP_SET(CURLOPT_SSLVERSION,
-	    http_sslversion(req->tls_min, req->tls_max));
-	if (req->ciphers != NULL)
-		HTTP_SET(CURLOPT_SSL_CIPHER_LIST, req->ciphers);
-	HTTP_SET(CURLOPT_SSL_VERIFYPEER, (long)req->verify_peer);
-	HTTP_SET(CURLOPT_SSL_VERIFYHOST, req->verify_host ? 2L : 0L);
-	/*
-	 * A restricted store needs the CA path cleared too, and curl's CA
-	 * cache must not outlive a reload (security.md §3.4).
-	 */
-	HTTP_SET(CURLOPT_CAINFO, req->cafile);
-	HTTP_SET(CURLOPT_CAPATH, (char *)NULL);
-	HTTP_SET(CURLOPT_CA_CACHE_TIMEOUT, 0L);
-	if (req->ssl_cb != NULL) {
-		HTTP_SET(CURLOPT_SSL_CTX_FUNCTION, http_ssl_ctx_fn);
-		HTTP_SET(CURLOPT_SSL_CTX_DATA, req);
-	}
-	if (req->user != NULL) {
-		HTTP_SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_NTLM);
+	HTTP_SET(CURLOPT_FORBID_REUSE, 1L);
+	if (c == CURLE_OK)
+		c = http_setup_tls(req);
+	if (req->auth != 0) {
+		HTTP_SET(CURLOPT_HTTPAUTH, req->auth);
 		HTTP_SET(CURLOPT_USERNAME, req->user);
 		HTTP_SET(CURLOPT_PASSWORD, req->password);
 		HTTP_SET(CURLOPT_UNRESTRICTED_AUTH, 0L);
@@ -571,64 +793,87 @@ http_setup(struct http_req *req)
 	http_req_add_header(req, "Expect:");
 	HTTP_SET(CURLOPT_HTTPHEADER, req->headers);
 	if (strcmp(req->method, "POST") == 0) {
-		HTTP_SET(CURLOPT_POSTFIELDSIZE, (long)req->body_len);
+		HTTP_SET(CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)req->body_len);
 		HTTP_SET(CURLOPT_POSTFIELDS,
 		    req->body != NULL ? req->body : "");
 	} else
 		HTTP_SET(CURLOPT_HTTPGET, 1L);
-#undef HTTP_SET
 	return c;
 }
 
-/* Finish a request that never reached libcurl: deliver on the next turn. */
-static void http_req_destroy(struct http_req *);
+#undef HTTP_SET
 
+/* Deferred delivery of a request that failed before reaching libcurl. */
 static void
 http_deliver_early(void *arg)
 {
 	struct http_req *req = arg;
 
-	if (req->zombie) {
+	req->queued = 0;
+	if (req->freed) {
 		http_req_destroy(req);
 		return;
 	}
-	if (req->state != HTTP_REQ_RUNNING)
-		return;
+	if (req->state != HTTP_REQ_EARLY)
+		return; /* cancelled meanwhile */
+	TAILQ_REMOVE(&http_reqs, req, entry);
 	req->state = HTTP_REQ_DONE;
 	req->done(req, req->done_arg);
 }
 
+/* Fail a request before libcurl sees it; the callback comes later. */
+static void
+http_fail_early(struct http_req *req, enum http_status status)
+{
+	req->status = status;
+	req->state = HTTP_REQ_EARLY;
+	req->queued = 1;
+	TAILQ_INSERT_TAIL(&http_reqs, req, entry);
+	log_debug("%s %s: %s", req->method, req->url, req->error);
+	loop_defer(http_deliver_early, req);
+}
+
 /*
- * Submit: the result arrives through done(req, arg) on a later loop turn.
- * A request whose host is not pinned fails without any network access.
+ * Submit (once): the result arrives through done(req, arg) on a later loop
+ * turn, never inside this call. A request whose URL is refused or whose
+ * host is not pinned fails without any network access.
  */
 void
 http_req_submit(struct http_req *req, http_done_cb done, void *arg)
 {
+	enum http_status st;
 	CURLcode c;
 	CURLMcode mc;
 
+	if (req->state != HTTP_REQ_NEW || http_multi == NULL)
+		fatalx("request submitted twice or before http_init");
 	req->done = done;
 	req->done_arg = arg;
-	req->state = HTTP_REQ_RUNNING;
-	if (!http_is_pinned(req)) {
-		req->status = HTTP_ERR_NOT_PINNED;
-		req->error = xstrdup("no address pinned for the URL's host");
-		loop_defer(http_deliver_early, req);
+	if (strcmp(req->method, "GET") != 0 &&
+	    strcmp(req->method, "POST") != 0) {
+		xasprintf(&req->error, "method %s not supported", req->method);
+		http_fail_early(req, HTTP_ERR_OTHER);
 		return;
 	}
+	if ((st = http_check_url(req)) != HTTP_DONE) {
+		http_fail_early(req, st);
+		return;
+	}
+	http_build_resolve(req);
 	if ((req->easy = curl_easy_init()) == NULL)
 		fatalx("curl_easy_init failed");
 	if ((c = http_setup(req)) != CURLE_OK) {
-		req->status = HTTP_ERR_OTHER;
 		xasprintf(&req->error, "curl_easy_setopt: %s",
 		    curl_easy_strerror(c));
 		curl_easy_cleanup(req->easy);
 		req->easy = NULL;
-		loop_defer(http_deliver_early, req);
+		http_fail_early(req, HTTP_ERR_OTHER);
 		return;
 	}
-	/* The handle is complete before libcurl sees it. */
+	/* The request is complete before libcurl sees it. */
+	req->state = HTTP_REQ_RUNNING;
+	TAILQ_INSERT_TAIL(&http_reqs, req, entry);
 	if ((mc = curl_multi_add_handle(http_multi, req->easy)) != CURLM_OK)
 		fatalx("curl_multi_add_handle: %s", curl_multi_strerror(mc));
 }
@@ -639,8 +884,7 @@ http_is_version_error(const char *msg)
 {
 	static const char *words[] = {"alert protocol version",
 	    "unsupported protocol", "wrong version number",
-	    "no protocols available", "version too low", "unknown protocol",
-	    "tlsv1 alert protocol"};
+	    "no protocols available", "version too low", "unknown protocol"};
 	size_t i;
 
 	for (i = 0; i < sizeof words / sizeof words[0]; i++) {
@@ -670,7 +914,6 @@ http_map(struct http_req *req, CURLcode c)
 		    ? HTTP_ERR_TLS_VERSION
 		    : HTTP_ERR_TLS_HANDSHAKE;
 	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CACERT_BADFILE:
 		return HTTP_ERR_TLS_VERIFY;
 	case CURLE_FILESIZE_EXCEEDED:
@@ -681,10 +924,15 @@ http_map(struct http_req *req, CURLcode c)
 		return req->body_too_large ? HTTP_ERR_TOO_LARGE
 		                           : HTTP_ERR_OTHER;
 	case CURLE_RECV_ERROR:
+		/* Debian's CVE-2023-38039 fix caps header bytes itself. */
 		if (req->headers_too_large ||
 		    strcasestr(req->errbuf, "header") != NULL)
 			return HTTP_ERR_HEADERS_TOO_LARGE;
 		return HTTP_ERR_PROTOCOL;
+	case CURLE_ABORTED_BY_CALLBACK:
+		if (req->pin_violation)
+			return HTTP_ERR_NOT_PINNED;
+		return HTTP_ERR_OTHER;
 	case CURLE_GOT_NOTHING:
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_SEND_ERROR:
@@ -695,17 +943,40 @@ http_map(struct http_req *req, CURLcode c)
 	case CURLE_COULDNT_RESOLVE_HOST:
 		return HTTP_ERR_NOT_PINNED;
 	case CURLE_UNSUPPORTED_PROTOCOL:
-		return HTTP_ERR_OTHER;
+		return HTTP_ERR_BAD_URL;
 	default:
 		return HTTP_ERR_OTHER;
 	}
+}
+
+/* Keep an error text, with control bytes (server-chosen) replaced. */
+static void
+http_set_error(struct http_req *req, const char *text)
+{
+	char *p;
+
+	free(req->error);
+	req->error = xstrdup(text);
+	for (p = req->error; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+			*p = '?';
+	}
+}
+
+/* Read one CURLINFO_*_TIME_T value into *us (left at -1 if unknown). */
+static void
+http_timing(CURL *e, CURLINFO what, int64_t *us)
+{
+	curl_off_t t;
+
+	if (curl_easy_getinfo(e, what, &t) == CURLE_OK && t > 0)
+		*us = t;
 }
 
 /* Copy what is kept of a finished transfer before its handle goes. */
 static void
 http_collect(struct http_req *req, CURLcode result)
 {
-	curl_off_t t;
 	char *ip = NULL;
 	long port = 0;
 
@@ -717,23 +988,23 @@ http_collect(struct http_req *req, CURLcode result)
 		xasprintf(&req->address,
 		    strchr(ip, ':') != NULL ? "[%s]:%ld" : "%s:%ld", ip, port);
 	}
-	if (curl_easy_getinfo(req->easy, CURLINFO_NAMELOOKUP_TIME_T, &t) ==
-	    CURLE_OK)
-		req->timings.dns_us = t;
-	if (curl_easy_getinfo(req->easy, CURLINFO_CONNECT_TIME_T, &t) ==
-	    CURLE_OK)
-		req->timings.connect_us = t;
-	if (curl_easy_getinfo(req->easy, CURLINFO_APPCONNECT_TIME_T, &t) ==
-	    CURLE_OK)
-		req->timings.tls_us = t;
-	if (curl_easy_getinfo(req->easy, CURLINFO_STARTTRANSFER_TIME_T, &t) ==
-	    CURLE_OK)
-		req->timings.first_byte_us = t;
-	if (curl_easy_getinfo(req->easy, CURLINFO_TOTAL_TIME_T, &t) == CURLE_OK)
-		req->timings.total_us = t;
+	http_timing(req->easy, CURLINFO_NAMELOOKUP_TIME_T,
+	    &req->timings.dns_us);
+	http_timing(req->easy, CURLINFO_CONNECT_TIME_T,
+	    &req->timings.connect_us);
+	http_timing(req->easy, CURLINFO_APPCONNECT_TIME_T,
+	    &req->timings.tls_us);
+	http_timing(req->easy, CURLINFO_STARTTRANSFER_TIME_T,
+	    &req->timings.first_byte_us);
+	http_timing(req->easy, CURLINFO_TOTAL_TIME_T, &req->timings.total_us);
 	req->status = http_map(req, result);
-	if (result != CURLE_OK)
-		xasprintf(&req->error, "%s",
+	if (req->hook_failed)
+		http_set_error(req, "the SSL_CTX hook refused the connection");
+	else if (req->pin_violation)
+		http_set_error(req,
+		    "connected to an address that is not pinned");
+	else if (result != CURLE_OK)
+		http_set_error(req,
 		    req->errbuf[0] != '\0' ? req->errbuf
 		                           : curl_easy_strerror(result));
 }
@@ -741,13 +1012,15 @@ http_collect(struct http_req *req, CURLcode result)
 /*
  * Drain finished transfers: remove each handle (we are not inside a
  * libcurl callback here), then call its done callback. The callback may
- * free the request or submit others.
+ * free the request, cancel others or submit new ones: removing a handle
+ * also drops its pending message, and nothing of msg is used after it.
  */
 static void
 http_check_done(void)
 {
 	struct http_req *req;
 	CURLMsg *msg;
+	CURLMcode mc;
 	CURLcode result;
 	int left;
 	char *p;
@@ -759,25 +1032,44 @@ http_check_done(void)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &p);
 		req = (struct http_req *)(void *)p;
 		http_collect(req, result);
-		curl_multi_remove_handle(http_multi, req->easy);
+		mc = curl_multi_remove_handle(http_multi, req->easy);
+		if (mc != CURLM_OK)
+			fatalx("curl_multi_remove_handle: %s",
+			    curl_multi_strerror(mc));
 		curl_easy_cleanup(req->easy);
 		req->easy = NULL;
+		TAILQ_REMOVE(&http_reqs, req, entry);
 		req->state = HTTP_REQ_DONE;
+		log_debug("%s %s: %s, code %ld", req->method, req->url,
+		    http_status_name(req->status), req->code);
 		req->done(req, req->done_arg);
 	}
 }
 
-/* Cancel: no callback will follow. Safe in any state. */
+/*
+ * Cancel: no callback will follow. Safe in any state, from user code and
+ * from done callbacks; not from the SSL_CTX hook (a libcurl callback).
+ */
 void
 http_req_cancel(struct http_req *req)
 {
-	if (req == NULL || req->state != HTTP_REQ_RUNNING)
+	CURLMcode mc;
+
+	if (req == NULL)
 		return;
+	if (req->state != HTTP_REQ_RUNNING && req->state != HTTP_REQ_EARLY)
+		return;
+	if (http_in_curl)
+		fatalx("http_req_cancel inside a libcurl callback");
 	if (req->easy != NULL) {
-		curl_multi_remove_handle(http_multi, req->easy);
+		mc = curl_multi_remove_handle(http_multi, req->easy);
+		if (mc != CURLM_OK)
+			fatalx("curl_multi_remove_handle: %s",
+			    curl_multi_strerror(mc));
 		curl_easy_cleanup(req->easy);
 		req->easy = NULL;
 	}
+	TAILQ_REMOVE(&http_reqs, req, entry);
 	req->state = HTTP_REQ_CANCELLED;
 	req->status = HTTP_ERR_CANCELLED;
 }
@@ -786,13 +1078,20 @@ http_req_cancel(struct http_req *req)
 static void
 http_req_destroy(struct http_req *req)
 {
+	size_t i;
+
 	free(req->method);
 	free(req->url);
+	free(req->url_host);
 	curl_slist_free_all(req->headers);
 	curl_slist_free_all(req->resolve);
+	for (i = 0; i < req->npins; i++)
+		free(req->pins[i].host);
+	free(req->pins);
 	free(req->body);
 	free(req->ciphers);
 	free(req->cafile);
+	free(req->ca_pem);
 	free(req->user);
 	xfree_secret(req->password);
 	free(req->error);
@@ -803,21 +1102,21 @@ http_req_destroy(struct http_req *req)
 	free(req);
 }
 
-/* Free a request (cancelling it if it runs); NULL is a no-op. */
+/*
+ * Free a request, cancelling it if it runs; NULL is a no-op. Safe inside
+ * the request's own done callback (nothing touches it afterwards).
+ */
 void
 http_req_free(struct http_req *req)
 {
 	if (req == NULL)
 		return;
-	/*
-	 * An early failure is still queued with loop_defer: that turn frees
-	 * the request instead of delivering it.
-	 */
-	if (req->state == HTTP_REQ_RUNNING && req->easy == NULL) {
-		req->zombie = 1;
+	http_req_cancel(req);
+	if (req->queued) {
+		/* The queued early delivery frees it instead. */
+		req->freed = 1;
 		return;
 	}
-	http_req_cancel(req);
 	http_req_destroy(req);
 }
 
@@ -875,7 +1174,7 @@ http_req_header(const struct http_req *req, const char *name)
 	return v;
 }
 
-/* "address:port" connected to, or NULL. */
+/* "address:port" connected to ("[v6]:port"), or NULL. */
 const char *
 http_req_address(const struct http_req *req)
 {
@@ -896,14 +1195,14 @@ http_req_url(const struct http_req *req)
 	return req->url;
 }
 
-/* The transfer's timings. */
+/* The transfer's timings (microseconds from the start; -1 = n/a). */
 void
 http_req_timings(const struct http_req *req, struct step_timings *t)
 {
 	*t = req->timings;
 }
 
-/* The status's name. */
+/* The status's name, used as a reason and in reports. */
 const char *
 http_status_name(enum http_status s)
 {
@@ -912,6 +1211,8 @@ http_status_name(enum http_status s)
 		return "done";
 	case HTTP_ERR_NOT_PINNED:
 		return "not_pinned";
+	case HTTP_ERR_BAD_URL:
+		return "bad_url";
 	case HTTP_ERR_CONNECT:
 		return "connect_failed";
 	case HTTP_ERR_CONNECT_TIMEOUT:

@@ -10,7 +10,10 @@
  *
  * A result is delivered once, from the loop (never inside the caller's
  * stack), through the done callback; dns_cancel() guarantees no callback.
- * Callers never see c-ares types.
+ * A lookup handle is valid until its callback has returned or until
+ * dns_cancel(). SRV records arrive validated (LDH targets, lower case, at
+ * most DNS_MAX_SRV) and already in RFC 2782 order. Callers never see
+ * c-ares types.
  */
 #ifndef EWSPROBED_DNS_H
 #define EWSPROBED_DNS_H
@@ -31,7 +34,7 @@ enum dns_status {
 	DNS_REFUSED,
 	DNS_BADRESP, /* malformed or unusable answer */
 	DNS_CANCELLED,
-	DNS_ERROR, /* anything else (no servers, ...) */
+	DNS_ERROR, /* anything else (bad server list, ...) */
 };
 
 struct dns_addr {
@@ -58,18 +61,24 @@ struct dns_result {
 };
 
 struct dns_lookup;
+/* The result is borrowed: valid during the call (dns_result_copy keeps). */
 typedef void (*dns_done_cb)(const struct dns_result *, void *);
+/* A source of uniformly distributed 32-bit numbers. */
 typedef uint32_t (*dns_rng)(void *);
 
 void dns_init(unsigned int, unsigned int);
 void dns_shutdown(void);
+void dns_set_rng(dns_rng, void *);
 struct dns_lookup *
 dns_lookup_addr(const char *, const char *, dns_done_cb, void *);
 struct dns_lookup *
 dns_lookup_srv(const char *, const char *, dns_done_cb, void *);
 void dns_cancel(struct dns_lookup *);
+struct dns_result *dns_result_copy(const struct dns_result *);
+void dns_result_free(struct dns_result *);
 void dns_srv_order(struct dns_srv *, size_t, dns_rng, void *);
 int dns_valid_hostname(const char *);
 const char *dns_status_name(enum dns_status);
+const char *dns_strerror(enum dns_status);
 
 #endif

@@ -2,13 +2,16 @@
  * http: HTTP(S) requests on the daemon's event loop through one libcurl
  * multi handle (multi-socket API).
  *
- * A request is built, submitted, and completes once through its done
- * callback (never inside a libcurl callback, never inside the submitter's
- * stack); http_req_cancel() guarantees no later callback. Every request
- * opens a fresh connection and never resumes a TLS session, so each one
- * judges a real, full handshake. Requests never follow redirects and never
- * resolve names: the caller pins the address it looked up with dns.
- * Library codes are converted here into enum http_status.
+ * A request is built with the setters, submitted once, and completes once
+ * through its done callback (never inside a libcurl callback, never inside
+ * the submitter's stack); http_req_cancel() guarantees no later callback.
+ * Every request opens a fresh connection, closes it afterwards and never
+ * resumes a TLS session, so each one judges a real, full handshake.
+ * Requests never follow redirects and never resolve names: the caller pins
+ * the addresses it looked up with dns, and a request whose host is not
+ * pinned (or that connects anywhere else) fails. Library codes are
+ * converted here into enum http_status; strings returned by getters are
+ * borrowed and live as long as the request.
  */
 #ifndef EWSPROBED_HTTP_H
 #define EWSPROBED_HTTP_H
@@ -21,6 +24,7 @@
 enum http_status {
 	HTTP_DONE, /* a response was received (any HTTP code) */
 	HTTP_ERR_NOT_PINNED, /* the URL's host had no pinned address */
+	HTTP_ERR_BAD_URL, /* malformed, has credentials, scheme refused */
 	HTTP_ERR_CONNECT, /* TCP connect refused or unreachable */
 	HTTP_ERR_CONNECT_TIMEOUT, /* TCP connect did not complete in time */
 	HTTP_ERR_TIMEOUT, /* the whole request took too long */
@@ -37,12 +41,16 @@ enum http_status {
 
 struct http_req;
 typedef void (*http_done_cb)(struct http_req *, void *);
-/* Called with the connection's SSL_CTX before the handshake; 0 = go on. */
+/*
+ * Called with the connection's SSL_CTX (an OpenSSL SSL_CTX *) before the
+ * handshake; return 0 to go on, anything else to fail the request.
+ */
 typedef int (*http_ssl_ctx_cb)(void *, void *);
 
 void http_init(void);
 void http_shutdown(void);
 
+/* Building (before http_req_submit only). */
 struct http_req *http_req_new(const char *, const char *);
 void http_req_add_header(struct http_req *, const char *);
 void http_req_set_body(struct http_req *, const char *, size_t);
@@ -54,11 +62,16 @@ void http_req_set_tls(struct http_req *, int, int, const char *);
 void http_req_set_ssl_ctx(struct http_req *, http_ssl_ctx_cb, void *);
 void http_req_set_verify(struct http_req *, int, int);
 void http_req_set_cafile(struct http_req *, const char *);
+void http_req_set_ca_pem(struct http_req *, const char *, size_t);
 void http_req_set_ntlm(struct http_req *, const char *, const char *);
+void http_req_set_basic(struct http_req *, const char *, const char *);
+
+/* Running. */
 void http_req_submit(struct http_req *, http_done_cb, void *);
 void http_req_cancel(struct http_req *);
 void http_req_free(struct http_req *);
 
+/* Results (valid once the done callback runs). */
 enum http_status http_req_status(const struct http_req *);
 const char *http_req_error(const struct http_req *);
 long http_req_code(const struct http_req *);
