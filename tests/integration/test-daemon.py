@@ -1,0 +1,177 @@
+#!/usr/bin/python3
+"""Integration test: the incident, end to end, with the real daemon, the
+real journald and the lab (design.md §8; issue "probe runs, state and
+alerts" item 7).
+
+The daemon starts on `healthy` and settles to ok; the lab switches to
+`incident` (EWS certificate from the wrong issuing CA): exactly one "target
+down" entry appears in the journal, naming both CAs and 12045, and the
+status file says critical; the lab switches to `fixed-web-trusted` and the
+daemon reloads the configuration that publishes the CA: exactly one
+"recovered" entry; SIGTERM ends it with status 0 and a whole status file.
+Needs root (the lab); skipped otherwise.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from ewstest import Skip, TestFailure, check, run_tests  # noqa: E402
+
+MSGID_DOWN = "39f4c06529b34f678a50fe21ce9564d3"
+MSGID_RECOVERED = "71160a706f8b44a9871329ced6201b0c"
+TARGET = "lab/lync-phone-edition"
+
+
+def write_conf():
+    """LAB_CONF with fast timings and the EWS URLs; return its path."""
+    with open(os.environ["LAB_CONF"]) as f:
+        text = f.read()
+    for key, value in (("interval", "1s"), ("retry_interval", "1s"),
+                       ("fail_after", "2"), ("recover_after", "2")):
+        text = "\n".join(f"{key} = {value}" if line.startswith(key + " =")
+                         else line for line in text.split("\n"))
+    text += ("ews_internal_url = https://casarray.contoso.com/EWS/"
+             "Exchange.asmx\n"
+             "ews_external_url = https://mail.contoso.com/EWS/Exchange.asmx\n")
+    path = os.path.join(os.environ["LAB_STATE_DIR"], "daemon.conf")
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+    return path
+
+
+def status():
+    """The status file as JSON (it is always whole), or None."""
+    path = os.path.join(os.environ["LAB_STATE_DIR"], "status.json")
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+
+
+def target_state():
+    """The hard state of the lab target in the status file."""
+    st = status()
+    if st is None:
+        return None
+    for t in st["targets"]:
+        if t["target"] == TARGET:
+            return t["state"]
+    return None
+
+
+def wait_state(want, timeout=30):
+    """Wait until the status file shows the target in state want."""
+    deadline = time.monotonic() + timeout
+    while target_state() != want:
+        check(time.monotonic() < deadline,
+              f"state {target_state()!r} after {timeout}s, want {want}")
+        time.sleep(0.2)
+
+
+def journal(msgid):
+    """Journal entries with this MESSAGE_ID, as dicts."""
+    p = subprocess.run(["journalctl", "--no-pager", "-o", "json",
+                        f"MESSAGE_ID={msgid}"], capture_output=True,
+                       text=True, timeout=30)
+    return [json.loads(line) for line in p.stdout.splitlines()
+            if line.startswith("{")]
+
+
+def inside(ewsprobed):
+    """The scenario, from inside the lab."""
+    contoso = os.path.join(os.environ["LAB_TOOLS"], "contoso")
+    conf = write_conf()
+    err = open(os.path.join(os.environ["LAB_STATE_DIR"], "stderr"), "w")
+    d = subprocess.Popen([ewsprobed, "-f", conf], stderr=err)
+    try:
+        wait_state("ok")
+        check(journal(MSGID_DOWN) == [], "an alert while healthy")
+
+        subprocess.run([contoso, "switch", "incident"], check=True,
+                       timeout=60)
+        wait_state("critical")
+        time.sleep(1.5)         # more failing runs: still one alert
+        down = journal(MSGID_DOWN)
+        check(len(down) == 1, f"{len(down)} 'target down' entries")
+        e = down[0]
+        for text in ("CN=Issuing-CA for contoso, DC=contoso, DC=com",
+                     "CN=Issuing CA for contoso,com", "12045"):
+            check(text in e["MESSAGE"], f"{text!r} not in {e['MESSAGE']}")
+        check(e["PRIORITY"] == "3", f"priority {e['PRIORITY']}")
+        check(e["EWSPROBED_REASON"] == "cert_untrusted_phone", "reason")
+        check(e["EWSPROBED_SYSTEM_TRUSTED"] == "yes", "system trusted")
+        check(e["EWSPROBED_PHONE_ERROR"].startswith("12045"), "phone error")
+        check(e["EWSPROBED_CERT_ISSUER"] ==
+              "CN=Issuing-CA for contoso, DC=contoso, DC=com", "issuer")
+        check(e["EWSPROBED_TARGET"] == TARGET, "target field")
+        st = status()
+        run = [t for t in st["targets"] if t["target"] == TARGET][0]
+        check(run["last_run"]["reason"] == "cert_untrusted_phone",
+              "status reason")
+        check(run["last_run"]["urls"][0]["certificates"][0]["issuer"] ==
+              "CN=Issuing-CA for contoso, DC=contoso, DC=com",
+              "status certificate")
+
+        subprocess.run([contoso, "switch", "fixed-web-trusted"], check=True,
+                       timeout=60)
+        write_conf()
+        d.send_signal(signal.SIGHUP)
+        wait_state("ok")
+        time.sleep(1.5)
+        rec = journal(MSGID_RECOVERED)
+        check(len(rec) == 1, f"{len(rec)} 'recovered' entries")
+        check(rec[0]["PRIORITY"] == "5", "recovered is a notice")
+        check(len(journal(MSGID_DOWN)) == 1, "a second 'down' entry")
+
+        d.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        check(d.wait(timeout=5) == 0, "SIGTERM exit status")
+        check(time.monotonic() - t0 < 2.0, "shutdown took 2 s or more")
+        check(target_state() == "ok", "status file after shutdown")
+        pw = open(os.environ["LAB_PASSWORD_FILE"]).read().strip()
+        every = subprocess.run(["journalctl", "--no-pager", "-o", "json"],
+                               capture_output=True, text=True).stdout
+        check(pw not in every and "TlRMTVNTUA" not in every,
+              "a credential in the journal")
+        with open(os.path.join(os.environ["LAB_STATE_DIR"],
+                               "status.json")) as f:
+            check(pw not in f.read(), "a credential in the status file")
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+
+
+def test_incident_end_to_end():
+    """healthy -> incident -> fixed: one down, one recovered."""
+    contoso = os.path.join(SOURCE, "tests", "lab", "contoso")
+    p = subprocess.run([contoso, "run", "--timeout", "240", "healthy", "--",
+                        sys.executable, __file__, "--inside", EWSPROBED],
+                       capture_output=True, text=True, timeout=300)
+    if p.returncode == 77:
+        raise Skip(p.stderr.strip())
+    check(p.returncode == 0, f"\n{p.stdout}{p.stderr}")
+
+
+if len(sys.argv) == 3 and sys.argv[1] == "--inside":
+    try:
+        inside(sys.argv[2])
+    except TestFailure as e:
+        print(f"not ok - inside: {e}")
+        sys.exit(1)
+    sys.exit(0)
+
+EWSPROBED = os.path.abspath(sys.argv[1])
+SOURCE = os.path.abspath(sys.argv[2])
+if os.geteuid() != 0:
+    print("the lab needs root: skipped")
+    sys.exit(77)
+run_tests([test_incident_end_to_end])
