@@ -135,7 +135,7 @@ static void
 status_url(struct status_buf *b, const struct ewsprobe_result *u)
 {
 	const struct trust_verdict *v = u->verdict;
-	size_t i;
+	size_t i, j;
 
 	status_add(b, "{");
 	status_kv(b, "role", u->role);
@@ -161,7 +161,7 @@ status_url(struct status_buf *b, const struct ewsprobe_result *u)
 		    v->system_trusted == 1       ? "true"
 		        : v->system_trusted == 0 ? "false"
 		                                 : "null");
-		status_kv(b, "anchor", v->anchor);
+		status_kv(b, "anchor", v->phone.anchor);
 		status_add(b, ",");
 		status_kv(b, "findings", v->findings_text);
 		status_add(b, ",\"certificates\":[");
@@ -183,8 +183,12 @@ status_url(struct status_buf *b, const struct ewsprobe_result *u)
 			status_add(b, ",");
 			status_kv(b, "signature", v->certs[i].sigalg);
 			status_add(b, ",");
-			status_kv(b, "names", v->certs[i].sans);
-			status_add(b, "}");
+			status_add(b, "\"names\":[");
+			for (j = 0; j < v->certs[i].nsans; j++) {
+				status_add(b, "%s", j ? "," : "");
+				status_str(b, v->certs[i].sans[j]);
+			}
+			status_add(b, "]}");
 		}
 		status_add(b, "]");
 	}

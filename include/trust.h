@@ -10,11 +10,36 @@
  * (learned from a handshake with the pool, or a PEM file), the web-trusted
  * CAs, and the firmware's public roots; the system set is the OS bundle.
  *
- * The TLS side: trust_capture_install() makes a connection's SSL_CTX speak
+ * A verdict is plain data (no OpenSSL objects): the structures below are
+ * public for reading only, strings are owned by the verdict, and
+ * trust_verdict_free() releases everything. Reasons are the daemon-wide
+ * enum reason (reason.h), which also maps each one to the WinINet code and
+ * HRESULT a phone logs (reason_wininet, reason_hresult).
+ *
+ * Display DNs (trust_dn): most specific RDN first, as Windows, certutil
+ * and PowerShell's .Issuer show them, RDNs joined by ", ", values exactly
+ * as encoded. A backslash appears only where a value would otherwise read
+ * like structure: "\, " for a comma followed by a space, "\+", "\\",
+ * leading or trailing spaces, and "\XX" for control bytes. So
+ * "CN=Issuing CA for contoso,com" (one RDN whose CN holds a comma) and
+ * "CN=Issuing-CA for contoso, DC=contoso, DC=com" (three RDNs) read as an
+ * admin sees them, and never alike.
+ *
+ * trust_explain() gives a one-line message (the evidence and what phones
+ * log) and, apart, the remedy; a journal line reads "<message> Fix:
+ * <remedy>". The issuer named for an untrusted EWS certificate is the
+ * leaf's issuer: the CA to reissue from or to publish with
+ * New-CsWebTrustedCACertificate (any presented CA counts as an anchor).
+ *
+ * The TLS side: trust_ssl_ctx_setup() makes a connection's SSL_CTX speak
  * like the profile (TLS range, ciphers, no session reuse) and capture the
- * chain the server presents. In enforcing mode it also refuses the
- * handshake unless the phone set trusts the chain, so no request — and no
- * credential — goes to a server a phone would not trust.
+ * chain the server presents. A capturing handshake always completes and
+ * SSL_get_verify_result() then says X509_V_OK: such a connection is NOT
+ * verified and must never carry a credential. An enforcing capture refuses
+ * the handshake unless the phone set trusts the chain for the host (reason
+ * ok), so no request — and no credential — goes to a server a phone would
+ * not trust, even when a load balancer hands a later connection to another
+ * server.
  */
 #ifndef EWSPROBED_TRUST_H
 #define EWSPROBED_TRUST_H
@@ -29,52 +54,88 @@
 #include "reason.h"
 
 enum trust_source {
-	TRUST_SOURCE_FRONTEND, /* issuer of the FE pool certificate */
-	TRUST_SOURCE_WEB_TRUSTED, /* New-CsWebTrustedCACertificate */
-	TRUST_SOURCE_PUBLIC_ROOT, /* the phone firmware's roots */
-	TRUST_SOURCE_SYSTEM, /* the OS bundle */
+	TRUST_SOURCE_FRONTEND, /* "frontend": issuer of the FE pool cert */
+	TRUST_SOURCE_WEB_TRUSTED, /* "web-trusted": New-CsWebTrustedCA... */
+	TRUST_SOURCE_PUBLIC_ROOT, /* "public-root": the firmware's roots */
+	TRUST_SOURCE_SYSTEM, /* "system": the OS bundle */
 };
 
-/* Findings on a chain that do not fail it but put phones at risk. */
-#define TRUST_FINDING_WILDCARD 0x01
-#define TRUST_FINDING_EXTRA_INTERMEDIATES 0x02
-#define TRUST_FINDING_ROOT_SENT 0x04
-#define TRUST_FINDING_SHA384_512 0x08
-#define TRUST_FINDING_ECDSA 0x10
-#define TRUST_FINDING_RSA_PSS 0x20
-#define TRUST_FINDING_LARGE_KEY 0x40
-#define TRUST_FINDING_EXPIRING 0x80
+/* Findings on a presented chain that do not fail it but put phones at risk. */
+enum trust_finding_kind {
+	TRUST_FINDING_WILDCARD, /* "wildcard_name" */
+	TRUST_FINDING_EXTRA_INTERMEDIATES, /* "extra_intermediates" */
+	TRUST_FINDING_ROOT_SENT, /* "root_sent" */
+	TRUST_FINDING_SHA384_512, /* "sha384_512_signature" */
+	TRUST_FINDING_ECDSA, /* "ecdsa_key" */
+	TRUST_FINDING_RSA_PSS, /* "rsa_pss" */
+	TRUST_FINDING_LARGE_KEY, /* "rsa_key_over_2048" */
+	TRUST_FINDING_EXPIRING, /* "cert_expiring" */
+};
+#define TRUST_FINDING_BIT(k) (1u << (k))
+
+struct trust_finding {
+	enum trust_finding_kind kind;
+	int position; /* presented position (0 = leaf), -1: whole chain */
+	char *detail; /* free text for humans (journal, JSON) */
+};
 
 /* What is kept of one presented certificate (position 0 = leaf). */
 struct trust_cert_info {
-	char *subject; /* display DN, as the certificate orders it */
+	char *subject; /* display DN (trust_dn) */
 	char *issuer;
-	char *serial; /* hex */
-	char sha256[65]; /* lower-case hex */
+	char *serial; /* lower-case hex */
+	char sha256[65]; /* lower-case hex, no colons */
 	time_t not_before;
 	time_t not_after;
-	char key[32]; /* "RSA-2048", "EC-prime256v1" */
-	char sigalg[48]; /* "sha256WithRSAEncryption" */
-	char *sans; /* "a.example, b.example" or NULL */
+	char key[32]; /* "RSA-2048", "RSA-PSS-2048", "EC P-256", "ED25519" */
+	char sigalg[64]; /* "sha256WithRSAEncryption", "ecdsa-with-SHA384" */
+	char **sans; /* DNS names, control bytes escaped */
+	size_t nsans;
 	int is_ca;
 	int self_signed;
 };
 
+/* The chain under one trust set. */
+struct trust_check {
+	int evaluated; /* 0: this set was not asked */
+	int trusted; /* reaches one of its anchors, signatures valid */
+	int error; /* first X509_V_ERR_* met, X509_V_OK if none */
+	const char *error_string; /* OpenSSL's words for it (static) */
+	int error_depth; /* depth of that error in the built chain, or -1 */
+	char *anchor; /* DN of the anchor reached, or NULL */
+	char anchor_sha256[65];
+	enum trust_source anchor_source;
+};
+
 struct trust_verdict {
 	enum reason reason; /* REASON_OK or a certificate reason */
-	int phone_trusted;
-	int system_trusted; /* -1 when the system store was not asked */
-	int phone_error; /* OpenSSL X509_V_ERR_* under the phone set */
-	int system_error;
-	char *anchor; /* the phone anchor that verified, or NULL */
-	unsigned int findings; /* TRUST_FINDING_* */
-	char *findings_text; /* human words for the findings, or NULL */
-	struct trust_cert_info *certs;
+	int phone_trusted; /* == phone.trusted */
+	int system_trusted; /* == system.trusted; -1 when not evaluated */
+	struct trust_check phone;
+	struct trust_check system;
+	char *host; /* the name checked */
+	time_t now; /* the time checked against */
+	int issuer_position; /* the leaf's issuer among the presented, or -1 */
+	int issuer_lookalike; /* a trusted CA has its name, not its key */
+	int date_position; /* failing date: presented position; -1: anchor */
+	char *date_subject; /* ... its subject, or NULL if dates are fine */
+	time_t date_when; /* ... notAfter (expired) or notBefore */
+	unsigned int findings; /* TRUST_FINDING_BIT(kind) of each kind found */
+	struct trust_finding *finding_list; /* in chain order */
+	size_t nfindings;
+	char *findings_text; /* "name (detail); ..." or NULL: for humans */
+	struct trust_cert_info *certs; /* the presented chain, always kept */
 	size_t ncerts;
 };
 
 struct trust_set;
+struct trust_capture;
 
+char *trust_dn(const X509_NAME *);
+const char *trust_source_name(enum trust_source);
+const char *trust_finding_name(enum trust_finding_kind);
+
+/* Sets: built once per configuration load. */
 struct trust_set *trust_set_new_phone(const struct config_profile *, char **);
 struct trust_set *trust_set_new_system(const char *, char **);
 void trust_set_free(struct trust_set *);
@@ -83,21 +144,27 @@ trust_set_learn_frontend(struct trust_set *, STACK_OF(X509) *, int *, char **);
 size_t trust_set_count(const struct trust_set *, enum trust_source);
 const char *trust_set_frontend_issuer(const struct trust_set *);
 
+/* Verdicts: pure, no network. */
 struct trust_verdict *
 trust_evaluate(const struct trust_set *, const struct trust_set *,
     STACK_OF(X509) *, const char *, time_t, unsigned int);
 void trust_verdict_free(struct trust_verdict *);
 void trust_explain(const struct trust_verdict *, const struct trust_set *,
     const char *, const char *, char **, char **);
-char *trust_dn(const X509_NAME *);
+
+/* Handshake failures: tls_version_unsupported or tls_handshake_failed. */
+enum reason trust_classify_handshake_error(unsigned long);
+enum reason trust_classify_handshake_message(const char *);
 
 /* Capturing (and optionally enforcing) on a TLS connection. */
-struct trust_capture;
 struct trust_capture *trust_capture_new(const struct config_profile *,
     const struct trust_set *, const char *, int);
 void trust_capture_free(struct trust_capture *);
+int trust_ssl_ctx_setup(SSL_CTX *, struct trust_capture *);
 int trust_capture_install(void *, void *);
 STACK_OF(X509) * trust_capture_chain(const struct trust_capture *);
+const char *trust_capture_tls_version(const struct trust_capture *);
 int trust_capture_refused(const struct trust_capture *);
+enum reason trust_capture_reason(const struct trust_capture *);
 
 #endif

@@ -109,7 +109,7 @@ CHECKS = {
     # complete their handshake at all.
     "ecdsa": ("ecdsa", "", "critical", "tls_handshake_failed", "ECDSA"),
     "extra": ("extra", "", "warning", None, "intermediate"),
-    "nointermediate": ("nointermediate", "", "ok", None, "chain ends at"),
+    "nointermediate": ("nointermediate", "", "ok", None, "chains to"),
     "tls12phone": ("tls12", "", "critical", "tls_version_unsupported",
                    "12157"),
     "tls12modern": ("tls12", "modern", "ok", None, "over TLSv1.3"),

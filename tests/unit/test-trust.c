@@ -1,11 +1,19 @@
 /*
- * Unit tests of trust: verdicts of presented chains under the phone and
- * system sets, Front End issuer learning, findings and explanations. The
- * certificates come from the lab's PKI (tests/lab/pki.py, run by
- * tests/unit/trust-pki.py into a temporary directory): the incident's two
- * near-identical CAs, a look-alike CA with exactly the FE CA's DN, and
- * every variant. Time is the "now" parameter; nothing sleeps.
+ * Unit tests of trust: display DNs, trust sets and Front End issuer
+ * learning, verdicts of presented chains under the phone and system sets
+ * (reasons, precedence, chain details, findings), explanations, and the
+ * TLS capture on a real in-process handshake over a socketpair.
+ *
+ * Every certificate is made here with the OpenSSL C API: the incident's
+ * two enterprise PKIs with near-identical issuing CA names, a look-alike
+ * CA with exactly the FE CA's DN and another key, and the variants. Keys
+ * are fixed files (tests/data/trust: RSA key generation is slow); time is
+ * the "now" parameter, nothing sleeps and nothing touches the network.
  */
+#include <sys/socket.h>
+
+#include <fcntl.h>
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,133 +21,398 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "config.h"
 #include "trust.h"
 
-#define MAKER TEST_DATA_DIR "/../unit/trust-pki.py"
+#define KEYS TEST_DATA_DIR "/trust/"
+#define DAY 86400L
+#define EWS_HOST "casarray.contoso.com"
+#define EWS_URL "https://casarray.contoso.com/EWS/Exchange.asmx"
+#define FE_DN "CN=Issuing CA for contoso,com"
+#define CAS_DN "CN=Issuing-CA for contoso, DC=contoso, DC=com"
 
-static char dir[64];
-static char index_lines[64][256];
-static int nindex;
+/* How to make one certificate. */
+struct spec {
+	const char *subject; /* "DC=com/DC=contoso/CN=x", encoded order */
+	EVP_PKEY *key;
+	X509 *issuer; /* NULL: self-signed */
+	EVP_PKEY *ikey; /* the key that signs (normally the issuer's) */
+	int ca;
+	const char *san; /* "DNS:a,DNS:b" or NULL */
+	long nb, na; /* validity, in days from now */
+	const EVP_MD *md; /* NULL: SHA-256 */
+	int pss; /* sign with RSA-PSS */
+	int no_aki; /* no authority key identifier */
+};
+
+static time_t now;
+static char dir[] = "/tmp/test-trust-XXXXXX";
+static long serial = 1;
+
+static struct {
+	EVP_PKEY *fe_root, *fe_ca, *cas_root, *cas_ca, *rogue_root;
+	EVP_PKEY *lookalike, *sub, *leaf, *leaf4096, *ec;
+} k;
+static struct {
+	X509 *fe_root, *fe_ca, *cas_root, *cas_ca, *rogue_root, *lookalike;
+	X509 *sub;
+} ca;
 static struct trust_set *sys_set;
 
-/* Make the PKI and read its index. */
-static int
-setup(void **unused)
+/* Load a fixed key. */
+static EVP_PKEY *
+key_load(const char *name)
 {
-	char cmd[256], path[128];
+	char path[512];
+	EVP_PKEY *key;
 	FILE *fp;
 
-	strcpy(dir, "/tmp/test-trust-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s", MAKER, dir);
-	assert_int_equal(system(cmd), 0);
-	snprintf(path, sizeof path, "%s/index", dir);
+	snprintf(path, sizeof path, KEYS "%s", name);
 	fp = fopen(path, "r");
 	assert_non_null(fp);
-	while (nindex < 64 && fgets(index_lines[nindex], 256, fp) != NULL) {
-		index_lines[nindex][strcspn(index_lines[nindex], "\n")] = '\0';
-		nindex++;
-	}
+	key = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
 	fclose(fp);
-	return 0;
+	assert_non_null(key);
+	return key;
 }
 
-/* Remove the PKI. */
-static int
-teardown(void **unused)
+/* A name from "A=x/B=y" (encoded order: most general first). */
+static X509_NAME *
+name_make(const char *spec)
 {
-	char cmd[128];
+	X509_NAME *n = X509_NAME_new();
+	char *s = strdup(spec), *p, *eq, *save = NULL;
 
-	trust_set_free(sys_set);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-/* The path the index gives for name. */
-static const char *
-path_of(const char *name)
-{
-	size_t n = strlen(name);
-	int i;
-
-	for (i = 0; i < nindex; i++) {
-		if (strncmp(index_lines[i], name, n) == 0 &&
-		    index_lines[i][n] == ' ')
-			return index_lines[i] + n + 1;
+	assert_non_null(n);
+	for (p = strtok_r(s, "/", &save); p != NULL;
+	     p = strtok_r(NULL, "/", &save)) {
+		eq = strchr(p, '=');
+		assert_non_null(eq);
+		*eq = '\0';
+		assert_int_equal(X509_NAME_add_entry_by_txt(n, p, MBSTRING_UTF8,
+		                     (unsigned char *)eq + 1, -1, -1, 0),
+		    1);
 	}
-	fail_msg("no %s in the index", name);
-	return NULL;
+	free(s);
+	return n;
 }
 
-/* Read a chain file (leaf first) into a stack. */
-static STACK_OF(X509) * chain_of(const char *name)
+/* Add one extension by its configuration text. */
+static void
+ext_add(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+{
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
+
+	assert_non_null(ext);
+	assert_int_equal(X509_add_ext(x, ext, -1), 1);
+	X509_EXTENSION_free(ext);
+}
+
+/* Make a certificate. */
+static X509 *
+cert_make(const struct spec *s)
+{
+	X509 *x = X509_new();
+	X509_NAME *subject = name_make(s->subject);
+	X509V3_CTX ctx;
+	EVP_MD_CTX *mctx;
+	EVP_PKEY_CTX *pctx;
+	X509 *issuer = s->issuer != NULL ? s->issuer : x;
+	EVP_PKEY *ikey = s->ikey != NULL ? s->ikey : s->key;
+
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+	X509_set_subject_name(x, subject);
+	X509_set_issuer_name(x,
+	    s->issuer != NULL ? X509_get_subject_name(s->issuer) : subject);
+	X509_NAME_free(subject);
+	ASN1_TIME_set(X509_getm_notBefore(x), now + s->nb * DAY);
+	ASN1_TIME_set(X509_getm_notAfter(x), now + s->na * DAY);
+	X509_set_pubkey(x, s->key);
+	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+	ext_add(x, &ctx, NID_basic_constraints,
+	    s->ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+	ext_add(x, &ctx, NID_key_usage,
+	    s->ca ? "critical,keyCertSign,cRLSign"
+	          : "critical,digitalSignature,keyEncipherment");
+	ext_add(x, &ctx, NID_subject_key_identifier, "hash");
+	if (!s->no_aki)
+		ext_add(x, &ctx, NID_authority_key_identifier, "keyid");
+	if (!s->ca)
+		ext_add(x, &ctx, NID_ext_key_usage, "serverAuth");
+	if (s->san != NULL)
+		ext_add(x, &ctx, NID_subject_alt_name, s->san);
+	mctx = EVP_MD_CTX_new();
+	assert_int_equal(EVP_DigestSignInit(mctx, &pctx,
+	                     s->md != NULL ? s->md : EVP_sha256(), NULL, ikey),
+	    1);
+	if (s->pss)
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pctx,
+		                     RSA_PKCS1_PSS_PADDING),
+		    1);
+	assert_true(X509_sign_ctx(x, mctx) > 0);
+	EVP_MD_CTX_free(mctx);
+	return x;
+}
+
+/* A CA certificate. */
+static X509 *
+ca_make(const char *subject, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey)
+{
+	struct spec s = {subject, key, issuer, ikey, 1, NULL, -365, 3650, NULL,
+	    0, 0};
+
+	return cert_make(&s);
+}
+
+/* The usual EWS leaf spec: issued by the FE's CA, valid for a year. */
+static struct spec
+leaf_spec(void)
+{
+	struct spec s = {"CN=" EWS_HOST, k.leaf, ca.fe_ca, k.fe_ca, 0,
+	    "DNS:" EWS_HOST, -30, 365, NULL, 0, 0};
+
+	return s;
+}
+
+/* A chain: leaf (taken over) then the CAs given (up-referenced), NULL. */
+static STACK_OF(X509) * chain_make(X509 *leaf, ...)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
-	FILE *fp = fopen(path_of(name), "r");
+	va_list ap;
 	X509 *x;
 
-	assert_non_null(fp);
-	while ((x = PEM_read_X509(fp, NULL, NULL, NULL)) != NULL)
+	assert_non_null(sk);
+	sk_X509_push(sk, leaf);
+	va_start(ap, leaf);
+	while ((x = va_arg(ap, X509 *)) != NULL) {
+		X509_up_ref(x);
 		sk_X509_push(sk, x);
-	fclose(fp);
-	assert_true(sk_X509_num(sk) > 0);
+	}
+	va_end(ap);
 	return sk;
 }
 
-/* The system set (PC trust: the three roots). */
-static const struct trust_set *
-system_set(void)
+/* Free a chain. */
+static void
+chain_free(STACK_OF(X509) * sk)
+{
+	sk_X509_pop_free(sk, X509_free);
+}
+
+/* Write certificates (NULL-terminated) as PEM to dir/name. */
+static const char *
+pem_write(const char *name, ...)
+{
+	static char path[8][256];
+	static int slot;
+	char *p = path[slot++ % 8];
+	va_list ap;
+	FILE *fp;
+	X509 *x;
+
+	snprintf(p, 256, "%s/%s", dir, name);
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	va_start(ap, name);
+	while ((x = va_arg(ap, X509 *)) != NULL)
+		assert_int_equal(PEM_write_X509(fp, x), 1);
+	va_end(ap);
+	fclose(fp);
+	return p;
+}
+
+/* Make the two PKIs, the look-alike, and the system set. */
+static int
+setup(void **unused)
 {
 	char *cause = NULL;
 
-	if (sys_set == NULL)
-		sys_set = trust_set_new_system(path_of("system-store"), &cause);
+	now = time(NULL);
+	assert_non_null(mkdtemp(dir));
+	k.fe_root = key_load("fe-root.key");
+	k.fe_ca = key_load("fe-ca.key");
+	k.cas_root = key_load("cas-root.key");
+	k.cas_ca = key_load("cas-ca.key");
+	k.rogue_root = key_load("rogue-root.key");
+	k.lookalike = key_load("lookalike-ca.key");
+	k.sub = key_load("sub-ca.key");
+	k.leaf = key_load("leaf.key");
+	k.leaf4096 = key_load("leaf-4096.key");
+	k.ec = EVP_EC_gen("P-256");
+	assert_non_null(k.ec);
+
+	ca.fe_root = ca_make("CN=Contoso Lync Root", k.fe_root, NULL, NULL);
+	ca.fe_ca = ca_make("CN=Issuing CA for contoso,com", k.fe_ca, ca.fe_root,
+	    k.fe_root);
+	ca.cas_root = ca_make("DC=com/DC=contoso/CN=contoso-ROOT-CA",
+	    k.cas_root, NULL, NULL);
+	ca.cas_ca = ca_make("DC=com/DC=contoso/CN=Issuing-CA for contoso",
+	    k.cas_ca, ca.cas_root, k.cas_root);
+	ca.rogue_root = ca_make("CN=Rogue Root", k.rogue_root, NULL, NULL);
+	ca.lookalike = ca_make("CN=Issuing CA for contoso,com", k.lookalike,
+	    ca.rogue_root, k.rogue_root);
+	ca.sub = ca_make("CN=Contoso Web Sub CA", k.sub, ca.fe_ca, k.fe_ca);
+
+	/* PCs trust both enterprise roots. */
+	sys_set = trust_set_new_system(pem_write("system.pem", ca.fe_root,
+	                                   ca.cas_root, NULL),
+	    &cause);
 	assert_non_null(sys_set);
-	return sys_set;
+	return 0;
 }
 
-/* A phone set that learned its FE issuer from the fe-pool chain. */
+/* Remove one file or directory (nftw callback). */
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	return remove(path);
+}
+
+/* Free everything and remove the files. */
+static int
+teardown(void **unused)
+{
+	X509 **xs[] = {&ca.fe_root, &ca.fe_ca, &ca.cas_root, &ca.cas_ca,
+	    &ca.rogue_root, &ca.lookalike, &ca.sub};
+	EVP_PKEY **ks[] = {&k.fe_root, &k.fe_ca, &k.cas_root, &k.cas_ca,
+	    &k.rogue_root, &k.lookalike, &k.sub, &k.leaf, &k.leaf4096, &k.ec};
+	size_t i;
+
+	for (i = 0; i < sizeof xs / sizeof *xs; i++)
+		X509_free(*xs[i]);
+	for (i = 0; i < sizeof ks / sizeof *ks; i++)
+		EVP_PKEY_free(*ks[i]);
+	trust_set_free(sys_set);
+	return nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The Lync pool's chain: its certificate from issuer, and issuer. */
+static STACK_OF(X509) * pool_chain(X509 *issuer, EVP_PKEY *ikey)
+{
+	struct spec s = {"CN=lyncpool.contoso.com", k.leaf, issuer, ikey, 0,
+	    "DNS:lyncpool.contoso.com", -30, 365, NULL, 0, 0};
+
+	return chain_make(cert_make(&s), issuer, NULL);
+}
+
+/* A phone set for a profile that learned its FE issuer from the pool. */
 static struct trust_set *
 phone_set(const char *web_trusted)
 {
 	struct config_profile p;
 	struct trust_set *set;
-	STACK_OF(X509) * fe;
+	STACK_OF(X509) *fe = pool_chain(ca.fe_ca, k.fe_ca);
 	char *cause = NULL, *items[1];
 	int changed = -1;
 
 	memset(&p, 0, sizeof p);
+	p.frontend_host = (char *)"lyncpool.contoso.com";
 	if (web_trusted != NULL) {
-		items[0] = (char *)path_of(web_trusted);
+		items[0] = (char *)web_trusted;
 		p.web_trusted.items = items;
 		p.web_trusted.n = 1;
 	}
 	set = trust_set_new_phone(&p, &cause);
 	assert_non_null(set);
-	fe = chain_of("fe-pool");
 	assert_int_equal(trust_set_learn_frontend(set, fe, &changed, &cause),
 	    0);
 	assert_int_equal(changed, 0);
-	sk_X509_pop_free(fe, X509_free);
+	chain_free(fe);
 	return set;
 }
 
-/* Evaluate a named chain for casarray.contoso.com now. */
+/* Judge a chain (freed here) for the EWS host, now. */
 static struct trust_verdict *
-judge(const struct trust_set *phone, const char *name, unsigned int warn)
+judge(const struct trust_set *phone, STACK_OF(X509) * sk, unsigned int warn)
 {
-	STACK_OF(X509) *sk = chain_of(name);
 	struct trust_verdict *v;
 
-	v = trust_evaluate(phone, system_set(), sk, "casarray.contoso.com",
-	    time(NULL), warn);
-	sk_X509_pop_free(sk, X509_free);
+	v = trust_evaluate(phone, sys_set, sk, EWS_HOST, now, warn);
+	chain_free(sk);
 	return v;
+}
+
+/* The incident's chain: the EWS certificate from the CAS array's CA. */
+static STACK_OF(X509) * incident_chain(void)
+{
+	struct spec s = leaf_spec();
+
+	s.issuer = ca.cas_ca;
+	s.ikey = k.cas_ca;
+	return chain_make(cert_make(&s), ca.cas_ca, NULL);
+}
+
+/* The healthy chain: reissued from the FE's CA. */
+static STACK_OF(X509) * reissued_chain(void)
+{
+	struct spec s = leaf_spec();
+
+	return chain_make(cert_make(&s), ca.fe_ca, NULL);
+}
+
+/* The explanation as one journal line: "<message> Fix: <remedy>". */
+static char *
+explain_line(const struct trust_verdict *v, const struct trust_set *phone,
+    const char *role)
+{
+	char *msg, *fix, *line;
+
+	trust_explain(v, phone, EWS_URL, role, &msg, &fix);
+	assert_non_null(msg);
+	assert_null(strchr(msg, '\n'));
+	if (fix == NULL)
+		line = msg;
+	else {
+		assert_int_not_equal(asprintf(&line, "%s Fix: %s", msg, fix),
+		    -1);
+		free(msg);
+		free(fix);
+	}
+	/* TEST_TRUST_VERBOSE=1 shows every explanation, for review. */
+	if (getenv("TEST_TRUST_VERBOSE") != NULL)
+		printf("%s: %s\n", reason_name(v->reason), line);
+	return line;
+}
+
+/* Display DNs: as admins see them, look-alikes never alike. */
+static void
+test_dn_display(void **unused)
+{
+	static const struct {
+		const char *spec, *shown;
+	} cases[] = {
+	    {"CN=Issuing CA for contoso,com", FE_DN},
+	    {"DC=com/DC=contoso/CN=Issuing-CA for contoso", CAS_DN},
+	    /* One RDN whose value looks like the three above. */
+	    {"CN=Issuing-CA for contoso, DC=contoso, DC=com",
+	        "CN=Issuing-CA for contoso\\, DC=contoso\\, DC=com"},
+	    {"C=US/O=Contoso, Ltd/CN= a+b\\c ",
+	        "CN=\\ a\\+b\\\\c\\ , O=Contoso\\, Ltd, C=US"},
+	    {"CN=line\nbreak", "CN=line\\0Abreak"},
+	    {"CN=Zürich CA", "CN=Zürich CA"},
+	};
+	X509_NAME *n;
+	char *s;
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+		n = name_make(cases[i].spec);
+		s = trust_dn(n);
+		assert_string_equal(s, cases[i].shown);
+		free(s);
+		X509_NAME_free(n);
+	}
 }
 
 /* The incident: phones reject, PCs trust, 12045, both CAs named. */
@@ -147,43 +420,67 @@ static void
 test_incident(void **unused)
 {
 	struct trust_set *phone = phone_set(NULL);
-	struct trust_verdict *v = judge(phone, "incident", 30);
-	char *msg, *fix;
+	struct trust_verdict *v = judge(phone, incident_chain(), 30);
+	const struct trust_cert_info *c;
+	char *line, *msg, *fix;
 
 	assert_int_equal(v->reason, REASON_CERT_UNTRUSTED_PHONE);
-	assert_false(v->phone_trusted);
-	assert_int_equal(v->system_trusted, 1);
-	assert_null(v->anchor);
+	assert_string_equal(reason_name(v->reason), "cert_untrusted_phone");
 	assert_int_equal(reason_wininet(v->reason), 12045);
 	assert_int_equal(reason_hresult(v->reason), 0x80072F0D);
-	assert_string_equal(trust_set_frontend_issuer(phone),
-	    "CN=Issuing CA for contoso,com");
-	/* The chain is kept even though verification failed. */
-	assert_int_equal(v->ncerts, 2);
-	assert_string_equal(v->certs[0].subject, "CN=casarray.contoso.com");
-	assert_string_equal(v->certs[0].issuer,
-	    "CN=Issuing-CA for contoso, DC=contoso, DC=com");
-	assert_int_equal(strlen(v->certs[0].sha256), 64);
-	assert_string_equal(v->certs[0].sans, "casarray.contoso.com");
-	assert_string_equal(v->certs[0].key, "RSA-2048");
-	assert_string_equal(v->certs[0].sigalg, "sha256WithRSAEncryption");
-	assert_true(v->certs[0].not_after > time(NULL));
-	assert_true(v->certs[1].is_ca);
+	assert_string_equal(reason_wininet_name(v->reason),
+	    "ERROR_INTERNET_INVALID_CA");
+	assert_false(v->phone_trusted);
+	assert_int_equal(v->system_trusted, 1);
+	assert_true(v->phone.evaluated && v->system.evaluated);
+	assert_int_not_equal(v->phone.error, X509_V_OK);
+	assert_non_null(v->phone.error_string);
+	assert_null(v->phone.anchor);
+	assert_int_equal(v->system.error, X509_V_OK);
+	assert_string_equal(v->system.anchor,
+	    "CN=contoso-ROOT-CA, DC=contoso, DC=com");
+	assert_int_equal(v->system.anchor_source, TRUST_SOURCE_SYSTEM);
+	assert_string_equal(trust_set_frontend_issuer(phone), FE_DN);
+	assert_int_equal(v->issuer_position, 1);
+	assert_false(v->issuer_lookalike);
+	assert_int_equal(v->nfindings, 0);
 
-	trust_explain(v, phone,
-	    "https://casarray.contoso.com/EWS/Exchange.asmx", "internal", &msg,
-	    &fix);
-	assert_string_equal(msg,
-	    "phones cannot use EWS at "
-	    "https://casarray.contoso.com/EWS/Exchange.asmx (internal): its "
-	    "certificate was issued by 'CN=Issuing-CA for contoso, "
-	    "DC=contoso, DC=com', which phones do not trust (they trust "
-	    "'CN=Issuing CA for contoso,com', issuer of the Lync pool "
-	    "certificate, and 0 web-trusted CAs); PCs do trust it. Phones log "
-	    "errorCode=12045 (0x80072F0D).");
-	assert_string_equal(fix,
-	    "reissue the certificate from 'CN=Issuing CA for contoso,com', or "
+	/* The presented chain is kept although verification failed. */
+	assert_int_equal(v->ncerts, 2);
+	c = &v->certs[0];
+	assert_string_equal(c->subject, "CN=" EWS_HOST);
+	assert_string_equal(c->issuer, CAS_DN);
+	assert_int_equal(strlen(c->sha256), 64);
+	assert_int_equal(strspn(c->sha256, "0123456789abcdef"), 64);
+	assert_true(strlen(c->serial) > 0);
+	assert_int_equal(c->nsans, 1);
+	assert_string_equal(c->sans[0], EWS_HOST);
+	assert_string_equal(c->key, "RSA-2048");
+	assert_string_equal(c->sigalg, "sha256WithRSAEncryption");
+	assert_int_equal(c->not_before, now - 30 * DAY);
+	assert_int_equal(c->not_after, now + 365 * DAY);
+	assert_false(c->is_ca);
+	assert_false(c->self_signed);
+	assert_string_equal(v->certs[1].subject, CAS_DN);
+	assert_string_equal(v->certs[1].issuer,
+	    "CN=contoso-ROOT-CA, DC=contoso, DC=com");
+	assert_true(v->certs[1].is_ca);
+	assert_false(v->certs[1].self_signed);
+
+	line = explain_line(v, phone, "internal");
+	assert_string_equal(line,
+	    "phones cannot use EWS at " EWS_URL " (internal): its certificate "
+	    "was issued by '" CAS_DN "', which phones do not trust (they "
+	    "trust '" FE_DN "', issuer of the Lync pool certificate, and 0 "
+	    "web-trusted CAs); PCs do trust it. Phones log errorCode=12045 "
+	    "(0x80072F0D). Fix: reissue the certificate from '" FE_DN "', or "
 	    "publish its CA with New-CsWebTrustedCACertificate.");
+	free(line);
+	trust_explain(v, phone, EWS_URL, "internal", &msg, &fix);
+	assert_string_equal(fix,
+	    "reissue the certificate from '" FE_DN "', or publish its CA "
+	    "with New-CsWebTrustedCACertificate.");
+	assert_null(strstr(msg, "Fix:"));
 	free(msg);
 	free(fix);
 	trust_verdict_free(v);
@@ -195,20 +492,64 @@ static void
 test_fixed(void **unused)
 {
 	struct trust_set *phone = phone_set(NULL);
-	struct trust_verdict *v = judge(phone, "reissued", 30);
+	struct trust_verdict *v = judge(phone, reissued_chain(), 30);
+	char path[300], *msg, *fix;
+	unsigned char *der = NULL;
+	int len;
+	FILE *fp;
 
 	assert_int_equal(v->reason, REASON_OK);
-	assert_string_equal(v->anchor, "CN=Issuing CA for contoso,com");
+	assert_true(v->phone_trusted);
+	assert_int_equal(v->system_trusted, 1);
+	assert_string_equal(v->phone.anchor, FE_DN);
+	assert_int_equal(v->phone.anchor_source, TRUST_SOURCE_FRONTEND);
 	assert_int_equal(v->findings, 0);
+	assert_null(v->findings_text);
+	assert_int_equal(reason_wininet(v->reason), 0);
+	trust_explain(v, phone, EWS_URL, "external", &msg, &fix);
+	assert_non_null(strstr(msg, "phones can use EWS"));
+	assert_null(fix);
+	free(msg);
 	trust_verdict_free(v);
 	trust_set_free(phone);
 
-	phone = phone_set("ca-cas");
+	/*
+	 * The CAS array's CA published as web-trusted: a directory with it as
+	 * a DER .cer (as Windows exports it), and files that do not count.
+	 */
+	snprintf(path, sizeof path, "%s/web", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/web/cas-ca.cer", dir);
+	len = i2d_X509(ca.cas_ca, &der);
+	assert_true(len > 0);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(der, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+	OPENSSL_free(der);
+	snprintf(path, sizeof path, "%s/web/README.txt", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("not a certificate\n", fp);
+	fclose(fp);
+	snprintf(path, sizeof path, "%s/web/old.pem", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/web", dir);
+
+	phone = phone_set(path);
 	assert_int_equal(trust_set_count(phone, TRUST_SOURCE_WEB_TRUSTED), 1);
-	v = judge(phone, "incident", 30);
+	assert_int_equal(trust_set_count(phone, TRUST_SOURCE_FRONTEND), 1);
+	v = judge(phone, incident_chain(), 30);
 	assert_int_equal(v->reason, REASON_OK);
-	assert_string_equal(v->anchor,
-	    "CN=Issuing-CA for contoso, DC=contoso, DC=com");
+	assert_string_equal(v->phone.anchor, CAS_DN);
+	assert_int_equal(v->phone.anchor_source, TRUST_SOURCE_WEB_TRUSTED);
+	trust_verdict_free(v);
+	trust_set_free(phone);
+
+	/* The same as a PEM file. */
+	phone = phone_set(pem_write("web-cas.pem", ca.cas_ca, NULL));
+	v = judge(phone, incident_chain(), 30);
+	assert_int_equal(v->reason, REASON_OK);
 	trust_verdict_free(v);
 	trust_set_free(phone);
 }
@@ -218,182 +559,696 @@ static void
 test_lookalike(void **unused)
 {
 	struct trust_set *phone = phone_set(NULL);
-	struct trust_verdict *v = judge(phone, "lookalike", 30);
+	struct trust_verdict *v;
+	struct spec s = leaf_spec();
+	char *line;
+	int i;
 
-	assert_string_equal(v->certs[0].issuer,
-	    "CN=Issuing CA for contoso,com");
-	assert_int_equal(v->reason, REASON_CERT_UNTRUSTED);
-	assert_int_equal(v->system_trusted, 0);
-	trust_verdict_free(v);
+	s.issuer = ca.lookalike;
+	s.ikey = k.lookalike;
+	for (i = 0; i < 3; i++) {
+		/*
+		 * 0: key identifiers, look-alike sent; 1: no AKI, sent;
+		 * 2: no AKI, not sent (OpenSSL then finds the trusted CA by
+		 * name, and its key does not verify the leaf).
+		 */
+		s.no_aki = i > 0;
+		v = judge(phone,
+		    i < 2 ? chain_make(cert_make(&s), ca.lookalike, NULL)
+		          : chain_make(cert_make(&s), NULL),
+		    30);
+		assert_string_equal(v->certs[0].issuer, FE_DN);
+		assert_false(v->phone_trusted);
+		assert_int_equal(v->system_trusted, 0);
+		assert_int_equal(v->reason, REASON_CERT_UNTRUSTED);
+		assert_true(v->issuer_lookalike);
+		assert_null(v->phone.anchor);
+		/* Without key identifiers the name alone picks the CA. */
+		assert_int_equal(v->phone.error,
+		    i == 0 ? X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+		           : X509_V_ERR_CERT_SIGNATURE_FAILURE);
+		line = explain_line(v, phone, "internal");
+		assert_non_null(strstr(line, "PCs do not trust it either"));
+		assert_non_null(strstr(line, "another key"));
+		free(line);
+		trust_verdict_free(v);
+	}
 	trust_set_free(phone);
 }
 
-/* A renewed FE certificate from the other CA moves the phones' trust. */
+/* Learning the FE issuer; a renewed pool certificate moves it. */
 static void
-test_frontend_changed(void **unused)
+test_frontend_learning(void **unused)
 {
-	struct trust_set *phone = phone_set(NULL);
-	STACK_OF(X509) *renewed = chain_of("fe-pool-renewed");
+	struct config_profile p;
+	struct trust_set *phone;
 	struct trust_verdict *v;
-	char *cause = NULL;
-	int changed = 0;
+	STACK_OF(X509) * sk;
+	char *cause = NULL, *msg, *fix;
+	int changed = -1;
 
-	assert_int_equal(trust_set_learn_frontend(phone, renewed, &changed,
-	                     &cause),
-	    0);
-	assert_int_equal(changed, 1);
-	assert_string_equal(trust_set_frontend_issuer(phone),
-	    "CN=Issuing-CA for contoso, DC=contoso, DC=com");
-	assert_int_equal(trust_set_count(phone, TRUST_SOURCE_FRONTEND), 1);
-	/* Now the incident's chain is trusted and the reissued one not. */
-	v = judge(phone, "incident", 30);
-	assert_int_equal(v->reason, REASON_OK);
+	memset(&p, 0, sizeof p);
+	p.frontend_host = (char *)"lyncpool.contoso.com";
+	phone = trust_set_new_phone(&p, &cause);
+	assert_non_null(phone);
+	assert_null(trust_set_frontend_issuer(phone));
+
+	/* Not learned yet: phones' trust cannot be judged. */
+	v = judge(phone, reissued_chain(), 30);
+	assert_int_equal(v->reason, REASON_FRONTEND_UNKNOWN);
+	assert_string_equal(reason_name(v->reason), "frontend_unknown");
+	assert_int_equal(reason_wininet(v->reason), 0);
+	trust_explain(v, phone, EWS_URL, "internal", &msg, &fix);
+	assert_non_null(strstr(msg, "cannot tell"));
+	assert_non_null(strstr(fix, "frontend"));
+	free(msg);
+	free(fix);
 	trust_verdict_free(v);
-	v = judge(phone, "reissued", 30);
-	assert_int_equal(v->reason, REASON_CERT_UNTRUSTED_PHONE);
-	trust_verdict_free(v);
-	/* Learning the same issuer again is no change. */
-	assert_int_equal(trust_set_learn_frontend(phone, renewed, &changed,
-	                     &cause),
+
+	/* A pool that does not send its issuer teaches nothing. */
+	sk = pool_chain(ca.fe_ca, k.fe_ca);
+	X509_free(sk_X509_pop(sk));
+	assert_int_equal(trust_set_learn_frontend(phone, sk, &changed, &cause),
+	    -1);
+	assert_non_null(strstr(cause, FE_DN));
+	free(cause);
+	chain_free(sk);
+
+	sk = pool_chain(ca.fe_ca, k.fe_ca);
+	assert_int_equal(trust_set_learn_frontend(phone, sk, &changed, &cause),
 	    0);
 	assert_int_equal(changed, 0);
-	sk_X509_pop_free(renewed, X509_free);
+	chain_free(sk);
+	assert_string_equal(trust_set_frontend_issuer(phone), FE_DN);
+	v = judge(phone, reissued_chain(), 30);
+	assert_int_equal(v->reason, REASON_OK);
+	trust_verdict_free(v);
+
+	/* The pool's certificate renewed from the CAS array's CA. */
+	sk = pool_chain(ca.cas_ca, k.cas_ca);
+	assert_int_equal(trust_set_learn_frontend(phone, sk, &changed, &cause),
+	    0);
+	assert_int_equal(changed, 1);
+	assert_string_equal(trust_set_frontend_issuer(phone), CAS_DN);
+	assert_int_equal(trust_set_count(phone, TRUST_SOURCE_FRONTEND), 1);
+	v = judge(phone, incident_chain(), 30);
+	assert_int_equal(v->reason, REASON_OK);
+	trust_verdict_free(v);
+	v = judge(phone, reissued_chain(), 30);
+	assert_int_equal(v->reason, REASON_CERT_UNTRUSTED_PHONE);
+	trust_verdict_free(v);
+	/* The same issuer again is no change. */
+	assert_int_equal(trust_set_learn_frontend(phone, sk, &changed, &cause),
+	    0);
+	assert_int_equal(changed, 0);
+	chain_free(sk);
+	trust_set_free(phone);
+
+	/* A frontend_ca file, then a pool that says otherwise: changed. */
+	memset(&p, 0, sizeof p);
+	p.frontend_ca_file = (char *)pem_write("fe-ca.pem", ca.fe_ca, NULL);
+	phone = trust_set_new_phone(&p, &cause);
+	assert_non_null(phone);
+	assert_string_equal(trust_set_frontend_issuer(phone), FE_DN);
+	sk = pool_chain(ca.cas_ca, k.cas_ca);
+	assert_int_equal(trust_set_learn_frontend(phone, sk, &changed, &cause),
+	    0);
+	assert_int_equal(changed, 1);
+	chain_free(sk);
+	trust_set_free(phone);
+
+	/*
+	 * The FE's issuer also published as web-trusted: when the pool moves
+	 * to another CA, the web-trusted CA stays.
+	 */
+	phone = phone_set(pem_write("web-cas2.pem", ca.cas_ca, NULL));
+	sk = pool_chain(ca.cas_ca, k.cas_ca);
+	assert_int_equal(trust_set_learn_frontend(phone, sk, &changed, &cause),
+	    0);
+	assert_int_equal(changed, 1);
+	chain_free(sk);
+	sk = pool_chain(ca.fe_ca, k.fe_ca);
+	assert_int_equal(trust_set_learn_frontend(phone, sk, &changed, &cause),
+	    0);
+	assert_int_equal(changed, 1);
+	chain_free(sk);
+	assert_int_equal(trust_set_count(phone, TRUST_SOURCE_WEB_TRUSTED), 1);
+	assert_int_equal(trust_set_count(phone, TRUST_SOURCE_FRONTEND), 1);
+	v = judge(phone, incident_chain(), 30);
+	assert_int_equal(v->reason, REASON_OK);
+	assert_int_equal(v->phone.anchor_source, TRUST_SOURCE_WEB_TRUSTED);
+	trust_verdict_free(v);
 	trust_set_free(phone);
 }
 
-/* Dates and names: 12037 and 12038, with their messages. */
+/* Dates: 12037, which certificate and when; untrusted comes first. */
 static void
-test_dates_and_names(void **unused)
+test_dates(void **unused)
 {
 	struct trust_set *phone = phone_set(NULL);
 	struct trust_verdict *v;
-	char *msg, *fix;
+	struct spec s = leaf_spec(), o;
+	X509 *old;
+	char *line;
 
-	v = judge(phone, "expired", 30);
+	s.nb = -400;
+	s.na = -1;
+	v = judge(phone, chain_make(cert_make(&s), ca.fe_ca, NULL), 30);
 	assert_int_equal(v->reason, REASON_CERT_EXPIRED);
 	assert_int_equal(reason_wininet(v->reason), 12037);
-	trust_explain(v, phone, "https://x/EWS/Exchange.asmx", "internal", &msg,
-	    &fix);
-	assert_non_null(strstr(msg, "expired on"));
-	assert_non_null(strstr(msg, "errorCode=12037 (0x80072F05)"));
-	free(msg);
-	free(fix);
+	assert_int_equal(reason_hresult(v->reason), 0x80072F05);
+	assert_true(v->phone_trusted);
+	assert_int_equal(v->phone.error, X509_V_ERR_CERT_HAS_EXPIRED);
+	assert_int_equal(v->date_position, 0);
+	assert_string_equal(v->date_subject, "CN=" EWS_HOST);
+	assert_int_equal(v->date_when, now - DAY);
+	line = explain_line(v, phone, "internal");
+	assert_non_null(
+	    strstr(line, "its certificate 'CN=" EWS_HOST "' expired on"));
+	assert_non_null(strstr(line, "errorCode=12037 (0x80072F05)"));
+	free(line);
 	trust_verdict_free(v);
 
-	v = judge(phone, "not-yet-valid", 30);
+	s = leaf_spec();
+	s.nb = 10;
+	v = judge(phone, chain_make(cert_make(&s), ca.fe_ca, NULL), 30);
 	assert_int_equal(v->reason, REASON_CERT_NOT_YET_VALID);
+	assert_int_equal(reason_wininet(v->reason), 12037);
+	assert_int_equal(v->date_when, now + 10 * DAY);
+	line = explain_line(v, phone, "internal");
+	assert_non_null(strstr(line, "is not valid before"));
+	free(line);
 	trust_verdict_free(v);
 
-	v = judge(phone, "wrong-name", 30);
-	assert_int_equal(v->reason, REASON_CERT_NAME_MISMATCH);
-	assert_int_equal(reason_wininet(v->reason), 12038);
-	trust_explain(v, phone, "https://x/EWS/Exchange.asmx", "external", &msg,
-	    &fix);
-	assert_non_null(strstr(msg, "(names: owa.contoso.com)"));
-	free(msg);
-	free(fix);
+	/* An expired intermediate: the message names it, not the leaf. */
+	o = (struct spec){"CN=Contoso Old Sub CA", k.sub, ca.fe_ca, k.fe_ca, 1,
+	    NULL, -800, -2, NULL, 0, 0};
+	old = cert_make(&o);
+	s = leaf_spec();
+	s.issuer = old;
+	s.ikey = k.sub;
+	v = judge(phone, chain_make(cert_make(&s), old, NULL), 30);
+	assert_int_equal(v->reason, REASON_CERT_EXPIRED);
+	assert_int_equal(v->date_position, 1);
+	assert_string_equal(v->date_subject, "CN=Contoso Old Sub CA");
+	line = explain_line(v, phone, "internal");
+	assert_non_null(strstr(line,
+	    "the CA certificate 'CN=Contoso Old Sub "
+	    "CA' it sends (position 1) expired on"));
+	free(line);
+	trust_verdict_free(v);
+	X509_free(old);
+
+	/* Expired and untrusted: untrusted is reported (CryptoAPI order). */
+	s = leaf_spec();
+	s.issuer = ca.cas_ca;
+	s.ikey = k.cas_ca;
+	s.nb = -400;
+	s.na = -1;
+	v = judge(phone, chain_make(cert_make(&s), ca.cas_ca, NULL), 30);
+	assert_int_equal(v->reason, REASON_CERT_UNTRUSTED_PHONE);
+	assert_int_equal(v->system_trusted, 1);
+	assert_int_equal(v->date_position, 0);
 	trust_verdict_free(v);
 	trust_set_free(phone);
 }
 
-/* Findings: warnings that do not fail the chain. */
+/* Names: 12038 with the names the certificate does carry. */
+static void
+test_names(void **unused)
+{
+	struct trust_set *phone = phone_set(NULL);
+	struct trust_verdict *v;
+	struct spec s = leaf_spec();
+	char *line;
+
+	s.subject = "CN=owa.contoso.com";
+	s.san = "DNS:owa.contoso.com,DNS:mail.contoso.com";
+	v = judge(phone, chain_make(cert_make(&s), ca.fe_ca, NULL), 30);
+	assert_int_equal(v->reason, REASON_CERT_NAME_MISMATCH);
+	assert_string_equal(reason_name(v->reason), "cert_name_mismatch");
+	assert_int_equal(reason_wininet(v->reason), 12038);
+	assert_int_equal(reason_hresult(v->reason), 0x80072F06);
+	assert_true(v->phone_trusted);
+	line = explain_line(v, phone, "external");
+	assert_non_null(strstr(line,
+	    "does not name '" EWS_HOST "' (names: owa.contoso.com, "
+	    "mail.contoso.com;"));
+	assert_non_null(strstr(line, "errorCode=12038 (0x80072F06)"));
+	free(line);
+	trust_verdict_free(v);
+
+	/* No partial wildcards. */
+	s.san = "DNS:cas*.contoso.com";
+	v = judge(phone, chain_make(cert_make(&s), ca.fe_ca, NULL), 30);
+	assert_int_equal(v->reason, REASON_CERT_NAME_MISMATCH);
+	trust_verdict_free(v);
+	trust_set_free(phone);
+}
+
+/* A bad signature inside the presented chain: 12169. */
+static void
+test_invalid(void **unused)
+{
+	struct trust_set *phone = phone_set(NULL);
+	struct trust_verdict *v;
+	struct spec s = leaf_spec();
+
+	/* Names the sub CA as issuer, signed with another key. */
+	s.issuer = ca.sub;
+	s.ikey = k.lookalike;
+	v = judge(phone, chain_make(cert_make(&s), ca.sub, NULL), 30);
+	assert_int_equal(v->reason, REASON_CERT_INVALID);
+	assert_int_equal(reason_wininet(v->reason), 12169);
+	assert_int_equal(v->phone.error, X509_V_ERR_CERT_SIGNATURE_FAILURE);
+	assert_false(v->phone_trusted);
+	trust_verdict_free(v);
+
+	/* Nothing presented. */
+	v = trust_evaluate(phone, sys_set, NULL, EWS_HOST, now, 30);
+	assert_int_equal(v->reason, REASON_CERT_INVALID);
+	assert_int_equal(v->ncerts, 0);
+	trust_verdict_free(v);
+	trust_set_free(phone);
+}
+
+/* Findings: warnings on a chain phones trust. */
 static void
 test_findings(void **unused)
 {
 	struct trust_set *phone = phone_set(NULL);
 	struct trust_verdict *v;
+	struct spec s;
+	STACK_OF(X509) * sk;
+	char *line;
+	int i;
 	static const struct {
-		const char *name;
-		unsigned int finding;
-	} cases[] = {
-	    {"wildcard", TRUST_FINDING_WILDCARD},
-	    {"sha384", TRUST_FINDING_SHA384_512},
-	    {"rsa4096", TRUST_FINDING_LARGE_KEY},
-	    {"ecdsa", TRUST_FINDING_ECDSA},
-	    {"extra-intermediate", TRUST_FINDING_EXTRA_INTERMEDIATES},
-	    {"root-sent", TRUST_FINDING_ROOT_SENT},
-	    {"expiring", TRUST_FINDING_EXPIRING},
+		enum trust_finding_kind kind;
+		int position;
+		const char *key;
+	} want[] = {
+	    {TRUST_FINDING_WILDCARD, 0, "RSA-2048"},
+	    {TRUST_FINDING_EXTRA_INTERMEDIATES, -1, "RSA-2048"},
+	    {TRUST_FINDING_ROOT_SENT, 2, "RSA-2048"},
+	    {TRUST_FINDING_SHA384_512, 0, "RSA-2048"},
+	    {TRUST_FINDING_ECDSA, 0, "EC P-256"},
+	    {TRUST_FINDING_RSA_PSS, 0, "RSA-2048"},
+	    {TRUST_FINDING_LARGE_KEY, 0, "RSA-4096"},
+	    {TRUST_FINDING_EXPIRING, 0, "RSA-2048"},
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		v = judge(phone, cases[i].name, 30);
-		if (v->reason != REASON_OK ||
-		    (v->findings & cases[i].finding) == 0)
-			fail_msg("%s: reason %s findings %#x (%s)",
-			    cases[i].name, reason_name(v->reason), v->findings,
+	for (i = 0; i < (int)(sizeof want / sizeof *want); i++) {
+		s = leaf_spec();
+		sk = NULL;
+		switch (want[i].kind) {
+		case TRUST_FINDING_WILDCARD:
+			s.subject = "CN=*.contoso.com";
+			s.san = "DNS:*.contoso.com";
+			break;
+		case TRUST_FINDING_EXTRA_INTERMEDIATES:
+			s.issuer = ca.sub;
+			s.ikey = k.sub;
+			sk = chain_make(cert_make(&s), ca.sub, ca.fe_ca, NULL);
+			break;
+		case TRUST_FINDING_ROOT_SENT:
+			sk = chain_make(cert_make(&s), ca.fe_ca, ca.fe_root,
+			    NULL);
+			break;
+		case TRUST_FINDING_SHA384_512:
+			s.md = EVP_sha384();
+			break;
+		case TRUST_FINDING_ECDSA:
+			s.key = k.ec;
+			break;
+		case TRUST_FINDING_RSA_PSS:
+			s.pss = 1;
+			break;
+		case TRUST_FINDING_LARGE_KEY:
+			s.key = k.leaf4096;
+			break;
+		case TRUST_FINDING_EXPIRING:
+			s.na = 10;
+			break;
+		}
+		if (sk == NULL)
+			sk = chain_make(cert_make(&s), ca.fe_ca, NULL);
+		v = judge(phone, sk, 30);
+		if (v->reason != REASON_OK || v->nfindings != 1 ||
+		    v->finding_list[0].kind != want[i].kind)
+			fail_msg("%s: reason %s, %zu findings (%s)",
+			    trust_finding_name(want[i].kind),
+			    reason_name(v->reason), v->nfindings,
 			    v->findings_text ? v->findings_text : "-");
-		assert_non_null(v->findings_text);
+		assert_int_equal(v->findings, TRUST_FINDING_BIT(want[i].kind));
+		assert_int_equal(v->finding_list[0].position, want[i].position);
+		assert_non_null(v->finding_list[0].detail);
+		assert_non_null(
+		    strstr(v->findings_text, trust_finding_name(want[i].kind)));
+		assert_string_equal(v->certs[0].key, want[i].key);
+		line = explain_line(v, phone, "internal");
+		assert_non_null(strstr(line, "phones may fail on"));
+		free(line);
 		trust_verdict_free(v);
 	}
-	/* With a warn window of 0 days "expiring" is no finding. */
-	v = judge(phone, "expiring", 0);
-	assert_int_equal(v->findings & TRUST_FINDING_EXPIRING, 0);
+
+	/* Names and details a dashboard relies on. */
+	assert_string_equal(trust_finding_name(TRUST_FINDING_WILDCARD),
+	    "wildcard_name");
+	assert_string_equal(trust_source_name(TRUST_SOURCE_WEB_TRUSTED),
+	    "web-trusted");
+
+	/* Signature algorithm names as OpenSSL spells them. */
+	s = leaf_spec();
+	s.md = EVP_sha384();
+	v = judge(phone, chain_make(cert_make(&s), ca.fe_ca, NULL), 0);
+	assert_string_equal(v->certs[0].sigalg, "sha384WithRSAEncryption");
+	trust_verdict_free(v);
+
+	/* Every position counts for expiry; a window of 0 days: none. */
+	s = leaf_spec();
+	s.na = 10;
+	v = judge(phone, chain_make(cert_make(&s), ca.fe_ca, NULL), 0);
+	assert_int_equal(v->findings, 0);
+	trust_verdict_free(v);
+	v = judge(phone, reissued_chain(), 4000);
+	assert_int_equal(v->nfindings, 2);
+	assert_int_equal(v->finding_list[1].position, 1);
 	trust_verdict_free(v);
 	trust_set_free(phone);
 }
 
-/* A missing intermediate is never fetched: only the root is trusted. */
+/* A missing intermediate is never fetched (no AIA): untrusted. */
 static void
 test_missing_intermediate(void **unused)
 {
 	struct config_profile p;
 	struct trust_set *phone;
 	struct trust_verdict *v;
-	char *cause = NULL;
+	struct spec s = leaf_spec();
+	char *cause = NULL, *line;
 
 	memset(&p, 0, sizeof p);
-	p.public_roots_file = (char *)path_of("ca-fe-root");
+	p.public_roots_file = (char *)pem_write("roots.pem", ca.fe_root, NULL);
 	phone = trust_set_new_phone(&p, &cause);
 	assert_non_null(phone);
-	v = judge(phone, "reissued", 30);
+	assert_int_equal(trust_set_count(phone, TRUST_SOURCE_PUBLIC_ROOT), 1);
+	v = judge(phone, reissued_chain(), 30);
 	assert_int_equal(v->reason, REASON_OK);
+	assert_int_equal(v->phone.anchor_source, TRUST_SOURCE_PUBLIC_ROOT);
 	trust_verdict_free(v);
-	v = judge(phone, "missing-intermediate", 30);
+
+	v = judge(phone, chain_make(cert_make(&s), NULL), 30);
 	assert_int_equal(v->ncerts, 1);
+	assert_int_equal(v->issuer_position, -1);
 	assert_int_equal(v->reason, REASON_CERT_UNTRUSTED);
+	assert_int_equal(v->system_trusted, 0);
+	line = explain_line(v, phone, "internal");
+	assert_non_null(strstr(line, "the server does not send"));
+	assert_non_null(strstr(line, "1 firmware public root"));
+	free(line);
 	trust_verdict_free(v);
 	trust_set_free(phone);
 }
 
-/* No anchors at all: the phone profile cannot judge. */
+/* Sets that cannot be loaded say why. */
 static void
-test_no_anchor(void **unused)
+test_load_errors(void **unused)
 {
 	struct config_profile p;
-	struct trust_set *phone;
-	struct trust_verdict *v;
-	char *cause = NULL, *msg, *fix;
+	struct trust_set *set;
+	char *cause = NULL, path[300];
+	FILE *fp;
 
 	memset(&p, 0, sizeof p);
-	phone = trust_set_new_phone(&p, &cause);
-	v = judge(phone, "reissued", 30);
-	assert_int_equal(v->reason, REASON_FRONTEND_UNKNOWN);
-	trust_explain(v, phone, "https://x/", "internal", &msg, &fix);
-	assert_non_null(strstr(fix, "frontend"));
-	free(msg);
-	free(fix);
-	trust_verdict_free(v);
-	trust_set_free(phone);
-	/* An unreadable file is a load error with a cause. */
+	set = trust_set_new_phone(&p, &cause);
+	assert_non_null(set);
+	assert_int_equal(trust_set_count(set, TRUST_SOURCE_FRONTEND), 0);
+	trust_set_free(set);
+
 	p.public_roots_file = (char *)"/nonexistent/roots.pem";
 	assert_null(trust_set_new_phone(&p, &cause));
 	assert_non_null(strstr(cause, "/nonexistent/roots.pem"));
 	free(cause);
+
+	snprintf(path, sizeof path, "%s/garbage.pem", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("-----BEGIN CERTIFICATE-----\nnot base64\n", fp);
+	fclose(fp);
+	assert_null(trust_set_new_system(path, &cause));
+	assert_non_null(strstr(cause, "no certificate"));
+	free(cause);
+}
+
+/* Run both ends of a handshake in turn; 1 when both finished. */
+static int
+handshake(SSL_CTX *cctx, SSL_CTX *sctx, unsigned long *cerr)
+{
+	SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
+	int sv[2], cdone = 0, sdone = 0, cfail = 0, sfail = 0, r, i;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	SSL_set_fd(c, sv[0]);
+	SSL_set_fd(s, sv[1]);
+	SSL_set_tlsext_host_name(c, EWS_HOST);
+	SSL_set_connect_state(c);
+	SSL_set_accept_state(s);
+	*cerr = 0;
+	for (i = 0; i < 100 && !cfail && !sfail && !(cdone && sdone); i++) {
+		if (!cdone) {
+			ERR_clear_error();
+			if ((r = SSL_do_handshake(c)) == 1)
+				cdone = 1;
+			else if (SSL_get_error(c, r) != SSL_ERROR_WANT_READ &&
+			    SSL_get_error(c, r) != SSL_ERROR_WANT_WRITE) {
+				*cerr = ERR_peek_error();
+				cfail = 1;
+			}
+		}
+		if (!sdone) {
+			ERR_clear_error();
+			if ((r = SSL_do_handshake(s)) == 1)
+				sdone = 1;
+			else if (SSL_get_error(s, r) != SSL_ERROR_WANT_READ &&
+			    SSL_get_error(s, r) != SSL_ERROR_WANT_WRITE)
+				sfail = 1;
+		}
+	}
+	/* The client learns of a server-side failure through its alert. */
+	for (i = 0; sfail && !cfail && !cdone && i < 10; i++) {
+		ERR_clear_error();
+		if ((r = SSL_do_handshake(c)) == 1)
+			cdone = 1;
+		else if (SSL_get_error(c, r) != SSL_ERROR_WANT_READ &&
+		    SSL_get_error(c, r) != SSL_ERROR_WANT_WRITE) {
+			*cerr = ERR_peek_error();
+			cfail = 1;
+		}
+	}
+	ERR_clear_error();
+	SSL_free(c);
+	SSL_free(s);
+	close(sv[0]);
+	close(sv[1]);
+	return cdone && sdone;
+}
+
+/* A server for a chain (leaf first) with the leaf key, TLS min..max. */
+static SSL_CTX *
+server_ctx(STACK_OF(X509) * sk, EVP_PKEY *key, int min, int max)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	int i;
+
+	assert_non_null(ctx);
+	SSL_CTX_set_security_level(ctx, 0);
+	assert_int_equal(SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0"), 1);
+	assert_int_equal(SSL_CTX_set_min_proto_version(ctx, min), 1);
+	assert_int_equal(SSL_CTX_set_max_proto_version(ctx, max), 1);
+	assert_int_equal(SSL_CTX_use_certificate(ctx, sk_X509_value(sk, 0)), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(ctx, key), 1);
+	for (i = 1; i < sk_X509_num(sk); i++)
+		assert_int_equal(SSL_CTX_add1_chain_cert(ctx,
+		                     sk_X509_value(sk, i)),
+		    1);
+	return ctx;
+}
+
+/* A phone-profile client with a capture. */
+static SSL_CTX *
+client_ctx(struct trust_capture *cap)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	assert_non_null(ctx);
+	assert_int_equal(trust_capture_install(ctx, cap), 0);
+	return ctx;
+}
+
+/* TLS 1.0 like a phone: the chain is captured, the handshake completes. */
+static void
+test_handshake_tls10(void **unused)
+{
+	struct config_profile p;
+	struct trust_set *phone = phone_set(NULL);
+	struct trust_capture *cap;
+	struct trust_verdict *v;
+	STACK_OF(X509) *sk = incident_chain();
+	SSL_CTX *sctx, *cctx;
+	unsigned long err;
+	char sha[65];
+
+	memset(&p, 0, sizeof p);
+	p.tls_min = p.tls_max = CONFIG_TLS_1_0;
+	cap = trust_capture_new(&p, phone, EWS_HOST, 0);
+	sctx = server_ctx(sk, k.leaf, TLS1_VERSION, TLS1_3_VERSION);
+	cctx = client_ctx(cap);
+	assert_null(trust_capture_chain(cap));
+	assert_int_equal(handshake(cctx, sctx, &err), 1);
+	assert_non_null(trust_capture_chain(cap));
+	assert_int_equal(sk_X509_num(trust_capture_chain(cap)), 2);
+	assert_int_equal(X509_cmp(sk_X509_value(trust_capture_chain(cap), 0),
+	                     sk_X509_value(sk, 0)),
+	    0);
+	assert_string_equal(trust_capture_tls_version(cap), "TLSv1");
+	assert_false(trust_capture_refused(cap));
+
+	/* Both verdicts on the captured chain. */
+	v = trust_evaluate(phone, sys_set, trust_capture_chain(cap), EWS_HOST,
+	    now, 30);
+	assert_int_equal(v->reason, REASON_CERT_UNTRUSTED_PHONE);
+	memcpy(sha, v->certs[1].sha256, sizeof sha);
+	trust_verdict_free(v);
+	v = trust_evaluate(phone, NULL, sk, EWS_HOST, now, 30);
+	assert_string_equal(v->certs[1].sha256, sha);
+	assert_int_equal(v->reason, REASON_CERT_UNTRUSTED);
+	assert_int_equal(v->system_trusted, -1);
+	trust_verdict_free(v);
+
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+	trust_capture_free(cap);
+	chain_free(sk);
+	trust_set_free(phone);
+}
+
+/* A server that refuses TLS < 1.2: tls_version_unsupported, 12157. */
+static void
+test_handshake_tls12_only(void **unused)
+{
+	struct config_profile p;
+	struct trust_set *phone = phone_set(NULL);
+	struct trust_capture *cap;
+	STACK_OF(X509) *sk = reissued_chain();
+	SSL_CTX *sctx, *cctx;
+	unsigned long err;
+	char buf[256];
+
+	memset(&p, 0, sizeof p);
+	p.tls_min = p.tls_max = CONFIG_TLS_1_0;
+	cap = trust_capture_new(&p, phone, EWS_HOST, 0);
+	sctx = server_ctx(sk, k.leaf, TLS1_2_VERSION, TLS1_3_VERSION);
+	cctx = client_ctx(cap);
+	assert_int_equal(handshake(cctx, sctx, &err), 0);
+	assert_int_not_equal(err, 0);
+	assert_int_equal(trust_classify_handshake_error(err),
+	    REASON_TLS_VERSION_UNSUPPORTED);
+	assert_int_equal(reason_wininet(REASON_TLS_VERSION_UNSUPPORTED), 12157);
+	assert_int_equal(reason_hresult(REASON_TLS_VERSION_UNSUPPORTED),
+	    0x80072F7D);
+	assert_null(trust_capture_chain(cap));
+	/* libcurl's error buffer carries the same code as text. */
+	snprintf(buf, sizeof buf, "OpenSSL/3.0: %s",
+	    ERR_error_string(err, NULL));
+	assert_int_equal(trust_classify_handshake_message(buf),
+	    REASON_TLS_VERSION_UNSUPPORTED);
+	assert_int_equal(trust_classify_handshake_message(
+	                     "error:0A00042E:SSL routines::tlsv1 alert "
+	                     "protocol version"),
+	    REASON_TLS_VERSION_UNSUPPORTED);
+	assert_int_equal(trust_classify_handshake_message(
+	                     "Connection reset by peer"),
+	    REASON_TLS_HANDSHAKE_FAILED);
+	assert_int_equal(trust_classify_handshake_error(
+	                     ERR_PACK(ERR_LIB_SSL, 0, SSL_R_NO_SHARED_CIPHER)),
+	    REASON_TLS_HANDSHAKE_FAILED);
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+	trust_capture_free(cap);
+
+	/* The same server, to a profile with a TLS 1.2 ceiling: fine. */
+	p.tls_max = CONFIG_TLS_1_2;
+	cap = trust_capture_new(&p, phone, EWS_HOST, 0);
+	sctx = server_ctx(sk, k.leaf, TLS1_2_VERSION, TLS1_3_VERSION);
+	cctx = client_ctx(cap);
+	assert_int_equal(handshake(cctx, sctx, &err), 1);
+	assert_string_equal(trust_capture_tls_version(cap), "TLSv1.2");
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+	trust_capture_free(cap);
+	chain_free(sk);
+	trust_set_free(phone);
+}
+
+/* Enforcing: no handshake completes unless phones trust the server. */
+static void
+test_handshake_enforce(void **unused)
+{
+	struct config_profile p;
+	struct trust_set *phone = phone_set(NULL);
+	struct trust_capture *cap;
+	struct spec s = leaf_spec();
+	STACK_OF(X509) * sks[3];
+	static const enum reason want[3] = {REASON_CERT_UNTRUSTED, REASON_OK,
+	    REASON_CERT_NAME_MISMATCH};
+	SSL_CTX *sctx, *cctx;
+	unsigned long err;
+	int i;
+
+	memset(&p, 0, sizeof p);
+	p.tls_min = p.tls_max = CONFIG_TLS_1_0;
+	sks[0] = incident_chain();
+	sks[1] = reissued_chain();
+	s.san = "DNS:owa.contoso.com";
+	sks[2] = chain_make(cert_make(&s), ca.fe_ca, NULL);
+	for (i = 0; i < 3; i++) {
+		cap = trust_capture_new(&p, phone, EWS_HOST, 1);
+		sctx = server_ctx(sks[i], k.leaf, TLS1_VERSION, TLS1_VERSION);
+		cctx = client_ctx(cap);
+		assert_int_equal(handshake(cctx, sctx, &err),
+		    want[i] == REASON_OK);
+		assert_int_equal(trust_capture_refused(cap),
+		    want[i] != REASON_OK);
+		assert_int_equal(trust_capture_reason(cap), want[i]);
+		assert_non_null(trust_capture_chain(cap));
+		SSL_CTX_free(cctx);
+		SSL_CTX_free(sctx);
+		trust_capture_free(cap);
+		chain_free(sks[i]);
+	}
+	trust_set_free(phone);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_dn_display),
 	    cmocka_unit_test(test_incident),
 	    cmocka_unit_test(test_fixed),
 	    cmocka_unit_test(test_lookalike),
-	    cmocka_unit_test(test_frontend_changed),
-	    cmocka_unit_test(test_dates_and_names),
+	    cmocka_unit_test(test_frontend_learning),
+	    cmocka_unit_test(test_dates),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_findings),
 	    cmocka_unit_test(test_missing_intermediate),
-	    cmocka_unit_test(test_no_anchor),
+	    cmocka_unit_test(test_load_errors),
+	    cmocka_unit_test(test_handshake_tls10),
+	    cmocka_unit_test(test_handshake_tls12_only),
+	    cmocka_unit_test(test_handshake_enforce),
 	};
 
 	return cmocka_run_group_tests_name("trust", tests, setup, teardown);
