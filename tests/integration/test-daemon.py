@@ -25,13 +25,16 @@ from ewstest import Skip, TestFailure, check, run_tests  # noqa: E402
 
 MSGID_DOWN = "39f4c06529b34f678a50fe21ce9564d3"
 MSGID_RECOVERED = "71160a706f8b44a9871329ced6201b0c"
+MSGID_FE_CHANGED = "44993bbf63f941aabbd5e74c69423668"
 TARGET = "lab/lync-phone-edition"
 
 
-def write_conf():
+def write_conf(extra=""):
     """LAB_CONF with fast timings and the EWS URLs; return its path."""
     with open(os.environ["LAB_CONF"]) as f:
         text = f.read()
+    text = text.replace("[profile lync-phone-edition]\n",
+                        "[profile lync-phone-edition]\n" + extra)
     for key, value in (("interval", "1s"), ("retry_interval", "1s"),
                        ("fail_after", "2"), ("recover_after", "2")):
         text = "\n".join(f"{key} = {value}" if line.startswith(key + " =")
@@ -150,6 +153,34 @@ def inside(ewsprobed):
             d.wait()
 
 
+def inside_fe(ewsprobed):
+    """The pool's certificate renewed from the other CA: one "FE issuer
+    changed" entry, and EWS (untouched) goes down for phones."""
+    contoso = os.path.join(os.environ["LAB_TOOLS"], "contoso")
+    conf = write_conf("frontend_interval = 1s\n")
+    d = subprocess.Popen([ewsprobed, "-f", conf])
+    try:
+        wait_state("ok")
+        subprocess.run([contoso, "switch", "fe-renewed"], check=True,
+                       timeout=60)
+        wait_state("critical")
+        fe = journal(MSGID_FE_CHANGED)
+        check(len(fe) == 1, f"{len(fe)} 'FE issuer changed' entries")
+        check(fe[0]["EWSPROBED_CERT_ISSUER"] ==
+              "CN=Issuing-CA for contoso, DC=contoso, DC=com", "new issuer")
+        check(fe[0]["EWSPROBED_PREV_ISSUER"] ==
+              "CN=Issuing CA for contoso,com", "previous issuer")
+        down = journal(MSGID_DOWN)
+        check(len(down) == 1 and "12045" in down[0]["MESSAGE"],
+              f"down entries: {down}")
+        d.send_signal(signal.SIGTERM)
+        check(d.wait(timeout=5) == 0, "SIGTERM exit status")
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+
+
 def test_incident_end_to_end():
     """healthy -> incident -> fixed: one down, one recovered."""
     contoso = os.path.join(SOURCE, "tests", "lab", "contoso")
@@ -161,9 +192,20 @@ def test_incident_end_to_end():
     check(p.returncode == 0, f"\n{p.stdout}{p.stderr}")
 
 
-if len(sys.argv) == 3 and sys.argv[1] == "--inside":
+def test_frontend_renewed():
+    """The pool's issuer changes: reported, and EWS judged again."""
+    contoso = os.path.join(SOURCE, "tests", "lab", "contoso")
+    p = subprocess.run([contoso, "run", "--timeout", "240", "healthy", "--",
+                        sys.executable, __file__, "--inside-fe", EWSPROBED],
+                       capture_output=True, text=True, timeout=300)
+    if p.returncode == 77:
+        raise Skip(p.stderr.strip())
+    check(p.returncode == 0, f"\n{p.stdout}{p.stderr}")
+
+
+if len(sys.argv) == 3 and sys.argv[1] in ("--inside", "--inside-fe"):
     try:
-        inside(sys.argv[2])
+        (inside if sys.argv[1] == "--inside" else inside_fe)(sys.argv[2])
     except TestFailure as e:
         print(f"not ok - inside: {e}")
         sys.exit(1)
@@ -174,4 +216,4 @@ SOURCE = os.path.abspath(sys.argv[2])
 if os.geteuid() != 0:
     print("the lab needs root: skipped")
     sys.exit(77)
-run_tests([test_incident_end_to_end])
+run_tests([test_incident_end_to_end, test_frontend_renewed])
