@@ -114,10 +114,12 @@ scheduler_write_status(void)
 {
 	struct status_target *st;
 	struct target *t;
+	static char *json_error, *prom_error;
 	size_t n = 0, i = 0;
 	char *text;
 
-	if (sched_cfg == NULL || sched_cfg->status_file == NULL)
+	if (sched_cfg == NULL ||
+	    (sched_cfg->status_file == NULL && sched_cfg->metrics_file == NULL))
 		return;
 	TAILQ_FOREACH(t, &sched_targets, entry)
 	n++;
@@ -134,9 +136,16 @@ scheduler_write_status(void)
 		st[i].last = t->last;
 		i++;
 	}
-	text = status_json(sched_cfg->path, sched_started, st, n);
-	status_write(sched_cfg->status_file, text);
-	free(text);
+	if (sched_cfg->status_file != NULL) {
+		text = status_json(sched_cfg->path, sched_started, st, n);
+		status_write(sched_cfg->status_file, text, &json_error);
+		free(text);
+	}
+	if (sched_cfg->metrics_file != NULL) {
+		text = status_prom(st, n);
+		status_write(sched_cfg->metrics_file, text, &prom_error);
+		free(text);
+	}
 	free(st);
 }
 

@@ -287,29 +287,209 @@ status_json(const char *config_path, int64_t started,
 	return b.s;
 }
 
+/* Append a Prometheus label value, escaped (\\, \", \n). */
+static void
+status_label(struct status_buf *b, const char *v)
+{
+	for (; v != NULL && *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			status_add(b, "\\%c", *v);
+		else if (*v == '\n')
+			status_add(b, "\\n");
+		else
+			status_add(b, "%c", *v);
+	}
+}
+
+/* The labels every series of a target carries. */
+static void
+status_tlabels(struct status_buf *b, const struct status_target *t)
+{
+	status_add(b, "target=\"");
+	status_label(b, t->name);
+	status_add(b, "\",mailbox=\"");
+	status_label(b, t->mailbox);
+	status_add(b, "\",profile=\"");
+	status_label(b, t->profile);
+	status_add(b, "\"");
+}
+
+/* HELP and TYPE lines of a metric. */
+static void
+status_meta(struct status_buf *b, const char *name, const char *type,
+    const char *help)
+{
+	status_add(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The unauthenticated request step of a URL result (timings), or NULL. */
+static const struct step *
+status_probe_step(const struct ewsprobe_result *u)
+{
+	const struct step *st;
+
+	TAILQ_FOREACH(st, &u->steps, entry)
+	{
+		if (st->kind == STEP_HTTP)
+			return st;
+	}
+	return NULL;
+}
+
 /*
- * Write the status file atomically. A failure is logged when it starts
- * (and when its cause changes), and its end once: never on every run.
+ * The Prometheus textfile (node_exporter's textfile collector format).
+ * Labels are bounded: target names come from the configuration, reasons
+ * and states from closed sets; free text never becomes a label.
+ */
+char *
+status_prom(const struct status_target *targets, size_t n)
+{
+	static const char *states[] = {"ok", "warning", "unknown", "critical"};
+	static const char *phases[] = {"connect", "tls", "first_byte", "total"};
+	struct status_buf b = {NULL, 0, 0};
+	const struct status_target *t;
+	const struct ewsprobe_result *u;
+	const struct step *st;
+	size_t i, k;
+	int j, s, ph;
+	int64_t us;
+
+	b.size = 4096;
+	b.s = xmalloc(b.size);
+	status_meta(&b, "ewsprobed_build_info", "gauge",
+	    "ewsprobed build, value 1");
+	status_add(&b, "ewsprobed_build_info{version=\"%s\"} 1\n",
+	    PACKAGE_VERSION);
+	status_meta(&b, "ewsprobed_probe_success", "gauge",
+	    "Whether the last run found that phones can use Exchange "
+	    "(ok or warning)");
+	for (i = 0; i < n; i++) {
+		t = &targets[i];
+		if (t->last == NULL)
+			continue;
+		status_add(&b, "ewsprobed_probe_success{");
+		status_tlabels(&b, t);
+		status_add(&b, "} %d\n",
+		    t->last->verdict == STATE_OK ||
+		        t->last->verdict == STATE_WARNING);
+	}
+	status_meta(&b, "ewsprobed_target_state", "gauge",
+	    "Debounced (hard) state of a target, 1 for the current state");
+	for (i = 0; i < n; i++) {
+		t = &targets[i];
+		if (!t->state->established)
+			continue;
+		for (s = 0; s < 4; s++) {
+			status_add(&b, "ewsprobed_target_state{");
+			status_tlabels(&b, t);
+			status_add(&b, ",state=\"%s\"} %d\n", states[s],
+			    (int)t->state->hard == s);
+		}
+	}
+	status_meta(&b, "ewsprobed_probe_failure_info", "gauge",
+	    "Why the last run failed (reason and phone error code), value 1");
+	for (i = 0; i < n; i++) {
+		t = &targets[i];
+		if (t->last == NULL || t->last->reason == REASON_OK)
+			continue;
+		status_add(&b, "ewsprobed_probe_failure_info{");
+		status_tlabels(&b, t);
+		status_add(&b,
+		    ",reason=\"%s\",role=\"%s\",phone_error=\"%d\"} "
+		    "1\n",
+		    reason_name(t->last->reason),
+		    t->last->role != NULL ? t->last->role : "",
+		    reason_wininet(t->last->reason));
+	}
+	status_meta(&b, "ewsprobed_probe_phase_duration_seconds", "gauge",
+	    "Time to each phase of the last unauthenticated EWS request, "
+	    "from its start");
+	for (i = 0; i < n; i++) {
+		t = &targets[i];
+		for (j = 0; t->last != NULL && j < 2; j++) {
+			if ((u = t->last->urls[j]) == NULL ||
+			    (st = status_probe_step(u)) == NULL)
+				continue;
+			for (ph = 0; ph < 4; ph++) {
+				us = ph == 0  ? st->timings.connect_us
+				    : ph == 1 ? st->timings.tls_us
+				    : ph == 2 ? st->timings.first_byte_us
+				              : st->timings.total_us;
+				if (us < 0)
+					continue;
+				status_add(&b,
+				    "ewsprobed_probe_phase_duration_seconds{");
+				status_tlabels(&b, t);
+				status_add(&b,
+				    ",role=\"%s\",phase=\"%s\"} %.6f\n",
+				    u->role, phases[ph], us / 1e6);
+			}
+		}
+	}
+	status_meta(&b, "ewsprobed_cert_not_after_timestamp_seconds", "gauge",
+	    "Expiry of each certificate the EWS server presented, by chain "
+	    "position (0 = leaf)");
+	for (i = 0; i < n; i++) {
+		t = &targets[i];
+		for (j = 0; t->last != NULL && j < 2; j++) {
+			if ((u = t->last->urls[j]) == NULL ||
+			    u->verdict == NULL)
+				continue;
+			for (k = 0; k < u->verdict->ncerts; k++) {
+				status_add(&b,
+				    "ewsprobed_cert_not_after_"
+				    "timestamp_seconds{");
+				status_tlabels(&b, t);
+				status_add(&b,
+				    ",role=\"%s\",position=\"%zu\"} "
+				    "%lld\n",
+				    u->role, k,
+				    (long long)u->verdict->certs[k].not_after);
+			}
+		}
+	}
+	status_meta(&b, "ewsprobed_last_success_timestamp_seconds", "gauge",
+	    "When a run last found that phones can use Exchange");
+	for (i = 0; i < n; i++) {
+		if (targets[i].last_success == 0)
+			continue;
+		status_add(&b, "ewsprobed_last_success_timestamp_seconds{");
+		status_tlabels(&b, &targets[i]);
+		status_add(&b, "} %lld\n", (long long)targets[i].last_success);
+	}
+	status_meta(&b, "ewsprobed_probe_runs_total", "counter",
+	    "Runs of a target since the daemon started");
+	for (i = 0; i < n; i++) {
+		status_add(&b, "ewsprobed_probe_runs_total{");
+		status_tlabels(&b, &targets[i]);
+		status_add(&b, "} %llu\n", (unsigned long long)targets[i].runs);
+	}
+	return b.s;
+}
+
+/*
+ * Write a status file atomically. A failure is logged when it starts (and
+ * when its cause changes), and its end once: never on every run. slot
+ * keeps that memory per file.
  */
 void
-status_write(const char *path, const char *text)
+status_write(const char *path, const char *text, char **slot)
 {
-	static char *last_error;
 	char *cause = NULL;
 
 	if (path == NULL)
 		return;
 	if (afile_write(path, text, strlen(text), 0644, &cause) == 0) {
-		if (last_error != NULL) {
+		if (*slot != NULL) {
 			log_notice("status file %s written again", path);
-			free(last_error);
-			last_error = NULL;
+			free(*slot);
+			*slot = NULL;
 		}
 		return;
 	}
-	if (last_error == NULL || strcmp(last_error, cause) != 0)
+	if (*slot == NULL || strcmp(*slot, cause) != 0)
 		log_warnx("status file %s not written: %s (probing goes on)",
 		    path, cause);
-	free(last_error);
-	last_error = cause;
+	free(*slot);
+	*slot = cause;
 }

@@ -1,7 +1,9 @@
 /*
- * status: the JSON status file — per target the hard state and since when,
+ * status: the status files. JSON — per target the hard state and since when,
  * counters, and the last run with every step, its timings and the presented
- * certificates; plus daemon facts. Written atomically (afile) after every
+ * certificates; plus daemon facts. And the Prometheus textfile
+ * (node_exporter's textfile collector) with bounded labels. Both written
+ * atomically (afile) after every
  * run and on shutdown. A write error is logged once per change of
  * condition and never stops the daemon.
  */
@@ -27,6 +29,7 @@ struct status_target {
 };
 
 char *status_json(const char *, int64_t, const struct status_target *, size_t);
-void status_write(const char *, const char *);
+char *status_prom(const struct status_target *, size_t);
+void status_write(const char *, const char *, char **);
 
 #endif

@@ -122,6 +122,21 @@ def inside(ewsprobed):
         check(run["last_run"]["urls"][0]["certificates"][0]["issuer"] ==
               "CN=Issuing-CA for contoso, DC=contoso, DC=com",
               "status certificate")
+        prom = os.path.join(os.environ["LAB_STATE_DIR"], "ewsprobed.prom")
+        with open(prom) as f:
+            metrics = f.read()
+        for series in (
+                'ewsprobed_target_state{target="lab/lync-phone-edition",'
+                'mailbox="lab",profile="lync-phone-edition",'
+                'state="critical"} 1',
+                'reason="cert_untrusted_phone",role="internal",'
+                'phone_error="12045"} 1',
+                'ewsprobed_probe_success{target="lab/lync-phone-edition",'
+                'mailbox="lab",profile="lync-phone-edition"} 0'):
+            check(series in metrics, f"{series!r} not in the textfile")
+        p = subprocess.run(["promtool", "check", "metrics"], input=metrics,
+                           capture_output=True, text=True, timeout=30)
+        check(p.returncode == 0, f"promtool: {p.stdout}{p.stderr}")
 
         subprocess.run([contoso, "switch", "fixed-web-trusted"], check=True,
                        timeout=60)
