@@ -196,6 +196,91 @@ def inside_fe(ewsprobed):
             d.wait()
 
 
+def inside_robust(ewsprobed):
+    """SIGTERM while a transfer stalls (row 35); a read-only status
+    directory (row 36): probing and alerting go on, one log line."""
+    state = os.environ["LAB_STATE_DIR"]
+    with open(os.environ["LAB_CONF"]) as f:
+        base = f.read()
+    conf = os.path.join(state, "stall.conf")
+    with open(conf, "w") as f:
+        f.write(base + "ews_internal_url = https://hostile.contoso.com/"
+                "stall\n")
+    d = subprocess.Popen([ewsprobed, "-f", conf])
+    try:
+        # The first run starts within the first interval (<= 10 s).
+        deadline = time.monotonic() + 15
+        while True:
+            with open(os.environ["LAB_REQUEST_LOG"]) as f:
+                if "/stall" in f.read():
+                    break
+            check(time.monotonic() < deadline, "the stall was never hit")
+            time.sleep(0.1)
+        t0 = time.monotonic()
+        d.send_signal(signal.SIGTERM)
+        check(d.wait(timeout=5) == 0, "exit status after SIGTERM")
+        check(time.monotonic() - t0 < 2.0, "shutdown took 2 s or more")
+        check(status() is not None, "no whole status file at shutdown")
+        check(not [n for n in os.listdir(state) if ".tmp" in n],
+              "a temporary file left behind")
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+
+    # A read-only status directory: alerts still go out.
+    ro = os.path.join(state, "ro")
+    os.makedirs(ro, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs",
+                    ro], check=True)
+    conf = os.path.join(state, "ro.conf")
+    text = write_conf_text(base).replace(
+        os.path.join(state, "status.json"), os.path.join(ro, "status.json"))
+    with open(conf, "w") as f:
+        f.write(text + "ews_internal_url = https://variants.contoso.com/"
+                "EWS/Exchange.asmx\n")
+    d = subprocess.Popen([ewsprobed, "-f", conf])
+    try:
+        deadline = time.monotonic() + 30
+        while not journal(MSGID_DOWN):
+            check(time.monotonic() < deadline, "no alert with a read-only "
+                  "status directory")
+            time.sleep(0.2)
+        time.sleep(2)
+        p = subprocess.run(["journalctl", "--no-pager", "-o", "cat",
+                            "-t", "ewsprobed"], capture_output=True,
+                           text=True)
+        n = p.stdout.count("status.json not written")
+        check(n == 1, f"{n} log lines about the status file, want 1")
+        d.send_signal(signal.SIGTERM)
+        check(d.wait(timeout=5) == 0, "exit status")
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+
+
+def write_conf_text(text):
+    """Fast timings (1 s, alert after 2 failures) in a configuration."""
+    for key, value in (("interval", "1s"), ("retry_interval", "1s"),
+                       ("fail_after", "2"), ("recover_after", "2")):
+        text = "\n".join(f"{key} = {value}" if line.startswith(key + " =")
+                         else line for line in text.split("\n"))
+    return text
+
+
+def test_robustness():
+    """Stalled transfer at SIGTERM; read-only status directory."""
+    contoso = os.path.join(SOURCE, "tests", "lab", "contoso")
+    p = subprocess.run([contoso, "run", "--timeout", "240", "hostile", "--",
+                        sys.executable, __file__, "--inside-robust",
+                        EWSPROBED], capture_output=True, text=True,
+                       timeout=300)
+    if p.returncode == 77:
+        raise Skip(p.stderr.strip())
+    check(p.returncode == 0, f"\n{p.stdout}{p.stderr}")
+
+
 def test_incident_end_to_end():
     """healthy -> incident -> fixed: one down, one recovered."""
     contoso = os.path.join(SOURCE, "tests", "lab", "contoso")
@@ -218,9 +303,11 @@ def test_frontend_renewed():
     check(p.returncode == 0, f"\n{p.stdout}{p.stderr}")
 
 
-if len(sys.argv) == 3 and sys.argv[1] in ("--inside", "--inside-fe"):
+INSIDE = {"--inside": inside, "--inside-fe": lambda e: inside_fe(e),
+          "--inside-robust": lambda e: inside_robust(e)}
+if len(sys.argv) == 3 and sys.argv[1] in INSIDE:
     try:
-        (inside if sys.argv[1] == "--inside" else inside_fe)(sys.argv[2])
+        INSIDE[sys.argv[1]](sys.argv[2])
     except TestFailure as e:
         print(f"not ok - inside: {e}")
         sys.exit(1)
@@ -231,4 +318,5 @@ SOURCE = os.path.abspath(sys.argv[2])
 if os.geteuid() != 0:
     print("the lab needs root: skipped")
     sys.exit(77)
-run_tests([test_incident_end_to_end, test_frontend_renewed])
+run_tests([test_incident_end_to_end, test_frontend_renewed,
+           test_robustness])
