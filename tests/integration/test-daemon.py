@@ -88,6 +88,28 @@ def journal(msgid):
             if line.startswith("{")]
 
 
+def explain_down(entry):
+    """journalctl -x explains the alert from the installed catalog. The
+    catalog is installed into this lab's private mounts only."""
+    source = os.path.join(SOURCE_DIR, "systemd", "ewsprobed.catalog")
+    for d in ("/usr/lib/systemd/catalog", "/var/lib/systemd/catalog"):
+        if not os.path.isdir(d):
+            raise TestFailure(f"{d} missing (systemd not installed?)")
+        subprocess.run(["mount", "-t", "tmpfs", "tmpfs", d], check=True)
+    subprocess.run(["cp", source, "/usr/lib/systemd/catalog/"], check=True)
+    subprocess.run(["journalctl", "--update-catalog"], check=True,
+                   timeout=30)
+    p = subprocess.run(["journalctl", "--no-pager", "-x",
+                        f"MESSAGE_ID={MSGID_DOWN}"], capture_output=True,
+                       text=True, timeout=30)
+    for text in ("Subject: Phones cannot use Exchange for " + TARGET,
+                 "New-CsWebTrustedCACertificate",
+                 "Reason: cert_untrusted_phone (internal URL "
+                 "https://casarray.contoso.com/EWS/Exchange.asmx)"):
+        check(text in p.stdout, f"{text!r} not in journalctl -x:\n"
+              f"{p.stdout}")
+
+
 def inside(ewsprobed):
     """The scenario, from inside the lab."""
     contoso = os.path.join(os.environ["LAB_TOOLS"], "contoso")
@@ -115,6 +137,7 @@ def inside(ewsprobed):
         check(e["EWSPROBED_CERT_ISSUER"] ==
               "CN=Issuing-CA for contoso, DC=contoso, DC=com", "issuer")
         check(e["EWSPROBED_TARGET"] == TARGET, "target field")
+        explain_down(e)
         st = status()
         run = [t for t in st["targets"] if t["target"] == TARGET][0]
         check(run["last_run"]["reason"] == "cert_untrusted_phone",
@@ -305,6 +328,7 @@ def test_frontend_renewed():
 
 INSIDE = {"--inside": inside, "--inside-fe": lambda e: inside_fe(e),
           "--inside-robust": lambda e: inside_robust(e)}
+SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 if len(sys.argv) == 3 and sys.argv[1] in INSIDE:
     try:
         INSIDE[sys.argv[1]](sys.argv[2])
