@@ -13,6 +13,7 @@ Needs root (the lab); skipped otherwise.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -283,6 +284,62 @@ def inside_robust(ewsprobed):
             d.wait()
 
 
+def inside_restricted(ewsprobed):
+    """Under the unit's restrictions that need no PID 1: an unprivileged
+    user, no capabilities, a read-only file system but for the state
+    directory. The daemon still probes and writes its status files."""
+    state = os.environ["LAB_STATE_DIR"]
+    run = os.path.join(state, "restricted")
+    os.makedirs(run)
+    shutil.copy(os.environ["LAB_PASSWORD_FILE"], run + "/password")
+    with open(os.environ["LAB_CONF"]) as f:
+        text = write_conf_text(f.read())
+    text = text.replace(os.environ["LAB_PASSWORD_FILE"], run + "/password")
+    text = text.replace(os.path.join(state, "status.json"),
+                        run + "/status.json")
+    text = text.replace(os.path.join(state, "ewsprobed.prom"),
+                        run + "/ewsprobed.prom")
+    text += ("ews_internal_url = https://casarray.contoso.com/EWS/"
+             "Exchange.asmx\n")
+    with open(run + "/ewsprobed.conf", "w") as f:
+        f.write(text)
+    os.chown(run, 65534, 65534)
+    os.chown(run + "/password", 65534, 65534)
+    script = (
+        "set -e; mount --bind / / && mount -o remount,bind,ro / && "
+        f"mount --bind {run} {run} && "
+        "exec setpriv --reuid=65534 --regid=65534 --clear-groups "
+        "--inh-caps=-all --bounding-set=-all --no-new-privs "
+        f"{ewsprobed} -f {run}/ewsprobed.conf")
+    d = subprocess.Popen(["unshare", "--mount", "--propagation", "private",
+                          "sh", "-c", script])
+    try:
+        path = run + "/status.json"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with open(path) as f:
+                    st = json.load(f)
+                if st["targets"][0]["state"] == "ok":
+                    break
+            except (OSError, ValueError, IndexError, KeyError):
+                pass
+            check(d.poll() is None, f"the daemon exited ({d.returncode})")
+            check(time.monotonic() < deadline, "no ok status as nobody")
+            time.sleep(0.2)
+        check(os.stat(path).st_uid == 65534, "status not written as nobody")
+        check(os.path.exists(run + "/ewsprobed.prom"), "no textfile")
+        with open("/proc/%d/status" % d.pid) as f:
+            proc = f.read()
+        check("CapEff:\t0000000000000000" in proc, "capabilities left")
+        d.send_signal(signal.SIGTERM)
+        check(d.wait(timeout=5) == 0, "exit status")
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+
+
 def write_conf_text(text):
     """Fast timings (1 s, alert after 2 failures) in a configuration."""
     for key, value in (("interval", "1s"), ("retry_interval", "1s"),
@@ -297,6 +354,18 @@ def test_robustness():
     contoso = os.path.join(SOURCE, "tests", "lab", "contoso")
     p = subprocess.run([contoso, "run", "--timeout", "240", "hostile", "--",
                         sys.executable, __file__, "--inside-robust",
+                        EWSPROBED], capture_output=True, text=True,
+                       timeout=300)
+    if p.returncode == 77:
+        raise Skip(p.stderr.strip())
+    check(p.returncode == 0, f"\n{p.stdout}{p.stderr}")
+
+
+def test_restricted():
+    """Unprivileged, no capabilities, read-only file system."""
+    contoso = os.path.join(SOURCE, "tests", "lab", "contoso")
+    p = subprocess.run([contoso, "run", "--timeout", "240", "healthy", "--",
+                        sys.executable, __file__, "--inside-restricted",
                         EWSPROBED], capture_output=True, text=True,
                        timeout=300)
     if p.returncode == 77:
@@ -327,7 +396,8 @@ def test_frontend_renewed():
 
 
 INSIDE = {"--inside": inside, "--inside-fe": lambda e: inside_fe(e),
-          "--inside-robust": lambda e: inside_robust(e)}
+          "--inside-robust": lambda e: inside_robust(e),
+          "--inside-restricted": lambda e: inside_restricted(e)}
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 if len(sys.argv) == 3 and sys.argv[1] in INSIDE:
     try:
@@ -343,4 +413,4 @@ if os.geteuid() != 0:
     print("the lab needs root: skipped")
     sys.exit(77)
 run_tests([test_incident_end_to_end, test_frontend_renewed,
-           test_robustness])
+           test_robustness, test_restricted])
