@@ -52,6 +52,7 @@ struct config_mbox_draft {
 /* The state of one load. */
 struct config_parse {
 	const char *path;
+	int flags; /* CONFIG_LOAD_* */
 	FILE *fp;
 	int lineno;
 	int line_too_long;
@@ -954,7 +955,15 @@ config_credential(struct config_parse *cp, struct config_mailbox *m, int line)
 		    "'%s' is neither an absolute path nor a credential name",
 		    ref);
 		goto out;
-	} else if ((dir = getenv("CREDENTIALS_DIRECTORY")) == NULL) {
+	} else if ((dir = getenv("CREDENTIALS_DIRECTORY")) == NULL &&
+	    (cp->flags & CONFIG_LOAD_CHECK) != 0) {
+		/*
+		 * -n outside the service: systemd gives the credential only
+		 * to the running unit, so it cannot be read here. Say so.
+		 */
+		cp->cfg->credentials_unchecked++;
+		goto out;
+	} else if (dir == NULL) {
 		config_error_at(cp, line, "credential",
 		    "credential '%s' needs $CREDENTIALS_DIRECTORY (systemd "
 		    "LoadCredential=), which is not set; or give an absolute "
@@ -1114,6 +1123,14 @@ config_check(struct config_parse *cp)
 int
 config_load(const char *path, struct config **cfgp, char **errors)
 {
+	return config_load_flags(path, 0, cfgp, errors);
+}
+
+/* Load with CONFIG_LOAD_* flags; see config.h. */
+int
+config_load_flags(const char *path, int flags, struct config **cfgp,
+    char **errors)
+{
 	struct config_parse cp;
 	struct config *cfg;
 	size_t i;
@@ -1121,6 +1138,7 @@ config_load(const char *path, struct config **cfgp, char **errors)
 
 	memset(&cp, 0, sizeof cp);
 	cp.path = path;
+	cp.flags = flags;
 	*cfgp = NULL;
 	*errors = NULL;
 	cfg = xcalloc(1, sizeof *cfg);

@@ -154,7 +154,8 @@ main_check_config(void)
 	struct config *cfg;
 	char *errors = NULL, *summary;
 
-	if (config_load(main_config_path, &cfg, &errors) != 0) {
+	if (config_load_flags(main_config_path, CONFIG_LOAD_CHECK, &cfg,
+	        &errors) != 0) {
 		main_print_errors(errors);
 		fprintf(stderr, "%s: configuration invalid\n",
 		    main_config_path);
@@ -162,7 +163,12 @@ main_check_config(void)
 		return EXIT_CONFIG;
 	}
 	summary = config_summary(cfg);
-	printf("%s: configuration OK: %s\n", main_config_path, summary);
+	printf("%s: configuration OK: %s%s\n", main_config_path, summary,
+	    cfg->credentials_unchecked > 0
+	        ? " (credentials for systemd's "
+	          "LoadCredential= not checked: $CREDENTIALS_DIRECTORY is not "
+	          "set)"
+	        : "");
 	free(summary);
 	config_unref(cfg);
 	return EXIT_OK;

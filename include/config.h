@@ -97,7 +97,16 @@ struct config {
 	struct config_mailbox **mailboxes;
 	size_t nmailboxes;
 	int refcnt;
+	int credentials_unchecked; /* CONFIG_LOAD_CHECK only */
 };
+
+/*
+ * For -n outside the service: a credential named for systemd's
+ * LoadCredential= (no $CREDENTIALS_DIRECTORY here) is counted in
+ * credentials_unchecked instead of being an error; such a configuration
+ * has no password for those mailboxes and must not be used to probe.
+ */
+#define CONFIG_LOAD_CHECK 0x01
 
 /*
  * Load and validate path. On success return 0 and set *cfgp (refcount 1).
@@ -105,6 +114,7 @@ struct config {
  * ("file:line: [section] key: message"); the caller frees it.
  */
 int config_load(const char *, struct config **, char **);
+int config_load_flags(const char *, int, struct config **, char **);
 
 struct config *config_ref(struct config *);
 void config_unref(struct config *);

@@ -37,6 +37,17 @@ def test_sample_config_ok():
     check(len(out.strip().split("\n")) == 1, f"summary not one line: {out!r}")
 
 
+def test_sample_without_credentials_dir():
+    """Outside the service -n cannot see LoadCredential=: it says so and
+    still exits 0 (the daemon itself refuses to start without it)."""
+    sample = os.path.join(SOURCE, "conf", "ewsprobed.conf")
+    env = dict(os.environ)
+    env.pop("CREDENTIALS_DIRECTORY", None)
+    rc, out, err = run(["-n", "-f", sample], env)
+    check(rc == 0, f"-n exits {rc}: {err}")
+    check("not checked" in out, f"no note about the credential: {out!r}")
+
+
 def test_three_errors_named():
     """Typo'd key, bad duration, world-readable credential: all reported."""
     d = tempdir()
@@ -108,5 +119,6 @@ def test_usage():
     check(rc == 0 and "--check-config" in out, "-h")
 
 
-run_tests([test_sample_config_ok, test_three_errors_named, test_oom_is_clean,
+run_tests([test_sample_config_ok, test_sample_without_credentials_dir,
+           test_three_errors_named, test_oom_is_clean,
            test_usage])
