@@ -27,6 +27,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "dns.h"
 #include "ewsprobed-build.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -258,32 +259,6 @@ config_tls(struct config_parse *cp, const char *key, const char *value,
 	}
 	config_error_at(cp, cp->lineno, key,
 	    "invalid TLS version '%s' (use 1.0, 1.1, 1.2 or 1.3)", value);
-}
-
-/* Whether s is a hostname of LDH labels (letters, digits, hyphens). */
-static int
-config_valid_hostname(const char *s)
-{
-	size_t len = strlen(s), label = 0;
-	const char *p;
-
-	if (len == 0 || len > 253)
-		return 0;
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '.') {
-			if (label == 0 || p[-1] == '-')
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)*p) && *p != '-')
-			return 0;
-		if (label == 0 && *p == '-')
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	return label > 0 && p[-1] != '-';
 }
 
 /* Whether s is an IPv4 or IPv6 address literal. */
@@ -571,7 +546,7 @@ config_frontend(struct config_parse *cp, const char *key, const char *v,
 			return;
 		}
 	}
-	if (!config_valid_hostname(host) && !config_is_ip(host))
+	if (!dns_valid_hostname(host) && !config_is_ip(host))
 		config_error_at(cp, cp->lineno, key,
 		    "invalid host name '%s' (want host or host:port)", host);
 	else {
@@ -645,7 +620,7 @@ config_address(struct config_parse *cp, const char *key, const char *v,
 		domain[len - 1] = '\0';
 	for (p = domain; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
-	if (!config_valid_hostname(domain) || strchr(domain, '.') == NULL ||
+	if (!dns_valid_hostname(domain) || strchr(domain, '.') == NULL ||
 	    config_is_ip(domain)) {
 		config_error_at(cp, cp->lineno, key,
 		    "'%s' does not end in a DNS domain name", v);
@@ -715,7 +690,7 @@ config_mailbox_key(struct config_parse *cp, const char *key, const char *v)
 	else if (strcmp(key, "redirect_allow") == 0) {
 		config_split(v, &m->redirect_allow);
 		for (i = 0; i < m->redirect_allow.n; i++) {
-			if (!config_valid_hostname(m->redirect_allow.items[i]))
+			if (!dns_valid_hostname(m->redirect_allow.items[i]))
 				config_error_at(cp, cp->lineno, key,
 				    "invalid host name '%s'",
 				    m->redirect_allow.items[i]);

@@ -544,7 +544,7 @@ dns_valid_hostname(const char *s)
 		if (++label > 63)
 			return 0;
 	}
-	return label > 0;
+	return label > 0 && p[-1] != '-';
 }
 
 /* Lower-case a host name in place; return it. */

@@ -104,6 +104,18 @@ def wait_exit(proc, timeout):
         raise TestFailure(f"daemon did not exit within {timeout}s")
 
 
+def run_in_lab(source, scenario, script, *args):
+    """Run `script args...` with this Python inside a lab of scenario;
+    skip when the lab cannot run here, fail with the output otherwise."""
+    contoso = os.path.join(source, "tests", "lab", "contoso")
+    p = subprocess.run([contoso, "run", "--timeout", "240", scenario, "--",
+                        sys.executable, script, *args], capture_output=True,
+                       text=True, timeout=300)
+    if p.returncode == 77:
+        raise Skip(p.stderr.strip())
+    check(p.returncode == 0, f"{scenario}:\n{p.stdout}{p.stderr}")
+
+
 def run_tests(tests):
     """Run test functions, print a summary, exit 0 only if all passed."""
     failed = skipped = 0

@@ -22,7 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import Skip, TestFailure, check, run_tests  # noqa: E402
+from ewstest import TestFailure, check, run_in_lab, run_tests  # noqa: E402
 
 MSGID_DOWN = "39f4c06529b34f678a50fe21ce9564d3"
 MSGID_RECOVERED = "71160a706f8b44a9871329ced6201b0c"
@@ -351,48 +351,22 @@ def write_conf_text(text):
 
 def test_robustness():
     """Stalled transfer at SIGTERM; read-only status directory."""
-    contoso = os.path.join(SOURCE, "tests", "lab", "contoso")
-    p = subprocess.run([contoso, "run", "--timeout", "240", "hostile", "--",
-                        sys.executable, __file__, "--inside-robust",
-                        EWSPROBED], capture_output=True, text=True,
-                       timeout=300)
-    if p.returncode == 77:
-        raise Skip(p.stderr.strip())
-    check(p.returncode == 0, f"\n{p.stdout}{p.stderr}")
+    run_in_lab(SOURCE, "hostile", __file__, "--inside-robust", EWSPROBED)
 
 
 def test_restricted():
     """Unprivileged, no capabilities, read-only file system."""
-    contoso = os.path.join(SOURCE, "tests", "lab", "contoso")
-    p = subprocess.run([contoso, "run", "--timeout", "240", "healthy", "--",
-                        sys.executable, __file__, "--inside-restricted",
-                        EWSPROBED], capture_output=True, text=True,
-                       timeout=300)
-    if p.returncode == 77:
-        raise Skip(p.stderr.strip())
-    check(p.returncode == 0, f"\n{p.stdout}{p.stderr}")
+    run_in_lab(SOURCE, "healthy", __file__, "--inside-restricted", EWSPROBED)
 
 
 def test_incident_end_to_end():
     """healthy -> incident -> fixed: one down, one recovered."""
-    contoso = os.path.join(SOURCE, "tests", "lab", "contoso")
-    p = subprocess.run([contoso, "run", "--timeout", "240", "healthy", "--",
-                        sys.executable, __file__, "--inside", EWSPROBED],
-                       capture_output=True, text=True, timeout=300)
-    if p.returncode == 77:
-        raise Skip(p.stderr.strip())
-    check(p.returncode == 0, f"\n{p.stdout}{p.stderr}")
+    run_in_lab(SOURCE, "healthy", __file__, "--inside", EWSPROBED)
 
 
 def test_frontend_renewed():
     """The pool's issuer changes: reported, and EWS judged again."""
-    contoso = os.path.join(SOURCE, "tests", "lab", "contoso")
-    p = subprocess.run([contoso, "run", "--timeout", "240", "healthy", "--",
-                        sys.executable, __file__, "--inside-fe", EWSPROBED],
-                       capture_output=True, text=True, timeout=300)
-    if p.returncode == 77:
-        raise Skip(p.stderr.strip())
-    check(p.returncode == 0, f"\n{p.stdout}{p.stderr}")
+    run_in_lab(SOURCE, "healthy", __file__, "--inside-fe", EWSPROBED)
 
 
 INSIDE = {"--inside": inside, "--inside-fe": lambda e: inside_fe(e),

@@ -21,7 +21,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import Skip, TestFailure, check, run_tests  # noqa: E402
+from ewstest import TestFailure, check, run_in_lab, run_tests  # noqa: E402
 
 
 def once(ewsprobed, conf, *boxes):
@@ -167,15 +167,8 @@ INSIDE = {"incident": inside_incident, "fixed": inside_fixed,
 
 
 def lab(scenario, name, ewsprobed):
-    """Run one inside check in a lab; fail with its output."""
-    contoso = os.path.join(SOURCE, "tests", "lab", "contoso")
-    p = subprocess.run([contoso, "run", "--timeout", "240", scenario, "--",
-                        sys.executable, __file__, "--inside", name,
-                        ewsprobed], capture_output=True, text=True,
-                       timeout=300)
-    if p.returncode == 77:
-        raise Skip(p.stderr.strip())
-    check(p.returncode == 0, f"{name}:\n{p.stdout}{p.stderr}")
+    """Run one inside check in a lab."""
+    run_in_lab(SOURCE, scenario, __file__, "--inside", name, ewsprobed)
 
 
 def test_incident():
