@@ -1,6 +1,6 @@
 /*
  * main: the command line, the start-up order and the modes of ewsprobed
- * (daemon, check-config, once). Everything long-running happens on the one
+ * (daemon, check-config, once, parse). Everything long-running happens on the one
  * event loop; main only wires the modules together and owns the current
  * configuration and its reloads.
  */
@@ -22,6 +22,7 @@
 #include "msgid.h"
 #include "notify.h"
 #include "once.h"
+#include "parsecmd.h"
 #include "scheduler.h"
 
 #include "xmalloc.h"
@@ -42,6 +43,7 @@ main_usage(FILE *fp)
 	fprintf(fp,
 	    "usage: ewsprobed [-dnhV] [-f file]\n"
 	    "       ewsprobed --once [-d] [-f file] [MAILBOX...]\n"
+	    "       ewsprobed parse FILE|-\n"
 	    "\n"
 	    "Emulates a Lync Phone Edition phone's path to Exchange (DNS\n"
 	    "autodiscover, then EWS over TLS with NTLM under the phone's\n"
@@ -57,8 +59,13 @@ main_usage(FILE *fp)
 	    "                       (exit 0 ok, 1 warning, 2 critical,\n"
 	    "                       3 unknown)\n"
 	    "\n"
+	    "  parse FILE           print as JSON what a phone would take "
+	    "from\n"
+	    "                       an Autodiscover answer (- for stdin)\n"
+	    "\n"
 	    "Exit status: 0 success; 1 invalid configuration or fatal error;\n"
-	    "2 usage error. With --once: 0 ok, 1 warning, 2 critical,\n"
+	    "2 usage error. parse: 0 the file was read, 1 it was not.\n"
+	    "With --once: 0 ok, 1 warning, 2 critical,\n"
 	    "3 unknown (the Nagios convention).\n",
 	    EWSPROBED_DEFAULT_CONFIG);
 }
@@ -265,6 +272,14 @@ main(int argc, char **argv)
 	argv += optind;
 
 	/* Commands print to stdout/stderr; the daemon logs to the journal. */
+	if (argc > 0 && strcmp(argv[0], "parse") == 0) {
+		if (argc != 2) {
+			main_usage(stderr);
+			return EXIT_USAGE;
+		}
+		log_init(LOG_TARGET_STDERR, debug);
+		return parsecmd_run(argv[1]);
+	}
 	if (once) {
 		log_init(LOG_TARGET_STDERR, debug);
 		return once_run(main_config_path, argv, argc);

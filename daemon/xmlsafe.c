@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include <libxml/globals.h>
 #include <libxml/parser.h>
 #include <libxml/xmlIO.h>
 
@@ -24,6 +25,12 @@ xmlsafe_deny_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
 /* Parser errors echo attacker bytes: they are counted, never printed. */
 static void
 xmlsafe_error_cb(void *ctx, xmlErrorPtr error)
+{
+}
+
+/* Swallow one libxml2 generic (printf-style) message. */
+static void
+xmlsafe_generic_cb(void *ctx, const char *fmt, ...)
 {
 }
 
@@ -48,6 +55,9 @@ xmlDocPtr
 xmlsafe_parse(const char *buf, size_t len, size_t max,
     enum xmlsafe_status *status)
 {
+	xmlStructuredErrorFunc old_serror;
+	xmlGenericErrorFunc old_generic;
+	void *old_sctx, *old_gctx;
 	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc;
 
@@ -63,9 +73,23 @@ xmlsafe_parse(const char *buf, size_t len, size_t max,
 	if ((ctxt = xmlNewParserCtxt()) == NULL)
 		fatalx("xmlNewParserCtxt: out of memory");
 	ctxt->sax->serror = xmlsafe_error_cb;
+	/*
+	 * libxml2 2.9.14 raises encoding-conversion and I/O errors without a
+	 * parser context, so the context's serror never sees them and the
+	 * default handler would print attacker bytes to stderr. Silence the
+	 * per-thread global handlers for the parse, then restore them.
+	 */
+	old_serror = xmlStructuredError;
+	old_sctx = xmlStructuredErrorContext;
+	old_generic = xmlGenericError;
+	old_gctx = xmlGenericErrorContext;
+	xmlSetStructuredErrorFunc(NULL, xmlsafe_error_cb);
+	xmlSetGenericErrorFunc(NULL, xmlsafe_generic_cb);
 	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, "answer.xml", NULL,
 	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
 	        XML_PARSE_NOCDATA);
+	xmlSetStructuredErrorFunc(old_sctx, old_serror);
+	xmlSetGenericErrorFunc(old_gctx, old_generic);
 	if (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL))
 		*status = XMLSAFE_FORBIDDEN;
 	else if (doc == NULL || !ctxt->wellFormed)

@@ -1,0 +1,44 @@
+/*
+ * json: a small streaming JSON writer (RFC 8259) into a growing buffer, for
+ * `ewsprobed parse`, the status file and anything else that prints JSON.
+ *
+ * Calls are made in document order: json_object_begin(), then json_key()
+ * before each member's value, json_object_end(). Strings are escaped here:
+ * quotes, backslash and control characters are escaped, valid UTF-8 passes
+ * through, and every invalid UTF-8 sequence becomes U+FFFD, so whatever
+ * bytes a server sent, the output is valid JSON in valid UTF-8. Misuse (a
+ * value where a key is due, unbalanced ends) is a bug and ends in fatalx().
+ */
+#ifndef EWSPROBED_JSON_H
+#define EWSPROBED_JSON_H
+
+#include <stddef.h>
+
+/* Flags for json_new(). */
+#define JSON_PRETTY 0x1 /* newlines and two-space indentation */
+
+struct json;
+
+struct json *json_new(int);
+void json_free(struct json *);
+char *json_finish(struct json *, size_t *);
+
+void json_object_begin(struct json *);
+void json_object_end(struct json *);
+void json_array_begin(struct json *);
+void json_array_end(struct json *);
+void json_key(struct json *, const char *);
+
+void json_string(struct json *, const char *);
+void json_stringn(struct json *, const char *, size_t);
+void json_int(struct json *, long long);
+void json_bool(struct json *, int);
+void json_null(struct json *);
+
+/* Shorthands for one object member: key then value (NULL string = null). */
+void json_kv_string(struct json *, const char *, const char *);
+void json_kv_int(struct json *, const char *, long long);
+void json_kv_bool(struct json *, const char *, int);
+void json_kv_null(struct json *, const char *);
+
+#endif
