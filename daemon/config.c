@@ -1106,6 +1106,17 @@ int
 config_load_flags(const char *path, int flags, struct config **cfgp,
     char **errors)
 {
+	return config_load_text(path, NULL, flags, cfgp, errors);
+}
+
+/*
+ * Load from text in memory (named name in errors), or from the file name
+ * when text is NULL.
+ */
+int
+config_load_text(const char *path, const char *text, int flags,
+    struct config **cfgp, char **errors)
+{
 	struct config_parse cp;
 	struct config *cfg;
 	size_t i;
@@ -1135,7 +1146,11 @@ config_load_flags(const char *path, int flags, struct config **cfgp,
 	cfg->nprofiles = 1;
 	cp.cfg = cfg;
 
-	if ((cp.fp = fopen(path, "re")) == NULL) {
+	if (text != NULL)
+		cp.fp = fmemopen((void *)text, strlen(text), "r");
+	else
+		cp.fp = fopen(path, "re");
+	if (cp.fp == NULL) {
 		config_error_at(&cp, 0, NULL, "%s", strerror(errno));
 		goto done;
 	}

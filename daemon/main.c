@@ -42,7 +42,13 @@ main_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: ewsprobed [-dnhV] [-f file]\n"
-	    "       ewsprobed --once [-d] [-f file] [MAILBOX...]\n"
+	    "       ewsprobed --once [-d] [--json] [-f file] [MAILBOX...]\n"
+	    "       ewsprobed --once [--json] --address SMTP --account "
+	    "ACCOUNT\n"
+	    "                 --password-file FILE [--frontend HOST[:PORT]]\n"
+	    "                 [--frontend-ca PEM] [--trust-ca PEM]...\n"
+	    "                 [--ews-url URL] [--ews-external-url URL]\n"
+	    "                 [--dns-server ADDR] [--system-store PEM]\n"
 	    "       ewsprobed parse FILE|-\n"
 	    "\n"
 	    "Emulates a Lync Phone Edition phone's path to Exchange (DNS\n"
@@ -58,6 +64,10 @@ main_usage(FILE *fp)
 	    "      --once           probe the mailboxes once, print a report\n"
 	    "                       (exit 0 ok, 1 warning, 2 critical,\n"
 	    "                       3 unknown)\n"
+	    "      --json           with --once: print JSON instead\n"
+	    "      --address ... --system-store\n"
+	    "                       with --once and no -f: the one mailbox\n"
+	    "                       to probe, described on the command line\n"
 	    "\n"
 	    "  parse FILE           print as JSON what a phone would take "
 	    "from\n"
@@ -238,15 +248,30 @@ main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"once", no_argument, NULL, 'o'},
+	    {"json", no_argument, NULL, 'J'},
+	    {"address", required_argument, NULL, 'A'},
+	    {"account", required_argument, NULL, 'U'},
+	    {"password-file", required_argument, NULL, 'P'},
+	    {"frontend", required_argument, NULL, 'F'},
+	    {"frontend-ca", required_argument, NULL, 'C'},
+	    {"trust-ca", required_argument, NULL, 'T'},
+	    {"ews-url", required_argument, NULL, 'E'},
+	    {"ews-external-url", required_argument, NULL, 'X'},
+	    {"dns-server", required_argument, NULL, 'D'},
+	    {"system-store", required_argument, NULL, 'S'},
 	    {NULL, 0, NULL, 0},
 	};
-	int ch, debug = 0, check = 0, once = 0;
+	struct once_opts oo;
+	int ch, debug = 0, check = 0, once = 0, config_given = 0;
+
+	memset(&oo, 0, sizeof oo);
 
 	while (
 	    (ch = getopt_long(argc, argv, "+f:ndVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			main_config_path = optarg;
+			config_given = 1;
 			break;
 		case 'n':
 			check = 1;
@@ -262,6 +287,45 @@ main(int argc, char **argv)
 			return EXIT_OK;
 		case 'o':
 			once = 1;
+			break;
+		case 'J':
+			oo.json = 1;
+			break;
+		case 'A':
+			oo.address = optarg;
+			break;
+		case 'U':
+			oo.account = optarg;
+			break;
+		case 'P':
+			oo.password_file = optarg;
+			break;
+		case 'F':
+			oo.frontend = optarg;
+			break;
+		case 'C':
+			oo.frontend_ca = optarg;
+			break;
+		case 'T':
+			if (oo.ntrust_ca ==
+			    (int)(sizeof oo.trust_ca / sizeof oo.trust_ca[0])) {
+				fprintf(stderr,
+				    "ewsprobed: too many --trust-ca\n");
+				return EXIT_USAGE;
+			}
+			oo.trust_ca[oo.ntrust_ca++] = optarg;
+			break;
+		case 'E':
+			oo.ews_internal_url = optarg;
+			break;
+		case 'X':
+			oo.ews_external_url = optarg;
+			break;
+		case 'D':
+			oo.dns_servers = optarg;
+			break;
+		case 'S':
+			oo.system_store = optarg;
 			break;
 		default:
 			main_usage(stderr);
@@ -282,7 +346,13 @@ main(int argc, char **argv)
 	}
 	if (once) {
 		log_init(LOG_TARGET_STDERR, debug);
-		return once_run(main_config_path, argv, argc);
+		/* Flags describing a mailbox mean: no configuration file. */
+		oo.config = config_given || oo.address == NULL
+		    ? main_config_path
+		    : NULL;
+		oo.mailboxes = argv;
+		oo.nmailboxes = argc;
+		return once_run(&oo);
 	}
 	if (argc > 0) {
 		fprintf(stderr, "ewsprobed: unknown command '%s'\n", argv[0]);

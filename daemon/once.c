@@ -4,6 +4,7 @@
  * another, and print each run as a step tree with its verdict and remedy.
  * This is for a person at a shell; the daemon schedules the same probes.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "config.h"
 #include "dns.h"
 #include "http.h"
+#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "once.h"
@@ -27,6 +29,7 @@ struct once {
 	size_t prof; /* current profile of that mailbox */
 	int worst; /* ONCE_* */
 	int color;
+	struct json *json; /* --json: the document being written */
 };
 
 static void once_next(struct once *);
@@ -82,6 +85,20 @@ once_rank(int code)
 	}
 }
 
+/* Fold a run's verdict into the exit status. */
+static void
+once_rate(struct once *o, const struct probe_result *r)
+{
+	int code;
+
+	code = r->verdict == STATE_OK      ? ONCE_OK
+	    : r->verdict == STATE_WARNING  ? ONCE_WARNING
+	    : r->verdict == STATE_CRITICAL ? ONCE_CRITICAL
+	                                   : ONCE_UNKNOWN;
+	if (once_rank(code) > once_rank(o->worst))
+		o->worst = code;
+}
+
 /* Print one target's run. */
 static void
 once_print(struct once *o, struct probe_result *r)
@@ -126,13 +143,152 @@ once_print(struct once *o, struct probe_result *r)
 		o->worst = code;
 }
 
+/* The steps of a list as objects of the current JSON array. */
+static void
+once_json_step_items(struct json *j, const char *scope,
+    const struct step_list *l)
+{
+	const struct step *st;
+
+	TAILQ_FOREACH(st, l, entry)
+	{
+		json_object_begin(j);
+		json_kv_string(j, "scope", scope);
+		json_kv_string(j, "kind", step_kind_name(st->kind));
+		json_kv_string(j, "title", st->title);
+		json_kv_string(j, "result", step_result_name(st->result));
+		json_kv_string(j, "reason", st->reason);
+		json_kv_string(j, "address", st->address);
+		json_kv_string(j, "tls_version", st->tls_version);
+		if (st->http_status != 0)
+			json_kv_int(j, "http_status", st->http_status);
+		json_kv_string(j, "detail", st->detail);
+		if (st->timings.total_us >= 0)
+			json_kv_int(j, "total_us", st->timings.total_us);
+		json_object_end(j);
+	}
+}
+
+/* A step list as a JSON array member of the current object. */
+static void
+once_json_steps(struct json *j, const char *key, const char *scope,
+    const struct step_list *l)
+{
+	json_key(j, key);
+	json_array_begin(j);
+	once_json_step_items(j, scope, l);
+	json_array_end(j);
+}
+
+/* One URL's result as a JSON object. */
+static void
+once_json_url(struct json *j, const struct ewsprobe_result *u)
+{
+	const struct trust_verdict *v = u->verdict;
+	size_t i;
+
+	json_object_begin(j);
+	json_kv_string(j, "role", u->role);
+	json_kv_string(j, "url", u->url);
+	json_kv_string(j, "reason", reason_name(u->reason));
+	json_kv_bool(j, "warning", u->warning);
+	json_kv_string(j, "address", u->address);
+	json_kv_string(j, "tls_version", u->tls_version);
+	json_kv_int(j, "http_status", u->http_status);
+	json_kv_string(j, "auth_offered", u->auth_offered);
+	json_kv_string(j, "message", u->message);
+	json_kv_string(j, "remedy", u->remedy);
+	if (v != NULL) {
+		json_kv_bool(j, "phone_trusted", v->phone_trusted);
+		if (v->system_trusted >= 0)
+			json_kv_bool(j, "system_trusted", v->system_trusted);
+		json_kv_string(j, "findings", v->findings_text);
+		json_key(j, "certificates");
+		json_array_begin(j);
+		for (i = 0; i < v->ncerts; i++) {
+			json_object_begin(j);
+			json_kv_string(j, "subject", v->certs[i].subject);
+			json_kv_string(j, "issuer", v->certs[i].issuer);
+			json_kv_string(j, "sha256", v->certs[i].sha256);
+			json_kv_int(j, "not_after", v->certs[i].not_after);
+			json_kv_string(j, "key", v->certs[i].key);
+			json_kv_string(j, "signature", v->certs[i].sigalg);
+			json_object_end(j);
+		}
+		json_array_end(j);
+	}
+	once_json_steps(j, "steps", u->role, &u->steps);
+	json_object_end(j);
+}
+
+/* One target's run as a JSON object of the "targets" array. */
+static void
+once_json(struct once *o, const struct config_mailbox *m,
+    const struct config_profile *p, struct probe_result *r)
+{
+	struct json *j = o->json;
+	char hr[16], *target;
+	int i;
+
+	xasprintf(&target, "%s/%s", m->name, p->name);
+	json_object_begin(j);
+	json_kv_string(j, "target", target);
+	free(target);
+	json_kv_string(j, "mailbox", m->name);
+	json_kv_string(j, "address", m->address);
+	json_kv_string(j, "profile", p->name);
+	json_kv_string(j, "verdict", state_verdict_name(r->verdict));
+	json_kv_string(j, "reason", reason_name(r->reason));
+	if (reason_wininet(r->reason) != 0) {
+		json_kv_int(j, "phone_error", reason_wininet(r->reason));
+		snprintf(hr, sizeof hr, "0x%08X", reason_hresult(r->reason));
+		json_kv_string(j, "hresult", hr);
+	} else
+		json_kv_null(j, "phone_error");
+	json_kv_string(j, "message", r->message);
+	json_kv_string(j, "remedy", r->remedy);
+	if (r->frontend != NULL) {
+		json_key(j, "frontend");
+		json_object_begin(j);
+		json_kv_bool(j, "learned", r->frontend->ok);
+		json_kv_string(j, "issuer", r->frontend->issuer);
+		json_kv_string(j, "error", r->frontend->error);
+		once_json_steps(j, "steps", "frontend", &r->frontend->steps);
+		json_object_end(j);
+	}
+	json_key(j, "urls");
+	json_array_begin(j);
+	for (i = 0; i < 2; i++) {
+		if (r->urls[i] != NULL)
+			once_json_url(j, r->urls[i]);
+	}
+	json_array_end(j);
+	/* Every step of the run, in order, for tools that want one list. */
+	json_key(j, "steps");
+	json_array_begin(j);
+	if (r->frontend != NULL)
+		once_json_step_items(j, "frontend", &r->frontend->steps);
+	for (i = 0; i < 2; i++) {
+		if (r->urls[i] != NULL)
+			once_json_step_items(j, r->urls[i]->role,
+			    &r->urls[i]->steps);
+	}
+	json_array_end(j);
+	json_object_end(j);
+}
+
 /* A target's run is done: print it, go on. */
 static void
 once_done(struct probe_result *r, void *arg)
 {
 	struct once *o = arg;
+	const struct config_mailbox *m = o->boxes[o->box];
 
-	once_print(o, r);
+	if (o->json != NULL) {
+		once_json(o, m, m->profiles[o->prof], r);
+		once_rate(o, r);
+	} else
+		once_print(o, r);
 	probe_result_free(r);
 	o->prof++;
 	once_next(o);
@@ -151,41 +307,140 @@ once_next(struct once *o)
 			o->prof = 0;
 			continue;
 		}
-		printf("\n%s <%s> under profile %s\n", m->name, m->address,
-		    m->profiles[o->prof]->name);
+		if (o->json == NULL)
+			printf("\n%s <%s> under profile %s\n", m->name,
+			    m->address, m->profiles[o->prof]->name);
 		probe_start(o->ctx, m, m->profiles[o->prof], once_done, o);
 		return;
 	}
 	loop_exit();
 }
 
+/* Whether a flag's value can go into an INI line as it is. */
+static int
+once_plain(const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if ((unsigned char)*v < 0x20 || *v == ';' || *v == '#')
+			return 0;
+	}
+	return 1;
+}
+
+/* Append "key = value" (or a bare key line when value is "") to *text. */
+static void
+once_line(char **text, const char *key, const char *value)
+{
+	char *t;
+
+	if (value == NULL)
+		return;
+	xasprintf(&t, "%s%s%s%s\n", *text, key, value[0] != '\0' ? " = " : "",
+	    value);
+	free(*text);
+	*text = t;
+}
+
 /*
- * Run once over the named mailboxes (all when n is 0) of the configuration
- * at path; print the report; return the Nagios status.
+ * The configuration for configuration-less use: one mailbox "cli" under
+ * the phone profile, from the flags. It goes through the same loader and
+ * checks as a file. Caller frees; NULL with a message when a flag is bad.
+ */
+static char *
+once_flags_config(const struct once_opts *op)
+{
+	char *text, *t, *cred;
+	const char *vals[] = {op->address, op->account, op->password_file,
+	    op->frontend, op->frontend_ca, op->ews_internal_url,
+	    op->ews_external_url, op->dns_servers, op->system_store};
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		if (vals[i] != NULL && !once_plain(vals[i])) {
+			fprintf(stderr,
+			    "ewsprobed: '%s': control characters, ';' "
+			    "and '#' are not allowed in a flag's value\n",
+			    vals[i]);
+			return NULL;
+		}
+	}
+	for (k = 0; k < op->ntrust_ca; k++) {
+		if (!once_plain(op->trust_ca[k])) {
+			fprintf(stderr, "ewsprobed: bad --trust-ca value\n");
+			return NULL;
+		}
+	}
+	if (op->address == NULL || op->account == NULL ||
+	    op->password_file == NULL) {
+		fprintf(stderr,
+		    "ewsprobed: --once without -f needs --address, "
+		    "--account and --password-file\n");
+		return NULL;
+	}
+	if ((cred = realpath(op->password_file, NULL)) == NULL) {
+		fprintf(stderr, "ewsprobed: %s: %s\n", op->password_file,
+		    strerror(errno));
+		return NULL;
+	}
+	text = xstrdup("[daemon]\nstatus_file =\nmetrics_file =\n");
+	once_line(&text, "dns_servers", op->dns_servers);
+	once_line(&text, "system_store", op->system_store);
+	once_line(&text, "[profile lync-phone-edition]", "");
+	once_line(&text, "frontend", op->frontend);
+	once_line(&text, "frontend_ca", op->frontend_ca);
+	for (k = 0; k < op->ntrust_ca; k++) {
+		xasprintf(&t, "%s%s%s", text,
+		    k == 0 ? "web_trusted_ca = " : ", ", op->trust_ca[k]);
+		free(text);
+		text = t;
+	}
+	if (op->ntrust_ca > 0)
+		once_line(&text, "", "");
+	once_line(&text, "[mailbox cli]", "");
+	once_line(&text, "address", op->address);
+	once_line(&text, "account", op->account);
+	once_line(&text, "credential", cred);
+	once_line(&text, "ews_internal_url", op->ews_internal_url);
+	once_line(&text, "ews_external_url", op->ews_external_url);
+	free(cred);
+	return text;
+}
+
+/*
+ * Run once over the selected mailboxes (all when none is named) of the
+ * configuration file, or of the one mailbox the flags describe; print the
+ * report (or JSON); return the Nagios status.
  */
 int
-once_run(const char *path, char **names, int n)
+once_run(const struct once_opts *op)
 {
 	struct once o;
-	char *errors = NULL, *cause = NULL;
+	char *errors = NULL, *cause = NULL, *text = NULL, *doc;
+	const char *name = op->config != NULL ? op->config : "(command line)";
 	size_t i;
-	int j, rc = ONCE_UNKNOWN;
+	int j, rc = ONCE_UNKNOWN, r;
 
 	memset(&o, 0, sizeof o);
-	o.color = isatty(STDOUT_FILENO);
-	if (config_load(path, &o.cfg, &errors) != 0) {
-		fprintf(stderr, "%s%s: configuration invalid\n", errors, path);
+	o.color = !op->json && isatty(STDOUT_FILENO);
+	if (op->config == NULL && (text = once_flags_config(op)) == NULL)
+		return ONCE_UNKNOWN;
+	r = config_load_text(name, text, 0, &o.cfg, &errors);
+	free(text);
+	if (r != 0) {
+		fprintf(stderr, "%s%s: configuration invalid\n", errors, name);
 		free(errors);
 		return ONCE_UNKNOWN;
 	}
 	o.boxes = xcalloc(o.cfg->nmailboxes, sizeof *o.boxes);
-	for (i = 0; n == 0 && i < o.cfg->nmailboxes; i++)
+	for (i = 0; op->nmailboxes == 0 && i < o.cfg->nmailboxes; i++)
 		o.boxes[o.nboxes++] = o.cfg->mailboxes[i];
-	for (j = 0; j < n; j++) {
-		o.boxes[o.nboxes] = config_mailbox_find(o.cfg, names[j]);
+	for (j = 0; j < op->nmailboxes; j++) {
+		o.boxes[o.nboxes] =
+		    config_mailbox_find(o.cfg, op->mailboxes[j]);
 		if (o.boxes[o.nboxes++] == NULL) {
 			fprintf(stderr, "ewsprobed: no mailbox '%s' in %s\n",
-			    names[j], path);
+			    op->mailboxes[j], name);
 			goto out;
 		}
 	}
@@ -193,6 +448,12 @@ once_run(const char *path, char **names, int n)
 		fprintf(stderr, "ewsprobed: %s\n", cause);
 		free(cause);
 		goto out;
+	}
+	if (op->json) {
+		o.json = json_new(JSON_PRETTY);
+		json_object_begin(o.json);
+		json_key(o.json, "targets");
+		json_array_begin(o.json);
 	}
 	loop_init();
 	dns_init(0, 0);
@@ -205,14 +466,30 @@ once_run(const char *path, char **names, int n)
 	dns_shutdown();
 	loop_free();
 	rc = o.worst;
-	printf("\n%s\n",
-	    rc == ONCE_OK            ? "OK: phones can use Exchange"
-	        : rc == ONCE_WARNING ? "WARNING: phones can use Exchange, with "
-	                               "risks (see above)"
-	        : rc == ONCE_CRITICAL ? "CRITICAL: phones "
-	                                "cannot use Exchange"
-	                              : "UNKNOWN: could not judge");
+	if (o.json != NULL) {
+		json_array_end(o.json);
+		json_kv_string(o.json, "verdict",
+		    rc == ONCE_OK             ? "ok"
+		        : rc == ONCE_WARNING  ? "warning"
+		        : rc == ONCE_CRITICAL ? "critical"
+		                              : "unknown");
+		json_kv_int(o.json, "exit_status", rc);
+		json_object_end(o.json);
+		doc = json_finish(o.json, NULL);
+		o.json = NULL;
+		printf("%s\n", doc);
+		free(doc);
+	} else
+		printf("\n%s\n",
+		    rc == ONCE_OK ? "OK: phones can use Exchange"
+		        : rc == ONCE_WARNING
+		        ? "WARNING: phones can use Exchange, "
+		          "with risks (see above)"
+		        : rc == ONCE_CRITICAL
+		        ? "CRITICAL: phones cannot use Exchange"
+		        : "UNKNOWN: could not judge");
 out:
+	json_free(o.json);
 	probe_ctx_free(o.ctx);
 	free(o.boxes);
 	config_unref(o.cfg);

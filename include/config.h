@@ -115,6 +115,8 @@ struct config {
  */
 int config_load(const char *, struct config **, char **);
 int config_load_flags(const char *, int, struct config **, char **);
+int
+config_load_text(const char *, const char *, int, struct config **, char **);
 
 struct config *config_ref(struct config *);
 void config_unref(struct config *);

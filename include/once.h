@@ -12,6 +12,26 @@
 #define ONCE_CRITICAL 2
 #define ONCE_UNKNOWN 3
 
-int once_run(const char *, char **, int);
+/* What --once was asked for on the command line. */
+struct once_opts {
+	const char *config; /* file, or NULL: the flags below */
+	char **mailboxes; /* names to run (all when none) */
+	int nmailboxes;
+	int json; /* print JSON instead of the tree */
+	/* configuration-less use: one mailbox from flags */
+	const char *address;
+	const char *account;
+	const char *password_file;
+	const char *frontend;
+	const char *frontend_ca;
+	const char *trust_ca[16];
+	int ntrust_ca;
+	const char *ews_internal_url;
+	const char *ews_external_url;
+	const char *dns_servers;
+	const char *system_store;
+};
+
+int once_run(const struct once_opts *);
 
 #endif

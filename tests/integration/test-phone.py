@@ -162,8 +162,42 @@ def inside_checks(ewsprobed):
           "no sign-in where phones trust the chain")
 
 
+def inside_cli(ewsprobed):
+    """--once without a file: flags describe the mailbox; --json."""
+    lab = os.environ["LAB_DIR"]
+    base = [ewsprobed, "--once", "--address", "lab@contoso.com",
+            "--account", "CONTOSO\\lab", "--password-file",
+            os.environ["LAB_PASSWORD_FILE"], "--frontend",
+            "lyncpool.contoso.com", "--dns-server", os.environ["LAB_DNS"],
+            "--system-store", os.path.join(lab, "system-store.pem"),
+            "--ews-url", "https://casarray.contoso.com/EWS/Exchange.asmx"]
+    p = subprocess.run(base + ["--json"], capture_output=True, text=True,
+                       timeout=120)
+    check(p.returncode == 2, f"exit status {p.returncode}: {p.stderr}")
+    doc = json.loads(p.stdout)
+    t = doc["targets"][0]
+    check(doc["verdict"] == "critical" and doc["exit_status"] == 2,
+          f"document verdict {doc['verdict']}")
+    check((t["target"], t["verdict"], t["reason"], t["phone_error"]) ==
+          ("cli/lync-phone-edition", "critical", "cert_untrusted_phone",
+           12045), f"target {t}")
+    check(t["hresult"] == "0x80072F0D", "hresult")
+    check(any(s["kind"] == "tls" and s["result"] == "fail"
+              for s in t["steps"]), "no failed TLS step in steps")
+    check(t["urls"][0]["certificates"][0]["issuer"] ==
+          "CN=Issuing-CA for contoso, DC=contoso, DC=com", "certificate")
+    no_secrets(p.stdout + p.stderr)
+    p = subprocess.run(base + ["--trust-ca", os.path.join(lab, "cas.pem")],
+                       capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, f"with --trust-ca: exit {p.returncode}")
+    p = subprocess.run([ewsprobed, "--once", "--address", "x@contoso.com"],
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode == 3 and "--password-file" in p.stderr,
+          f"missing flags: {p.returncode} {p.stderr}")
+
+
 INSIDE = {"incident": inside_incident, "fixed": inside_fixed,
-          "checks": inside_checks}
+          "checks": inside_checks, "cli": inside_cli}
 
 
 def lab(scenario, name, ewsprobed):
@@ -179,6 +213,11 @@ def test_incident():
 def test_fixes():
     """Both fixes make phones work again."""
     lab("incident", "fixed", EWSPROBED)
+
+
+def test_cli_and_json():
+    """--once from flags alone, and its JSON report."""
+    lab("incident", "cli", EWSPROBED)
 
 
 def test_phone_checks():
@@ -199,4 +238,4 @@ SOURCE = os.path.abspath(sys.argv[2])
 if os.geteuid() != 0:
     print("the lab needs root: skipped")
     sys.exit(77)
-run_tests([test_incident, test_fixes, test_phone_checks])
+run_tests([test_incident, test_fixes, test_cli_and_json, test_phone_checks])
