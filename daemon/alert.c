@@ -144,3 +144,42 @@ alert_frontend_changed(const struct alert_target *t,
 	    "'%s'): the CAs phones trust have changed",
 	    fr->issuer, fr->previous != NULL ? fr->previous : "unknown");
 }
+
+/* Journal that a certificate on the EWS path expires within days. */
+void
+alert_cert_expiring(const struct alert_target *t,
+    const struct ewsprobe_result *u, size_t pos, unsigned int days)
+{
+	const struct trust_cert_info *c = &u->verdict->certs[pos];
+	struct log_field f[9];
+	char when[32], position[16], window[16];
+	time_t na = c->not_after;
+	struct tm tm;
+
+	gmtime_r(&na, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(position, sizeof position, "%zu", pos);
+	snprintf(window, sizeof window, "%u", days);
+	f[0].name = "TARGET";
+	f[0].value = t->name;
+	f[1].name = "PROFILE";
+	f[1].value = t->profile;
+	f[2].name = "ROLE";
+	f[2].value = u->role;
+	f[3].name = "URL";
+	f[3].value = u->url;
+	f[4].name = "CERT_SUBJECT";
+	f[4].value = c->subject;
+	f[5].name = "CERT_SHA256";
+	f[5].value = c->sha256;
+	f[6].name = "CERT_NOT_AFTER";
+	f[6].value = when;
+	f[7].name = "CERT_POSITION";
+	f[7].value = position;
+	f[8].name = "WINDOW_DAYS";
+	f[8].value = window;
+	log_event(LOG_WARNING, MSGID_CERT_EXPIRING, f, 9,
+	    "certificate '%s' (position %zu of the chain %s presents) expires "
+	    "on %s, within %u days: phones will log 12037 then",
+	    c->subject, pos, u->url, when, days);
+}

@@ -36,6 +36,8 @@ struct target {
 	struct probe *running;
 	int queued;
 	struct event *timer;
+	char **expiring; /* "sha256/days" already alerted */
+	size_t nexpiring;
 	TAILQ_ENTRY(target) entry; /* all targets */
 	TAILQ_ENTRY(target) qentry; /* run queue */
 };
@@ -149,6 +151,53 @@ scheduler_write_status(void)
 	free(st);
 }
 
+/*
+ * Journal each certificate on the target's path that entered an expiry
+ * window (cert_warn_days, then 7 and 1 days) once per certificate and
+ * window, not on every run.
+ */
+static void
+sched_check_expiry(struct target *t, const struct probe_result *r,
+    const struct alert_target *at)
+{
+	const unsigned int windows[] = {sched_cfg->cert_warn_days, 7, 1};
+	const struct trust_verdict *v;
+	const struct ewsprobe_result *u;
+	time_t now = time(NULL);
+	char *key;
+	size_t k, i, w;
+	int seen;
+
+	for (k = 0; k < 2; k++) {
+		if ((u = r->urls[k]) == NULL || (v = u->verdict) == NULL)
+			continue;
+		for (i = 0; i < v->ncerts; i++) {
+			for (w = 0; w < 3; w++) {
+				if (windows[w] == 0 ||
+				    windows[w] > sched_cfg->cert_warn_days ||
+				    v->certs[i].not_after <= now ||
+				    v->certs[i].not_after - now >=
+				        (time_t)windows[w] * 86400)
+					continue;
+				xasprintf(&key, "%s/%u", v->certs[i].sha256,
+				    windows[w]);
+				seen = 0;
+				for (size_t e = 0; e < t->nexpiring; e++)
+					seen |=
+					    strcmp(t->expiring[e], key) == 0;
+				if (seen) {
+					free(key);
+					continue;
+				}
+				t->expiring = xreallocarray(t->expiring,
+				    t->nexpiring + 1, sizeof *t->expiring);
+				t->expiring[t->nexpiring++] = key;
+				alert_cert_expiring(at, u, i, windows[w]);
+			}
+		}
+	}
+}
+
 /* A run is done: state, alerts, status, next run. */
 static void
 sched_done(struct probe_result *r, void *arg)
@@ -178,6 +227,8 @@ sched_done(struct probe_result *r, void *arg)
 		at.frontend = t->last->frontend->issuer;
 	if (ev != STATE_EVENT_NONE)
 		alert_transition(&at, ev, prev, &t->st, r);
+	if (sched_cfg->cert_warn_days > 0)
+		sched_check_expiry(t, r, &at);
 	log_debug("%s: run %llu %s (%s)", t->name, (unsigned long long)t->runs,
 	    state_verdict_name(r->verdict), reason_name(r->reason));
 	/* Keep the FE result of the last learning run for later alerts. */
@@ -233,6 +284,9 @@ sched_target_free(struct target *t)
 		TAILQ_REMOVE(&sched_queue, t, qentry);
 	event_free(t->timer);
 	probe_result_free(t->last);
+	for (size_t i = 0; i < t->nexpiring; i++)
+		free(t->expiring[i]);
+	free(t->expiring);
 	free(t->name);
 	free(t->mailbox);
 	free(t->profile);
@@ -279,6 +333,10 @@ sched_build(struct config *cfg)
 				t->last_success = prev->last_success;
 				t->last = prev->last;
 				prev->last = NULL;
+				t->expiring = prev->expiring;
+				t->nexpiring = prev->nexpiring;
+				prev->expiring = NULL;
+				prev->nexpiring = 0;
 			}
 			TAILQ_INSERT_TAIL(&sched_targets, t, entry);
 			/*

@@ -1,7 +1,7 @@
 /*
  * alert: the journal entries admins act on — one per hard state change of
- * a target (down, degraded, recovered) and per change of what phones trust
- * (the Lync pool's issuer) — each with its MESSAGE_ID, PRIORITY and
+ * a target (down, degraded, recovered), per change of what phones trust
+ * (the Lync pool's issuer), per certificate entering an expiry window — each with its MESSAGE_ID, PRIORITY and
  * EWSPROBED_* fields, explained by systemd/ewsprobed.catalog.
  */
 #ifndef EWSPROBED_ALERT_H
@@ -21,5 +21,7 @@ void alert_transition(const struct alert_target *, enum state_event,
     enum state_verdict, const struct state *, const struct probe_result *);
 void alert_frontend_changed(const struct alert_target *,
     const struct frontend_result *);
+void alert_cert_expiring(const struct alert_target *,
+    const struct ewsprobe_result *, size_t, unsigned int);
 
 #endif

@@ -27,6 +27,7 @@ from ewstest import TestFailure, check, run_in_lab, run_tests  # noqa: E402
 MSGID_DOWN = "39f4c06529b34f678a50fe21ce9564d3"
 MSGID_RECOVERED = "71160a706f8b44a9871329ced6201b0c"
 MSGID_FE_CHANGED = "44993bbf63f941aabbd5e74c69423668"
+MSGID_EXPIRING = "eeea44f1eabc42d3bf11e607556b1d50"
 TARGET = "lab/lync-phone-edition"
 
 
@@ -340,6 +341,36 @@ def inside_restricted(ewsprobed):
             d.wait()
 
 
+def inside_expiring(ewsprobed):
+    """A certificate 10 days from expiry is inside the 30-day window only
+    (the 7- and 1-day windows come later): one warning, however many runs;
+    the target is degraded to warning, not down."""
+    conf = write_conf()
+    d = subprocess.Popen([ewsprobed, "-f", conf])
+    try:
+        deadline = time.monotonic() + 30
+        while not journal(MSGID_EXPIRING):
+            check(d.poll() is None, "the daemon exited")
+            check(time.monotonic() < deadline, "no expiry warning")
+            time.sleep(0.2)
+        time.sleep(3)           # several more runs
+        ent = journal(MSGID_EXPIRING)
+        check(len(ent) == 1, f"{len(ent)} expiry warnings, want 1")
+        e = ent[0]
+        check(e["PRIORITY"] == "4", "a warning")
+        check(e["EWSPROBED_CERT_SUBJECT"] == "CN=casarray.contoso.com",
+              "subject")
+        check(e["EWSPROBED_CERT_POSITION"] == "0" and
+              e["EWSPROBED_WINDOW_DAYS"] == "30", "position and window")
+        check(target_state() == "warning", f"state {target_state()}")
+        d.send_signal(signal.SIGTERM)
+        check(d.wait(timeout=5) == 0, "exit status")
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+
+
 def write_conf_text(text):
     """Fast timings (1 s, alert after 2 failures) in a configuration."""
     for key, value in (("interval", "1s"), ("retry_interval", "1s"),
@@ -359,6 +390,11 @@ def test_restricted():
     run_in_lab(SOURCE, "healthy", __file__, "--inside-restricted", EWSPROBED)
 
 
+def test_expiring():
+    """An expiring certificate is reported once, not every run."""
+    run_in_lab(SOURCE, "expiring", __file__, "--inside-expiring", EWSPROBED)
+
+
 def test_incident_end_to_end():
     """healthy -> incident -> fixed: one down, one recovered."""
     run_in_lab(SOURCE, "healthy", __file__, "--inside", EWSPROBED)
@@ -371,7 +407,8 @@ def test_frontend_renewed():
 
 INSIDE = {"--inside": inside, "--inside-fe": lambda e: inside_fe(e),
           "--inside-robust": lambda e: inside_robust(e),
-          "--inside-restricted": lambda e: inside_restricted(e)}
+          "--inside-restricted": lambda e: inside_restricted(e),
+          "--inside-expiring": lambda e: inside_expiring(e)}
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 if len(sys.argv) == 3 and sys.argv[1] in INSIDE:
     try:
@@ -387,4 +424,4 @@ if os.geteuid() != 0:
     print("the lab needs root: skipped")
     sys.exit(77)
 run_tests([test_incident_end_to_end, test_frontend_renewed,
-           test_robustness, test_restricted])
+           test_robustness, test_restricted, test_expiring])
