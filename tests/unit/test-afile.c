@@ -3,9 +3,11 @@
  * no temporary left, a cause naming the step).
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -107,6 +109,61 @@ test_failed_rename_cleans_up(void **unused)
 	rmdir(dir);
 }
 
+/* Child: rewrite path forever, each version 256 KiB of one letter. */
+static void
+writer(const char *path)
+{
+	static char buf[256 * 1024 + 1];
+	int i;
+
+	for (i = 0;; i++) {
+		memset(buf, 'a' + i % 26, sizeof buf - 1);
+		buf[sizeof buf - 1] = '\n';
+		if (afile_write(path, buf, sizeof buf, 0644, NULL) != 0)
+			_exit(1);
+	}
+}
+
+/*
+ * SIGKILL at random moments of a rewrite loop: the file is always absent
+ * (before the first rename) or one complete version, never torn.
+ */
+static void
+test_sigkill_never_torn(void **unused)
+{
+	char dir[] = "/tmp/afile-XXXXXX", path[256];
+	static char buf[256 * 1024 + 2];
+	unsigned int seed = 42;
+	FILE *fp;
+	size_t n, i;
+	pid_t pid;
+	int k, seen = 0;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/status.json", dir);
+	for (k = 0; k < 40; k++) {
+		if ((pid = fork()) == 0)
+			writer(path);
+		/* The first version must exist (slow under valgrind). */
+		for (i = 0; k == 0 && i < 1000 && access(path, F_OK) != 0; i++)
+			usleep(10000);
+		usleep(1000 + rand_r(&seed) % 20000);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		n = fread(buf, 1, sizeof buf, fp);
+		fclose(fp);
+		assert_int_equal(n, 256 * 1024 + 1);
+		for (i = 1; i < n - 1; i++)
+			assert_int_equal(buf[i], buf[0]);
+		seen++;
+	}
+	assert_true(seen > 0);
+	snprintf(buf, sizeof buf, "rm -rf '%s'", dir);
+	assert_int_equal(system(buf), 0);
+}
+
 int
 main(void)
 {
@@ -114,6 +171,7 @@ main(void)
 	    cmocka_unit_test(test_write_replace),
 	    cmocka_unit_test(test_failure_has_cause),
 	    cmocka_unit_test(test_failed_rename_cleans_up),
+	    cmocka_unit_test(test_sigkill_never_torn),
 	};
 
 	return cmocka_run_group_tests_name("afile", tests, NULL, NULL);
