@@ -284,6 +284,43 @@ def inside_robust(ewsprobed):
             d.kill()
             d.wait()
 
+    # A full disk (4 KiB): the write fails with ENOSPC, leaves no
+    # temporary file, is logged once, and alerting goes on.
+    full = os.path.join(state, "full")
+    os.makedirs(full, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", full],
+                   check=True)
+    conf = os.path.join(state, "full.conf")
+    with open(conf, "w") as f:
+        f.write(text.replace(os.path.join(ro, "status.json"),
+                             os.path.join(full, "status.json")) +
+                "ews_internal_url = https://variants.contoso.com/"
+                "EWS/Exchange.asmx\n")
+    before = len(journal(MSGID_DOWN))
+    d = subprocess.Popen([ewsprobed, "-f", conf])
+    try:
+        deadline = time.monotonic() + 30
+        while len(journal(MSGID_DOWN)) == before:
+            check(time.monotonic() < deadline, "no alert with a full disk")
+            time.sleep(0.2)
+        time.sleep(2)
+        p = subprocess.run(["journalctl", "--no-pager", "-o", "cat",
+                            "-t", "ewsprobed"], capture_output=True,
+                           text=True)
+        check(p.stdout.count("No space left on device") == 1,
+              "ENOSPC not logged exactly once")
+        check(not [n for n in os.listdir(full) if ".tmp" in n],
+              f"a temporary file left: {os.listdir(full)}")
+        if os.path.exists(os.path.join(full, "status.json")):
+            with open(os.path.join(full, "status.json")) as f:
+                json.load(f)    # an earlier, smaller version: whole
+        d.send_signal(signal.SIGTERM)
+        check(d.wait(timeout=5) == 0, "exit status")
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+
 
 def inside_restricted(ewsprobed):
     """Under the unit's restrictions that need no PID 1: an unprivileged
