@@ -408,6 +408,58 @@ def inside_expiring(ewsprobed):
             d.wait()
 
 
+def inside_many_stalled(ewsprobed):
+    """300 targets whose EWS stalls (row 39): never more than concurrency
+    transfers at once, one thread, bounded memory."""
+    state = os.environ["LAB_STATE_DIR"]
+    with open(os.environ["LAB_CONF"]) as f:
+        base = f.read()
+    base = base[:base.index("[mailbox lab]")]
+    text = base + "".join(
+        f"\n[mailbox m{i}]\naddress = m{i}@contoso.com\n"
+        f"account = CONTOSO\\lab\n"
+        f"credential = {os.environ['LAB_PASSWORD_FILE']}\n"
+        "ews_internal_url = https://hostile.contoso.com/stall\n"
+        for i in range(300))
+    conf = os.path.join(state, "many.conf")
+    with open(conf, "w") as f:
+        f.write(text)
+    d = subprocess.Popen([ewsprobed, "-f", conf])
+    try:
+        # Every first run is due within 10 s; sample the daemon's open
+        # connections to the stalling server meanwhile.
+        most = 0
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline:
+            p = subprocess.run(["ss", "-Htnp", "state", "established",
+                                "dst", "127.0.2.1:443"],
+                               capture_output=True, text=True)
+            most = max(most, sum(f"pid={d.pid}," in line
+                                 for line in p.stdout.splitlines()))
+            time.sleep(0.2)
+        check(d.poll() is None, "the daemon exited")
+        with open(os.environ["LAB_REQUEST_LOG"]) as f:
+            stalls = sum(1 for line in f if '"/stall"' in line)
+        check(stalls >= 8, f"only {stalls} transfers reached the server")
+        check(0 < most <= 8, f"{most} connections at once, cap is 8")
+        with open(f"/proc/{d.pid}/status") as f:
+            st = dict(line.split(":", 1) for line in f)
+        threads = int(st["Threads"])
+        rss_kb = int(st["VmRSS"].split()[0])
+        print(f"300 stalled targets: at most {most} connections, "
+              f"{threads} thread(s), VmRSS {rss_kb} kB")
+        check(threads == 1, f"{threads} threads")
+        check(rss_kb < 64 * 1024, f"VmRSS {rss_kb} kB")
+        t0 = time.monotonic()
+        d.send_signal(signal.SIGTERM)
+        check(d.wait(timeout=5) == 0, "exit status")
+        check(time.monotonic() - t0 < 2.0, "shutdown took 2 s or more")
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+
+
 def write_conf_text(text):
     """Fast timings (1 s, alert after 2 failures) in a configuration."""
     for key, value in (("interval", "1s"), ("retry_interval", "1s"),
@@ -432,6 +484,11 @@ def test_expiring():
     run_in_lab(SOURCE, "expiring", __file__, "--inside-expiring", EWSPROBED)
 
 
+def test_many_stalled():
+    """Many stalling targets: the concurrency cap holds."""
+    run_in_lab(SOURCE, "hostile", __file__, "--inside-many", EWSPROBED)
+
+
 def test_incident_end_to_end():
     """healthy -> incident -> fixed: one down, one recovered."""
     run_in_lab(SOURCE, "healthy", __file__, "--inside", EWSPROBED)
@@ -445,7 +502,8 @@ def test_frontend_renewed():
 INSIDE = {"--inside": inside, "--inside-fe": lambda e: inside_fe(e),
           "--inside-robust": lambda e: inside_robust(e),
           "--inside-restricted": lambda e: inside_restricted(e),
-          "--inside-expiring": lambda e: inside_expiring(e)}
+          "--inside-expiring": lambda e: inside_expiring(e),
+          "--inside-many": lambda e: inside_many_stalled(e)}
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 if len(sys.argv) == 3 and sys.argv[1] in INSIDE:
     try:
@@ -461,4 +519,5 @@ if os.geteuid() != 0:
     print("the lab needs root: skipped")
     sys.exit(77)
 run_tests([test_incident_end_to_end, test_frontend_renewed,
-           test_robustness, test_restricted, test_expiring])
+           test_robustness, test_restricted, test_expiring,
+           test_many_stalled])
