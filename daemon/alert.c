@@ -183,3 +183,30 @@ alert_cert_expiring(const struct alert_target *t,
 	    "on %s, within %u days: phones will log 12037 then",
 	    c->subject, pos, u->url, when, days);
 }
+
+/* Journal that autodiscover now gives other EWS URLs. */
+void
+alert_urls_changed(const struct alert_target *t, const struct probe_result *r)
+{
+	struct log_field f[6];
+
+	f[0].name = "TARGET";
+	f[0].value = t->name;
+	f[1].name = "ADDRESS";
+	f[1].value = t->address;
+	f[2].name = "URL";
+	f[2].value = r->internal_ews_url;
+	f[3].name = "PREV_URL";
+	f[3].value = r->prev_internal_ews_url;
+	f[4].name = "EXTERNAL_URL";
+	f[4].value = r->external_ews_url;
+	f[5].name = "PREV_EXTERNAL_URL";
+	f[5].value = r->prev_external_ews_url;
+	log_event(LOG_NOTICE, MSGID_EWS_URL_CHANGED, f, 6,
+	    "autodiscover for %s now gives InternalEwsUrl %s and "
+	    "ExternalEwsUrl %s (before: %s and %s)",
+	    t->address, r->internal_ews_url ? r->internal_ews_url : "(none)",
+	    r->external_ews_url ? r->external_ews_url : "(none)",
+	    r->prev_internal_ews_url ? r->prev_internal_ews_url : "(none)",
+	    r->prev_external_ews_url ? r->prev_external_ews_url : "(none)");
+}

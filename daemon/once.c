@@ -107,6 +107,14 @@ once_print(struct once *o, struct probe_result *r)
 	struct ewsprobe_result *u;
 	int i, code;
 
+	if (r->discovery != NULL) {
+		printf("  %s Autodiscover for %s: %s\n",
+		    once_mark(o, r->discovery->found ? STEP_OK : STEP_FAIL),
+		    o->boxes[o->box]->address,
+		    r->discovery->found ? r->discovery->source
+		                        : r->discovery->message);
+		once_print_steps(o, &r->discovery->steps, 2);
+	}
 	if (fr != NULL) {
 		printf("  %s Lync Front End pool: %s\n",
 		    once_mark(o, fr->ok ? STEP_OK : STEP_FAIL),
@@ -247,6 +255,21 @@ once_json(struct once *o, const struct config_mailbox *m,
 		json_kv_null(j, "phone_error");
 	json_kv_string(j, "message", r->message);
 	json_kv_string(j, "remedy", r->remedy);
+	if (r->discovery != NULL) {
+		json_key(j, "autodiscover");
+		json_object_begin(j);
+		json_kv_bool(j, "found", r->discovery->found);
+		json_kv_string(j, "source", r->discovery->source);
+		json_kv_string(j, "internal_ews_url",
+		    r->discovery->internal_ews_url);
+		json_kv_string(j, "external_ews_url",
+		    r->discovery->external_ews_url);
+		json_kv_int(j, "hops", r->discovery->hops);
+		json_kv_string(j, "message", r->discovery->message);
+		once_json_steps(j, "steps", "autodiscover",
+		    &r->discovery->steps);
+		json_object_end(j);
+	}
 	if (r->frontend != NULL) {
 		json_key(j, "frontend");
 		json_object_begin(j);
@@ -266,6 +289,8 @@ once_json(struct once *o, const struct config_mailbox *m,
 	/* Every step of the run, in order, for tools that want one list. */
 	json_key(j, "steps");
 	json_array_begin(j);
+	if (r->discovery != NULL)
+		once_json_step_items(j, "autodiscover", &r->discovery->steps);
 	if (r->frontend != NULL)
 		once_json_step_items(j, "frontend", &r->frontend->steps);
 	for (i = 0; i < 2; i++) {

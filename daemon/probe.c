@@ -13,14 +13,24 @@
 #include "probe.h"
 #include "xmalloc.h"
 
+/* A mailbox's discovered EWS URLs and when they were found. */
+struct probe_disc {
+	int valid;
+	char *internal;
+	char *external;
+	uint64_t at_ms;
+};
+
 struct probe_ctx {
 	struct config *cfg; /* a reference */
+	struct probe_disc *disc; /* by mailbox index */
 	struct trust_set *system;
 	struct trust_set **phones; /* by profile index */
 	uint64_t *learned_ms; /* by profile index; 0 = never */
 };
 
 enum probe_state {
+	PROBE_DISCOVER,
 	PROBE_FRONTEND,
 	PROBE_URLS,
 	PROBE_DONE,
@@ -35,6 +45,8 @@ struct probe {
 	char *servers;
 	int url; /* next URL: 0 internal, 1 external */
 	struct frontend *fe;
+	struct autodiscover *ad;
+	size_t midx;
 	struct ewsprobe *ep;
 	struct probe_result *res;
 	probe_done_cb done;
@@ -76,6 +88,8 @@ probe_ctx_new(struct config *cfg, char **cause)
 	ctx->cfg = config_ref(cfg);
 	ctx->phones = xcalloc(cfg->nprofiles, sizeof *ctx->phones);
 	ctx->learned_ms = xcalloc(cfg->nprofiles, sizeof *ctx->learned_ms);
+	ctx->disc = xcalloc(cfg->nmailboxes > 0 ? cfg->nmailboxes : 1,
+	    sizeof *ctx->disc);
 	ctx->system = trust_set_new_system(cfg->system_store_file, &why);
 	if (ctx->system == NULL) {
 		xasprintf(cause, "system store: %s", why);
@@ -109,6 +123,11 @@ probe_ctx_free(struct probe_ctx *ctx)
 		trust_set_free(ctx->phones[i]);
 	free(ctx->phones);
 	free(ctx->learned_ms);
+	for (i = 0; i < ctx->cfg->nmailboxes; i++) {
+		free(ctx->disc[i].internal);
+		free(ctx->disc[i].external);
+	}
+	free(ctx->disc);
 	trust_set_free(ctx->system);
 	config_unref(ctx->cfg);
 	free(ctx);
@@ -122,6 +141,11 @@ probe_result_free(struct probe_result *r)
 		return;
 	free(r->message);
 	free(r->remedy);
+	autodiscover_result_free(r->discovery);
+	free(r->internal_ews_url);
+	free(r->external_ews_url);
+	free(r->prev_internal_ews_url);
+	free(r->prev_external_ews_url);
 	frontend_result_free(r->frontend);
 	ewsprobe_result_free(r->urls[0]);
 	ewsprobe_result_free(r->urls[1]);
@@ -153,6 +177,16 @@ probe_verdict(struct probe *pr)
 	r->reason = bad != NULL ? bad->reason : REASON_OK;
 	r->role =
 	    bad != NULL ? (bad == r->urls[0] ? "internal" : "external") : NULL;
+	if (nurl == 0 && r->discovery != NULL && !r->discovery->found) {
+		r->verdict = STATE_CRITICAL;
+		r->reason = r->discovery->reason;
+		r->message = xstrdup(r->discovery->message);
+		r->remedy = xstrdup(
+		    "check the Autodiscover DNS records "
+		    "(autodiscover.<domain>, _autodiscover._tcp SRV) and the "
+		    "Autodiscover virtual directory the phones' DNS leads to");
+		return;
+	}
 	if (nurl == 0) {
 		r->verdict = STATE_UNKNOWN;
 		r->reason = REASON_AUTODISCOVER_NO_EWS_URL;
@@ -188,6 +222,8 @@ probe_free(struct probe *pr)
 {
 	if (pr->fe != NULL)
 		frontend_cancel(pr->fe);
+	if (pr->ad != NULL)
+		autodiscover_cancel(pr->ad);
 	if (pr->ep != NULL)
 		ewsprobe_cancel(pr->ep);
 	probe_result_free(pr->res);
@@ -247,8 +283,8 @@ probe_next(struct probe *pr)
 	const char *url;
 
 	while (pr->url < 2) {
-		url = pr->url == 0 ? pr->m->ews_internal_url
-		                   : pr->m->ews_external_url;
+		url = pr->url == 0 ? pr->res->internal_ews_url
+		                   : pr->res->external_ews_url;
 		if (url == NULL) {
 			pr->url++;
 			continue;
@@ -270,6 +306,68 @@ probe_next(struct probe *pr)
 	probe_verdict(pr);
 	/* Never call back inside a library callback's stack. */
 	loop_defer(probe_finish, pr);
+}
+
+/* Take the mailbox's cached discovered URLs. */
+static void
+probe_use_cached(struct probe *pr)
+{
+	struct probe_disc *d = &pr->ctx->disc[pr->midx];
+
+	pr->res->internal_ews_url =
+	    d->internal != NULL ? xstrdup(d->internal) : NULL;
+	pr->res->external_ews_url =
+	    d->external != NULL ? xstrdup(d->external) : NULL;
+}
+
+/* Whether two optional strings differ. */
+static int
+probe_differ(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+static void probe_after_discovery(struct probe *);
+
+/*
+ * Discovery is done: cache its URLs (noting a change from the ones found
+ * before), then go on; without URLs the verdict says why.
+ */
+static void
+probe_discovered_cb(struct autodiscover_result *ar, void *arg)
+{
+	struct probe *pr = arg;
+	struct probe_disc *d = &pr->ctx->disc[pr->midx];
+	struct probe_result *r = pr->res;
+
+	pr->ad = NULL;
+	r->discovery = ar;
+	if (ar->found) {
+		if (d->valid &&
+		    (probe_differ(d->internal, ar->internal_ews_url) ||
+		        probe_differ(d->external, ar->external_ews_url))) {
+			r->urls_changed = 1;
+			r->prev_internal_ews_url = d->internal;
+			r->prev_external_ews_url = d->external;
+			d->internal = d->external = NULL;
+		}
+		free(d->internal);
+		free(d->external);
+		d->internal = ar->internal_ews_url != NULL
+		    ? xstrdup(ar->internal_ews_url)
+		    : NULL;
+		d->external = ar->external_ews_url != NULL
+		    ? xstrdup(ar->external_ews_url)
+		    : NULL;
+		d->at_ms = loop_now_ms();
+		d->valid = 1;
+		probe_use_cached(pr);
+	} else if (d->valid)
+		/* Keep probing the URLs phones still have cached. */
+		probe_use_cached(pr);
+	probe_after_discovery(pr);
 }
 
 /* Start a run of mailbox m under profile p. */
@@ -295,17 +393,59 @@ probe_start(struct probe_ctx *ctx, const struct config_mailbox *m,
 	pr->started_us = loop_now_usec();
 	pr->res = xcalloc(1, sizeof *pr->res);
 	pr->res->started = (int64_t)time(NULL);
+	for (pr->midx = 0; pr->midx < ctx->cfg->nmailboxes; pr->midx++) {
+		if (ctx->cfg->mailboxes[pr->midx] == m)
+			break;
+	}
+	if (m->ews_internal_url != NULL || m->ews_external_url != NULL) {
+		pr->res->internal_ews_url = m->ews_internal_url != NULL
+		    ? xstrdup(m->ews_internal_url)
+		    : NULL;
+		pr->res->external_ews_url = m->ews_external_url != NULL
+		    ? xstrdup(m->ews_external_url)
+		    : NULL;
+	} else if (pr->midx < ctx->cfg->nmailboxes &&
+	    ctx->disc[pr->midx].valid &&
+	    now - ctx->disc[pr->midx].at_ms < ctx->cfg->discovery_interval_ms) {
+		probe_use_cached(pr);
+	} else {
+		struct autodiscover_params ap;
+
+		memset(&ap, 0, sizeof ap);
+		ap.address = m->address;
+		ap.account = m->account;
+		ap.password = m->password;
+		ap.dns_servers = pr->servers;
+		ap.system_store = ctx->cfg->system_store_file;
+		ap.redirect_allow = &m->redirect_allow;
+		ap.mode = m->discovery;
+		ap.timeout_ms = (long)ctx->cfg->timeout_ms;
+		pr->state = PROBE_DISCOVER;
+		pr->ad = autodiscover_start(&ap, probe_discovered_cb, pr);
+		return pr;
+	}
+	probe_after_discovery(pr);
+	return pr;
+}
+
+/* Go on after the URLs are known: Front End learning when due, URLs. */
+static void
+probe_after_discovery(struct probe *pr)
+{
+	struct probe_ctx *ctx = pr->ctx;
+	const struct config_profile *p = pr->p;
+	uint64_t now = loop_now_ms();
+
 	if (p->frontend_host != NULL &&
 	    (ctx->learned_ms[pr->pidx] == 0 ||
 	        now - ctx->learned_ms[pr->pidx] >= p->frontend_interval_ms)) {
 		pr->state = PROBE_FRONTEND;
 		pr->fe = frontend_learn(p, ctx->phones[pr->pidx], pr->servers,
 		    (long)ctx->cfg->timeout_ms, probe_frontend_cb, pr);
-		return pr;
+		return;
 	}
 	pr->state = PROBE_URLS;
 	probe_next(pr);
-	return pr;
 }
 
 /* Cancel a run: no callback will follow. */

@@ -225,6 +225,8 @@ sched_done(struct probe_result *r, void *arg)
 	    : NULL;
 	if (at.frontend == NULL && t->last != NULL && t->last->frontend != NULL)
 		at.frontend = t->last->frontend->issuer;
+	if (r->urls_changed)
+		alert_urls_changed(&at, r);
 	if (ev != STATE_EVENT_NONE)
 		alert_transition(&at, ev, prev, &t->st, r);
 	if (sched_cfg->cert_warn_days > 0)

@@ -21,6 +21,8 @@ void alert_transition(const struct alert_target *, enum state_event,
     enum state_verdict, const struct state *, const struct probe_result *);
 void alert_frontend_changed(const struct alert_target *,
     const struct frontend_result *);
+void
+alert_urls_changed(const struct alert_target *, const struct probe_result *);
 void alert_cert_expiring(const struct alert_target *,
     const struct ewsprobe_result *, size_t, unsigned int);
 

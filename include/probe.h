@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "autodiscover.h"
 #include "config.h"
 #include "ewsprobe.h"
 #include "frontend.h"
@@ -27,6 +28,12 @@ struct probe_result {
 	char *message;
 	char *remedy;
 	struct frontend_result *frontend; /* when learned on this run */
+	struct autodiscover_result *discovery; /* when run on this run */
+	char *internal_ews_url; /* probed: fixed or discovered */
+	char *external_ews_url;
+	int urls_changed; /* discovery gave other URLs */
+	char *prev_internal_ews_url;
+	char *prev_external_ews_url;
 	struct ewsprobe_result *urls[2]; /* internal, external (or NULL) */
 	int64_t started; /* wall clock, seconds */
 	int64_t duration_us;

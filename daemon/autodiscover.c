@@ -1,0 +1,668 @@
+/*
+ * autodiscover: owns the candidate walk of one discovery: the candidate
+ * queue, the visited sets and the hop budget, the safety rules (which hosts
+ * may be asked, which may get credentials), and the recording of every
+ * attempt. The XML is adxml's; DNS and HTTP are dns's and http's.
+ */
+#include <sys/queue.h>
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "adxml.h"
+#include "autodiscover.h"
+#include "dns.h"
+#include "http.h"
+#include "log.h"
+#include "loop.h"
+#include "xmalloc.h"
+
+enum ad_kind {
+	AD_SOAP, /* POST …/autodiscover.svc */
+	AD_POX, /* POST …/autodiscover.xml */
+	AD_PROBE, /* unauthenticated GET http://autodiscover.d/… */
+	AD_SRV, /* look up _autodiscover._tcp.d */
+};
+
+struct ad_cand {
+	enum ad_kind kind;
+	char *url;
+	TAILQ_ENTRY(ad_cand) entry;
+};
+
+TAILQ_HEAD(ad_queue, ad_cand);
+
+struct autodiscover {
+	struct autodiscover_params p;
+	char *account, *password, *servers, *store;
+	char *address; /* current (after RedirectAddress) */
+	char *domain;
+	struct ad_queue queue;
+	struct config_strlist visited_urls;
+	struct config_strlist visited_addrs;
+	struct ad_cand *cur;
+	char *host;
+	int port;
+	struct dns_lookup *lookup;
+	struct http_req *req;
+	struct step *st;
+	enum reason last_reason;
+	int finishing; /* ad_finish is queued */
+	int cancelled;
+	struct autodiscover_result *res;
+	autodiscover_done_cb done;
+	void *arg;
+};
+
+static void ad_next(struct autodiscover *);
+
+/* Append a copy of s to a list. */
+static void
+ad_list_add(struct config_strlist *l, const char *s)
+{
+	l->items = xreallocarray(l->items, l->n + 1, sizeof *l->items);
+	l->items[l->n++] = xstrdup(s);
+}
+
+/* Whether a list holds s (case-insensitively). */
+static int
+ad_list_has(const struct config_strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (strcasecmp(l->items[i], s) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Free a list's strings. */
+static void
+ad_list_clear(struct config_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+/*
+ * Whether host may be asked with credentials for a mailbox in domain: the
+ * domain itself, a name under it, or an allow-listed host. Never a parent
+ * of the domain (the "autodiscover.<tld>" credential leak).
+ */
+int
+autodiscover_host_allowed(const char *host, const char *domain,
+    const struct config_strlist *allow)
+{
+	size_t hl = strlen(host), dl = strlen(domain);
+
+	if (strcasecmp(host, domain) == 0)
+		return 1;
+	if (hl > dl + 1 && host[hl - dl - 1] == '.' &&
+	    strcasecmp(host + hl - dl, domain) == 0)
+		return 1;
+	return allow != NULL && ad_list_has(allow, host);
+}
+
+/* Queue a candidate at the end (or the front). */
+static void
+ad_queue(struct autodiscover *ad, enum ad_kind kind, const char *url, int front)
+{
+	struct ad_cand *c = xcalloc(1, sizeof *c);
+
+	c->kind = kind;
+	c->url = url != NULL ? xstrdup(url) : NULL;
+	if (front)
+		TAILQ_INSERT_HEAD(&ad->queue, c, entry);
+	else
+		TAILQ_INSERT_TAIL(&ad->queue, c, entry);
+}
+
+/* Free a candidate. */
+static void
+ad_cand_free(struct ad_cand *c)
+{
+	if (c == NULL)
+		return;
+	free(c->url);
+	free(c);
+}
+
+/* Drop every queued candidate. */
+static void
+ad_queue_clear(struct autodiscover *ad)
+{
+	struct ad_cand *c;
+
+	while ((c = TAILQ_FIRST(&ad->queue)) != NULL) {
+		TAILQ_REMOVE(&ad->queue, c, entry);
+		ad_cand_free(c);
+	}
+}
+
+/* Set the address (and its domain) discovery works for; queue its walk. */
+static void
+ad_begin(struct autodiscover *ad, const char *address)
+{
+	const char *at = strrchr(address, '@');
+	char *url, *p;
+
+	free(ad->address);
+	free(ad->domain);
+	ad->address = xstrdup(address);
+	ad->domain = xstrdup(at != NULL ? at + 1 : address);
+	for (p = ad->domain; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	ad_list_add(&ad->visited_addrs, address);
+	ad_queue_clear(ad);
+	xasprintf(&url, "https://%s/autodiscover/autodiscover.svc", ad->domain);
+	ad_queue(ad, AD_SOAP, url, 0);
+	free(url);
+	xasprintf(&url, "https://autodiscover.%s/autodiscover/autodiscover.svc",
+	    ad->domain);
+	ad_queue(ad, AD_SOAP, url, 0);
+	free(url);
+	xasprintf(&url, "http://autodiscover.%s/autodiscover/autodiscover.xml",
+	    ad->domain);
+	ad_queue(ad, AD_PROBE, url, 0);
+	free(url);
+	ad_queue(ad, AD_SRV, NULL, 0);
+}
+
+/* Free the discovery (not a delivered result). */
+static void
+ad_free(struct autodiscover *ad)
+{
+	if (ad->lookup != NULL)
+		dns_cancel(ad->lookup);
+	http_req_free(ad->req);
+	ad_queue_clear(ad);
+	ad_cand_free(ad->cur);
+	ad_list_clear(&ad->visited_urls);
+	ad_list_clear(&ad->visited_addrs);
+	autodiscover_result_free(ad->res);
+	free(ad->account);
+	xfree_secret(ad->password);
+	free(ad->servers);
+	free(ad->store);
+	free(ad->address);
+	free(ad->domain);
+	free(ad->host);
+	free(ad);
+}
+
+/* Free a result; NULL is a no-op. */
+void
+autodiscover_result_free(struct autodiscover_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->message);
+	free(r->internal_ews_url);
+	free(r->external_ews_url);
+	free(r->source);
+	step_list_free(&r->steps);
+	free(r);
+}
+
+/* Deliver the result and free the discovery (from a deferred call). */
+static void
+ad_finish(void *arg)
+{
+	struct autodiscover *ad = arg;
+	struct autodiscover_result *r = ad->res;
+
+	if (ad->cancelled) {
+		ad_free(ad);
+		return;
+	}
+	ad->res = NULL;
+	if (!r->found && r->message == NULL) {
+		r->reason = ad->last_reason != REASON_OK
+		    ? ad->last_reason
+		    : REASON_AUTODISCOVER_UNREACHABLE;
+		xasprintf(&r->message,
+		    "autodiscover for %s found no EWS URL "
+		    "(%s); phones cannot find Exchange either",
+		    ad->address, reason_name(r->reason));
+	}
+	ad->done(r, ad->arg);
+	ad_free(ad);
+}
+
+/* Stop the walk now with reason (a loop, a refused redirect). */
+static void
+ad_stop(struct autodiscover *ad, enum reason reason, const char *why)
+{
+	ad->last_reason = reason;
+	if (!ad->res->found) {
+		ad->res->reason = reason;
+		xasprintf(&ad->res->message, "autodiscover for %s stopped: %s",
+		    ad->address, why);
+	}
+	ad_queue_clear(ad);
+	ad->finishing = 1;
+	loop_defer(ad_finish, ad);
+}
+
+/* Count a hop; stop the walk past the budget. Return 0 to go on. */
+static int
+ad_hop(struct autodiscover *ad)
+{
+	if (++ad->res->hops <= AUTODISCOVER_MAX_HOPS)
+		return 0;
+	ad_stop(ad, REASON_REDIRECT_LOOP, "more than 10 redirections");
+	return -1;
+}
+
+/*
+ * Validate a redirect target URL: https, a host that may be asked, not
+ * visited yet. Return the reason it is refused, or REASON_OK.
+ */
+static enum reason
+ad_check_redirect(struct autodiscover *ad, const char *url, const char **why)
+{
+	CURLU *u;
+	char *scheme = NULL, *host = NULL;
+	enum reason r = REASON_OK;
+
+	if ((u = curl_url()) == NULL)
+		fatalx("curl_url: out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		*why = "not a URL";
+		r = REASON_REDIRECT_REJECTED;
+	} else if (strcmp(scheme, "https") != 0) {
+		*why = "not https (redirect_not_https)";
+		r = REASON_REDIRECT_REJECTED;
+	} else if (!autodiscover_host_allowed(host, ad->domain,
+	               ad->p.redirect_allow)) {
+		*why = "host outside the mailbox's domain and not in "
+		       "redirect_allow (redirect_host_not_allowed)";
+		r = REASON_REDIRECT_REJECTED;
+	} else if (ad_list_has(&ad->visited_urls, url)) {
+		*why = "already visited (redirect_loop)";
+		r = REASON_REDIRECT_LOOP;
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return r;
+}
+
+/* A redirect to url (re-POST with the same kind), if it passes. */
+static void
+ad_follow(struct autodiscover *ad, enum ad_kind kind, const char *url)
+{
+	enum reason r;
+	const char *why = NULL;
+
+	if ((r = ad_check_redirect(ad, url, &why)) != REASON_OK) {
+		step_set(ad->st, STEP_FAIL, reason_name(r),
+		    "redirect to %s "
+		    "refused: %s",
+		    url, why);
+		ad->last_reason = r;
+		if (r == REASON_REDIRECT_LOOP) {
+			ad_stop(ad, r, why);
+			return;
+		}
+		ad_next(ad);
+		return;
+	}
+	if (ad_hop(ad) != 0)
+		return;
+	step_set(ad->st, STEP_OK, NULL, "redirected to %s", url);
+	ad_queue(ad, kind, url, 1);
+	ad_next(ad);
+}
+
+/* After a SOAP attempt that gave nothing: POX on the same host next. */
+static void
+ad_pox_fallback(struct autodiscover *ad)
+{
+	char *url, *slash;
+
+	if (ad->cur->kind != AD_SOAP)
+		return;
+	url = xstrdup(ad->cur->url);
+	if ((slash = strrchr(url, '.')) != NULL &&
+	    strcasecmp(slash, ".svc") == 0) {
+		strcpy(slash, ".xml");
+		if (!ad_list_has(&ad->visited_urls, url))
+			ad_queue(ad, AD_POX, url, 1);
+	}
+	free(url);
+}
+
+/* Read an Autodiscover answer (200). */
+static void
+ad_answer(struct autodiscover *ad)
+{
+	struct autodiscover_result *r = ad->res;
+	struct adxml_result *x;
+	const char *body;
+	size_t len;
+
+	body = http_req_body(ad->req, &len);
+	x = adxml_parse(body, len);
+	switch (x->outcome) {
+	case ADXML_SETTINGS:
+		if (x->internal_ews_url == NULL &&
+		    x->external_ews_url == NULL) {
+			step_set(ad->st, STEP_FAIL, "autodiscover_no_ews_url",
+			    "no EWS URL in the answer");
+			ad->last_reason = REASON_AUTODISCOVER_NO_EWS_URL;
+			break;
+		}
+		step_set(ad->st, STEP_OK, NULL,
+		    "InternalEwsUrl %s, "
+		    "ExternalEwsUrl %s",
+		    x->internal_ews_url ? x->internal_ews_url : "(none)",
+		    x->external_ews_url ? x->external_ews_url : "(none)");
+		if (!r->found) {
+			r->found = 1;
+			r->reason = REASON_OK;
+			r->internal_ews_url = x->internal_ews_url != NULL
+			    ? xstrdup(x->internal_ews_url)
+			    : NULL;
+			r->external_ews_url = x->external_ews_url != NULL
+			    ? xstrdup(x->external_ews_url)
+			    : NULL;
+			r->source = xstrdup(ad->cur->url);
+		}
+		adxml_result_free(x);
+		if (ad->p.mode == CONFIG_DISCOVERY_FIRST)
+			ad_queue_clear(ad);
+		ad_next(ad);
+		return;
+	case ADXML_REDIRECT_URL:
+		step_set(ad->st, STEP_OK, NULL, "RedirectUrl %s",
+		    x->redirect_target);
+		ad_follow(ad, ad->cur->kind, x->redirect_target);
+		adxml_result_free(x);
+		return;
+	case ADXML_REDIRECT_ADDRESS:
+		if (strcasecmp(x->redirect_target, ad->address) == 0 ||
+		    ad_list_has(&ad->visited_addrs, x->redirect_target)) {
+			step_set(ad->st, STEP_FAIL, "redirect_loop",
+			    "RedirectAddress %s was already tried",
+			    x->redirect_target);
+			ad->last_reason = REASON_REDIRECT_LOOP;
+			adxml_result_free(x);
+			ad_next(ad);
+			return;
+		}
+		step_set(ad->st, STEP_OK, NULL,
+		    "RedirectAddress %s: starting "
+		    "again from its domain",
+		    x->redirect_target);
+		if (ad_hop(ad) == 0) {
+			ad_begin(ad, x->redirect_target);
+			ad_next(ad);
+		}
+		adxml_result_free(x);
+		return;
+	default:
+		step_set(ad->st, STEP_FAIL,
+		    x->reason != NULL ? x->reason
+		                      : adxml_outcome_name(x->outcome),
+		    "%s%s%s", adxml_outcome_name(x->outcome),
+		    x->error_code ? " " : "",
+		    x->error_code ? x->error_code : "");
+		ad->last_reason = x->outcome == ADXML_MALFORMED ||
+		        x->outcome == ADXML_NOT_AUTODISCOVER
+		    ? REASON_AUTODISCOVER_MALFORMED
+		    : REASON_AUTODISCOVER_ERROR;
+		break;
+	}
+	adxml_result_free(x);
+	ad_pox_fallback(ad);
+	ad_next(ad);
+}
+
+/* http's done callback: judge the answer of the current candidate. */
+static void
+ad_http_cb(struct http_req *req, void *arg)
+{
+	struct autodiscover *ad = arg;
+	const char *loc = http_req_header(req, "Location");
+	long code = http_req_code(req);
+
+	step_set_str(&ad->st->address, http_req_address(req));
+	step_set_str(&ad->st->tls_version, http_req_tls_version(req));
+	ad->st->http_status = (int)code;
+	http_req_timings(req, &ad->st->timings);
+	if (http_req_status(req) != HTTP_DONE) {
+		step_set(ad->st, STEP_FAIL,
+		    http_status_name(http_req_status(req)), "%s",
+		    http_req_error(req)
+		        ? http_req_error(req)
+		        : http_status_name(http_req_status(req)));
+		ad->last_reason = REASON_AUTODISCOVER_UNREACHABLE;
+		ad_pox_fallback(ad);
+		ad_next(ad);
+		return;
+	}
+	if (ad->cur->kind == AD_PROBE) {
+		/* Only a redirect to an https …/autodiscover.xml counts. */
+		if ((code == 301 || code == 302 || code == 303 ||
+		        code == 307) &&
+		    loc != NULL && strlen(loc) >= 30 &&
+		    strcasecmp(loc + strlen(loc) - 30,
+		        "/autodiscover/autodiscover.xml") == 0) {
+			ad_follow(ad, AD_POX, loc);
+			return;
+		}
+		step_set(ad->st, STEP_FAIL, "redirect_rejected",
+		    "HTTP %ld%s%s: "
+		    "not a redirect to an https "
+		    "…/autodiscover/autodiscover.xml",
+		    code, loc ? " to " : "", loc ? loc : "");
+		ad_next(ad);
+		return;
+	}
+	if (code >= 300 && code < 400 && code != 304 && loc != NULL) {
+		ad_follow(ad, ad->cur->kind, loc);
+		return;
+	}
+	if (code == 200) {
+		ad_answer(ad);
+		return;
+	}
+	step_set(ad->st, STEP_FAIL, code == 401 ? "auth_failed" : "http_error",
+	    "HTTP %ld", code);
+	ad->last_reason = REASON_AUTODISCOVER_UNREACHABLE;
+	ad_pox_fallback(ad);
+	ad_next(ad);
+}
+
+/* The current candidate's host resolved: send its request. */
+static void
+ad_dns_cb(const struct dns_result *dr, void *arg)
+{
+	struct autodiscover *ad = arg;
+	struct ad_cand *c = ad->cur;
+	char *body = NULL;
+
+	ad->lookup = NULL;
+	if (dr->status != DNS_OK || dr->naddrs == 0) {
+		step_set(ad->st, STEP_FAIL, "dns_failed",
+		    "%s does not "
+		    "resolve (%s)",
+		    ad->host, dns_status_name(dr->status));
+		ad_next(ad);
+		return;
+	}
+	http_req_free(ad->req);
+	ad->req = http_req_new(c->kind == AD_PROBE ? "GET" : "POST", c->url);
+	http_req_pin(ad->req, ad->host, ad->port, dr->addrs[0].text);
+	http_req_set_timeouts(ad->req, ad->p.timeout_ms, ad->p.timeout_ms, 1,
+	    ad->p.timeout_ms / 1000 > 0 ? ad->p.timeout_ms / 1000 : 1);
+	http_req_set_limits(ad->req, 1u << 20, 64u << 10);
+	if (c->kind == AD_PROBE) {
+		/* The redirect probe: plain HTTP, no body, no credentials. */
+		http_req_allow_http(ad->req);
+	} else {
+		body = c->kind == AD_SOAP
+		    ? adxml_soap_request(c->url, ad->address)
+		    : adxml_pox_request(ad->address);
+		if (body == NULL)
+			fatalx("cannot build an autodiscover request");
+		http_req_add_header(ad->req,
+		    "Content-Type: text/xml; charset=utf-8");
+		http_req_set_body(ad->req, body, strlen(body));
+		free(body);
+		/*
+		 * Credentials only over TLS that validated (libcurl checks
+		 * the chain and the name against the system store before
+		 * anything is sent), to an admitted host, by NTLM.
+		 */
+		http_req_set_cafile(ad->req, ad->store);
+		http_req_set_verify(ad->req, 1, 1);
+		http_req_set_ntlm(ad->req, ad->account, ad->password);
+	}
+	http_req_submit(ad->req, ad_http_cb, ad);
+}
+
+/* SRV answer: queue the admitted port-443 targets, in RFC 2782 order. */
+static void
+ad_srv_cb(const struct dns_result *dr, void *arg)
+{
+	struct autodiscover *ad = arg;
+	size_t i, n = 0;
+	char *url;
+
+	ad->lookup = NULL;
+	for (i = dr->nsrvs; i-- > 0;) {
+		/* Inserted at the front in reverse: the order is kept. */
+		if (dr->srvs[i].port != 443 ||
+		    !autodiscover_host_allowed(dr->srvs[i].target, ad->domain,
+		        ad->p.redirect_allow))
+			continue;
+		xasprintf(&url, "https://%s/autodiscover/autodiscover.svc",
+		    dr->srvs[i].target);
+		ad_queue(ad, AD_SOAP, url, 1);
+		free(url);
+		n++;
+	}
+	if (dr->status != DNS_OK)
+		step_set(ad->st, STEP_FAIL, "dns_failed", "%s",
+		    dns_status_name(dr->status));
+	else
+		step_set(ad->st, n > 0 ? STEP_OK : STEP_FAIL,
+		    n > 0 ? NULL : "srv_none_usable",
+		    "%zu record(s), %zu usable (port 443, "
+		    "in the mailbox's domain or allowed)",
+		    dr->nsrvs, n);
+	ad_next(ad);
+}
+
+/* Start the next candidate, or finish. */
+static void
+ad_next(struct autodiscover *ad)
+{
+	struct ad_cand *c;
+	CURLU *u;
+	char *host = NULL, *port = NULL, *name;
+
+	ad_cand_free(ad->cur);
+	ad->cur = NULL;
+	while ((c = TAILQ_FIRST(&ad->queue)) != NULL) {
+		TAILQ_REMOVE(&ad->queue, c, entry);
+		ad->cur = c;
+		if (c->kind == AD_SRV) {
+			xasprintf(&name, "_autodiscover._tcp.%s", ad->domain);
+			ad->st = step_add(&ad->res->steps, STEP_DNS, 1,
+			    "DNS SRV %s", name);
+			ad->lookup =
+			    dns_lookup_srv(name, ad->servers, ad_srv_cb, ad);
+			free(name);
+			return;
+		}
+		if (ad_list_has(&ad->visited_urls, c->url)) {
+			ad_cand_free(c);
+			ad->cur = NULL;
+			continue;
+		}
+		ad_list_add(&ad->visited_urls, c->url);
+		ad->st = step_add(&ad->res->steps, STEP_HTTP, 1, "%s %s%s",
+		    c->kind == AD_PROBE ? "GET" : "POST", c->url,
+		    c->kind == AD_SOAP ? " (SOAP)"
+		        : c->kind == AD_POX
+		        ? " (POX)"
+		        : " (redirect probe, no credentials)");
+		step_set_str(&ad->st->url, c->url);
+		if ((u = curl_url()) == NULL)
+			fatalx("curl_url: out of memory");
+		if (curl_url_set(u, CURLUPART_URL, c->url, 0) != CURLUE_OK ||
+		    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+		    curl_url_get(u, CURLUPART_PORT, &port,
+		        CURLU_DEFAULT_PORT) != CURLUE_OK) {
+			curl_url_cleanup(u);
+			step_set(ad->st, STEP_FAIL, "redirect_rejected",
+			    "not a usable URL");
+			ad_cand_free(c);
+			ad->cur = NULL;
+			continue;
+		}
+		free(ad->host);
+		ad->host = xstrdup(host);
+		ad->port = atoi(port);
+		curl_free(host);
+		curl_free(port);
+		curl_url_cleanup(u);
+		ad->lookup =
+		    dns_lookup_addr(ad->host, ad->servers, ad_dns_cb, ad);
+		return;
+	}
+	ad->finishing = 1;
+	loop_defer(ad_finish, ad);
+}
+
+/* Start a discovery; see autodiscover.h. */
+struct autodiscover *
+autodiscover_start(const struct autodiscover_params *p,
+    autodiscover_done_cb done, void *arg)
+{
+	struct autodiscover *ad = xcalloc(1, sizeof *ad);
+
+	ad->p = *p;
+	ad->account = xstrdup(p->account);
+	ad->password = xstrdup(p->password);
+	ad->servers = p->dns_servers != NULL ? xstrdup(p->dns_servers) : NULL;
+	ad->store = xstrdup(p->system_store);
+	ad->done = done;
+	ad->arg = arg;
+	ad->res = xcalloc(1, sizeof *ad->res);
+	step_list_init(&ad->res->steps);
+	ad->res->reason = REASON_AUTODISCOVER_UNREACHABLE;
+	TAILQ_INIT(&ad->queue);
+	ad_begin(ad, p->address);
+	ad_next(ad);
+	return ad;
+}
+
+/* Cancel a discovery: no callback will follow. */
+void
+autodiscover_cancel(struct autodiscover *ad)
+{
+	if (ad == NULL)
+		return;
+	if (ad->finishing) {
+		/* ad_finish is queued and frees it. */
+		ad->cancelled = 1;
+		return;
+	}
+	ad_free(ad);
+}

@@ -1,0 +1,58 @@
+/*
+ * autodiscover: find a mailbox's InternalEwsUrl and ExternalEwsUrl as a
+ * phone does — DNS-based Exchange Autodiscover for the domain of the
+ * primary SMTP address — as a state machine on the event loop.
+ *
+ * Candidates for domain d, in order: https://d/…/autodiscover.svc (SOAP,
+ * then POX on the same host), https://autodiscover.d/… (the same), the
+ * unauthenticated HTTP redirect probe on http://autodiscover.d/, and SRV
+ * _autodiscover._tcp.d (port 443 only, RFC 2782 order). Redirects (HTTP
+ * 3xx re-POSTed, RedirectUrl, RedirectAddress) share one budget of 10 hops
+ * with visited sets. No host is ever invented beyond d, autodiscover.d,
+ * SRV targets and validated redirect targets; credentials (NTLM only) go
+ * only over TLS that validated against the system store, and only to
+ * hosts in the mailbox's domain or the configured allow-list. Every
+ * attempt is a recorded step.
+ */
+#ifndef EWSPROBED_AUTODISCOVER_H
+#define EWSPROBED_AUTODISCOVER_H
+
+#include "config.h"
+#include "reason.h"
+#include "step.h"
+
+#define AUTODISCOVER_MAX_HOPS 10
+
+struct autodiscover_params {
+	const char *address; /* primary SMTP address */
+	const char *account;
+	const char *password;
+	const char *dns_servers; /* NULL: the system's */
+	const char *system_store; /* CA bundle that validates TLS */
+	const struct config_strlist *redirect_allow;
+	enum config_discovery mode;
+	long timeout_ms;
+};
+
+struct autodiscover_result {
+	int found; /* EWS URLs were found */
+	enum reason reason; /* why not, when !found */
+	char *message;
+	char *internal_ews_url;
+	char *external_ews_url;
+	char *source; /* the URL that answered */
+	int hops;
+	struct step_list steps;
+};
+
+struct autodiscover;
+typedef void (*autodiscover_done_cb)(struct autodiscover_result *, void *);
+
+struct autodiscover *autodiscover_start(const struct autodiscover_params *,
+    autodiscover_done_cb, void *);
+void autodiscover_cancel(struct autodiscover *);
+void autodiscover_result_free(struct autodiscover_result *);
+int autodiscover_host_allowed(const char *, const char *,
+    const struct config_strlist *);
+
+#endif
