@@ -28,6 +28,7 @@ MSGID_DOWN = "39f4c06529b34f678a50fe21ce9564d3"
 MSGID_RECOVERED = "71160a706f8b44a9871329ced6201b0c"
 MSGID_FE_CHANGED = "44993bbf63f941aabbd5e74c69423668"
 MSGID_EXPIRING = "eeea44f1eabc42d3bf11e607556b1d50"
+MSGID_URL_CHANGED = "e3880e2d911e46af9a44645ca9a0d193"
 TARGET = "lab/lync-phone-edition"
 
 
@@ -460,6 +461,40 @@ def inside_many_stalled(ewsprobed):
             d.wait()
 
 
+def inside_moved(ewsprobed):
+    """Autodiscover gives another EWS URL: one 'EWS URL changed' entry."""
+    with open(os.environ["LAB_CONF"]) as f:
+        text = write_conf_text(f.read())
+    text = text.replace("discovery_interval = 24h", "discovery_interval = 1s")
+    conf = os.path.join(os.environ["LAB_STATE_DIR"], "moved.conf")
+    with open(conf, "w") as f:
+        f.write(text)
+    d = subprocess.Popen([ewsprobed, "-f", conf])
+    try:
+        wait_state("ok")
+        check(journal(MSGID_URL_CHANGED) == [], "a change before any")
+        subprocess.run([os.path.join(os.environ["LAB_TOOLS"], "contoso"),
+                        "switch", "moved"], check=True, timeout=60)
+        deadline = time.monotonic() + 30
+        while not journal(MSGID_URL_CHANGED):
+            check(time.monotonic() < deadline, "no 'EWS URL changed'")
+            time.sleep(0.2)
+        time.sleep(2)
+        ent = journal(MSGID_URL_CHANGED)
+        check(len(ent) == 1, f"{len(ent)} 'EWS URL changed' entries")
+        check(ent[0]["EWSPROBED_URL"] ==
+              "https://mail.contoso.com/EWS/Exchange.asmx" and
+              ent[0]["EWSPROBED_PREV_URL"] ==
+              "https://casarray.contoso.com/EWS/Exchange.asmx",
+              f"fields {ent[0]}")
+        d.send_signal(signal.SIGTERM)
+        check(d.wait(timeout=5) == 0, "exit status")
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+
+
 def write_conf_text(text):
     """Fast timings (1 s, alert after 2 failures) in a configuration."""
     for key, value in (("interval", "1s"), ("retry_interval", "1s"),
@@ -489,6 +524,11 @@ def test_many_stalled():
     run_in_lab(SOURCE, "hostile", __file__, "--inside-many", EWSPROBED)
 
 
+def test_urls_moved():
+    """Autodiscover's answer changes: reported once."""
+    run_in_lab(SOURCE, "healthy", __file__, "--inside-moved", EWSPROBED)
+
+
 def test_incident_end_to_end():
     """healthy -> incident -> fixed: one down, one recovered."""
     run_in_lab(SOURCE, "healthy", __file__, "--inside", EWSPROBED)
@@ -503,7 +543,8 @@ INSIDE = {"--inside": inside, "--inside-fe": lambda e: inside_fe(e),
           "--inside-robust": lambda e: inside_robust(e),
           "--inside-restricted": lambda e: inside_restricted(e),
           "--inside-expiring": lambda e: inside_expiring(e),
-          "--inside-many": lambda e: inside_many_stalled(e)}
+          "--inside-many": lambda e: inside_many_stalled(e),
+          "--inside-moved": lambda e: inside_moved(e)}
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 if len(sys.argv) == 3 and sys.argv[1] in INSIDE:
     try:
@@ -520,4 +561,4 @@ if os.geteuid() != 0:
     sys.exit(77)
 run_tests([test_incident_end_to_end, test_frontend_renewed,
            test_robustness, test_restricted, test_expiring,
-           test_many_stalled])
+           test_many_stalled, test_urls_moved])
