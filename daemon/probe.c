@@ -16,6 +16,7 @@
 /* A mailbox's discovered EWS URLs and when they were found. */
 struct probe_disc {
 	int valid;
+	int ews_failed; /* the last run's EWS failed */
 	char *internal;
 	char *external;
 	uint64_t at_ms;
@@ -304,8 +305,27 @@ probe_next(struct probe *pr)
 		return;
 	}
 	probe_verdict(pr);
+	if (pr->midx < pr->ctx->cfg->nmailboxes &&
+	    pr->ctx->disc[pr->midx].valid)
+		pr->ctx->disc[pr->midx].ews_failed =
+		    pr->res->verdict == STATE_CRITICAL;
 	/* Never call back inside a library callback's stack. */
 	loop_defer(probe_finish, pr);
+}
+
+/*
+ * How long discovered URLs stay fresh: discovery_interval (Microsoft's
+ * advice is a day), but at most an hour once EWS failed at those URLs —
+ * Autodiscover may know better by now.
+ */
+static uint64_t
+probe_disc_ttl(const struct probe_ctx *ctx, const struct probe_disc *d)
+{
+	uint64_t ttl = ctx->cfg->discovery_interval_ms;
+
+	if (d->ews_failed && ttl > 3600 * 1000)
+		ttl = 3600 * 1000;
+	return ttl;
 }
 
 /* Take the mailbox's cached discovered URLs. */
@@ -406,7 +426,8 @@ probe_start(struct probe_ctx *ctx, const struct config_mailbox *m,
 		    : NULL;
 	} else if (pr->midx < ctx->cfg->nmailboxes &&
 	    ctx->disc[pr->midx].valid &&
-	    now - ctx->disc[pr->midx].at_ms < ctx->cfg->discovery_interval_ms) {
+	    now - ctx->disc[pr->midx].at_ms <
+	        probe_disc_ttl(ctx, &ctx->disc[pr->midx])) {
 		probe_use_cached(pr);
 	} else {
 		struct autodiscover_params ap;

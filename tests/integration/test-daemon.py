@@ -495,6 +495,56 @@ def inside_moved(ewsprobed):
             d.wait()
 
 
+def inside_clock(ewsprobed):
+    """The wall clock jumps (row 38): cadence unchanged (timers are
+    monotonic), status times follow the wall clock, certificates are
+    judged against it (expired in 2030, not yet valid in 2020)."""
+    lib = subprocess.run(["dpkg", "-L", "libfaketime"], capture_output=True,
+                         text=True).stdout.split()
+    lib = [p for p in lib if p.endswith("libfaketimeMT.so.1")]
+    check(lib, "libfaketime is not installed (tests/setup-debian)")
+    clock = os.path.join(os.environ["LAB_STATE_DIR"], "faketime")
+    with open(clock, "w") as f:
+        f.write("@2030-01-01 00:00:00\n")
+    conf = write_conf()
+    env = dict(os.environ, LD_PRELOAD=lib[0], FAKETIME_TIMESTAMP_FILE=clock,
+               FAKETIME_NO_CACHE="1", FAKETIME_DONT_FAKE_MONOTONIC="1")
+    d = subprocess.Popen([ewsprobed, "-f", conf], env=env)
+
+    def last():
+        st = status()
+        return None if st is None else (st["daemon"]["written"],
+                                         st["targets"][0])
+    try:
+        deadline = time.monotonic() + 30
+        while last() is None or last()[1]["runs"] < 3:
+            check(time.monotonic() < deadline, "no runs in 2030")
+            time.sleep(0.2)
+        written, t = last()
+        check(written.startswith("2030-"), f"written {written}")
+        check(t["last_run"]["reason"] == "cert_expired",
+              f"2030: {t['last_run']['reason']}")
+        with open(clock, "w") as f:
+            f.write("@2020-06-01 00:00:00\n")
+        runs0 = t["runs"]
+        t0 = time.monotonic()
+        time.sleep(4)
+        written, t = last()
+        rate = (t["runs"] - runs0) / (time.monotonic() - t0)
+        check(written.startswith("2020-"), f"written {written}")
+        check(t["last_run"]["reason"] == "cert_not_yet_valid",
+              f"2020: {t['last_run']['reason']}")
+        # interval 1 s: about one run a second, before and after.
+        check(0.5 <= rate <= 1.5, f"{rate:.2f} runs per second after the "
+              "jump")
+        d.send_signal(signal.SIGTERM)
+        check(d.wait(timeout=5) == 0, "exit status")
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+
+
 def write_conf_text(text):
     """Fast timings (1 s, alert after 2 failures) in a configuration."""
     for key, value in (("interval", "1s"), ("retry_interval", "1s"),
@@ -529,6 +579,11 @@ def test_urls_moved():
     run_in_lab(SOURCE, "healthy", __file__, "--inside-moved", EWSPROBED)
 
 
+def test_clock_jumps():
+    """Wall clock jumps ten years forward and back."""
+    run_in_lab(SOURCE, "healthy", __file__, "--inside-clock", EWSPROBED)
+
+
 def test_incident_end_to_end():
     """healthy -> incident -> fixed: one down, one recovered."""
     run_in_lab(SOURCE, "healthy", __file__, "--inside", EWSPROBED)
@@ -544,7 +599,8 @@ INSIDE = {"--inside": inside, "--inside-fe": lambda e: inside_fe(e),
           "--inside-restricted": lambda e: inside_restricted(e),
           "--inside-expiring": lambda e: inside_expiring(e),
           "--inside-many": lambda e: inside_many_stalled(e),
-          "--inside-moved": lambda e: inside_moved(e)}
+          "--inside-moved": lambda e: inside_moved(e),
+          "--inside-clock": lambda e: inside_clock(e)}
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 if len(sys.argv) == 3 and sys.argv[1] in INSIDE:
     try:
@@ -561,4 +617,4 @@ if os.geteuid() != 0:
     sys.exit(77)
 run_tests([test_incident_end_to_end, test_frontend_renewed,
            test_robustness, test_restricted, test_expiring,
-           test_many_stalled, test_urls_moved])
+           test_many_stalled, test_urls_moved, test_clock_jumps])
