@@ -2,32 +2,28 @@
 scenario host's loopback address that answer as Exchange does
 (reference/protocol.md §1-§3, §8).
 
-Owns: one threaded server per host and port, TLS per host (its certificate
-chain and TLS version range), the answers of each endpoint kind (SOAP and
-POX Autodiscover, the HTTP redirect method, EWS with a real NTLM handshake,
-plain statuses and redirects, hostile behaviours), and the request log
-(one JSON object per request; never a credential).
+Owns: one listener per (address, port) and the per-connection TLS (the
+host's certificate chain and TLS version range, chosen when a connection
+arrives, so a scenario switch changes the next handshake without closing a
+listener), routing each request to its endpoint kind (SOAP and POX
+Autodiscover, the HTTP redirect method, EWS behind a real NTLM handshake,
+plain statuses and redirects, hostile behaviours), and two logs: one JSON
+object per request (never a credential) and one per TLS handshake.
+The answers' XML lives in answers.py, NTLM in ntlm.py.
 """
+import base64
 import json
+import re
 import socket
+import socketserver
 import ssl
 import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import answers
 import ntlm
-
-NS_SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
-NS_AD = "http://schemas.microsoft.com/exchange/2010/Autodiscover"
-NS_WSA = "http://www.w3.org/2005/08/addressing"
-NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
-NS_POX = "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"
-NS_POXA = ("http://schemas.microsoft.com/exchange/autodiscover/outlook/"
-           "responseschema/2006a")
-NS_M = "http://schemas.microsoft.com/exchange/services/2006/messages"
-NS_T = "http://schemas.microsoft.com/exchange/services/2006/types"
-NS_E = "http://schemas.microsoft.com/exchange/services/2006/errors"
 
 TLS_VERSIONS = {
     "1.0": ssl.TLSVersion.TLSv1,
@@ -35,225 +31,77 @@ TLS_VERSIONS = {
     "1.2": ssl.TLSVersion.TLSv1_2,
     "1.3": ssl.TLSVersion.TLSv1_3,
 }
+MAX_BODY = 1 << 20
+EMAIL_RE = re.compile(rb"<(?:[\w-]+:)?(?:Mailbox|EMailAddress)>\s*([^<\s]+)")
+HOSTILE = ("slow_drip", "stall", "oversized", "huge_length", "header_flood",
+           "reset", "malformed_xml", "html", "billion_laughs", "quadratic",
+           "xxe", "external_dtd", "deep_nesting", "long_names")
 
 
-def soap_user_response(error_code, body):
-    """A GetUserSettings answer with one UserResponse (protocol.md §1.3)."""
-    return f"""<?xml version="1.0" encoding="utf-8"?>
-<s:Envelope xmlns:s="{NS_SOAP}" xmlns:a="{NS_WSA}">
-  <s:Header>
-    <a:Action s:mustUnderstand="1">http://schemas.microsoft.com/exchange/2010/Autodiscover/Autodiscover/GetUserSettingsResponse</a:Action>
-    <h:ServerVersionInfo xmlns:h="{NS_AD}" xmlns:i="{NS_XSI}">
-      <h:MajorVersion>15</h:MajorVersion>
-      <h:MinorVersion>1</h:MinorVersion>
-      <h:MajorBuildNumber>2507</h:MajorBuildNumber>
-      <h:MinorBuildNumber>6</h:MinorBuildNumber>
-      <h:Version>Exchange2015</h:Version>
-    </h:ServerVersionInfo>
-  </s:Header>
-  <s:Body>
-    <GetUserSettingsResponseMessage xmlns="{NS_AD}">
-      <Response xmlns:i="{NS_XSI}">
-        <ErrorCode>NoError</ErrorCode>
-        <ErrorMessage />
-        <UserResponses>
-          <UserResponse>
-            <ErrorCode>{error_code}</ErrorCode>
-{body}
-          </UserResponse>
-        </UserResponses>
-      </Response>
-    </GetUserSettingsResponseMessage>
-  </s:Body>
-</s:Envelope>
-"""
+class VHost:
+    """What one (address, port) serves in the current scenario."""
 
-
-def soap_answer(kind, ad, target):
-    """The SOAP Autodiscover body for an answer kind."""
-    if kind == "settings":
-        settings = ""
-        for name in ("InternalEwsUrl", "ExternalEwsUrl"):
-            url = ad.get(name.replace("EwsUrl", "").lower() + "_ews_url")
-            if url:
-                settings += f"""              <UserSetting i:type="StringSetting">
-                <Name>{name}</Name>
-                <Value>{url}</Value>
-              </UserSetting>
-"""
-        return soap_user_response("NoError", f"""            <ErrorMessage>No error.</ErrorMessage>
-            <RedirectTarget i:nil="true" />
-            <UserSettingErrors />
-            <UserSettings>
-{settings}            </UserSettings>""")
-    if kind in ("redirect_address", "redirect_url"):
-        code = "RedirectAddress" if kind == "redirect_address" else \
-            "RedirectUrl"
-        return soap_user_response(code, f"""            <ErrorMessage>Redirection.</ErrorMessage>
-            <RedirectTarget>{target}</RedirectTarget>
-            <UserSettingErrors />
-            <UserSettings />""")
-    if kind == "invalid_user":
-        return soap_user_response("InvalidUser", """            <ErrorMessage>Invalid user.</ErrorMessage>
-            <RedirectTarget i:nil="true" />
-            <UserSettingErrors />
-            <UserSettings />""")
-    if kind in ("server_busy", "top_error"):
-        code = "ServerBusy" if kind == "server_busy" else "InvalidRequest"
-        return f"""<?xml version="1.0" encoding="utf-8"?>
-<s:Envelope xmlns:s="{NS_SOAP}">
-  <s:Body>
-    <GetUserSettingsResponseMessage xmlns="{NS_AD}">
-      <Response xmlns:i="{NS_XSI}">
-        <ErrorCode>{code}</ErrorCode>
-        <ErrorMessage>{code}</ErrorMessage>
-        <UserResponses />
-      </Response>
-    </GetUserSettingsResponseMessage>
-  </s:Body>
-</s:Envelope>
-"""
-    if kind == "fault":
-        return f"""<s:Envelope xmlns:s="{NS_SOAP}">
-  <s:Body>
-    <s:Fault>
-      <faultcode xmlns:a="http://schemas.microsoft.com/net/2005/12/windowscommunicationfoundation/dispatcher">a:InternalServiceFault</faultcode>
-      <faultstring xml:lang="en-US">The server was unable to process the request due to an internal error.</faultstring>
-    </s:Fault>
-  </s:Body>
-</s:Envelope>
-"""
-    raise ValueError(f"unknown soap answer {kind}")
-
-
-def pox_answer(kind, ad, target):
-    """The POX Autodiscover body for an answer kind (protocol.md §2)."""
-    if kind in ("error600", "error500"):
-        code = kind[5:]
-        return f"""<?xml version="1.0" encoding="utf-8"?>
-<Autodiscover xmlns="{NS_POX}">
-  <Response>
-    <Error Time="10:00:00.0000000" Id="2477272013">
-      <ErrorCode>{code}</ErrorCode>
-      <Message>{"Invalid Request" if code == "600" else "The e-mail address cannot be found."}</Message>
-      <DebugData />
-    </Error>
-  </Response>
-</Autodiscover>
-"""
-    if kind == "settings":
-        account = ""
-        for ptype, key in (("EXCH", "internal_ews_url"),
-                           ("EXPR", "external_ews_url")):
-            if ad.get(key):
-                account += f"""      <Protocol>
-        <Type>{ptype}</Type>
-        <Server>casarray.contoso.com</Server>
-        <ASUrl>{ad[key]}</ASUrl>
-        <EwsUrl>{ad[key]}</EwsUrl>
-      </Protocol>
-"""
-        action = "settings"
-    else:
-        element = "RedirectAddr" if kind == "redirect_addr" else "RedirectUrl"
-        action = "redirectAddr" if kind == "redirect_addr" else "redirectUrl"
-        account = f"      <{element}>{target}</{element}>\n"
-    return f"""<?xml version="1.0" encoding="utf-8"?>
-<Autodiscover xmlns="{NS_POX}">
-  <Response xmlns="{NS_POXA}">
-    <User>
-      <DisplayName>Lab User</DisplayName>
-    </User>
-    <Account>
-      <AccountType>email</AccountType>
-      <Action>{action}</Action>
-{account}    </Account>
-  </Response>
-</Autodiscover>
-"""
-
-
-def ews_answer(kind):
-    """The EWS GetFolder answer (protocol.md §8): success or a fault."""
-    if kind == "fault":
-        return 500, f"""<?xml version="1.0" encoding="utf-8"?>
-<s:Envelope xmlns:s="{NS_SOAP}">
-  <s:Body>
-    <s:Fault>
-      <faultcode xmlns:a="{NS_T}">a:ErrorSchemaValidation</faultcode>
-      <faultstring xml:lang="en-US">The request failed schema validation.</faultstring>
-      <detail>
-        <e:ResponseCode xmlns:e="{NS_E}">ErrorSchemaValidation</e:ResponseCode>
-        <e:Message xmlns:e="{NS_E}">The request failed schema validation.</e:Message>
-      </detail>
-    </s:Fault>
-  </s:Body>
-</s:Envelope>
-"""
-    return 200, f"""<?xml version="1.0" encoding="utf-8"?>
-<s:Envelope xmlns:s="{NS_SOAP}">
-  <s:Header>
-    <h:ServerVersionInfo MajorVersion="15" MinorVersion="1" MajorBuildNumber="2507" MinorBuildNumber="6" Version="V2017_07_11" xmlns:h="{NS_T}" xmlns="{NS_T}" />
-  </s:Header>
-  <s:Body>
-    <m:GetFolderResponse xmlns:m="{NS_M}" xmlns:t="{NS_T}">
-      <m:ResponseMessages>
-        <m:GetFolderResponseMessage ResponseClass="Success">
-          <m:ResponseCode>NoError</m:ResponseCode>
-          <m:Folders>
-            <t:CalendarFolder>
-              <t:FolderId Id="AAMkADlab=" ChangeKey="AgAAAA==" />
-            </t:CalendarFolder>
-          </m:Folders>
-        </m:GetFolderResponseMessage>
-      </m:ResponseMessages>
-    </m:GetFolderResponse>
-  </s:Body>
-</s:Envelope>
-"""
-
-
-BILLION_LAUGHS = """<?xml version="1.0"?>
-<!DOCTYPE lolz [<!ENTITY lol "lol">
-<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
-<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
-<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
-<!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">]>
-<Autodiscover>&lol5;</Autodiscover>
-"""
+    def __init__(self, name, conf, port, ctx):
+        self.name, self.conf, self.port, self.ctx = name, conf, port, ctx
+        self.paths = conf.get("http_paths" if port == 80 else "paths", {})
 
 
 class QuietServer(ThreadingHTTPServer):
-    """A threaded server that does not print client errors."""
+    """A threaded plain-TCP server; TLS is wrapped per connection."""
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
 
     def handle_error(self, request, client_address):
         pass
 
+    def server_bind(self):
+        """Bind without HTTPServer's getfqdn(): its reverse lookups would
+        show in the lab's DNS query log."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
 
 class Lab:
-    """The running double: scenario, lab account, servers, request log."""
+    """The running double: scenario, virtual hosts, listeners, logs."""
 
-    def __init__(self, pki, request_log):
+    def __init__(self, pki, request_log, tls_log):
         self.pki = pki
         self.request_log = request_log
+        self.tls_log = tls_log
         self.log_lock = threading.Lock()
-        self.servers = []
-        self.scenario = None
+        # (address, port) -> ("http", server) or ("hole", sockets)
+        self.listeners = {}
+        self.state = (None, {})   # (scenario, {(address, port): VHost})
 
-    def log(self, record):
-        """Append one request record."""
-        with self.log_lock, open(self.request_log, "a") as f:
+    def log(self, path, record):
+        """Append one JSON record to a log."""
+        with self.log_lock, open(path, "a") as f:
             f.write(json.dumps(record) + "\n")
 
     def start(self, scenario):
-        """Serve scenario: one server per host and port."""
-        self.stop()
-        self.scenario = scenario
+        """Serve scenario. Listeners that stay keep running; the next
+        connection to them sees the new certificate and answers."""
+        vhosts, holes = {}, set()
         for name, host in scenario["hosts"].items():
+            addr = host["address"]
+            if host.get("connect") == "blackhole":
+                holes.add((addr, 443))
+                continue
             if host.get("https", True):
-                self._serve(name, host, 443, self._tls(host))
+                vhosts[(addr, 443)] = VHost(name, host, 443, self._tls(host))
             if host.get("http", False):
-                self._serve(name, host, 80, None)
+                vhosts[(addr, 80)] = VHost(name, host, 80, None)
+        self.state = (scenario, vhosts)
+        want = {k: "http" for k in vhosts}
+        want.update({k: "hole" for k in holes})
+        for key in list(self.listeners):
+            if want.get(key) != self.listeners[key][0]:
+                self._close(self.listeners.pop(key))
+        for key, kind in want.items():
+            if key not in self.listeners:
+                self.listeners[key] = (kind, self._listen(key) if
+                                       kind == "http" else _blackhole(key))
 
     def _tls(self, host):
         """A server TLS context for host's certificate and versions."""
@@ -266,71 +114,125 @@ class Lab:
         ctx.maximum_version = TLS_VERSIONS[hi]
         ctx.options |= ssl.OP_NO_TICKET
         ctx.load_cert_chain(files["chain"], files["key"])
+        ctx.sni_callback = _remember_sni
         return ctx
 
-    def _serve(self, name, host, port, ctx):
-        """Start one threaded server for host on port."""
-        handler = type("Handler", (ExchangeHandler,),
-                       {"lab": self, "hostname": name, "host": host,
-                        "port_no": port})
-        srv = QuietServer((host["address"], port), handler,
-                                  bind_and_activate=False)
-        srv.allow_reuse_address = True
-        srv.daemon_threads = True
-        srv.server_bind()
-        srv.server_activate()
-        if ctx is not None:
-            srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
-                                         do_handshake_on_connect=False)
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        self.servers.append(srv)
+    def _listen(self, key):
+        """Start one threaded server on key = (address, port)."""
+        srv = QuietServer(key, ExchangeHandler)
+        srv.lab, srv.key = self, key
+        threading.Thread(target=srv.serve_forever, args=(0.05,),
+                         daemon=True).start()
+        return srv
+
+    @staticmethod
+    def _close(listener):
+        """Stop one listener."""
+        kind, obj = listener
+        if kind == "http":
+            obj.shutdown()
+            obj.server_close()
+        else:
+            for s in obj:
+                s.close()
 
     def stop(self):
-        """Stop every server."""
-        for srv in self.servers:
-            srv.shutdown()
-            srv.server_close()
-        self.servers = []
+        """Stop every listener."""
+        for key in list(self.listeners):
+            self._close(self.listeners.pop(key))
+
+
+def _remember_sni(sslsock, name, ctx):
+    """sni_callback: keep the client's server name on its socket."""
+    sslsock.lab_sni = name
+
+
+def _blackhole(key):
+    """A listener whose accept queue is full, so connects never complete
+    (SYNs are dropped): security.md §7 row 27."""
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(key)
+    lsock.listen(0)
+    fillers = []
+    for _ in range(2):
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex(key)
+        fillers.append(c)
+    return [lsock] + fillers
 
 
 class ExchangeHandler(BaseHTTPRequestHandler):
     """One connection to a lab host; answers per the host's paths."""
     protocol_version = "HTTP/1.1"
     timeout = 30
-    lab = hostname = host = port_no = None
 
     def log_message(self, *args):
         pass
 
+    def version_string(self):
+        """The Server header IIS sends."""
+        return "Microsoft-IIS/10.0"
+
     def setup(self):
-        """Finish the TLS handshake here, so failures stay per connection."""
-        if isinstance(self.request, ssl.SSLSocket):
-            self.request.settimeout(10)
-            try:
-                self.request.do_handshake()
-            except (ssl.SSLError, OSError):
-                self.tls_failed = True
+        """Pick the virtual host, then do the TLS handshake (logged)."""
+        self.lab = self.server.lab
+        self.scenario, vhosts = self.lab.state
+        self.vhost = vhosts.get(self.server.key)
         self.ntlm_challenge = None
+        self.failed = self.vhost is None
+        self.sni = None
+        if self.vhost is not None and self.vhost.ctx is not None:
+            self.request.settimeout(10)
+            record = {"time": time.time(), "scenario": self.scenario["name"],
+                      "server": self.vhost.name,
+                      "address": self.server.key[0], "port": 443}
+            try:
+                self.request = self.vhost.ctx.wrap_socket(self.request,
+                                                          server_side=True)
+                self.sni = getattr(self.request, "lab_sni", None)
+                record.update(ok=True, sni=self.sni,
+                              tls=self.request.version(),
+                              cipher=self.request.cipher()[0])
+            except (ssl.SSLError, OSError) as e:
+                self.failed = True
+                record.update(ok=False, error=getattr(e, "reason", None) or
+                              str(e))
+            self.lab.log(self.lab.tls_log, record)
         super().setup()
 
     def handle(self):
-        if getattr(self, "tls_failed", False):
+        if self.failed:
             return
         try:
             super().handle()
         except (ConnectionError, ssl.SSLError, socket.timeout):
             pass
 
+    def finish(self):
+        """Close our TLS socket too (the server only closes the raw one)."""
+        try:
+            super().finish()
+        except OSError:
+            pass
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.close()
+
     def record(self, status):
-        """Log this request: never the value of Authorization."""
+        """Log this request: the Authorization scheme, never its value."""
         auth = self.headers.get("Authorization")
         tls = (self.request.version()
                if isinstance(self.request, ssl.SSLSocket) else None)
-        self.lab.log({
-            "time": time.time(), "method": self.command,
-            "host": self.headers.get("Host"), "server": self.hostname,
-            "port": self.port_no, "path": self.path,
+        self.lab.log(self.lab.request_log, {
+            "time": time.time(), "scenario": self.scenario["name"],
+            "method": self.command, "host": self.headers.get("Host"),
+            "server": self.vhost.name, "address": self.server.key[0],
+            "port": self.vhost.port, "path": self.path, "sni": self.sni,
             "authorization": auth.split(" ")[0] if auth else None,
+            "cookie": "Cookie" in self.headers,
+            "user_agent": self.headers.get("User-Agent"),
+            "body_bytes": len(self.body), "email": self.email,
             "tls": tls, "status": status})
 
     def send(self, status, body=b"", headers=(), close=False):
@@ -342,7 +244,7 @@ class ExchangeHandler(BaseHTTPRequestHandler):
         for k, v in headers:
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
-        if close:
+        if close or self.close_connection:
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
@@ -350,84 +252,140 @@ class ExchangeHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def read_body(self):
-        """Read the request body (bounded)."""
-        n = min(int(self.headers.get("Content-Length", "0") or 0), 1 << 20)
-        return self.rfile.read(n) if n > 0 else b""
+        """Read the request body, Content-Length or chunked, at most
+        MAX_BODY bytes (a longer one closes the connection after)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            body = b""
+            while True:
+                size = int(self.rfile.readline(100).split(b";")[0] or b"0",
+                           16)
+                if size == 0:
+                    while self.rfile.readline(1000) not in (b"\r\n", b"\n",
+                                                            b""):
+                        pass
+                    return body
+                if len(body) + size > MAX_BODY:
+                    self.close_connection = True
+                    return body
+                body += self.rfile.read(size)
+                self.rfile.readline(10)
+        n = int(self.headers.get("Content-Length", "0") or 0)
+        if n > MAX_BODY:
+            self.close_connection = True
+        return self.rfile.read(min(n, MAX_BODY)) if n > 0 else b""
 
     def do_GET(self):
-        self.read_body()
         self.route()
 
-    def do_POST(self):
-        self.read_body()
-        self.route()
+    do_POST = do_HEAD = do_GET
 
     def route(self):
         """Answer by the path table of this host and port."""
-        table = self.host.get("http_paths" if self.port_no == 80
-                              else "paths", {})
-        path = self.path.split("?")[0]
-        ep = table.get(path) or table.get(path.lower())
-        if ep is None:
-            self.send(404, "Not Found", [("Content-Type", "text/html")])
+        try:
+            self.body = self.read_body()
+        except ValueError:
+            self.body, self.email = b"", None
+            self.send(400, "Bad Request", close=True)
             return
-        kind = ep["kind"]
-        getattr(self, "ep_" + kind)(ep)
+        m = EMAIL_RE.search(self.body)
+        self.email = m.group(1).decode(errors="replace") if m else None
+        path = self.path.split("?")[0]
+        ep = self.vhost.paths.get(path) or self.vhost.paths.get(path.lower())
+        if ep is None:
+            self.send(404, "<html><body>404 - File or directory not found."
+                      "</body></html>", [("Content-Type", "text/html")])
+            return
+        getattr(self, "ep_" + ep["kind"])(ep)
 
-    def authenticate(self, offered):
-        """Run NTLM as IIS does; return True once the client proved the
-        lab password. Sends the 401 itself otherwise."""
-        challenge_headers = [("WWW-Authenticate", s) for s in offered]
+    def offers(self, ep, default):
+        """The WWW-Authenticate values an endpoint sends ([] = none)."""
+        auth = ep.get("auth", default)
+        if auth == "none":
+            return []
+        if auth == "ntlm":
+            return ["Negotiate", "NTLM"]
+        return list(auth)
+
+    def authenticate(self, offered, extra=()):
+        """Authenticate as IIS does; True once the client proved the lab
+        password (NTLMv2 or, if offered, Basic). Sends the 401 itself
+        otherwise."""
+        if not offered:
+            return True
+        schemes = {o.split(" ")[0] for o in offered}
+        mb = self.scenario["mailbox"]
         auth = self.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
-        if scheme in ("NTLM", "Negotiate") and ("NTLM" in offered or
-                                                "Negotiate" in offered):
-            mtype = ntlm.message_type(token.strip())
+        token = token.strip()
+        if scheme in ("NTLM", "Negotiate") and schemes & {"NTLM",
+                                                          "Negotiate"}:
+            mtype = ntlm.message_type(token)
             if mtype == 1:
                 text, self.ntlm_challenge = ntlm.challenge(
                     "CONTOSO", "CAS01", "contoso.com")
-                self.send(401, "", [("WWW-Authenticate", f"{scheme} {text}")])
+                self.send(401, "", [("WWW-Authenticate", f"{scheme} {text}"),
+                                    *extra])
                 return False
             if mtype == 3 and self.ntlm_challenge is not None:
-                account = self.lab.scenario["mailbox"]["account"]
-                domain, _, user = account.partition("\\")
-                ok, _, _ = ntlm.verify(token.strip(), self.ntlm_challenge,
-                                       domain, user,
-                                       self.lab.scenario["mailbox"]["password"])
+                domain, _, user = mb["account"].partition("\\")
+                ok, _, _ = ntlm.verify(token, self.ntlm_challenge, domain,
+                                       user, mb["password"])
                 self.ntlm_challenge = None
                 if ok:
                     return True
-        self.send(401, "", challenge_headers + [
-            ("Content-Type", "text/html")])
+        elif scheme == "Basic" and "Basic" in schemes:
+            try:
+                user, _, pw = base64.b64decode(token).decode().partition(":")
+            except ValueError:
+                user = pw = None
+            if (user or "").lower() in (mb["account"].lower(),
+                                        mb["address"].lower()) and \
+                    pw == mb["password"]:
+                return True
+        self.send(401, "", [("WWW-Authenticate", o) for o in offered] +
+                  list(extra) + [("Content-Type", "text/html")])
         return False
+
+    def known_address(self, ep):
+        """Whether the endpoint knows the requested e-mail address: always
+        when it lists no `addresses` or the request names none."""
+        known = ep.get("addresses")
+        if self.email is None or known is None:
+            return True
+        return self.email.lower() in (a.lower() for a in known)
 
     def ep_soap(self, ep):
         """SOAP Autodiscover (GetUserSettings)."""
-        if ep.get("auth", "ntlm") == "ntlm" and \
-                not self.authenticate(["Negotiate", "NTLM"]):
+        if not self.authenticate(self.offers(ep, "ntlm"), SOAP_HEADERS):
             return
-        body = soap_answer(ep.get("answer", "settings"),
-                           self.lab.scenario.get("autodiscover", {}),
-                           ep.get("target", ""))
+        kind = ep.get("answer", "settings")
+        if kind == "settings" and not self.known_address(ep):
+            kind = "invalid_user"
+        body = answers.soap_answer(kind, self.scenario.get("autodiscover",
+                                                           {}),
+                                   ep.get("target", ""))
         self.send(200, body, [("Content-Type", "text/xml; charset=utf-8")])
 
     def ep_pox(self, ep):
-        """POX Autodiscover (autodiscover.xml)."""
-        if ep.get("auth", "ntlm") == "ntlm" and \
-                not self.authenticate(["Negotiate", "NTLM"]):
+        """POX Autodiscover (autodiscover.xml); a GET gets error 600."""
+        if not self.authenticate(self.offers(ep, "ntlm"), SOAP_HEADERS):
             return
-        body = pox_answer(ep.get("answer", "settings"),
-                          self.lab.scenario.get("autodiscover", {}),
-                          ep.get("target", ""))
+        kind = ep.get("answer", "settings")
+        if self.command != "POST":
+            kind = "error600"
+        elif kind == "settings" and not self.known_address(ep):
+            kind = "error500"
+        body = answers.pox_answer(kind, self.scenario.get("autodiscover", {}),
+                                  ep.get("target", ""))
         self.send(200, body, [("Content-Type", "text/xml; charset=utf-8")])
 
     def ep_ews(self, ep):
         """EWS: 401 with the offered schemes, NTLM, then GetFolder."""
-        offered = ep.get("auth", ["Negotiate", "NTLM"])
-        if not self.authenticate(offered):
+        if not self.authenticate(self.offers(ep, "ntlm")):
             return
-        status, body = ews_answer(ep.get("answer", "success"))
-        self.send(status, body, [("Content-Type", "text/xml; charset=utf-8")])
+        status, body = answers.ews_answer(ep.get("answer", "success"))
+        self.send(status, body, [("Content-Type", "text/xml; charset=utf-8"),
+                                 ("X-Powered-By", "ASP.NET")])
 
     def ep_redirect(self, ep):
         """A redirect (the HTTP redirect method, or a 302 on POST)."""
@@ -440,63 +398,84 @@ class ExchangeHandler(BaseHTTPRequestHandler):
                   [("Content-Type", ep.get("type", "text/html"))])
 
     def ep_hostile(self, ep):
-        """Misbehaviours a scenario can switch on."""
+        """Misbehaviours a scenario can switch on (README: hostile)."""
         b = ep["behaviour"]
-        if b == "slow_drip":
-            self.record(200)
-            self.send_response(200)
-            self.send_header("Content-Length", "100000")
-            self.end_headers()
-            try:
-                for _ in range(120):
-                    self.wfile.write(b"<")
-                    self.wfile.flush()
-                    time.sleep(1)
-            except OSError:
-                pass
-            self.close_connection = True
-        elif b == "stall":
-            self.record(200)
-            self.send_response(200)
-            self.send_header("Content-Length", "1000")
-            self.end_headers()
-            self.wfile.flush()
-            time.sleep(60)
-            self.close_connection = True
-        elif b == "oversized":
-            self.record(200)
-            self.send_response(200)
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            chunk = b"<x>" + b"a" * 65533
-            try:
-                for _ in range(1024):
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            except OSError:
-                pass
-            self.close_connection = True
-        elif b == "header_flood":
-            self.record(200)
-            self.send_response(200)
-            try:
-                for i in range(20000):
-                    self.send_header(f"X-Flood-{i}", "f" * 60)
-                self.end_headers()
-            except OSError:
-                pass
-            self.close_connection = True
-        elif b == "reset":
-            self.record(0)
-            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                    struct.pack("ii", 1, 0))
-            self.close_connection = True
-        elif b == "malformed_xml":
-            self.send(200, "<?xml version='1.0'?><Autodiscover><Response>",
-                      [("Content-Type", "text/xml")])
-        elif b == "html":
-            self.send(200, "<!DOCTYPE html><html><body>Welcome to "
-                      "Contoso</body></html>", [("Content-Type", "text/html")])
-        elif b == "billion_laughs":
-            self.send(200, BILLION_LAUGHS, [("Content-Type", "text/xml")])
-        else:
+        if b not in HOSTILE:
             raise ValueError(f"unknown hostile behaviour {b}")
+        try:
+            getattr(self, "hostile_" + b, self.hostile_xml)(ep)
+        except OSError:
+            pass
+        self.close_connection = True
+
+    def start_body(self, headers):
+        """Log a 200 and send its headers; the body is the caller's."""
+        self.record(200)
+        self.send_response(200)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.flush()
+
+    def hostile_slow_drip(self, ep):
+        """1 byte per second of a 100 kB body, for two minutes."""
+        self.start_body([("Content-Type", "text/xml"),
+                         ("Content-Length", "100000")])
+        for _ in range(120):
+            self.wfile.write(b"<")
+            self.wfile.flush()
+            time.sleep(1)
+
+    def hostile_stall(self, ep):
+        """Headers, then nothing for 60 s."""
+        self.start_body([("Content-Type", "text/xml"),
+                         ("Content-Length", "1000")])
+        time.sleep(60)
+
+    def hostile_oversized(self, ep):
+        """An endless chunked body (64 KiB chunks, 64 MiB)."""
+        self.start_body([("Content-Type", "text/xml"),
+                         ("Transfer-Encoding", "chunked")])
+        chunk = b"<x>" + b"a" * 65533
+        for _ in range(1024):
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+
+    def hostile_huge_length(self, ep):
+        """Content-Length: 5368709120, then 60 s of silence."""
+        self.start_body([("Content-Type", "text/xml"),
+                         ("Content-Length", "5368709120")])
+        time.sleep(60)
+
+    def hostile_header_flood(self, ep):
+        """20,000 headers (1.4 MB) and no end of them."""
+        self.record(200)
+        self.send_response(200)
+        for i in range(20000):
+            self.send_header(f"X-Flood-{i}", "f" * 60)
+        self.end_headers()
+
+    def hostile_reset(self, ep):
+        """A TCP RST instead of an answer."""
+        self.record(0)
+        sock = self.request
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                        struct.pack("ii", 1, 0))
+
+    def hostile_html(self, ep):
+        """A web page where XML was expected."""
+        self.send(200, "<!DOCTYPE html><html><body>Welcome to Contoso"
+                  "</body></html>", [("Content-Type", "text/html")])
+
+    def hostile_xml(self, ep):
+        """A hostile XML body (answers.hostile_body)."""
+        target = ep.get("target", {
+            "xxe": "file:///run/contoso/lab/canary.txt",
+            "external_dtd": "http://hostile.contoso.com/x.dtd"}.get(
+                ep["behaviour"], ""))
+        self.send(200, answers.hostile_body(ep["behaviour"], target),
+                  [("Content-Type", "text/xml; charset=utf-8")])
+
+
+# What an Exchange 2013+ CAS adds to an Autodiscover 401 (protocol.md §1.1).
+SOAP_HEADERS = (("X-SOAP-Enabled", "True"), ("X-WSSecurity-Enabled", "True"),
+                ("X-OAuth-Enabled", "True"))

@@ -1,5 +1,8 @@
 """The lab's PKI: certificate authorities and server certificates, made with
-the openssl command line and cached under tests/lab/.cache/pki/<date>/.
+the openssl command line and cached under tests/lab/.cache/pki/<date>/
+(leaves are named by a hash of their spec; older days are pruned). A file
+lock makes concurrent labs (meson runs tests in parallel) share the cache
+safely.
 
 Authorities (fixed; DNs exactly as in the incident):
   fe-root  CN=Contoso Enterprise Root CA
@@ -17,10 +20,14 @@ and variants: expired, not_yet_valid, expiring (10 days left), sha1, sha384,
 rsa1024, rsa4096, ecdsa, extra_intermediate, missing_intermediate,
 root_sent.
 """
+import contextlib
 import datetime
+import fcntl
 import hashlib
 import json
 import os
+import re
+import shutil
 import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -82,6 +89,27 @@ def _run(*args, cwd):
         raise RuntimeError(f"openssl {' '.join(args[:2])}: {p.stderr}")
 
 
+@contextlib.contextmanager
+def _locked(path):
+    """Hold an exclusive lock on path (created if needed) for a block."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _prune(root, today):
+    """Remove day directories under root older than yesterday (a lab
+    started before midnight may still be using yesterday's)."""
+    keep = (today, (datetime.date.today() -
+                    datetime.timedelta(days=1)).isoformat())
+    for name in os.listdir(root):
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", name) and name not in keep:
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+
+
 def _stamp(dt):
     """openssl ca's date format."""
     return dt.strftime("%Y%m%d%H%M%SZ")
@@ -95,10 +123,15 @@ class PKI:
         root = cache_root or os.path.join(HERE, ".cache", "pki")
         self.dir = os.path.join(root, day)
         os.makedirs(self.dir, exist_ok=True)
-        for name in CAS:
-            self._ca(name)
-        bundle = "".join(self.read(f"{n}.pem") for n in SYSTEM_STORE)
-        self._write("system-store.pem", bundle)
+        self.lock = os.path.join(self.dir, ".lock")
+        if cache_root is None:
+            with _locked(os.path.join(root, ".lock")):
+                _prune(root, day)
+        with _locked(self.lock):
+            for name in CAS:
+                self._ca(name)
+            bundle = "".join(self.read(f"{n}.pem") for n in SYSTEM_STORE)
+            self._write("system-store.pem", bundle)
 
     def path(self, name):
         """Path of a file in the PKI directory."""
@@ -140,9 +173,9 @@ class PKI:
         now = datetime.datetime.utcnow()
         start = start or now - datetime.timedelta(days=1)
         end = end or now + datetime.timedelta(days=365)
-        _run("ca", "-batch", "-notext", "-preserveDN", "-config", conf, "-in", csr, "-out",
-             out, "-extensions", ext, "-md", md, "-startdate", _stamp(start),
-             "-enddate", _stamp(end), cwd=d)
+        _run("ca", "-batch", "-notext", "-preserveDN", "-config", conf,
+             "-in", csr, "-out", out, "-extensions", ext, "-md", md,
+             "-startdate", _stamp(start), "-enddate", _stamp(end), cwd=d)
 
     def _ca(self, name):
         """Make authority name (and its issuer first) unless cached."""
@@ -184,6 +217,13 @@ class PKI:
                for k in ("key", "chain", "leaf")}
         if os.path.exists(out["chain"]):
             return out
+        with _locked(self.lock):
+            if not os.path.exists(out["chain"]):
+                self._make_leaf(issuer, names, variants, tag, out)
+        return out
+
+    def _make_leaf(self, issuer, names, variants, tag, out):
+        """Generate the key, certificate and served chain of one leaf."""
         if "rsa1024" in variants or "rsa4096" in variants:
             bits = "1024" if "rsa1024" in variants else "4096"
             _run("genpkey", "-algorithm", "RSA", "-pkeyopt",
@@ -234,4 +274,3 @@ class PKI:
         with open(out["chain"] + ".tmp", "w") as f:
             f.write(chain)
         os.rename(out["chain"] + ".tmp", out["chain"])
-        return out
