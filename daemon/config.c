@@ -6,7 +6,11 @@
  * reports only the first syntax error, so the file is fed to inih through
  * our own line reader (config_reader). The reader counts lines, sees every
  * section header (inih does not announce sections), and notes lines inih
- * would reject, so that every problem is reported with its file:line.
+ * would reject or misread, so that every problem is reported with its
+ * file:line. Problems are collected, sorted by line and returned together;
+ * a configuration with any problem is never handed out.
+ *
+ * Passwords are read here and nowhere else; no message ever contains one.
  */
 #include <sys/stat.h>
 
@@ -33,7 +37,8 @@
 #include "xmalloc.h"
 
 #define CONFIG_MAX_PASSWORD 1024
-#define CONFIG_MAX_ERRORS 200
+#define CONFIG_MAX_ERRORS 200 /* shown */
+#define CONFIG_KEEP_ERRORS 10000 /* kept to sort */
 
 enum config_section {
 	CONFIG_SECTION_NONE, /* before the first section */
@@ -47,7 +52,24 @@ enum config_section {
 struct config_mbox_draft {
 	char *profiles; /* the profiles= value, or NULL */
 	int sline; /* line of the section header */
+	int profiles_line; /* line of profiles=, or 0 */
 	int cred_line; /* line of credential=, or 0 */
+	int address_given; /* address= seen, valid or not */
+	int account_given; /* account= seen, valid or not */
+};
+
+/* One problem found, kept until the load ends and they are sorted. */
+struct config_err {
+	int line; /* 0: about the whole file */
+	size_t seq; /* order found, to keep the sort stable */
+	char *text; /* the full line, without "\n" */
+};
+
+/* A set of strings (open addressing), to spot duplicate sections fast. */
+struct config_set {
+	char **slots;
+	size_t size; /* a power of two, or 0 */
+	size_t n;
 };
 
 /* The state of one load. */
@@ -56,29 +78,27 @@ struct config_parse {
 	int flags; /* CONFIG_LOAD_* */
 	FILE *fp;
 	int lineno;
-	int line_too_long;
+	int read_errno; /* set when reading the file failed */
 	struct config *cfg;
-	/* errors, newline-joined */
-	char *errors;
-	size_t errlen;
-	int nerrors;
+	/* every problem found */
+	struct config_err *errs;
+	size_t nerrs; /* kept in errs */
+	size_t nfound; /* found, kept or not */
 	/* the current section */
 	enum config_section kind;
 	char *sname; /* "daemon", "profile X", ... */
 	int sline;
+	int tls_line; /* last tls_min/tls_max line of this section */
 	struct config_profile *profile;
 	struct config_mailbox *mailbox;
 	struct config_mbox_draft *draft;
 	char **keys; /* keys seen in this section */
 	size_t nkeys;
-	/* every section header seen, to refuse duplicates */
-	char **sections;
-	size_t nsections;
+	struct config_set sections; /* every section header seen */
 	struct config_mbox_draft **drafts; /* parallel to cfg->mailboxes */
-	int daemon_seen;
 };
 
-/* Record one problem, formatted, at the current line. */
+/* Record one problem, formatted, at a line (0: the whole file). */
 static void config_error_at(struct config_parse *cp, int line, const char *key,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -86,31 +106,130 @@ static void
 config_error_at(struct config_parse *cp, int line, const char *key,
     const char *fmt, ...)
 {
-	char *msg, *full;
+	struct config_err *e;
+	char *msg;
 	va_list ap;
-	size_t n;
 
-	if (cp->nerrors++ >= CONFIG_MAX_ERRORS)
+	if (cp->nfound++ >= CONFIG_KEEP_ERRORS)
 		return;
 	va_start(ap, fmt);
 	xvasprintf(&msg, fmt, ap);
 	va_end(ap);
+	cp->errs = xreallocarray(cp->errs, cp->nerrs + 1, sizeof *cp->errs);
+	e = &cp->errs[cp->nerrs++];
+	e->line = line > 0 ? line : 0;
+	e->seq = cp->nerrs;
 	if (line <= 0)
-		xasprintf(&full, "%s: %s\n", cp->path, msg);
+		xasprintf(&e->text, "%s: %s", cp->path, msg);
 	else if (cp->sname == NULL)
-		xasprintf(&full, "%s:%d: %s\n", cp->path, line, msg);
+		xasprintf(&e->text, "%s:%d: %s", cp->path, line, msg);
 	else if (key == NULL)
-		xasprintf(&full, "%s:%d: [%s]: %s\n", cp->path, line, cp->sname,
-		    msg);
+		xasprintf(&e->text, "%s:%d: [%s]: %s", cp->path, line,
+		    cp->sname, msg);
 	else
-		xasprintf(&full, "%s:%d: [%s] %s: %s\n", cp->path, line,
+		xasprintf(&e->text, "%s:%d: [%s] %s: %s", cp->path, line,
 		    cp->sname, key, msg);
-	n = strlen(full);
-	cp->errors = xreallocarray(cp->errors, cp->errlen + n + 1, 1);
-	memcpy(cp->errors + cp->errlen, full, n + 1);
-	cp->errlen += n;
-	free(full);
 	free(msg);
+}
+
+/* Order errors by line, file-wide ones last, then as found. */
+static int
+config_err_cmp(const void *a, const void *b)
+{
+	const struct config_err *x = a, *y = b;
+
+	if (x->line != y->line) {
+		if (x->line == 0 || y->line == 0)
+			return x->line == 0 ? 1 : -1;
+		return x->line < y->line ? -1 : 1;
+	}
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sort the errors and join them into one string, one per line. */
+static char *
+config_errors_join(struct config_parse *cp)
+{
+	char *out = NULL, *more = NULL;
+	size_t i, len = 0, n, shown;
+
+	qsort(cp->errs, cp->nerrs, sizeof *cp->errs, config_err_cmp);
+	shown = cp->nerrs < CONFIG_MAX_ERRORS ? cp->nerrs : CONFIG_MAX_ERRORS;
+	if (cp->nfound > shown)
+		xasprintf(&more, "%s: %zu more errors not shown", cp->path,
+		    cp->nfound - shown);
+	for (i = 0; i <= shown; i++) {
+		const char *t = i < shown ? cp->errs[i].text : more;
+
+		if (t == NULL)
+			continue;
+		n = strlen(t);
+		out = xreallocarray(out, len + n + 2, 1);
+		memcpy(out + len, t, n);
+		out[len + n] = '\n';
+		len += n + 1;
+		out[len] = '\0';
+	}
+	for (i = 0; i < cp->nerrs; i++)
+		free(cp->errs[i].text);
+	free(cp->errs);
+	free(more);
+	return out;
+}
+
+/* FNV-1a hash of a string. */
+static uint32_t
+config_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* Add s to a set; return 0 if it was there already. */
+static int
+config_set_add(struct config_set *set, const char *s)
+{
+	char **old;
+	size_t i, j, oldsize;
+
+	if (set->n + 1 > set->size / 2) {
+		old = set->slots;
+		oldsize = set->size;
+		set->size = oldsize == 0 ? 64 : oldsize * 2;
+		set->slots = xcalloc(set->size, sizeof *set->slots);
+		for (i = 0; i < oldsize; i++) {
+			if (old[i] == NULL)
+				continue;
+			j = config_hash(old[i]) & (set->size - 1);
+			while (set->slots[j] != NULL)
+				j = (j + 1) & (set->size - 1);
+			set->slots[j] = old[i];
+		}
+		free(old);
+	}
+	i = config_hash(s) & (set->size - 1);
+	for (; set->slots[i] != NULL; i = (i + 1) & (set->size - 1)) {
+		if (strcmp(set->slots[i], s) == 0)
+			return 0;
+	}
+	set->slots[i] = xstrdup(s);
+	set->n++;
+	return 1;
+}
+
+/* Empty a set. */
+static void
+config_set_clear(struct config_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->size; i++)
+		free(set->slots[i]);
+	free(set->slots);
+	memset(set, 0, sizeof *set);
 }
 
 /* Append a string to a list. */
@@ -294,6 +413,22 @@ config_file(struct config_parse *cp, const char *key, const char *path,
 		    strerror(errno));
 }
 
+/* Parse a port number, digits only; return it or -1. */
+static long
+config_port(const char *s)
+{
+	long port = 0;
+
+	if (*s == '\0' || strlen(s) > 5)
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		port = port * 10 + (*s - '0');
+	}
+	return port >= 1 && port <= 65535 ? port : -1;
+}
+
 /* Check a DNS server list: addr, addr:port, [v6]:port. */
 static void
 config_dns_servers(struct config_parse *cp, const char *key, const char *value,
@@ -302,12 +437,10 @@ config_dns_servers(struct config_parse *cp, const char *key, const char *value,
 	char addr[64];
 	const char *s, *colon, *end;
 	size_t i, n;
-	long port;
 
 	config_split(value, l);
 	for (i = 0; i < l->n; i++) {
 		s = l->items[i];
-		port = 53;
 		if (s[0] == '[') {
 			end = strchr(s, ']');
 			n = end != NULL ? (size_t)(end - s - 1) : 0;
@@ -330,14 +463,10 @@ config_dns_servers(struct config_parse *cp, const char *key, const char *value,
 			if (strlcpy(addr, s, sizeof addr) >= sizeof addr)
 				goto bad;
 		}
-		if (colon != NULL) {
-			char *pend;
-
-			port = strtol(colon + 1, &pend, 10);
-			if (*pend != '\0' || port < 1 || port > 65535)
-				goto bad;
-		}
-		if (!config_is_ip(addr))
+		if (colon != NULL && config_port(colon + 1) < 0)
+			goto bad;
+		if (!config_is_ip(addr) ||
+		    (s[0] == '[' && strchr(addr, ':') == NULL))
 			goto bad;
 		continue;
 	bad:
@@ -357,20 +486,29 @@ config_https_url(struct config_parse *cp, const char *key, const char *value,
     char **out)
 {
 	CURLU *u;
-	char *scheme = NULL, *host = NULL, *user = NULL;
+	char *scheme = NULL, *host = NULL, *user = NULL, *password = NULL;
 	const char *why = NULL;
 
 	if ((u = curl_url()) == NULL)
 		fatalx("curl_url: out of memory");
-	if (curl_url_set(u, CURLUPART_URL, value, 0) != CURLUE_OK)
-		why = "not a valid URL";
+	/*
+	 * curl's parser is lenient ("https:/host", "https:///host"): insist
+	 * on the plain form first.
+	 */
+	if (strncasecmp(value, "https://", 8) != 0)
+		why = "must be an https:// URL";
+	else if (value[8] == '\0' || value[8] == '/')
+		why = "has no host";
+	else if (curl_url_set(u, CURLUPART_URL, value, 0) != CURLUE_OK)
+		why = "is not a valid URL";
 	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    strcmp(scheme, "https") != 0)
 		why = "must be an https:// URL";
 	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    host[0] == '\0')
 		why = "has no host";
-	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
+	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK)
 		why = "must not carry a user name or password";
 	if (why != NULL)
 		config_error_at(cp, cp->lineno, key, "'%s' %s", value, why);
@@ -381,6 +519,7 @@ config_https_url(struct config_parse *cp, const char *key, const char *value,
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(user);
+	curl_free(password);
 	curl_url_cleanup(u);
 }
 
@@ -526,30 +665,59 @@ config_daemon_key(struct config_parse *cp, const char *key, const char *v)
 	return 1;
 }
 
-/* Parse "host[:port]" for frontend=. */
+/* Lower-case a string in place. */
+static void
+config_lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* Parse "host[:port]" (host a name, an IPv4 or a [IPv6]) for frontend=. */
 static void
 config_frontend(struct config_parse *cp, const char *key, const char *v,
     struct config_profile *p)
 {
-	char *host, *colon, *end;
+	char *host, *colon = NULL, *end;
 	long port = 443;
+	int ok;
 
-	host = xstrdup(v);
-	if ((colon = strrchr(host, ':')) != NULL && strchr(host, ']') == NULL &&
-	    strchr(host, ':') == colon) {
-		*colon = '\0';
-		port = strtol(colon + 1, &end, 10);
-		if (*end != '\0' || port < 1 || port > 65535) {
+	if (v[0] == '[') {
+		host = xstrdup(v + 1);
+		if ((end = strchr(host, ']')) == NULL ||
+		    (end[1] != '\0' && end[1] != ':')) {
 			config_error_at(cp, cp->lineno, key,
-			    "invalid port in '%s'", v);
+			    "invalid host '%s' (want host, host:port or "
+			    "[IPv6]:port)",
+			    v);
 			free(host);
 			return;
 		}
+		*end = '\0';
+		colon = end[1] == ':' ? end + 1 : NULL;
+		ok = strchr(host, ':') != NULL && config_is_ip(host);
+	} else {
+		host = xstrdup(v);
+		/* One colon: host:port; more: a bare IPv6 address. */
+		if ((colon = strchr(host, ':')) != NULL &&
+		    strchr(colon + 1, ':') != NULL)
+			colon = NULL;
+		if (colon != NULL)
+			*colon = '\0';
+		ok = dns_valid_hostname(host) || config_is_ip(host);
 	}
-	if (!dns_valid_hostname(host) && !config_is_ip(host))
+	if (colon != NULL && (port = config_port(colon + 1)) < 0) {
 		config_error_at(cp, cp->lineno, key,
-		    "invalid host name '%s' (want host or host:port)", host);
+		    "invalid port in '%s' (want 1 to 65535)", v);
+		free(host);
+		return;
+	}
+	if (!ok)
+		config_error_at(cp, cp->lineno, key,
+		    "invalid host '%s' (want host, host:port or [IPv6]:port)",
+		    v);
 	else {
+		config_lower(host);
 		free(p->frontend_host);
 		p->frontend_host = xstrdup(host);
 		p->frontend_port = (int)port;
@@ -576,11 +744,13 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 	} else if (strcmp(key, "public_roots") == 0) {
 		config_file(cp, key, v, 0);
 		config_set_path(&p->public_roots_file, v);
-	} else if (strcmp(key, "tls_min") == 0)
+	} else if (strcmp(key, "tls_min") == 0) {
 		config_tls(cp, key, v, &p->tls_min);
-	else if (strcmp(key, "tls_max") == 0)
+		cp->tls_line = cp->lineno;
+	} else if (strcmp(key, "tls_max") == 0) {
 		config_tls(cp, key, v, &p->tls_max);
-	else if (strcmp(key, "system_store") == 0)
+		cp->tls_line = cp->lineno;
+	} else if (strcmp(key, "system_store") == 0)
 		config_bool(cp, key, v, &p->system_store);
 	else if (strcmp(key, "allow_basic") == 0)
 		config_bool(cp, key, v, &p->allow_basic);
@@ -592,25 +762,34 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 	return 1;
 }
 
-/* Check and store address=: local@domain, domain lower-cased. */
+/*
+ * Check and store address=: local@domain. The domain is stored lower-cased
+ * and without a trailing dot, in domain and in the address; it must be a DNS
+ * name (not an address literal, not an all-numeric top label).
+ */
 static void
 config_address(struct config_parse *cp, const char *key, const char *v,
     struct config_mailbox *m)
 {
-	const char *at = strrchr(v, '@');
-	char *domain, *p;
+	const char *at = strchr(v, '@'), *p, *tld;
+	char *domain;
 	size_t len;
 
-	if (at == NULL || at == v || strchr(v, '@') != at) {
+	if (at == NULL || at == v || strchr(at + 1, '@') != NULL ||
+	    at - v > 64 || strlen(v) > 254) {
 		config_error_at(cp, cp->lineno, key,
 		    "'%s' is not an SMTP address (want user@domain)", v);
 		return;
 	}
-	for (p = (char *)v; p < at; p++) {
-		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' ||
-		    *p == '>' || *p == '\\' || (unsigned char)*p >= 0x7f) {
+	for (p = v; p < at; p++) {
+		if ((unsigned char)*p <= ' ' ||
+		    strchr("\"(),:;<>[\\]", *p) != NULL ||
+		    (unsigned char)*p >= 0x7f ||
+		    (*p == '.' && (p == v || p + 1 == at || p[1] == '.'))) {
 			config_error_at(cp, cp->lineno, key,
-			    "'%s' has characters not allowed in an address", v);
+			    "'%s' has a local part that is not a plain "
+			    "dot-atom",
+			    v);
 			return;
 		}
 	}
@@ -618,9 +797,10 @@ config_address(struct config_parse *cp, const char *key, const char *v,
 	len = strlen(domain);
 	if (len > 0 && domain[len - 1] == '.')
 		domain[len - 1] = '\0';
-	for (p = domain; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	if (!dns_valid_hostname(domain) || strchr(domain, '.') == NULL ||
+	config_lower(domain);
+	tld = strrchr(domain, '.');
+	if (!dns_valid_hostname(domain) || tld == NULL ||
+	    strspn(tld + 1, "0123456789") == strlen(tld + 1) ||
 	    config_is_ip(domain)) {
 		config_error_at(cp, cp->lineno, key,
 		    "'%s' does not end in a DNS domain name", v);
@@ -629,7 +809,7 @@ config_address(struct config_parse *cp, const char *key, const char *v,
 	}
 	free(m->address);
 	free(m->domain);
-	m->address = xstrdup(v);
+	xasprintf(&m->address, "%.*s@%s", (int)(at - v), v, domain);
 	m->domain = domain;
 }
 
@@ -667,11 +847,13 @@ config_mailbox_key(struct config_parse *cp, const char *key, const char *v)
 	struct config_mailbox *m = cp->mailbox;
 	size_t i;
 
-	if (strcmp(key, "address") == 0)
+	if (strcmp(key, "address") == 0) {
 		config_address(cp, key, v, m);
-	else if (strcmp(key, "account") == 0)
+		cp->draft->address_given = 1;
+	} else if (strcmp(key, "account") == 0) {
 		config_account(cp, key, v, m);
-	else if (strcmp(key, "credential") == 0) {
+		cp->draft->account_given = 1;
+	} else if (strcmp(key, "credential") == 0) {
 		/* Read once the whole file is checked (config_check). */
 		free(m->credential);
 		m->credential = xstrdup(v);
@@ -679,6 +861,7 @@ config_mailbox_key(struct config_parse *cp, const char *key, const char *v)
 	} else if (strcmp(key, "profiles") == 0) {
 		free(cp->draft->profiles);
 		cp->draft->profiles = xstrdup(v);
+		cp->draft->profiles_line = cp->lineno;
 	} else if (strcmp(key, "interval") == 0)
 		config_duration(cp, key, v, 1000, UINT64_MAX, &m->interval_ms);
 	else if (strcmp(key, "dns_servers") == 0)
@@ -690,6 +873,7 @@ config_mailbox_key(struct config_parse *cp, const char *key, const char *v)
 	else if (strcmp(key, "redirect_allow") == 0) {
 		config_split(v, &m->redirect_allow);
 		for (i = 0; i < m->redirect_allow.n; i++) {
+			config_lower(m->redirect_allow.items[i]);
 			if (!dns_valid_hostname(m->redirect_allow.items[i]))
 				config_error_at(cp, cp->lineno, key,
 				    "invalid host name '%s'",
@@ -730,8 +914,7 @@ config_handler(void *arg, const char *section, const char *key,
 	for (i = 0; i < cp->nkeys; i++) {
 		if (strcmp(cp->keys[i], key) == 0) {
 			config_error_at(cp, cp->lineno, key,
-			    "given more than once in this section (or an "
-			    "indented continuation line)");
+			    "given more than once in this section");
 			return 1;
 		}
 	}
@@ -749,12 +932,17 @@ config_handler(void *arg, const char *section, const char *key,
 	return 1;
 }
 
-/* Forget the keys of the section that ended. */
+/* Finish the section that ended: check what needs all of it, forget it. */
 static void
 config_end_section(struct config_parse *cp)
 {
+	struct config_profile *p = cp->profile;
 	size_t i;
 
+	if (p != NULL && p->tls_min > p->tls_max)
+		config_error_at(cp, cp->tls_line, NULL,
+		    "tls_min %d.%d is above tls_max %d.%d", p->tls_min / 10,
+		    p->tls_min % 10, p->tls_max / 10, p->tls_max % 10);
 	for (i = 0; i < cp->nkeys; i++)
 		free(cp->keys[i]);
 	free(cp->keys);
@@ -765,6 +953,7 @@ config_end_section(struct config_parse *cp)
 	cp->profile = NULL;
 	cp->mailbox = NULL;
 	cp->draft = NULL;
+	cp->tls_line = 0;
 }
 
 /* Whether s is a valid section name (letters, digits, . _ -). */
@@ -786,7 +975,6 @@ config_begin_section(struct config_parse *cp, const char *header)
 {
 	char type[16], name[128];
 	struct config_mailbox *m;
-	size_t i;
 
 	config_end_section(cp);
 	cp->sline = cp->lineno;
@@ -795,22 +983,14 @@ config_begin_section(struct config_parse *cp, const char *header)
 	name[0] = '\0';
 	if (sscanf(header, "%15s %127s", type, name) < 1)
 		type[0] = '\0';
-	for (i = 0; i < cp->nsections; i++) {
-		if (strcmp(cp->sections[i], header) == 0) {
-			config_error_at(cp, cp->lineno, NULL,
-			    "section defined twice");
-			return;
-		}
+	if (!config_set_add(&cp->sections, header)) {
+		config_error_at(cp, cp->lineno, NULL, "section defined twice");
+		return;
 	}
-	cp->sections = xreallocarray(cp->sections, cp->nsections + 1,
-	    sizeof *cp->sections);
-	cp->sections[cp->nsections++] = xstrdup(header);
 
-	if (strcmp(header, "daemon") == 0) {
+	if (strcmp(header, "daemon") == 0)
 		cp->kind = CONFIG_SECTION_DAEMON;
-		cp->daemon_seen = 1;
-	} else if (strcmp(type, "profile") == 0 ||
-	    strcmp(type, "mailbox") == 0) {
+	else if (strcmp(type, "profile") == 0 || strcmp(type, "mailbox") == 0) {
 		if (!config_valid_name(name) ||
 		    strlen(type) + 1 + strlen(name) != strlen(header)) {
 			config_error_at(cp, cp->lineno, NULL,
@@ -856,54 +1036,115 @@ config_begin_section(struct config_parse *cp, const char *header)
 }
 
 /*
- * inih's line reader. Counts lines, starts sections, and reports the
- * lines inih would reject (over-long, no '=') with their numbers.
+ * Read one line into str (at most num - 2 characters kept), without its
+ * end of line. Return -1 at the end of the file, 0 for a line, or 1 for a
+ * line that cannot be taken (too long, control characters), already
+ * reported.
+ */
+static int
+config_getline(struct config_parse *cp, char *str, int num)
+{
+	size_t len = 0, max = (size_t)num - 2;
+	int c, any = 0, bad = -1, toolong = 0;
+
+	while ((c = getc(cp->fp)) != EOF) {
+		any = 1;
+		if (c == '\n')
+			break;
+		if (c == '\r') {
+			/* CR LF ends a line; a CR anywhere else is refused. */
+			if ((c = getc(cp->fp)) == '\n' || c == EOF)
+				break;
+			ungetc(c, cp->fp);
+			c = '\r';
+		}
+		if (((unsigned char)c < ' ' && c != '\t') || c == 0x7f) {
+			if (bad < 0)
+				bad = c;
+		} else if (len < max)
+			str[len++] = (char)c;
+		else
+			toolong = 1;
+	}
+	str[len] = '\0';
+	if (!any) {
+		if (ferror(cp->fp))
+			cp->read_errno = errno != 0 ? errno : EIO;
+		return -1;
+	}
+	cp->lineno++;
+	if (toolong)
+		config_error_at(cp, cp->lineno, NULL,
+		    "line longer than %zu characters", max);
+	else if (bad >= 0)
+		config_error_at(cp, cp->lineno, NULL,
+		    "control character 0x%02x in the line", (unsigned int)bad);
+	else
+		return 0;
+	return 1;
+}
+
+/*
+ * inih's line reader. Counts lines, starts sections (inih does not tell its
+ * handler), and reports the lines inih would reject or misread with their
+ * numbers; those are handed to inih as empty lines.
+ *
+ * Leading white space is removed: with INI_ALLOW_MULTILINE (on in Debian's
+ * build) inih would take an indented line as the continuation of the
+ * previous value, and an indented "key = value" would silently become part
+ * of the value above it.
  */
 static char *
 config_reader(char *str, int num, void *arg)
 {
 	struct config_parse *cp = arg;
 	char *s, *end;
-	size_t len;
-	int c;
+	int r;
 
-	if (fgets(str, num, cp->fp) == NULL)
+	if ((r = config_getline(cp, str, num)) < 0)
 		return NULL;
-	cp->lineno++;
-	len = strlen(str);
-	if (len > 0 && str[len - 1] != '\n' && !feof(cp->fp)) {
-		/* Swallow the rest of an over-long line; report it once. */
-		while ((c = fgetc(cp->fp)) != EOF && c != '\n')
-			;
-		config_error_at(cp, cp->lineno, NULL,
-		    "line longer than %d characters", num - 2);
+	if (r > 0) {
 		str[0] = '\0';
 		return str;
 	}
-	for (s = str; isspace((unsigned char)*s); s++)
-		;
-	if (*s == '\0' || *s == ';' || *s == '#')
+	s = str;
+	if (cp->lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	memmove(str, s, strlen(s) + 1);
+	if (*str == '\0' || *str == ';' || *str == '#')
 		return str;
-	if (*s == '[') {
-		if ((end = strchr(s, ']')) == NULL) {
+	if (*str == '[') {
+		if ((end = strchr(str, ']')) == NULL) {
+			config_end_section(cp);
+			cp->kind = CONFIG_SECTION_BAD;
 			config_error_at(cp, cp->lineno, NULL,
 			    "section header without ']'");
-			cp->kind = CONFIG_SECTION_BAD;
 			str[0] = '\0';
 			return str;
 		}
 		*end = '\0';
-		config_begin_section(cp, s + 1);
+		config_begin_section(cp, str + 1);
 		*end = ']';
+		for (s = end + 1; *s == ' ' || *s == '\t'; s++)
+			;
+		if (*s != '\0' && *s != ';' && *s != '#')
+			config_error_at(cp, cp->lineno, NULL,
+			    "text after the section header");
 		return str;
 	}
-	if (strchr(s, '=') == NULL && strchr(s, ':') == NULL) {
+	if ((s = strpbrk(str, "=:")) == NULL) {
 		config_error_at(cp, cp->lineno, NULL,
 		    "syntax error (want key = value)");
 		str[0] = '\0';
-	} else if (strchr(s, '=') == NULL) {
+	} else if (*s == ':') {
 		config_error_at(cp, cp->lineno, NULL,
 		    "syntax error (want key = value, not key: value)");
+		str[0] = '\0';
+	} else if (s == str) {
+		config_error_at(cp, cp->lineno, NULL,
+		    "syntax error (no key before '=')");
 		str[0] = '\0';
 	}
 	return str;
@@ -911,27 +1152,31 @@ config_reader(char *str, int num, void *arg)
 
 /*
  * Read a credential: $CREDENTIALS_DIRECTORY/NAME, or an absolute path.
- * The file must be private (no group/other bits; owned by us or root).
+ * The file must be private, as OpenBSD's check_file_secrecy() wants it:
+ * no group or other bits, owned by root or by us. It is checked through
+ * the descriptor that is read, so it cannot change in between. The
+ * password itself never goes into a message.
  */
 static void
 config_credential(struct config_parse *cp, struct config_mailbox *m, int line)
 {
-	char *path = NULL, buf[CONFIG_MAX_PASSWORD + 2];
+	char *path = NULL, buf[CONFIG_MAX_PASSWORD + 4];
 	const char *dir, *ref = m->credential;
 	struct stat sb;
-	ssize_t n;
-	size_t len;
+	ssize_t n = 0;
+	size_t len = 0;
 	int fd = -1;
 
+	if ((dir = getenv("CREDENTIALS_DIRECTORY")) != NULL && *dir == '\0')
+		dir = NULL;
 	if (ref[0] == '/')
 		path = xstrdup(ref);
-	else if (strchr(ref, '/') != NULL || !config_valid_name(ref)) {
+	else if (!config_valid_name(ref)) {
 		config_error_at(cp, line, "credential",
 		    "'%s' is neither an absolute path nor a credential name",
 		    ref);
 		goto out;
-	} else if ((dir = getenv("CREDENTIALS_DIRECTORY")) == NULL &&
-	    (cp->flags & CONFIG_LOAD_CHECK) != 0) {
+	} else if (dir == NULL && (cp->flags & CONFIG_LOAD_CHECK) != 0) {
 		/*
 		 * -n outside the service: systemd gives the credential only
 		 * to the running unit, so it cannot be read here. Say so.
@@ -961,9 +1206,10 @@ config_credential(struct config_parse *cp, struct config_mailbox *m, int line)
 	}
 	if ((sb.st_mode & 077) != 0) {
 		config_error_at(cp, line, "credential",
-		    "credential file %s is readable or writable by group or "
-		    "others (mode %04o); chmod 600 it",
-		    path, (unsigned int)(sb.st_mode & 07777));
+		    "credential file %s is %s by group/other (mode %04o); "
+		    "chmod 600 it",
+		    path, (sb.st_mode & 044) != 0 ? "readable" : "accessible",
+		    (unsigned int)(sb.st_mode & 07777));
 		goto out;
 	}
 	if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
@@ -973,31 +1219,40 @@ config_credential(struct config_parse *cp, struct config_mailbox *m, int line)
 		    path, (unsigned int)sb.st_uid, (unsigned int)geteuid());
 		goto out;
 	}
-	n = read(fd, buf, sizeof buf - 1);
+	/*
+	 * Read up to a password of the maximum length, a CR LF, and one byte
+	 * more to see that there is more.
+	 */
+	while (len < sizeof buf - 1) {
+		n = read(fd, buf + len, sizeof buf - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
 	if (n < 0) {
 		config_error_at(cp, line, "credential", "%s: %s", path,
 		    strerror(errno));
 		goto out;
 	}
-	len = (size_t)n;
+	/* Strip one end of line: "\n" or "\r\n". */
+	if (len <= CONFIG_MAX_PASSWORD + 2 && len > 0 && buf[len - 1] == '\n') {
+		len--;
+		if (len > 0 && buf[len - 1] == '\r')
+			len--;
+	}
 	buf[len] = '\0';
 	if (len > CONFIG_MAX_PASSWORD)
 		config_error_at(cp, line, "credential",
 		    "%s is longer than %d bytes", path, CONFIG_MAX_PASSWORD);
-	else {
-		if (len > 0 && buf[len - 1] == '\n')
-			buf[--len] = '\0';
-		if (len > 0 && buf[len - 1] == '\r')
-			buf[--len] = '\0';
-		if (len == 0)
-			config_error_at(cp, line, "credential", "%s is empty",
-			    path);
-		else if (strlen(buf) != len)
-			config_error_at(cp, line, "credential",
-			    "%s contains a NUL byte", path);
-		else
-			m->password = xstrdup(buf);
-	}
+	else if (len == 0)
+		config_error_at(cp, line, "credential", "%s is empty", path);
+	else if (memchr(buf, '\0', len) != NULL)
+		config_error_at(cp, line, "credential",
+		    "%s contains a NUL byte", path);
+	else
+		m->password = xstrdup(buf);
 out:
 	explicit_bzero(buf, sizeof buf);
 	if (fd >= 0)
@@ -1012,14 +1267,16 @@ config_check_mailbox(struct config_parse *cp, struct config_mailbox *m,
 {
 	struct config_strlist names = {NULL, 0};
 	struct config_profile *p;
-	int sline = d->sline;
-	size_t i;
+	int sline = d->sline, pline;
+	size_t i, j;
 
+	pline = d->profiles_line != 0 ? d->profiles_line : sline;
 	free(cp->sname);
 	xasprintf(&cp->sname, "mailbox %s", m->name);
-	if (m->address == NULL)
+	/* A bad value was reported already: it is not "missing". */
+	if (!d->address_given)
 		config_error_at(cp, sline, NULL, "address is required");
-	if (m->account == NULL)
+	if (!d->account_given)
 		config_error_at(cp, sline, NULL, "account is required");
 	if (m->credential == NULL)
 		config_error_at(cp, sline, NULL,
@@ -1028,13 +1285,22 @@ config_check_mailbox(struct config_parse *cp, struct config_mailbox *m,
 	if (config_split(d->profiles != NULL ? d->profiles
 	                                     : CONFIG_PROFILE_PHONE,
 	        &names) == 0)
-		config_error_at(cp, sline, "profiles", "no profile named");
+		config_error_at(cp, pline, "profiles", "no profile named");
 	for (i = 0; i < names.n; i++) {
 		if ((p = config_find_profile(cp->cfg, names.items[i])) ==
 		    NULL) {
-			config_error_at(cp, sline, "profiles",
+			config_error_at(cp, pline, "profiles",
 			    "no profile '%s' (define [profile %s])",
 			    names.items[i], names.items[i]);
+			continue;
+		}
+		for (j = 0; j < m->nprofiles; j++) {
+			if (m->profiles[j] == p)
+				break;
+		}
+		if (j < m->nprofiles) {
+			config_error_at(cp, pline, "profiles",
+			    "profile '%s' listed twice", p->name);
 			continue;
 		}
 		m->profiles = xreallocarray(m->profiles, m->nprofiles + 1,
@@ -1050,21 +1316,18 @@ config_check_mailbox(struct config_parse *cp, struct config_mailbox *m,
 static void
 config_check_profile(struct config_parse *cp, struct config_profile *p)
 {
+	if (p->frontend_host != NULL || p->frontend_ca_file != NULL ||
+	    p->web_trusted.n != 0 || p->public_roots_file != NULL)
+		return;
 	free(cp->sname);
 	xasprintf(&cp->sname, "profile %s", p->name);
-	if (p->tls_min > p->tls_max)
-		config_error_at(cp, p->line, "tls_min",
-		    "tls_min is above tls_max");
-	if (p->frontend_host == NULL && p->frontend_ca_file == NULL &&
-	    p->web_trusted.n == 0 && p->public_roots_file == NULL)
-		config_error_at(cp, p->line, NULL,
-		    "profile '%s' has no trust anchors: set frontend (the "
-		    "Lync pool, host[:port]) or frontend_ca, web_trusted_ca, "
-		    "public_roots%s",
-		    p->name,
-		    p->builtin && p->line == 0
-		        ? " in a [profile " CONFIG_PROFILE_PHONE "] section"
-		        : "");
+	config_error_at(cp, p->line, NULL,
+	    "profile '%s' has no trust anchors: set frontend (the Lync pool, "
+	    "host[:port]) or frontend_ca, web_trusted_ca, public_roots%s",
+	    p->name,
+	    p->builtin && p->line == 0 ? " in a [profile " CONFIG_PROFILE_PHONE
+	                                 "] section"
+	                               : "");
 }
 
 /* Check what needs the whole file: references and credentials. */
@@ -1110,7 +1373,7 @@ config_load_flags(const char *path, int flags, struct config **cfgp,
 }
 
 /*
- * Load from text in memory (named name in errors), or from the file name
+ * Load from text in memory (named path in errors), or from the file path
  * when text is NULL.
  */
 int
@@ -1119,6 +1382,7 @@ config_load_text(const char *path, const char *text, int flags,
 {
 	struct config_parse cp;
 	struct config *cfg;
+	struct stat sb;
 	size_t i;
 	int r;
 
@@ -1154,20 +1418,26 @@ config_load_text(const char *path, const char *text, int flags,
 		config_error_at(&cp, 0, NULL, "%s", strerror(errno));
 		goto done;
 	}
+	if (fstat(fileno(cp.fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		config_error_at(&cp, 0, NULL, "is a directory");
+		fclose(cp.fp);
+		goto done;
+	}
 	r = ini_parse_stream(config_reader, &cp, config_handler, &cp);
 	fclose(cp.fp);
 	config_end_section(&cp);
-	if (r < 0)
+	if (cp.read_errno != 0)
+		config_error_at(&cp, 0, NULL, "cannot read the file: %s",
+		    strerror(cp.read_errno));
+	else if (r < 0)
 		config_error_at(&cp, 0, NULL, "cannot read the file");
-	else if (r > 0 && cp.nerrors == 0)
+	else if (r > 0 && cp.nfound == 0)
 		config_error_at(&cp, r, NULL, "syntax error");
 	config_check(&cp);
 
 done:
 	config_end_section(&cp);
-	for (i = 0; i < cp.nsections; i++)
-		free(cp.sections[i]);
-	free(cp.sections);
+	config_set_clear(&cp.sections);
 	for (i = 0; i < cfg->nmailboxes; i++) {
 		if (cp.drafts != NULL && cp.drafts[i] != NULL) {
 			free(cp.drafts[i]->profiles);
@@ -1175,16 +1445,11 @@ done:
 		}
 	}
 	free(cp.drafts);
-	if (cp.nerrors > 0) {
-		if (cp.nerrors > CONFIG_MAX_ERRORS) {
-			cp.nerrors = 0;
-			config_error_at(&cp, 0, NULL, "more errors not shown");
-		}
-		*errors = cp.errors;
+	if (cp.nfound > 0) {
+		*errors = config_errors_join(&cp);
 		config_free(cfg);
 		return -1;
 	}
-	free(cp.errors);
 	*cfgp = cfg;
 	return 0;
 }

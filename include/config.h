@@ -110,8 +110,14 @@ struct config {
 
 /*
  * Load and validate path. On success return 0 and set *cfgp (refcount 1).
- * On failure return -1 and set *errors to every problem found, one per line
- * ("file:line: [section] key: message"); the caller frees it.
+ * On failure return -1 and set *errors to every problem found, sorted by
+ * line, each ending in "\n"; the caller frees it. The forms are
+ *	file:line: [section] key: message	(a value)
+ *	file:line: [section]: message		(a section, or a line in it)
+ *	file:line: message			(a line outside any section)
+ *	file: message				(the whole file)
+ * Past 200 problems the rest are counted ("file: N more errors not
+ * shown"). No message ever contains a password.
  */
 int config_load(const char *, struct config **, char **);
 int config_load_flags(const char *, int, struct config **, char **);
@@ -129,7 +135,10 @@ config_mailbox_find(const struct config *, const char *);
 /* Parse "30s", "5m", "24h", "2d", "1500ms" (bare number = seconds). */
 int config_parse_duration(const char *, uint64_t *);
 
-/* One-line summary for -n: "N mailboxes, M profiles". Caller frees. */
+/*
+ * One-line summary for -n: "3 mailboxes, 2 profiles, interval 5m". Caller
+ * frees.
+ */
 char *config_summary(const struct config *);
 
 #endif

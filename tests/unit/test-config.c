@@ -1,10 +1,14 @@
 /*
- * Unit tests of config: durations, a full valid file, every kind of error
- * with its file:line, credentials (lookup, secrecy, wiping from messages),
- * the built-in phone profile and reference counting.
+ * Unit tests of config: durations and value checks, a full valid file (and
+ * the shipped sample), every kind of error with its file:line, credentials
+ * (lookup, secrecy, symbolic links, and the password kept out of every
+ * message), the built-in phone profile, fixed URLs and reference counting.
+ *
+ * Each test works in its own mkdtemp directory, removed afterwards.
  */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,42 +22,17 @@
 
 #include "config.h"
 
+/* A password no message may ever contain, nor a piece of it. */
 #define CANARY "Canary-Pa55w0rd-7a1d"
+#define FIXTURES TEST_DATA_DIR "/config"
+#define SAMPLE TEST_DATA_DIR "/../../conf/ewsprobed.conf"
 
-static char dir[64];
-static char cred[128];
+static char dir[64]; /* this test's directory */
+static char cred[128]; /* dir/lab.password: CANARY, CR LF, mode 0600 */
 
-/* Make a private directory with a 0600 credential file holding CANARY. */
-static int
-setup(void **unused)
-{
-	FILE *fp;
-
-	strcpy(dir, "/tmp/test-config-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(cred, sizeof cred, "%s/lab.password", dir);
-	fp = fopen(cred, "w");
-	assert_non_null(fp);
-	fputs(CANARY "\r\n", fp);
-	fclose(fp);
-	assert_int_equal(chmod(cred, 0600), 0);
-	unsetenv("CREDENTIALS_DIRECTORY");
-	return 0;
-}
-
-/* Remove the test directory. */
-static int
-teardown(void **unused)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Write text as dir/name and return its path (static buffer). */
+/* Write text (len bytes) as dir/name with mode; return its path. */
 static const char *
-write_conf(const char *name, const char *text)
+write_file(const char *name, const void *text, size_t len, mode_t mode)
 {
 	static char path[192];
 	FILE *fp;
@@ -61,59 +40,64 @@ write_conf(const char *name, const char *text)
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	fp = fopen(path, "w");
 	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
+	assert_int_equal(fwrite(text, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(path, mode), 0);
 	return path;
 }
 
-/* A valid file: profile completion and one mailbox using cred. */
-static char *
-good_text(const char *extra)
+/* Make a fresh directory with a 0600 credential holding CANARY. */
+static int
+setup(void **state)
 {
-	char *s;
-
-	assert_true(asprintf(&s,
-	                "[daemon]\n"
-	                "interval = 30s\n"
-	                "retry_interval = 1500ms\n"
-	                "discovery_interval = 2d\n"
-	                "fail_after = 4\n"
-	                "status_file =\n"
-	                "dns_servers = 127.0.0.53, [::1]:5353\n"
-	                "\n"
-	                "[profile lync-phone-edition]\n"
-	                "frontend = lyncpool.contoso.com:5061\n"
-	                "\n"
-	                "[profile modern]\n"
-	                "public_roots = %s\n"
-	                "tls_min = 1.2\n"
-	                "tls_max = 1.3\n"
-	                "system_store = no\n"
-	                "\n"
-	                "[mailbox lab]\n"
-	                "address = Lab@Contoso.COM.\n"
-	                "account = CONTOSO\\lab\n"
-	                "credential = %s\n"
-	                "profiles = lync-phone-edition, modern\n"
-	                "ews_internal_url = "
-	                "https://casarray.contoso.com/EWS/Exchange.asmx\n"
-	                "redirect_allow = mail.contoso-hosting.net\n"
-	                "discovery = all\n"
-	                "%s",
-	                cred, cred, extra) > 0);
-	return s;
+	(void)state;
+	strcpy(dir, "/tmp/test-config-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(cred, sizeof cred, "%s",
+	    write_file("lab.password", CANARY "\r\n", strlen(CANARY) + 2,
+	        0600));
+	unsetenv("CREDENTIALS_DIRECTORY");
+	return 0;
 }
 
-/* Load text; return the errors (NULL when it loaded). */
+/* Remove the test's directory and whatever is in it. */
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	unsetenv("CREDENTIALS_DIRECTORY");
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Fail if errors holds the password or any 8 bytes of it. */
+static void
+assert_no_secret(const char *errors)
+{
+	char piece[9];
+	size_t i;
+
+	for (i = 0; i + 8 <= strlen(CANARY); i++) {
+		memcpy(piece, CANARY + i, 8);
+		piece[8] = '\0';
+		if (strstr(errors, piece) != NULL)
+			fail_msg("password in a message: %s", errors);
+	}
+}
+
+/* Load path; return the errors (NULL when it loaded into *cfgp). */
 static char *
-load_errors(const char *text, struct config **cfgp)
+load_path(const char *path, int flags, struct config **cfgp)
 {
 	struct config *cfg = NULL;
 	char *errors = NULL;
-	const char *path = write_conf("t.conf", text);
 
-	if (config_load(path, &cfg, &errors) == 0) {
+	if (config_load_flags(path, flags, &cfg, &errors) == 0) {
 		assert_null(errors);
+		assert_non_null(cfg);
+		assert_int_equal(cfg->refcnt, 1);
 		if (cfgp != NULL)
 			*cfgp = cfg;
 		else
@@ -122,194 +106,570 @@ load_errors(const char *text, struct config **cfgp)
 	}
 	assert_null(cfg);
 	assert_non_null(errors);
-	assert_null(strstr(errors, CANARY));
+	assert_int_equal(errors[strlen(errors) - 1], '\n');
+	assert_no_secret(errors);
 	return errors;
 }
 
-/* Durations with every unit; garbage, zero and overflow refused. */
-static void
-test_durations(void **unused)
+/* Write text as dir/t.conf and load it; return the errors. */
+static char *
+load_errors(const char *text, struct config **cfgp)
 {
-	uint64_t ms;
-
-	assert_int_equal(config_parse_duration("1500ms", &ms), 0);
-	assert_int_equal(ms, 1500);
-	assert_int_equal(config_parse_duration("30s", &ms), 0);
-	assert_int_equal(ms, 30000);
-	assert_int_equal(config_parse_duration("45", &ms), 0);
-	assert_int_equal(ms, 45000);
-	assert_int_equal(config_parse_duration("5m", &ms), 0);
-	assert_int_equal(ms, 300000);
-	assert_int_equal(config_parse_duration("24h", &ms), 0);
-	assert_int_equal(ms, 86400000);
-	assert_int_equal(config_parse_duration("2d", &ms), 0);
-	assert_int_equal(ms, 172800000);
-	assert_int_equal(config_parse_duration("0s", &ms), -1);
-	assert_int_equal(config_parse_duration("-5m", &ms), -1);
-	assert_int_equal(config_parse_duration("5 m", &ms), -1);
-	assert_int_equal(config_parse_duration("5min", &ms), -1);
-	assert_int_equal(config_parse_duration("m", &ms), -1);
-	assert_int_equal(config_parse_duration("", &ms), -1);
-	assert_int_equal(config_parse_duration(NULL, &ms), -1);
-	assert_int_equal(config_parse_duration("99999999999999999999d", &ms),
-	    -1);
-	assert_int_equal(config_parse_duration("999999999999999d", &ms), -1);
+	return load_path(write_file("t.conf", text, strlen(text), 0644), 0,
+	    cfgp);
 }
 
-/* A full valid file loads with every value in place. */
-static void
-test_good_file(void **unused)
+/* Load text that must load; return the configuration. */
+static struct config *
+load_ok(const char *text)
 {
 	struct config *cfg = NULL;
+	char *errors = load_errors(text, &cfg);
+
+	if (errors != NULL)
+		fail_msg("unexpected errors:\n%s", errors);
+	return cfg;
+}
+
+/*
+ * Assert errors has a line that starts with "file:line: " and contains
+ * what; file is dir/t.conf unless given.
+ */
+static void
+assert_error_in(const char *errors, const char *file, int line,
+    const char *what)
+{
+	char prefix[256], *copy, *l, *p;
+
+	if (file == NULL)
+		snprintf(prefix, sizeof prefix, "%s/t.conf:%d: ", dir, line);
+	else if (line == 0)
+		snprintf(prefix, sizeof prefix, "%s: ", file);
+	else
+		snprintf(prefix, sizeof prefix, "%s:%d: ", file, line);
+	copy = strdup(errors);
+	for (p = copy; (l = strsep(&p, "\n")) != NULL;) {
+		if (strncmp(l, prefix, strlen(prefix)) == 0 &&
+		    strstr(l, what) != NULL) {
+			free(copy);
+			return;
+		}
+	}
+	free(copy);
+	fail_msg("no error '%s' at %s in:\n%s", what, prefix, errors);
+}
+
+/* assert_error_in() for dir/t.conf. */
+static void
+assert_error(const char *errors, int line, const char *what)
+{
+	assert_error_in(errors, NULL, line, what);
+}
+
+/* The number of lines in s. */
+static size_t
+count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* The start of a file with a completed phone profile and a mailbox. */
+#define MAILBOX_HEAD \
+	"[profile lync-phone-edition]\n" \
+	"frontend = lyncpool.contoso.com\n" \
+	"[mailbox lab]\n" \
+	"address = lab@contoso.com\n" \
+	"account = CONTOSO\\lab\n"
+
+/* A one-mailbox file whose credential is path (credential= on line 6). */
+static char *
+cred_text(const char *path)
+{
+	char *s;
+
+	assert_true(asprintf(&s, MAILBOX_HEAD "credential = %s\n", path) > 0);
+	return s;
+}
+
+/* Durations with every unit; garbage, zero, negatives and overflow. */
+static void
+test_durations(void **state)
+{
+	static const struct {
+		const char *s;
+		uint64_t ms;
+	} good[] = {
+	    {"1500ms", 1500},
+	    {"1ms", 1},
+	    {"30s", 30000},
+	    {"45", 45000},
+	    {"5m", 300000},
+	    {"24h", 86400000},
+	    {"2d", 172800000},
+	    {"007s", 7000},
+	    {"18446744073709551615ms", UINT64_MAX},
+	};
+	static const char *bad[] = {"0", "0s", "0ms", "-5m", "+5m", " 5m",
+	    "5m ", "5 m", "5min", "5M", "5mm", "m", "ms", "", "1.5s", "0x10s",
+	    "5s5", "18446744073709551616ms", "99999999999999999999d",
+	    "213503982335d", "5124095576030432h"};
+	uint64_t ms;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		ms = 0;
+		if (config_parse_duration(good[i].s, &ms) != 0 ||
+		    ms != good[i].ms)
+			fail_msg("'%s' gave %llu", good[i].s,
+			    (unsigned long long)ms);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ms = 42;
+		if (config_parse_duration(bad[i], &ms) != -1 || ms != 42)
+			fail_msg("'%s' accepted", bad[i]);
+	}
+	assert_int_equal(config_parse_duration(NULL, &ms), -1);
+}
+
+/* The bounds of the [daemon] numbers and durations. */
+static void
+test_daemon_bounds(void **state)
+{
+	struct config *cfg;
+	char *text, *errors;
+
+	(void)state;
+	assert_true(asprintf(&text,
+	                "[daemon]\n"
+	                "interval = 1s\n"
+	                "timeout = 10m\n"
+	                "fail_after = 100\n"
+	                "recover_after = 1\n"
+	                "concurrency = 4096\n"
+	                "cert_warn_days = 0\n" MAILBOX_HEAD "credential = %s\n",
+	                cred) > 0);
+	cfg = load_ok(text);
+	assert_int_equal(cfg->interval_ms, 1000);
+	assert_int_equal(cfg->timeout_ms, 600000);
+	assert_int_equal(cfg->fail_after, 100);
+	assert_int_equal(cfg->recover_after, 1);
+	assert_int_equal(cfg->concurrency, 4096);
+	assert_int_equal(cfg->cert_warn_days, 0);
+	config_unref(cfg);
+	free(text);
+
+	errors = load_errors("[daemon]\n"
+	                     "interval = 999ms\n"
+	                     "timeout = 601s\n"
+	                     "fail_after = 101\n"
+	                     "recover_after = 0\n"
+	                     "concurrency = 4097\n"
+	                     "cert_warn_days = 3651\n"
+	                     "retry_interval = -1m\n"
+	                     "discovery_interval = 0\n"
+	                     "[daemon2]\n",
+	    NULL);
+	assert_error(errors, 2, "[daemon] interval: duration '999ms' out of");
+	assert_error(errors, 3, "[daemon] timeout: duration '601s' out of");
+	assert_error(errors, 4, "[daemon] fail_after: invalid number '101'");
+	assert_error(errors, 5, "[daemon] recover_after: invalid number");
+	assert_error(errors, 6, "[daemon] concurrency: invalid number '4097'");
+	assert_error(errors, 7, "[daemon] cert_warn_days: invalid number");
+	assert_error(errors, 8, "[daemon] retry_interval: invalid duration");
+	assert_error(errors, 9, "[daemon] discovery_interval: invalid");
+	free(errors);
+}
+
+/* A full file written here: every value lands where it should. */
+static void
+test_good_file(void **state)
+{
+	struct config *cfg;
 	const struct config_mailbox *m;
 	const struct config_profile *p;
-	char *text = good_text(""), *errors, *sum;
+	char *text, *sum;
 
-	errors = load_errors(text, &cfg);
-	if (errors != NULL)
-		fail_msg("unexpected errors: %s", errors);
+	(void)state;
+	assert_true(asprintf(&text,
+	                "[daemon]\n"
+	                "interval = 30s\n"
+	                "retry_interval = 1500ms\n"
+	                "discovery_interval = 2d\n"
+	                "fail_after = 4\n"
+	                "status_file =\n"
+	                "system_store = %s\n"
+	                "dns_servers = 127.0.0.53, [::1]:5353 192.0.2.1:53\n"
+	                "\n"
+	                "[profile lync-phone-edition]\n"
+	                "frontend = lyncpool.contoso.com:5061\n"
+	                "frontend_ca = %s ; the FE issuing CA\n"
+	                "web_trusted_ca = %s, %s\n"
+	                "\n"
+	                "[profile modern]\n"
+	                "public_roots = %s\n"
+	                "tls_min = 1.2\n"
+	                "tls_max = 1.3\n"
+	                "system_store = no\n"
+	                "allow_basic = true\n"
+	                "frontend_interval = 2h\n"
+	                "\n"
+	                "[mailbox lab]\n"
+	                "address = Lab@Contoso.COM.\n"
+	                "account = CONTOSO\\lab\n"
+	                "credential = %s\n"
+	                "profiles = lync-phone-edition, modern\n"
+	                "interval = 1m\n"
+	                "dns_servers = 192.0.2.53\n"
+	                "ews_internal_url = "
+	                "https://casarray.contoso.com/EWS/Exchange.asmx\n"
+	                "ews_external_url = "
+	                "https://mail.contoso.com:8443/EWS/Exchange.asmx\n"
+	                "redirect_allow = Mail.Contoso-Hosting.net, "
+	                "ad.example.org\n"
+	                "discovery = all\n",
+	                cred, cred, cred, dir, cred, cred) > 0);
+	cfg = load_ok(text);
+	free(text);
 	assert_int_equal(cfg->interval_ms, 30000);
 	assert_int_equal(cfg->retry_interval_ms, 1500);
 	assert_int_equal(cfg->discovery_interval_ms, 172800000);
+	assert_int_equal(cfg->timeout_ms, 30000);
 	assert_int_equal(cfg->fail_after, 4);
 	assert_int_equal(cfg->recover_after, 2);
 	assert_null(cfg->status_file);
 	assert_string_equal(cfg->metrics_file, "/run/ewsprobed/ewsprobed.prom");
-	assert_int_equal(cfg->dns_servers.n, 2);
+	assert_string_equal(cfg->system_store_file, cred);
+	assert_int_equal(cfg->dns_servers.n, 3);
+	assert_string_equal(cfg->dns_servers.items[0], "127.0.0.53");
 	assert_string_equal(cfg->dns_servers.items[1], "[::1]:5353");
+	assert_string_equal(cfg->dns_servers.items[2], "192.0.2.1:53");
 
+	assert_int_equal(cfg->nprofiles, 2);
 	p = config_profile_find(cfg, CONFIG_PROFILE_PHONE);
 	assert_non_null(p);
 	assert_true(p->builtin);
+	assert_int_equal(p->line, 10);
 	assert_string_equal(p->frontend_host, "lyncpool.contoso.com");
 	assert_int_equal(p->frontend_port, 5061);
+	assert_string_equal(p->frontend_ca_file, cred);
+	assert_int_equal(p->web_trusted.n, 2);
+	assert_string_equal(p->web_trusted.items[1], dir);
+	assert_int_equal(p->tls_min, CONFIG_TLS_1_0);
 	assert_int_equal(p->tls_max, CONFIG_TLS_1_0);
 	assert_true(p->system_store);
 	p = config_profile_find(cfg, "modern");
+	assert_non_null(p);
+	assert_false(p->builtin);
+	assert_null(p->frontend_host);
+	assert_string_equal(p->public_roots_file, cred);
 	assert_int_equal(p->tls_min, CONFIG_TLS_1_2);
+	assert_int_equal(p->tls_max, CONFIG_TLS_1_3);
 	assert_false(p->system_store);
+	assert_true(p->allow_basic);
+	assert_int_equal(p->frontend_interval_ms, 7200000);
+	assert_null(config_profile_find(cfg, "Modern"));
 
+	assert_int_equal(cfg->nmailboxes, 1);
 	m = config_mailbox_find(cfg, "lab");
 	assert_non_null(m);
+	assert_int_equal(m->line, 23);
+	/* The domain is lower-cased and loses its trailing dot. */
+	assert_string_equal(m->address, "Lab@contoso.com");
 	assert_string_equal(m->domain, "contoso.com");
 	assert_string_equal(m->account, "CONTOSO\\lab");
-	/* The trailing CR LF is not part of the password. */
+	assert_string_equal(m->credential, cred);
 	assert_string_equal(m->password, CANARY);
 	assert_int_equal(m->nprofiles, 2);
-	assert_string_equal(m->profiles[1]->name, "modern");
-	assert_int_equal(m->discovery, CONFIG_DISCOVERY_ALL);
+	assert_ptr_equal(m->profiles[0],
+	    config_profile_find(cfg, CONFIG_PROFILE_PHONE));
+	assert_ptr_equal(m->profiles[1], config_profile_find(cfg, "modern"));
+	assert_int_equal(m->interval_ms, 60000);
+	assert_int_equal(m->dns_servers.n, 1);
+	assert_string_equal(m->ews_internal_url,
+	    "https://casarray.contoso.com/EWS/Exchange.asmx");
+	assert_string_equal(m->ews_external_url,
+	    "https://mail.contoso.com:8443/EWS/Exchange.asmx");
+	assert_int_equal(m->redirect_allow.n, 2);
 	assert_string_equal(m->redirect_allow.items[0],
 	    "mail.contoso-hosting.net");
+	assert_int_equal(m->discovery, CONFIG_DISCOVERY_ALL);
 	assert_null(config_mailbox_find(cfg, "nobody"));
 
 	sum = config_summary(cfg);
 	assert_string_equal(sum, "1 mailbox, 2 profiles, interval 30s");
 	free(sum);
-	assert_ptr_equal(config_ref(cfg), cfg);
 	config_unref(cfg);
-	assert_int_equal(cfg->refcnt, 1);
-	config_unref(cfg);
-	free(text);
 }
 
-/* Assert errors has a line starting with "path:line:" that contains what. */
+/* The fixture good.conf, its credential named for $CREDENTIALS_DIRECTORY. */
 static void
-assert_error(const char *errors, int line, const char *what)
+test_good_fixture(void **state)
 {
-	char prefix[256];
-	const char *p;
+	struct config *cfg = NULL;
+	const struct config_mailbox *m;
+	const struct config_profile *p;
+	char *errors, *sum;
 
-	snprintf(prefix, sizeof prefix, "%s/t.conf:%d: ", dir, line);
-	for (p = errors; (p = strstr(p, prefix)) != NULL; p++) {
-		const char *eol = strchr(p, '\n');
-		char *l =
-		    strndup(p, eol != NULL ? (size_t)(eol - p) : strlen(p));
-		int hit = strstr(l, what) != NULL;
-
-		free(l);
-		if (hit)
-			return;
-	}
-	fail_msg("no error '%s' at line %d in:\n%s", what, line, errors);
+	(void)state;
+	write_file("lab", "s3cret\n", 7, 0600);
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	errors = load_path(FIXTURES "/good.conf", 0, &cfg);
+	if (errors != NULL)
+		fail_msg("unexpected errors:\n%s", errors);
+	assert_string_equal(cfg->path, FIXTURES "/good.conf");
+	assert_int_equal(cfg->concurrency, 8);
+	assert_null(cfg->metrics_file);
+	assert_non_null(cfg->status_file);
+	p = config_profile_find(cfg, CONFIG_PROFILE_PHONE);
+	assert_string_equal(p->frontend_host, "lyncpool.contoso.com");
+	assert_int_equal(p->frontend_port, 443);
+	p = config_profile_find(cfg, "modern");
+	assert_string_equal(p->frontend_host, "2001:db8::443");
+	assert_int_equal(p->frontend_port, 8443);
+	m = config_mailbox_find(cfg, "both");
+	assert_string_equal(m->password, "s3cret");
+	assert_string_equal(m->credential, "lab");
+	assert_string_equal(m->account, "CONTOSO\\both");
+	assert_int_equal(m->nprofiles, 2);
+	assert_string_equal(m->profiles[0]->name, "modern");
+	assert_int_equal(m->interval_ms, 90000);
+	assert_string_equal(m->dns_servers.items[0], "192.0.2.53:5353");
+	assert_int_equal(m->discovery, CONFIG_DISCOVERY_FIRST);
+	m = config_mailbox_find(cfg, "lab");
+	assert_int_equal(m->nprofiles, 1);
+	assert_string_equal(m->profiles[0]->name, CONFIG_PROFILE_PHONE);
+	assert_int_equal(m->interval_ms, 0);
+	assert_int_equal(m->dns_servers.n, 0);
+	sum = config_summary(cfg);
+	assert_string_equal(sum, "2 mailboxes, 2 profiles, interval 2m");
+	free(sum);
+	config_unref(cfg);
 }
 
-/* A typo'd key, a bad duration and an open credential: all three named. */
+/*
+ * A typo'd key, a bad duration and a world-readable credential in one
+ * file: all three reported at their lines, in line order, and nothing else.
+ */
 static void
-test_three_errors(void **unused)
+test_three_errors(void **state)
+{
+	const char *path = FIXTURES "/three-errors.conf";
+	char *errors, expect[512];
+	char *l2, *l3;
+
+	(void)state;
+	write_file("open", CANARY "\n", strlen(CANARY) + 1, 0644);
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	errors = load_path(path, 0, NULL);
+	assert_int_equal(count_lines(errors), 3);
+	assert_error_in(errors, path, 5, "[daemon] concurrrency: unknown key");
+	assert_error_in(errors, path, 6,
+	    "[daemon] timeout: invalid duration '5 minutes'");
+	snprintf(expect, sizeof expect,
+	    "%s:14: [mailbox lab] credential: credential file %s/open is "
+	    "readable by group/other (mode 0644); chmod 600 it\n",
+	    path, dir);
+	l2 = strchr(errors, '\n') + 1;
+	l3 = strchr(l2, '\n') + 1;
+	assert_string_equal(l3, expect);
+	assert_true(strstr(errors, ":5:") < strstr(errors, ":6:"));
+	free(errors);
+}
+
+/* A section given twice: the second is refused and its keys ignored. */
+static void
+test_duplicate_section(void **state)
 {
 	char *text, *errors;
 
-	assert_int_equal(chmod(cred, 0644), 0);
+	(void)state;
 	assert_true(asprintf(&text,
 	                "[daemon]\n"
-	                "intervall = 5m\n"
-	                "timeout = 5 minutes\n"
+	                "interval = 5m\n"
+	                "[daemon]\n"
+	                "interval = bogus\n" MAILBOX_HEAD "credential = %s\n"
 	                "[profile lync-phone-edition]\n"
+	                "[mailbox lab]\n"
+	                "address = other@contoso.com\n",
+	                cred) > 0);
+	errors = load_errors(text, NULL);
+	assert_int_equal(count_lines(errors), 3);
+	assert_error(errors, 3, "[daemon]: section defined twice");
+	assert_error(errors, 11,
+	    "[profile lync-phone-edition]: section defined twice");
+	assert_error(errors, 12, "[mailbox lab]: section defined twice");
+	free(errors);
+	free(text);
+}
+
+/* A key given twice in a section (even indented) is refused. */
+static void
+test_duplicate_key(void **state)
+{
+	char *text, *errors;
+
+	(void)state;
+	assert_true(asprintf(&text,
+	                "[daemon]\n"
+	                "fail_after = 3\n"
+	                "\tfail_after = 4\n" MAILBOX_HEAD "credential = %s\n"
+	                "address = lab@contoso.com\n",
+	                cred) > 0);
+	errors = load_errors(text, NULL);
+	assert_int_equal(count_lines(errors), 2);
+	assert_error(errors, 3,
+	    "[daemon] fail_after: given more than once in this section");
+	assert_error(errors, 10, "[mailbox lab] address: given more than once");
+	free(errors);
+	free(text);
+}
+
+/* Unknown sections, unknown keys and keys outside any section. */
+static void
+test_unknown_section_and_key(void **state)
+{
+	char *text, *errors;
+
+	(void)state;
+	assert_true(asprintf(&text,
+	                "orphan = 1\n"
+	                "[frobnicator x]\n"
+	                "key = value\n"
+	                "[Daemon]\n"
+	                "[profile]\n"
+	                "[mailbox a b]\n"
+	                "[mailbox bad/name]\n"
+	                "[daemon]\n"
+	                "intervall = 5m\n" MAILBOX_HEAD "credential = %s\n"
+	                "colour = blue\n",
+	                cred) > 0);
+	errors = load_errors(text, NULL);
+	assert_int_equal(count_lines(errors), 8);
+	assert_error(errors, 1, "'orphan' is outside any section");
+	assert_error(errors, 2,
+	    "[frobnicator x]: unknown section (want "
+	    "[daemon], [profile NAME] or [mailbox NAME])");
+	assert_error(errors, 4, "[Daemon]: unknown section");
+	assert_error(errors, 5, "[profile]: invalid section name");
+	assert_error(errors, 6, "[mailbox a b]: invalid section name");
+	assert_error(errors, 7, "[mailbox bad/name]: invalid section name");
+	assert_error(errors, 9, "[daemon] intervall: unknown key");
+	assert_error(errors, 16, "[mailbox lab] colour: unknown key");
+	free(errors);
+	free(text);
+}
+
+/* Missing required keys are named at the section's line. */
+static void
+test_missing_required(void **state)
+{
+	char *errors;
+
+	(void)state;
+	errors = load_errors("[profile lync-phone-edition]\n"
+	                     "frontend = lyncpool.contoso.com\n"
+	                     "\n"
+	                     "[mailbox lab]\n"
+	                     "profiles = lync-phone-edition\n",
+	    NULL);
+	assert_int_equal(count_lines(errors), 3);
+	assert_error(errors, 4, "[mailbox lab]: address is required");
+	assert_error(errors, 4, "[mailbox lab]: account is required");
+	assert_error(errors, 4, "[mailbox lab]: credential is required");
+	free(errors);
+
+	/* No mailbox at all: nothing to monitor (about the whole file). */
+	errors = load_errors("[daemon]\ninterval = 1m\n", NULL);
+	assert_int_equal(count_lines(errors), 1);
+	assert_non_null(strstr(errors,
+	    "t.conf: no [mailbox NAME] section: nothing to monitor\n"));
+	free(errors);
+}
+
+/* Lines that are not key = value, and the forms that are accepted. */
+static void
+test_syntax(void **state)
+{
+	struct config *cfg;
+	char *text, *errors, big[400];
+
+	(void)state;
+	memset(big, 'x', sizeof big);
+	big[sizeof big - 1] = '\0';
+	assert_true(asprintf(&text,
+	                "[daemon]\n"
+	                "just some words\n"
+	                "concurrency: 3\n"
+	                "= 5\n"
+	                "status_file = /%s\n"
+	                "fail_after = 3\x1b[2J\n"
+	                "[daemon x] junk\n"
+	                "[mailbox lab\n"
+	                "address = ignored\n" MAILBOX_HEAD "credential = %s\n"
+	                "  retry = x\n"
+	                "recover_after = 1\rconcurrency = 4\n"
+	                "discovery = all\x7f\n",
+	                big, cred) > 0);
+	errors = load_errors(text, NULL);
+	assert_error(errors, 2, "[daemon]: syntax error (want key = value)");
+	assert_error(errors, 3, "not key: value");
+	assert_error(errors, 4, "no key before '='");
+	assert_error(errors, 5, "line longer than 198 characters");
+	assert_error(errors, 6, "control character 0x1b");
+	assert_error(errors, 7, "[daemon x]: unknown section");
+	assert_error(errors, 7, "text after the section header");
+	assert_error(errors, 8, "section header without ']'");
+	assert_error(errors, 16, "[mailbox lab] retry: unknown key");
+	assert_error(errors, 17, "control character 0x0d");
+	assert_error(errors, 18, "control character 0x7f");
+	assert_int_equal(count_lines(errors), 11);
+	free(errors);
+	free(text);
+
+	/*
+	 * A byte-order mark, CR LF ends, indentation, comments and blank
+	 * lines are all fine; an indented line is a key, not a continuation.
+	 */
+	assert_true(asprintf(&text,
+	                "\xef\xbb\xbf[daemon]\r\n"
+	                "  interval = 2m ; two minutes\r\n"
+	                "\tconcurrency = 7\r\n"
+	                "# comment\n"
+	                "   ; comment\n"
+	                "\n"
+	                "  [profile lync-phone-edition]  ; completes it\n"
 	                "frontend = lyncpool.contoso.com\n"
 	                "[mailbox lab]\n"
 	                "address = lab@contoso.com\n"
 	                "account = CONTOSO\\lab\n"
-	                "credential = %s\n",
+	                "credential = %s",
 	                cred) > 0);
-	errors = load_errors(text, NULL);
-	assert_non_null(errors);
-	assert_error(errors, 2, "[daemon] intervall: unknown key");
-	assert_error(errors, 3, "[daemon] timeout: invalid duration");
-	assert_error(errors, 9, "[mailbox lab] credential:");
-	assert_error(errors, 9, "mode 0644");
-	free(errors);
+	cfg = load_ok(text);
+	assert_int_equal(cfg->interval_ms, 120000);
+	assert_int_equal(cfg->concurrency, 7);
+	assert_int_equal(cfg->profiles[0]->line, 7);
+	config_unref(cfg);
 	free(text);
-	assert_int_equal(chmod(cred, 0600), 0);
-}
-
-/* Structural errors: sections, duplicates, syntax, missing keys. */
-static void
-test_structure_errors(void **unused)
-{
-	char *errors;
-
-	errors = load_errors("orphan = 1\n"
-	                     "[daemon]\n"
-	                     "fail_after = 3\n"
-	                     "fail_after = 4\n"
-	                     "[daemon]\n"
-	                     "[frobnicator x]\n"
-	                     "key = value\n"
-	                     "[mailbox a b]\n"
-	                     "[mailbox lab]\n"
-	                     "just some words\n"
-	                     "[mailbox lab]\n"
-	                     "concurrency: 3\n",
-	    NULL);
-	assert_non_null(errors);
-	assert_error(errors, 1, "outside any section");
-	assert_error(errors, 4, "fail_after: given more than once");
-	assert_error(errors, 5, "section defined twice");
-	assert_error(errors, 6, "unknown section");
-	assert_error(errors, 8, "invalid section name");
-	assert_error(errors, 10, "syntax error");
-	assert_error(errors, 11, "section defined twice");
-	assert_error(errors, 12, "not key: value");
-	assert_error(errors, 9, "address is required");
-	assert_error(errors, 9, "account is required");
-	assert_error(errors, 9, "credential is required");
-	/* The phone profile was never completed. */
-	assert_non_null(strstr(errors, "has no trust anchors"));
-	free(errors);
 }
 
 /* Bad values of each type are named at their line. */
 static void
-test_value_errors(void **unused)
+test_value_errors(void **state)
 {
 	char *text, *errors;
 
+	(void)state;
 	assert_true(
 	    asprintf(&text,
 	        "[daemon]\n"
 	        "fail_after = 0\n"
 	        "concurrency = many\n"
-	        "dns_servers = 127.0.0.1:99999, dns.example\n"
+	        "dns_servers = 127.0.0.1:99999, dns.example [192.0.2.1]:53\n"
 	        "status_file = relative/status.json\n"
 	        "system_store = /nonexistent/bundle.pem\n"
 	        "[profile lync-phone-edition]\n"
@@ -321,109 +681,608 @@ test_value_errors(void **unused)
 	        "public_roots = %s\n"
 	        "tls_min = 1.3\n"
 	        "tls_max = 1.2\n"
+	        "frontend_ca = %s\n"
 	        "[mailbox lab]\n"
 	        "address = lab@192.168.1.1\n"
 	        "account = lab\n"
 	        "credential = %s\n"
-	        "profiles = other, nosuch\n"
-	        "ews_external_url = http://mail.contoso.com/EWS/Exchange.asmx\n"
-	        "ews_internal_url = https://user:pw@cas.contoso.com/EWS/\n"
-	        "discovery = some\n",
-	        dir, cred, cred) > 0);
+	        "profiles = other, nosuch, other\n"
+	        "redirect_allow = good.example, *.example\n"
+	        "discovery = some\n"
+	        "interval = soon\n"
+	        "dns_servers = 192.0.2.1:\n",
+	        dir, cred, dir, cred) > 0);
 	errors = load_errors(text, NULL);
-	assert_non_null(errors);
-	assert_error(errors, 2, "fail_after: invalid number");
-	assert_error(errors, 3, "concurrency: invalid number");
+	assert_error(errors, 2, "[daemon] fail_after: invalid number '0'");
+	assert_error(errors, 3, "concurrency: invalid number 'many'");
 	assert_error(errors, 4, "invalid DNS server '127.0.0.1:99999'");
 	assert_error(errors, 4, "invalid DNS server 'dns.example'");
-	assert_error(errors, 5, "not an absolute path");
-	assert_error(errors, 6, "/nonexistent/bundle.pem");
-	assert_error(errors, 8, "invalid host name");
-	assert_error(errors, 9, "invalid TLS version");
-	assert_error(errors, 10, "invalid boolean");
-	assert_error(errors, 11, "/nonexistent/ca.pem");
-	assert_error(errors, 12, "tls_min is above tls_max");
-	assert_error(errors, 17, "does not end in a DNS domain name");
-	assert_error(errors, 18, "neither DOMAIN\\user nor user@domain");
-	assert_error(errors, 16, "no profile 'nosuch'");
-	assert_error(errors, 21, "must be an https:// URL");
-	assert_error(errors, 22, "must not carry a user name or password");
-	assert_error(errors, 23, "invalid mode");
+	assert_error(errors, 4, "invalid DNS server '[192.0.2.1]:53'");
+	assert_error(errors, 5, "'relative/status.json' is not an absolute");
+	assert_error(errors, 6,
+	    "system_store: /nonexistent/bundle.pem: No such file");
+	assert_error(errors, 8, "frontend: invalid host '-bad-.contoso.com'");
+	assert_error(errors, 9, "tls_max: invalid TLS version '1.4'");
+	assert_error(errors, 10, "system_store: invalid boolean 'maybe'");
+	assert_error(errors, 11, "web_trusted_ca: /nonexistent/ca.pem: No");
+	assert_error(errors, 15,
+	    "[profile other]: tls_min 1.3 is above tls_max 1.2");
+	assert_error(errors, 16, "is a directory");
+	assert_error(errors, 18, "address: 'lab@192.168.1.1' does not end");
+	assert_error(errors, 19, "neither DOMAIN\\user nor user@domain");
+	assert_error(errors, 21, "profiles: no profile 'nosuch'");
+	assert_error(errors, 21, "profiles: profile 'other' listed twice");
+	assert_error(errors, 22, "redirect_allow: invalid host name '*.exam");
+	assert_error(errors, 23, "discovery: invalid mode 'some'");
+	assert_error(errors, 24, "interval: invalid duration 'soon'");
+	assert_error(errors, 25, "invalid DNS server '192.0.2.1:'");
+	assert_int_equal(count_lines(errors), 21);
 	free(errors);
 	free(text);
 }
 
-/* $CREDENTIALS_DIRECTORY names; symlinks and empty files refused. */
+/* SMTP addresses and accounts: what is plausible and what is not. */
 static void
-test_credentials(void **unused)
+test_address_and_account(void **state)
+{
+	static const char *bad_addresses[] = {"lab", "@contoso.com", "lab@",
+	    "lab@contoso", "a@b@contoso.com", "lab@[192.0.2.1]",
+	    "lab@192.0.2.1", "lab@contoso.123", "lab@contoso..com",
+	    "lab@-contoso.com", ".lab@contoso.com", "lab.@contoso.com",
+	    "la..b@contoso.com", "la b@contoso.com", "<lab>@contoso.com",
+	    "l\xc3\xa4@contoso.com", "lab@contoso.com..", "lab@c_o.com"};
+	static const char *bad_accounts[] = {"lab", "\\lab", "CONTOSO\\",
+	    "C\\D\\lab", "C\\lab@contoso.com", "@contoso.com", "lab@", "C:lab"};
+	struct config *cfg;
+	char *text, *errors;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof bad_addresses / sizeof bad_addresses[0]; i++) {
+		assert_true(
+		    asprintf(&text,
+		        "[profile lync-phone-edition]\nfrontend = f.com\n"
+		        "[mailbox m]\naddress = %s\naccount = C\\m\n"
+		        "credential = %s\n",
+		        bad_addresses[i], cred) > 0);
+		errors = load_errors(text, NULL);
+		if (errors == NULL)
+			fail_msg("address '%s' accepted", bad_addresses[i]);
+		assert_error(errors, 4, "[mailbox m] address: ");
+		assert_int_equal(count_lines(errors), 1);
+		free(errors);
+		free(text);
+	}
+	for (i = 0; i < sizeof bad_accounts / sizeof bad_accounts[0]; i++) {
+		assert_true(
+		    asprintf(&text,
+		        "[profile lync-phone-edition]\nfrontend = f.com\n"
+		        "[mailbox m]\naddress = m@contoso.com\n"
+		        "account = %s\ncredential = %s\n",
+		        bad_accounts[i], cred) > 0);
+		errors = load_errors(text, NULL);
+		if (errors == NULL)
+			fail_msg("account '%s' accepted", bad_accounts[i]);
+		assert_error(errors, 5, "[mailbox m] account: ");
+		free(errors);
+		free(text);
+	}
+	assert_true(
+	    asprintf(&text,
+	        "[profile lync-phone-edition]\nfrontend = f.com\n"
+	        "[mailbox m]\naddress = first.last+tag@Sub.Contoso.COM\n"
+	        "account = first.last@corp.contoso.com\n"
+	        "credential = %s\n",
+	        cred) > 0);
+	cfg = load_ok(text);
+	assert_string_equal(cfg->mailboxes[0]->address,
+	    "first.last+tag@sub.contoso.com");
+	assert_string_equal(cfg->mailboxes[0]->domain, "sub.contoso.com");
+	config_unref(cfg);
+	free(text);
+}
+
+/* frontend= forms: names, ports, IPv4, bare and bracketed IPv6. */
+static void
+test_frontend_forms(void **state)
+{
+	static const struct {
+		const char *v, *host;
+		int port;
+	} good[] = {
+	    {"LyncPool.Contoso.com", "lyncpool.contoso.com", 443},
+	    {"lyncpool:5061", "lyncpool", 5061},
+	    {"192.0.2.10", "192.0.2.10", 443},
+	    {"192.0.2.10:4443", "192.0.2.10", 4443},
+	    {"2001:db8::10", "2001:db8::10", 443},
+	    {"[2001:db8::10]", "2001:db8::10", 443},
+	    {"[2001:db8::10]:65535", "2001:db8::10", 65535},
+	};
+	static const char *bad[] = {"pool:0", "pool:65536", "pool:https",
+	    "pool:", "pool:+443", "[pool]:443", "[192.0.2.1]:443",
+	    "[2001:db8::10", "[2001:db8::10]x", "pool_1.contoso.com",
+	    "https://pool", "pool.contoso.com."};
+	struct config *cfg;
+	char *text, *errors;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		assert_true(asprintf(&text,
+		                "[profile lync-phone-edition]\nfrontend = %s\n"
+		                "[mailbox m]\naddress = m@contoso.com\n"
+		                "account = C\\m\ncredential = %s\n",
+		                good[i].v, cred) > 0);
+		cfg = load_ok(text);
+		assert_string_equal(cfg->profiles[0]->frontend_host,
+		    good[i].host);
+		assert_int_equal(cfg->profiles[0]->frontend_port, good[i].port);
+		config_unref(cfg);
+		free(text);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_true(asprintf(&text,
+		                "[profile lync-phone-edition]\nfrontend = %s\n"
+		                "frontend_ca = %s\n"
+		                "[mailbox m]\naddress = m@contoso.com\n"
+		                "account = C\\m\ncredential = %s\n",
+		                bad[i], cred, cred) > 0);
+		errors = load_errors(text, NULL);
+		if (errors == NULL)
+			fail_msg("frontend '%s' accepted", bad[i]);
+		assert_error(errors, 2,
+		    "[profile lync-phone-edition] frontend: invalid");
+		assert_int_equal(count_lines(errors), 1);
+		free(errors);
+		free(text);
+	}
+}
+
+/* Fixed EWS URLs: https:// only, a host, no user name or password. */
+static void
+test_fixed_urls(void **state)
+{
+	static const struct {
+		const char *url, *why;
+	} bad[] = {
+	    {"http://mail.contoso.com/EWS/Exchange.asmx", "must be an https"},
+	    {"HTTP://mail.contoso.com/", "must be an https"},
+	    {"ftp://mail.contoso.com/", "must be an https"},
+	    {"mail.contoso.com/EWS/Exchange.asmx", "must be an https"},
+	    {"https:/mail.contoso.com/", "must be an https"},
+	    {"https:///EWS/Exchange.asmx", "has no host"},
+	    {"https://", "has no host"},
+	    {"https://user:pw@mail.contoso.com/EWS/", "user name or password"},
+	    {"https://user@mail.contoso.com/EWS/", "user name or password"},
+	    {"https://:pw@mail.contoso.com/EWS/", "user name or password"},
+	    {"https://@mail.contoso.com/EWS/", "user name or password"},
+	    {"https://mail.contoso.com:99999/", "not a valid URL"},
+	    {"https://mail contoso.com/", "not a valid URL"},
+	};
+	struct config *cfg;
+	char *text, *errors;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_true(asprintf(&text,
+		                MAILBOX_HEAD "credential = %s\n"
+		                             "ews_external_url = %s\n",
+		                cred, bad[i].url) > 0);
+		errors = load_errors(text, NULL);
+		if (errors == NULL)
+			fail_msg("URL '%s' accepted", bad[i].url);
+		assert_error(errors, 7, "[mailbox lab] ews_external_url: '");
+		assert_error(errors, 7, bad[i].why);
+		assert_int_equal(count_lines(errors), 1);
+		free(errors);
+		free(text);
+	}
+	assert_true(
+	    asprintf(&text,
+	        MAILBOX_HEAD "credential = %s\n"
+	                     "ews_internal_url = "
+	                     "HTTPS://[2001:db8::1]:8443/EWS/Exchange.asmx\n"
+	                     "ews_external_url = "
+	                     "https://mail.contoso.com/EWS/Exchange.asmx\n",
+	        cred) > 0);
+	cfg = load_ok(text);
+	assert_string_equal(cfg->mailboxes[0]->ews_internal_url,
+	    "HTTPS://[2001:db8::1]:8443/EWS/Exchange.asmx");
+	config_unref(cfg);
+	free(text);
+}
+
+/* The built-in phone profile and the defaults of other profiles. */
+static void
+test_builtin_profile_defaults(void **state)
+{
+	struct config *cfg;
+	const struct config_profile *p;
+	const struct config_mailbox *m;
+	char *text;
+
+	(void)state;
+	/* Defined only in code, completed with a FE pool; mailbox default. */
+	assert_true(asprintf(&text,
+	                "[mailbox m]\naddress = m@contoso.com\naccount = C\\m\n"
+	                "credential = %s\n"
+	                "[profile lync-phone-edition]\n"
+	                "frontend = lyncpool.contoso.com\n"
+	                "[profile unused]\n",
+	                cred) > 0);
+	cfg = load_ok(text);
+	free(text);
+	assert_int_equal(cfg->nprofiles, 2);
+	p = config_profile_find(cfg, CONFIG_PROFILE_PHONE);
+	assert_ptr_equal(p, cfg->profiles[0]);
+	assert_true(p->builtin);
+	assert_int_equal(p->line, 5);
+	assert_int_equal(p->tls_min, CONFIG_TLS_1_0);
+	assert_int_equal(p->tls_max, CONFIG_TLS_1_0);
+	assert_true(p->system_store);
+	assert_false(p->allow_basic);
+	assert_int_equal(p->frontend_port, 443);
+	assert_int_equal(p->frontend_interval_ms, 3600000);
+	assert_null(p->frontend_ca_file);
+	assert_int_equal(p->web_trusted.n, 0);
+	assert_null(p->public_roots_file);
+	/* Another profile: TLS 1.0 to 1.3, and no anchors is fine unused. */
+	p = config_profile_find(cfg, "unused");
+	assert_false(p->builtin);
+	assert_int_equal(p->tls_min, CONFIG_TLS_1_0);
+	assert_int_equal(p->tls_max, CONFIG_TLS_1_3);
+	assert_true(p->system_store);
+	assert_false(p->allow_basic);
+	assert_int_equal(p->frontend_interval_ms, 3600000);
+	m = cfg->mailboxes[0];
+	assert_int_equal(m->nprofiles, 1);
+	assert_ptr_equal(m->profiles[0], cfg->profiles[0]);
+	assert_int_equal(m->discovery, CONFIG_DISCOVERY_FIRST);
+	assert_int_equal(m->interval_ms, 0);
+	assert_null(m->ews_internal_url);
+	assert_null(m->ews_external_url);
+	assert_int_equal(m->redirect_allow.n, 0);
+	/* The [daemon] defaults. */
+	assert_int_equal(cfg->interval_ms, 300000);
+	assert_int_equal(cfg->retry_interval_ms, 60000);
+	assert_int_equal(cfg->discovery_interval_ms, 86400000);
+	assert_int_equal(cfg->timeout_ms, 30000);
+	assert_int_equal(cfg->fail_after, 3);
+	assert_int_equal(cfg->recover_after, 2);
+	assert_int_equal(cfg->concurrency, 32);
+	assert_int_equal(cfg->cert_warn_days, 30);
+	assert_string_equal(cfg->status_file, "/run/ewsprobed/status.json");
+	assert_string_equal(cfg->metrics_file, "/run/ewsprobed/ewsprobed.prom");
+	assert_non_null(cfg->system_store_file);
+	assert_int_equal(cfg->system_store_file[0], '/');
+	assert_int_equal(cfg->dns_servers.n, 0);
+	assert_int_equal(cfg->credentials_unchecked, 0);
+	config_unref(cfg);
+
+	/* A completion may change the phone profile's TLS range. */
+	assert_true(asprintf(&text,
+	                "[profile lync-phone-edition]\n"
+	                "frontend = lyncpool.contoso.com\n"
+	                "tls_max = 1.2\n"
+	                "system_store = off\n"
+	                "[mailbox m]\naddress = m@contoso.com\naccount = C\\m\n"
+	                "credential = %s\n",
+	                cred) > 0);
+	cfg = load_ok(text);
+	p = cfg->profiles[0];
+	assert_true(p->builtin);
+	assert_int_equal(p->tls_min, CONFIG_TLS_1_0);
+	assert_int_equal(p->tls_max, CONFIG_TLS_1_2);
+	assert_false(p->system_store);
+	config_unref(cfg);
+	free(text);
+}
+
+/* A used profile without a trust anchor source is an error, named. */
+static void
+test_profile_without_anchors(void **state)
+{
+	char *text, *errors;
+
+	(void)state;
+	/* The phone profile never completed: about the whole file. */
+	assert_true(asprintf(&text,
+	                "[mailbox m]\naddress = m@contoso.com\naccount = C\\m\n"
+	                "credential = %s\n",
+	                cred) > 0);
+	errors = load_errors(text, NULL);
+	assert_int_equal(count_lines(errors), 1);
+	assert_non_null(strstr(errors,
+	    "t.conf: profile 'lync-phone-edition' has no trust anchors: set "
+	    "frontend (the Lync pool, host[:port]) or frontend_ca, "
+	    "web_trusted_ca, public_roots in a [profile lync-phone-edition] "
+	    "section\n"));
+	free(errors);
+	free(text);
+
+	/* A profile of our own, used, with TLS but no anchors. */
+	assert_true(asprintf(&text,
+	                MAILBOX_HEAD "credential = %s\n"
+	                             "profiles = lync-phone-edition, bare\n"
+	                             "\n"
+	                             "[profile bare]\n"
+	                             "tls_min = 1.2\n"
+	                             "[profile idle]\n",
+	                cred) > 0);
+	errors = load_errors(text, NULL);
+	assert_int_equal(count_lines(errors), 1);
+	assert_error(errors, 9,
+	    "[profile bare]: profile 'bare' has no trust anchors: set "
+	    "frontend");
+	free(errors);
+	free(text);
+}
+
+/* A credential NAME is looked up under $CREDENTIALS_DIRECTORY. */
+static void
+test_credentials_directory(void **state)
 {
 	struct config *cfg = NULL;
-	char link[192], empty[192], *text, *errors;
-	FILE *fp;
+	char *text, *errors;
 
-	text = strdup("[profile lync-phone-edition]\n"
-	              "frontend = lyncpool.contoso.com\n"
-	              "[mailbox lab]\n"
-	              "address = lab@contoso.com\n"
-	              "account = lab@corp.contoso.com\n"
-	              "credential = lab.password\n");
-	/* A name without $CREDENTIALS_DIRECTORY is an error. */
+	(void)state;
+	text = cred_text("lab.password");
+	/* Not set (or empty): an error, unless only checking (-n). */
 	errors = load_errors(text, NULL);
-	assert_non_null(errors);
+	assert_int_equal(count_lines(errors), 1);
+	assert_error(errors, 6,
+	    "[mailbox lab] credential: credential 'lab.password' needs "
+	    "$CREDENTIALS_DIRECTORY");
+	free(errors);
+	setenv("CREDENTIALS_DIRECTORY", "", 1);
+	errors = load_errors(text, NULL);
 	assert_error(errors, 6, "needs $CREDENTIALS_DIRECTORY");
 	free(errors);
-	/* With it, the name is read from there. */
+	assert_null(load_path(write_file("t.conf", text, strlen(text), 0644),
+	    CONFIG_LOAD_CHECK, &cfg));
+	assert_int_equal(cfg->credentials_unchecked, 1);
+	assert_null(cfg->mailboxes[0]->password);
+	config_unref(cfg);
+
+	/* Set: the file is read from there (also under -n). */
 	setenv("CREDENTIALS_DIRECTORY", dir, 1);
-	errors = load_errors(text, &cfg);
-	assert_null(errors);
+	cfg = load_ok(text);
+	assert_string_equal(cfg->mailboxes[0]->password, CANARY);
+	assert_string_equal(cfg->mailboxes[0]->credential, "lab.password");
+	config_unref(cfg);
+	assert_null(load_path(write_file("t.conf", text, strlen(text), 0644),
+	    CONFIG_LOAD_CHECK, &cfg));
+	assert_int_equal(cfg->credentials_unchecked, 0);
+	config_unref(cfg);
+	free(text);
+
+	/* A name that is not there, and names that are no names. */
+	text = cred_text("nosuch");
+	errors = load_errors(text, NULL);
+	assert_error(errors, 6, "/nosuch: No such file or directory");
+	free(errors);
+	free(text);
+	text = cred_text("../lab.password");
+	errors = load_errors(text, NULL);
+	assert_error(errors, 6, "neither an absolute path nor a credential");
+	free(errors);
+	free(text);
+	text = cred_text("");
+	errors = load_errors(text, NULL);
+	assert_error(errors, 6, "neither an absolute path nor a credential");
+	free(errors);
+	free(text);
+}
+
+/* Credential files: 0600 and 0400 load; open modes, links, dirs do not. */
+static void
+test_credential_modes(void **state)
+{
+	struct config *cfg;
+	char link[192], expect[512], *text, *errors;
+
+	(void)state;
+	text = cred_text(cred);
+	cfg = load_ok(text);
 	assert_string_equal(cfg->mailboxes[0]->password, CANARY);
 	config_unref(cfg);
-	unsetenv("CREDENTIALS_DIRECTORY");
+	assert_int_equal(chmod(cred, 0400), 0);
+	cfg = load_ok(text);
+	config_unref(cfg);
+
+	assert_int_equal(chmod(cred, 0644), 0);
+	errors = load_errors(text, NULL);
+	snprintf(expect, sizeof expect,
+	    "%s/t.conf:6: [mailbox lab] credential: credential file %s is "
+	    "readable by group/other (mode 0644); chmod 600 it\n",
+	    dir, cred);
+	assert_string_equal(errors, expect);
+	free(errors);
+	assert_int_equal(chmod(cred, 0640), 0);
+	errors = load_errors(text, NULL);
+	assert_error(errors, 6, "readable by group/other (mode 0640)");
+	free(errors);
+	assert_int_equal(chmod(cred, 0602), 0);
+	errors = load_errors(text, NULL);
+	assert_error(errors, 6, "accessible by group/other (mode 0602)");
+	free(errors);
+	assert_int_equal(chmod(cred, 0600), 0);
+
+	/* Owned by someone else (only root can make such a file here). */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(cred, 1, 1), 0);
+		errors = load_errors(text, NULL);
+		assert_error(errors, 6,
+		    "is owned by uid 1, not by root or uid 0");
+		free(errors);
+		assert_int_equal(chown(cred, 0, 0), 0);
+	}
 	free(text);
 
 	/* A symbolic link to a good file is refused. */
 	snprintf(link, sizeof link, "%s/link.password", dir);
 	assert_int_equal(symlink(cred, link), 0);
-	assert_true(
-	    asprintf(&text,
-	        "[profile lync-phone-edition]\nfrontend = "
-	        "lyncpool.contoso.com\n"
-	        "[mailbox lab]\naddress = lab@contoso.com\naccount = C\\lab\n"
-	        "credential = %s\n",
-	        link) > 0);
+	text = cred_text(link);
 	errors = load_errors(text, NULL);
-	assert_non_null(errors);
-	assert_error(errors, 6, "symbolic link");
+	assert_int_equal(count_lines(errors), 1);
+	assert_error(errors, 6, "link.password: is a symbolic link");
 	free(errors);
 	free(text);
 
-	/* An empty file is refused. */
-	snprintf(empty, sizeof empty, "%s/empty.password", dir);
-	fp = fopen(empty, "w");
-	assert_non_null(fp);
-	fclose(fp);
-	assert_int_equal(chmod(empty, 0600), 0);
-	assert_true(
-	    asprintf(&text,
-	        "[profile lync-phone-edition]\nfrontend = "
-	        "lyncpool.contoso.com\n"
-	        "[mailbox lab]\naddress = lab@contoso.com\naccount = C\\lab\n"
-	        "credential = %s\n",
-	        empty) > 0);
+	/* So is a directory, and a relative path. */
+	text = cred_text(dir);
 	errors = load_errors(text, NULL);
-	assert_non_null(errors);
-	assert_error(errors, 6, "is empty");
+	assert_error(errors, 6, "is not a regular file");
+	free(errors);
+	free(text);
+	text = cred_text("tmp/lab.password");
+	errors = load_errors(text, NULL);
+	assert_error(errors, 6, "neither an absolute path nor a credential");
 	free(errors);
 	free(text);
 }
 
-/* A missing file is one clear error; no mailbox at all is an error. */
-static void
-test_missing_file_and_empty(void **unused)
+/* Load a one-mailbox file whose credential holds len bytes of content. */
+static char *
+load_password(const void *content, size_t len, char **password)
 {
 	struct config *cfg = NULL;
-	char *errors = NULL;
+	char *text, *errors;
 
+	text = cred_text(write_file("pw", content, len, 0600));
+	errors = load_errors(text, &cfg);
+	free(text);
+	*password = NULL;
+	if (errors == NULL) {
+		*password = strdup(cfg->mailboxes[0]->password);
+		config_unref(cfg);
+	}
+	return errors;
+}
+
+/*
+ * The password is exactly the file's line (one end of line stripped), and
+ * never appears in a message, whatever is wrong with its file.
+ */
+static void
+test_password_secrecy(void **state)
+{
+	char big[1100], *pw, *errors, *text;
+
+	(void)state;
+	/* Each of these loads, giving the password shown. */
+	assert_null(load_password(CANARY, strlen(CANARY), &pw));
+	assert_string_equal(pw, CANARY);
+	free(pw);
+	assert_null(load_password(CANARY "\n", strlen(CANARY) + 1, &pw));
+	assert_string_equal(pw, CANARY);
+	free(pw);
+	assert_null(load_password(CANARY "\r\n", strlen(CANARY) + 2, &pw));
+	assert_string_equal(pw, CANARY);
+	free(pw);
+	assert_null(load_password(CANARY "\n\n", strlen(CANARY) + 2, &pw));
+	assert_string_equal(pw, CANARY "\n");
+	free(pw);
+	assert_null(load_password(CANARY "\r", strlen(CANARY) + 1, &pw));
+	assert_string_equal(pw, CANARY "\r");
+	free(pw);
+	assert_null(load_password(" " CANARY " ", strlen(CANARY) + 2, &pw));
+	assert_string_equal(pw, " " CANARY " ");
+	free(pw);
+	memset(big, 'p', 1024);
+	memcpy(big, CANARY, strlen(CANARY));
+	memcpy(big + 1024, "\r\n", 2);
+	assert_null(load_password(big, 1026, &pw));
+	assert_int_equal(strlen(pw), 1024);
+	free(pw);
+	/* Past the limit, a CR LF where one would end does not help. */
+	memset(big, 'p', sizeof big);
+	memcpy(big + 1024, "\r\n", 2);
+	errors = load_password(big, sizeof big, &pw);
+	assert_error(errors, 6, "is longer than 1024 bytes");
+	free(errors);
+
+	/* Each of these is refused; load_errors() checks for the canary. */
+	errors = load_password(big, 1025, &pw);
+	assert_error(errors, 6, "is longer than 1024 bytes");
+	free(errors);
+	errors = load_password(CANARY "\0" CANARY, 2 * strlen(CANARY) + 1, &pw);
+	assert_error(errors, 6, "contains a NUL byte");
+	free(errors);
+	errors = load_password("\n", 1, &pw);
+	assert_error(errors, 6, "pw is empty");
+	free(errors);
+	errors = load_password("", 0, &pw);
+	assert_error(errors, 6, "pw is empty");
+	free(errors);
+	assert_int_equal(chmod(cred, 0644), 0);
+	text = cred_text(cred);
+	errors = load_errors(text, NULL);
+	assert_error(errors, 6, "chmod 600 it");
+	free(errors);
+	free(text);
+	assert_null(pw);
+}
+
+/* References: the object lives until the last one is dropped. */
+static void
+test_refcount(void **state)
+{
+	struct config *cfg;
+	char *text;
+
+	(void)state;
+	text = cred_text(cred);
+	cfg = load_ok(text);
+	free(text);
+	assert_int_equal(cfg->refcnt, 1);
+	assert_ptr_equal(config_ref(cfg), cfg);
+	assert_ptr_equal(config_ref(cfg), cfg);
+	assert_int_equal(cfg->refcnt, 3);
+	config_unref(cfg);
+	config_unref(cfg);
+	assert_int_equal(cfg->refcnt, 1);
+	/* Still whole: the password is there until the last reference. */
+	assert_string_equal(cfg->mailboxes[0]->password, CANARY);
+	config_unref(cfg); /* frees; ASan and valgrind see any misuse */
+	config_unref(NULL);
+}
+
+/* The shipped sample validates, with or without its credential. */
+static void
+test_sample(void **state)
+{
+	struct config *cfg = NULL;
+	char *errors, *sum;
+
+	(void)state;
+	errors = load_path(SAMPLE, CONFIG_LOAD_CHECK, &cfg);
+	if (errors != NULL)
+		fail_msg("the sample does not load:\n%s", errors);
+	assert_int_equal(cfg->credentials_unchecked, 1);
+	config_unref(cfg);
+
+	write_file("ewsprobed-password", "secret\n", 7, 0600);
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	errors = load_path(SAMPLE, 0, &cfg);
+	if (errors != NULL)
+		fail_msg("the sample does not load:\n%s", errors);
+	assert_string_equal(cfg->mailboxes[0]->password, "secret");
+	sum = config_summary(cfg);
+	assert_string_equal(sum, "1 mailbox, 1 profile, interval 5m");
+	free(sum);
+	config_unref(cfg);
+}
+
+/* Files that cannot be read; text loaded from memory. */
+static void
+test_files_and_text(void **state)
+{
+	struct config *cfg = NULL;
+	char *errors = NULL, *text;
+
+	(void)state;
 	assert_int_equal(config_load("/nonexistent/ewsprobed.conf", &cfg,
 	                     &errors),
 	    -1);
@@ -431,37 +1290,88 @@ test_missing_file_and_empty(void **unused)
 	assert_string_equal(errors,
 	    "/nonexistent/ewsprobed.conf: No such file or directory\n");
 	free(errors);
-	errors = load_errors("[daemon]\ninterval = 1m\n", NULL);
-	assert_non_null(strstr(errors, "nothing to monitor"));
+	assert_int_equal(config_load(dir, &cfg, &errors), -1);
+	assert_non_null(strstr(errors, ": is a directory\n"));
+	free(errors);
+
+	text = cred_text(cred);
+	assert_int_equal(config_load_text("(flags)", text, 0, &cfg, &errors),
+	    0);
+	assert_string_equal(cfg->path, "(flags)");
+	config_unref(cfg);
+	free(text);
+	assert_int_equal(config_load_text("(flags)", "", 0, &cfg, &errors), -1);
+	assert_string_equal(errors,
+	    "(flags): no [mailbox NAME] section: nothing to monitor\n");
 	free(errors);
 }
 
-/* A line longer than inih's buffer is reported, not split into two. */
+/* Errors come in line order; a flood of them is cut short, counted. */
 static void
-test_long_line(void **unused)
+test_many_errors(void **state)
 {
-	char text[1024], *errors;
+	char *text, *errors, *p, line[64];
+	size_t i, len = 0;
 
-	snprintf(text, sizeof text, "[daemon]\nstatus_file = /%0300d\n", 0);
+	(void)state;
+	text = calloc(300, 32);
+	len = (size_t)sprintf(text, "[daemon]\n");
+	for (i = 0; i < 300; i++)
+		len += (size_t)sprintf(text + len, "key%zu = 1\n", i);
 	errors = load_errors(text, NULL);
-	assert_non_null(errors);
-	assert_error(errors, 2, "line longer than");
+	assert_int_equal(count_lines(errors), 201);
+	for (i = 0, p = errors; i < 200; i++, p = strchr(p, '\n') + 1) {
+		snprintf(line, sizeof line,
+		    "t.conf:%zu: [daemon] key%zu: ", i + 2, i);
+		assert_non_null(strstr(p, line));
+		assert_true(strstr(p, line) < strchr(p, '\n'));
+	}
+	assert_non_null(strstr(p, "t.conf: 101 more errors not shown\n"));
 	free(errors);
+	free(text);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_durations),
-	    cmocka_unit_test(test_good_file),
-	    cmocka_unit_test(test_three_errors),
-	    cmocka_unit_test(test_structure_errors),
-	    cmocka_unit_test(test_value_errors),
-	    cmocka_unit_test(test_credentials),
-	    cmocka_unit_test(test_missing_file_and_empty),
-	    cmocka_unit_test(test_long_line),
+	    cmocka_unit_test_setup_teardown(test_durations, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_bounds, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_good_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_good_fixture, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_three_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicate_section, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicate_key, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_section_and_key, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_required, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_value_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_address_and_account, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_frontend_forms, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_fixed_urls, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_builtin_profile_defaults,
+	        setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_profile_without_anchors, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_credentials_directory, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_credential_modes, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_password_secrecy, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_refcount, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sample, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_files_and_text, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_many_errors, setup, teardown),
 	};
 
-	return cmocka_run_group_tests_name("config", tests, setup, teardown);
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
