@@ -60,40 +60,6 @@ struct autodiscover {
 
 static void ad_next(struct autodiscover *);
 
-/* Append a copy of s to a list. */
-static void
-ad_list_add(struct config_strlist *l, const char *s)
-{
-	l->items = xreallocarray(l->items, l->n + 1, sizeof *l->items);
-	l->items[l->n++] = xstrdup(s);
-}
-
-/* Whether a list holds s (case-insensitively). */
-static int
-ad_list_has(const struct config_strlist *l, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		if (strcasecmp(l->items[i], s) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* Free a list's strings. */
-static void
-ad_list_clear(struct config_strlist *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->items[i]);
-	free(l->items);
-	l->items = NULL;
-	l->n = 0;
-}
-
 /*
  * Whether host may be asked with credentials for a mailbox in domain: the
  * domain itself, a name under it, or an allow-listed host. Never a parent
@@ -110,7 +76,7 @@ autodiscover_host_allowed(const char *host, const char *domain,
 	if (hl > dl + 1 && host[hl - dl - 1] == '.' &&
 	    strcasecmp(host + hl - dl, domain) == 0)
 		return 1;
-	return allow != NULL && ad_list_has(allow, host);
+	return allow != NULL && config_strlist_has(allow, host);
 }
 
 /* Queue a candidate at the end (or the front). */
@@ -162,7 +128,7 @@ ad_begin(struct autodiscover *ad, const char *address)
 	ad->domain = xstrdup(at != NULL ? at + 1 : address);
 	for (p = ad->domain; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
-	ad_list_add(&ad->visited_addrs, address);
+	config_strlist_add(&ad->visited_addrs, address);
 	ad_queue_clear(ad);
 	xasprintf(&url, "https://%s/autodiscover/autodiscover.svc", ad->domain);
 	ad_queue(ad, AD_SOAP, url, 0);
@@ -187,8 +153,8 @@ ad_free(struct autodiscover *ad)
 	http_req_free(ad->req);
 	ad_queue_clear(ad);
 	ad_cand_free(ad->cur);
-	ad_list_clear(&ad->visited_urls);
-	ad_list_clear(&ad->visited_addrs);
+	config_strlist_clear(&ad->visited_urls);
+	config_strlist_clear(&ad->visited_addrs);
 	autodiscover_result_free(ad->res);
 	free(ad->account);
 	xfree_secret(ad->password);
@@ -290,7 +256,7 @@ ad_check_redirect(struct autodiscover *ad, const char *url, const char **why)
 		*why = "host outside the mailbox's domain and not in "
 		       "redirect_allow (redirect_host_not_allowed)";
 		r = REASON_REDIRECT_REJECTED;
-	} else if (ad_list_has(&ad->visited_urls, url)) {
+	} else if (config_strlist_has(&ad->visited_urls, url)) {
 		*why = "already visited (redirect_loop)";
 		r = REASON_REDIRECT_LOOP;
 	}
@@ -339,7 +305,7 @@ ad_pox_fallback(struct autodiscover *ad)
 	if ((slash = strrchr(url, '.')) != NULL &&
 	    strcasecmp(slash, ".svc") == 0) {
 		strcpy(slash, ".xml");
-		if (!ad_list_has(&ad->visited_urls, url))
+		if (!config_strlist_has(&ad->visited_urls, url))
 			ad_queue(ad, AD_POX, url, 1);
 	}
 	free(url);
@@ -394,7 +360,8 @@ ad_answer(struct autodiscover *ad)
 		return;
 	case ADXML_REDIRECT_ADDRESS:
 		if (strcasecmp(x->redirect_target, ad->address) == 0 ||
-		    ad_list_has(&ad->visited_addrs, x->redirect_target)) {
+		    config_strlist_has(&ad->visited_addrs,
+		        x->redirect_target)) {
 			step_set(ad->st, STEP_FAIL, "redirect_loop",
 			    "RedirectAddress %s was already tried",
 			    x->redirect_target);
@@ -590,12 +557,12 @@ ad_next(struct autodiscover *ad)
 			free(name);
 			return;
 		}
-		if (ad_list_has(&ad->visited_urls, c->url)) {
+		if (config_strlist_has(&ad->visited_urls, c->url)) {
 			ad_cand_free(c);
 			ad->cur = NULL;
 			continue;
 		}
-		ad_list_add(&ad->visited_urls, c->url);
+		config_strlist_add(&ad->visited_urls, c->url);
 		ad->st = step_add(&ad->res->steps, STEP_HTTP, 1, "%s %s%s",
 		    c->kind == AD_PROBE ? "GET" : "POST", c->url,
 		    c->kind == AD_SOAP ? " (SOAP)"

@@ -232,16 +232,16 @@ config_set_clear(struct config_set *set)
 	memset(set, 0, sizeof *set);
 }
 
-/* Append a string to a list. */
-static void
+/* Append a copy of s to a list. */
+void
 config_strlist_add(struct config_strlist *l, const char *s)
 {
 	l->items = xreallocarray(l->items, l->n + 1, sizeof *l->items);
 	l->items[l->n++] = xstrdup(s);
 }
 
-/* Free a list's strings. */
-static void
+/* Free a list's strings, leaving it empty. */
+void
 config_strlist_clear(struct config_strlist *l)
 {
 	size_t i;
@@ -251,6 +251,19 @@ config_strlist_clear(struct config_strlist *l)
 	free(l->items);
 	l->items = NULL;
 	l->n = 0;
+}
+
+/* Whether a list holds s, compared without regard to case. */
+int
+config_strlist_has(const struct config_strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; l != NULL && i < l->n; i++) {
+		if (strcasecmp(l->items[i], s) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 /*

@@ -135,6 +135,11 @@ config_mailbox_find(const struct config *, const char *);
 /* Parse "30s", "5m", "24h", "2d", "1500ms" (bare number = seconds). */
 int config_parse_duration(const char *, uint64_t *);
 
+/* String lists (also for other modules' own lists). */
+void config_strlist_add(struct config_strlist *, const char *);
+void config_strlist_clear(struct config_strlist *);
+int config_strlist_has(const struct config_strlist *, const char *);
+
 /*
  * One-line summary for -n: "3 mailboxes, 2 profiles, interval 5m". Caller
  * frees.
