@@ -13,7 +13,17 @@
 #include "msgid.h"
 #include "xmalloc.h"
 
-#define ALERT_MAX_FIELDS 24
+#define ALERT_NITEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A time as the journal fields write it (UTC, RFC 3339). */
+static void
+alert_time(time_t t, char buf[32])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
 
 /* The URL result that decided a run, or the first one. */
 static const struct ewsprobe_result *
@@ -36,21 +46,13 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 {
 	const struct ewsprobe_result *u = alert_url(r);
 	const struct trust_verdict *v = u != NULL ? u->verdict : NULL;
-	struct log_field f[ALERT_MAX_FIELDS];
+	const struct trust_cert_info *c =
+	    v != NULL && v->ncerts > 0 ? &v->certs[0] : NULL;
 	char phone[32] = "", http[16] = "", fails[16], oks[16], dur[32];
 	char notafter[32] = "", *expected = NULL;
 	const char *msgid;
-	struct tm tm;
-	time_t na;
-	size_t n = 0;
 	int pri;
 
-#define ALERT_F(k, val) \
-	do { \
-		f[n].name = (k); \
-		f[n].value = (val); \
-		n++; \
-	} while (0)
 	switch (ev) {
 	case STATE_EVENT_DOWN:
 		msgid = MSGID_TARGET_DOWN;
@@ -75,44 +77,39 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 	snprintf(fails, sizeof fails, "%u", st->failures);
 	snprintf(oks, sizeof oks, "%u", st->successes);
 	snprintf(dur, sizeof dur, "%.3f", r->duration_us / 1e6);
-	if (v != NULL && v->ncerts > 0) {
-		na = v->certs[0].not_after;
-		gmtime_r(&na, &tm);
-		strftime(notafter, sizeof notafter, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	}
+	if (c != NULL)
+		alert_time(c->not_after, notafter);
 	if (t->frontend != NULL)
-		xasprintf(&expected,
-		    "%s (issuer of the Lync pool "
-		    "certificate)",
+		xasprintf(&expected, "%s (issuer of the Lync pool certificate)",
 		    t->frontend);
-	ALERT_F("TARGET", t->name);
-	ALERT_F("ADDRESS", t->address);
-	ALERT_F("PROFILE", t->profile);
-	ALERT_F("STATE", state_verdict_name(st->hard));
-	ALERT_F("PREV_STATE", state_verdict_name(prev));
-	ALERT_F("REASON", reason_name(r->reason));
-	ALERT_F("PHONE_ERROR", phone[0] != '\0' ? phone : NULL);
-	ALERT_F("ROLE", u != NULL ? u->role : NULL);
-	ALERT_F("URL", u != NULL ? u->url : NULL);
-	ALERT_F("HTTP_STATUS", http[0] != '\0' ? http : NULL);
-	ALERT_F("TLS_VERSION", u != NULL ? u->tls_version : NULL);
-	ALERT_F("CERT_SUBJECT",
-	    v != NULL && v->ncerts > 0 ? v->certs[0].subject : NULL);
-	ALERT_F("CERT_ISSUER",
-	    v != NULL && v->ncerts > 0 ? v->certs[0].issuer : NULL);
-	ALERT_F("CERT_SHA256",
-	    v != NULL && v->ncerts > 0 ? v->certs[0].sha256 : NULL);
-	ALERT_F("CERT_NOT_AFTER", notafter[0] != '\0' ? notafter : NULL);
-	ALERT_F("EXPECTED_ANCHORS", expected);
-	ALERT_F("SYSTEM_TRUSTED",
-	    v == NULL                    ? NULL
-	        : v->system_trusted == 1 ? "yes"
-	                                 : "no");
-	ALERT_F("CONSECUTIVE_FAILURES", fails);
-	ALERT_F("CONSECUTIVE_SUCCESSES", oks);
-	ALERT_F("DURATION", dur);
-	ALERT_F("REMEDY", r->remedy);
-#undef ALERT_F
+	const struct log_field f[] = {
+	    {"TARGET", t->name},
+	    {"ADDRESS", t->address},
+	    {"PROFILE", t->profile},
+	    {"STATE", state_verdict_name(st->hard)},
+	    {"PREV_STATE", state_verdict_name(prev)},
+	    {"REASON", reason_name(r->reason)},
+	    {"PHONE_ERROR", phone[0] != '\0' ? phone : NULL},
+	    {"ROLE", u != NULL ? u->role : NULL},
+	    {"URL", u != NULL ? u->url : NULL},
+	    {"HTTP_STATUS", http[0] != '\0' ? http : NULL},
+	    {"TLS_VERSION", u != NULL ? u->tls_version : NULL},
+	    {"CERT_SUBJECT", c != NULL ? c->subject : NULL},
+	    {"CERT_ISSUER", c != NULL ? c->issuer : NULL},
+	    {"CERT_SHA256", c != NULL ? c->sha256 : NULL},
+	    {"CERT_NOT_AFTER", notafter[0] != '\0' ? notafter : NULL},
+	    {"EXPECTED_ANCHORS", expected},
+	    {"SYSTEM_TRUSTED",
+	        v == NULL                    ? NULL
+	            : v->system_trusted == 1 ? "yes"
+	                                     : "no"},
+	    {"CONSECUTIVE_FAILURES", fails},
+	    {"CONSECUTIVE_SUCCESSES", oks},
+	    {"DURATION", dur},
+	    {"REMEDY", r->remedy},
+	};
+	const size_t n = ALERT_NITEMS(f);
+
 	if (ev == STATE_EVENT_RECOVERED)
 		log_event(pri, msgid, f, n, "%s recovered (was %s): %s",
 		    t->name, state_verdict_name(prev), r->message);
@@ -129,17 +126,14 @@ void
 alert_frontend_changed(const struct alert_target *t,
     const struct frontend_result *fr)
 {
-	struct log_field f[4];
+	const struct log_field f[] = {
+	    {"PROFILE", t->profile},
+	    {"FRONTEND", t->frontend},
+	    {"CERT_ISSUER", fr->issuer},
+	    {"PREV_ISSUER", fr->previous},
+	};
 
-	f[0].name = "PROFILE";
-	f[0].value = t->profile;
-	f[1].name = "FRONTEND";
-	f[1].value = t->frontend;
-	f[2].name = "CERT_ISSUER";
-	f[2].value = fr->issuer;
-	f[3].name = "PREV_ISSUER";
-	f[3].value = fr->previous;
-	log_event(LOG_WARNING, MSGID_FE_ISSUER_CHANGED, f, 4,
+	log_event(LOG_WARNING, MSGID_FE_ISSUER_CHANGED, f, ALERT_NITEMS(f),
 	    "the Lync pool's certificate is now issued by '%s' (before: "
 	    "'%s'): the CAs phones trust have changed",
 	    fr->issuer, fr->previous != NULL ? fr->previous : "unknown");
@@ -151,34 +145,24 @@ alert_cert_expiring(const struct alert_target *t,
     const struct ewsprobe_result *u, size_t pos, unsigned int days)
 {
 	const struct trust_cert_info *c = &u->verdict->certs[pos];
-	struct log_field f[9];
 	char when[32], position[16], window[16];
-	time_t na = c->not_after;
-	struct tm tm;
 
-	gmtime_r(&na, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	alert_time(c->not_after, when);
 	snprintf(position, sizeof position, "%zu", pos);
 	snprintf(window, sizeof window, "%u", days);
-	f[0].name = "TARGET";
-	f[0].value = t->name;
-	f[1].name = "PROFILE";
-	f[1].value = t->profile;
-	f[2].name = "ROLE";
-	f[2].value = u->role;
-	f[3].name = "URL";
-	f[3].value = u->url;
-	f[4].name = "CERT_SUBJECT";
-	f[4].value = c->subject;
-	f[5].name = "CERT_SHA256";
-	f[5].value = c->sha256;
-	f[6].name = "CERT_NOT_AFTER";
-	f[6].value = when;
-	f[7].name = "CERT_POSITION";
-	f[7].value = position;
-	f[8].name = "WINDOW_DAYS";
-	f[8].value = window;
-	log_event(LOG_WARNING, MSGID_CERT_EXPIRING, f, 9,
+	const struct log_field f[] = {
+	    {"TARGET", t->name},
+	    {"PROFILE", t->profile},
+	    {"ROLE", u->role},
+	    {"URL", u->url},
+	    {"CERT_SUBJECT", c->subject},
+	    {"CERT_SHA256", c->sha256},
+	    {"CERT_NOT_AFTER", when},
+	    {"CERT_POSITION", position},
+	    {"WINDOW_DAYS", window},
+	};
+
+	log_event(LOG_WARNING, MSGID_CERT_EXPIRING, f, ALERT_NITEMS(f),
 	    "certificate '%s' (position %zu of the chain %s presents) expires "
 	    "on %s, within %u days: phones will log 12037 then",
 	    c->subject, pos, u->url, when, days);
@@ -188,21 +172,16 @@ alert_cert_expiring(const struct alert_target *t,
 void
 alert_urls_changed(const struct alert_target *t, const struct probe_result *r)
 {
-	struct log_field f[6];
+	const struct log_field f[] = {
+	    {"TARGET", t->name},
+	    {"ADDRESS", t->address},
+	    {"URL", r->internal_ews_url},
+	    {"PREV_URL", r->prev_internal_ews_url},
+	    {"EXTERNAL_URL", r->external_ews_url},
+	    {"PREV_EXTERNAL_URL", r->prev_external_ews_url},
+	};
 
-	f[0].name = "TARGET";
-	f[0].value = t->name;
-	f[1].name = "ADDRESS";
-	f[1].value = t->address;
-	f[2].name = "URL";
-	f[2].value = r->internal_ews_url;
-	f[3].name = "PREV_URL";
-	f[3].value = r->prev_internal_ews_url;
-	f[4].name = "EXTERNAL_URL";
-	f[4].value = r->external_ews_url;
-	f[5].name = "PREV_EXTERNAL_URL";
-	f[5].value = r->prev_external_ews_url;
-	log_event(LOG_NOTICE, MSGID_EWS_URL_CHANGED, f, 6,
+	log_event(LOG_NOTICE, MSGID_EWS_URL_CHANGED, f, ALERT_NITEMS(f),
 	    "autodiscover for %s now gives InternalEwsUrl %s and "
 	    "ExternalEwsUrl %s (before: %s and %s)",
 	    t->address, r->internal_ews_url ? r->internal_ews_url : "(none)",

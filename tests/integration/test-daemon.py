@@ -11,6 +11,7 @@ daemon reloads the configuration that publishes the CA: exactly one
 "recovered" entry; SIGTERM ends it with status 0 and a whole status file.
 Needs root (the lab); skipped otherwise.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -30,6 +31,18 @@ MSGID_FE_CHANGED = "44993bbf63f941aabbd5e74c69423668"
 MSGID_EXPIRING = "eeea44f1eabc42d3bf11e607556b1d50"
 MSGID_URL_CHANGED = "e3880e2d911e46af9a44645ca9a0d193"
 TARGET = "lab/lync-phone-edition"
+
+
+@contextlib.contextmanager
+def running(argv, **kw):
+    """Start the daemon; kill it on the way out if it is still running."""
+    d = subprocess.Popen(argv, **kw)
+    try:
+        yield d
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
 
 
 def write_conf(extra=""):
@@ -118,8 +131,7 @@ def inside(ewsprobed):
     contoso = os.path.join(os.environ["LAB_TOOLS"], "contoso")
     conf = write_conf()
     err = open(os.path.join(os.environ["LAB_STATE_DIR"], "stderr"), "w")
-    d = subprocess.Popen([ewsprobed, "-f", conf], stderr=err)
-    try:
+    with running([ewsprobed, "-f", conf], stderr=err) as d:
         wait_state("ok")
         check(journal(MSGID_DOWN) == [], "an alert while healthy")
 
@@ -188,10 +200,6 @@ def inside(ewsprobed):
         with open(os.path.join(os.environ["LAB_STATE_DIR"],
                                "status.json")) as f:
             check(pw not in f.read(), "a credential in the status file")
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
 
 
 def inside_fe(ewsprobed):
@@ -199,8 +207,7 @@ def inside_fe(ewsprobed):
     changed" entry, and EWS (untouched) goes down for phones."""
     contoso = os.path.join(os.environ["LAB_TOOLS"], "contoso")
     conf = write_conf("frontend_interval = 1s\n")
-    d = subprocess.Popen([ewsprobed, "-f", conf])
-    try:
+    with running([ewsprobed, "-f", conf]) as d:
         wait_state("ok")
         subprocess.run([contoso, "switch", "fe-renewed"], check=True,
                        timeout=60)
@@ -216,10 +223,6 @@ def inside_fe(ewsprobed):
               f"down entries: {down}")
         d.send_signal(signal.SIGTERM)
         check(d.wait(timeout=5) == 0, "SIGTERM exit status")
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
 
 
 def inside_robust(ewsprobed):
@@ -232,8 +235,7 @@ def inside_robust(ewsprobed):
     with open(conf, "w") as f:
         f.write(base + "ews_internal_url = https://hostile.contoso.com/"
                 "stall\n")
-    d = subprocess.Popen([ewsprobed, "-f", conf])
-    try:
+    with running([ewsprobed, "-f", conf]) as d:
         # The first run starts within the first interval (<= 10 s).
         deadline = time.monotonic() + 15
         while True:
@@ -249,10 +251,6 @@ def inside_robust(ewsprobed):
         check(status() is not None, "no whole status file at shutdown")
         check(not [n for n in os.listdir(state) if ".tmp" in n],
               "a temporary file left behind")
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
 
     # A read-only status directory: alerts still go out.
     ro = os.path.join(state, "ro")
@@ -265,8 +263,7 @@ def inside_robust(ewsprobed):
     with open(conf, "w") as f:
         f.write(text + "ews_internal_url = https://variants.contoso.com/"
                 "EWS/Exchange.asmx\n")
-    d = subprocess.Popen([ewsprobed, "-f", conf])
-    try:
+    with running([ewsprobed, "-f", conf]) as d:
         deadline = time.monotonic() + 30
         while not journal(MSGID_DOWN):
             check(time.monotonic() < deadline, "no alert with a read-only "
@@ -280,10 +277,6 @@ def inside_robust(ewsprobed):
         check(n == 1, f"{n} log lines about the status file, want 1")
         d.send_signal(signal.SIGTERM)
         check(d.wait(timeout=5) == 0, "exit status")
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
 
     # A full disk (4 KiB): the write fails with ENOSPC, leaves no
     # temporary file, is logged once, and alerting goes on.
@@ -298,8 +291,7 @@ def inside_robust(ewsprobed):
                 "ews_internal_url = https://variants.contoso.com/"
                 "EWS/Exchange.asmx\n")
     before = len(journal(MSGID_DOWN))
-    d = subprocess.Popen([ewsprobed, "-f", conf])
-    try:
+    with running([ewsprobed, "-f", conf]) as d:
         deadline = time.monotonic() + 30
         while len(journal(MSGID_DOWN)) == before:
             check(time.monotonic() < deadline, "no alert with a full disk")
@@ -317,10 +309,6 @@ def inside_robust(ewsprobed):
                 json.load(f)    # an earlier, smaller version: whole
         d.send_signal(signal.SIGTERM)
         check(d.wait(timeout=5) == 0, "exit status")
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
 
 
 def inside_restricted(ewsprobed):
@@ -350,9 +338,8 @@ def inside_restricted(ewsprobed):
         "exec setpriv --reuid=65534 --regid=65534 --clear-groups "
         "--inh-caps=-all --bounding-set=-all --no-new-privs "
         f"{ewsprobed} -f {run}/ewsprobed.conf")
-    d = subprocess.Popen(["unshare", "--mount", "--propagation", "private",
-                          "sh", "-c", script])
-    try:
+    with running(["unshare", "--mount", "--propagation", "private",
+                          "sh", "-c", script]) as d:
         path = run + "/status.json"
         deadline = time.monotonic() + 30
         while True:
@@ -373,10 +360,6 @@ def inside_restricted(ewsprobed):
         check("CapEff:\t0000000000000000" in proc, "capabilities left")
         d.send_signal(signal.SIGTERM)
         check(d.wait(timeout=5) == 0, "exit status")
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
 
 
 def inside_expiring(ewsprobed):
@@ -384,8 +367,7 @@ def inside_expiring(ewsprobed):
     (the 7- and 1-day windows come later): one warning, however many runs;
     the target is degraded to warning, not down."""
     conf = write_conf()
-    d = subprocess.Popen([ewsprobed, "-f", conf])
-    try:
+    with running([ewsprobed, "-f", conf]) as d:
         deadline = time.monotonic() + 30
         while not journal(MSGID_EXPIRING):
             check(d.poll() is None, "the daemon exited")
@@ -403,10 +385,6 @@ def inside_expiring(ewsprobed):
         check(target_state() == "warning", f"state {target_state()}")
         d.send_signal(signal.SIGTERM)
         check(d.wait(timeout=5) == 0, "exit status")
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
 
 
 def inside_many_stalled(ewsprobed):
@@ -425,8 +403,7 @@ def inside_many_stalled(ewsprobed):
     conf = os.path.join(state, "many.conf")
     with open(conf, "w") as f:
         f.write(text)
-    d = subprocess.Popen([ewsprobed, "-f", conf])
-    try:
+    with running([ewsprobed, "-f", conf]) as d:
         # Every first run is due within 10 s; sample the daemon's open
         # connections to the stalling server meanwhile.
         most = 0
@@ -455,10 +432,6 @@ def inside_many_stalled(ewsprobed):
         d.send_signal(signal.SIGTERM)
         check(d.wait(timeout=5) == 0, "exit status")
         check(time.monotonic() - t0 < 2.0, "shutdown took 2 s or more")
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
 
 
 def inside_moved(ewsprobed):
@@ -469,8 +442,7 @@ def inside_moved(ewsprobed):
     conf = os.path.join(os.environ["LAB_STATE_DIR"], "moved.conf")
     with open(conf, "w") as f:
         f.write(text)
-    d = subprocess.Popen([ewsprobed, "-f", conf])
-    try:
+    with running([ewsprobed, "-f", conf]) as d:
         wait_state("ok")
         check(journal(MSGID_URL_CHANGED) == [], "a change before any")
         subprocess.run([os.path.join(os.environ["LAB_TOOLS"], "contoso"),
@@ -489,10 +461,6 @@ def inside_moved(ewsprobed):
               f"fields {ent[0]}")
         d.send_signal(signal.SIGTERM)
         check(d.wait(timeout=5) == 0, "exit status")
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
 
 
 def inside_clock(ewsprobed):
@@ -509,13 +477,12 @@ def inside_clock(ewsprobed):
     conf = write_conf()
     env = dict(os.environ, LD_PRELOAD=lib[0], FAKETIME_TIMESTAMP_FILE=clock,
                FAKETIME_NO_CACHE="1", FAKETIME_DONT_FAKE_MONOTONIC="1")
-    d = subprocess.Popen([ewsprobed, "-f", conf], env=env)
 
     def last():
         st = status()
         return None if st is None else (st["daemon"]["written"],
                                          st["targets"][0])
-    try:
+    with running([ewsprobed, "-f", conf], env=env) as d:
         deadline = time.monotonic() + 30
         while last() is None or last()[1]["runs"] < 3:
             check(time.monotonic() < deadline, "no runs in 2030")
@@ -539,10 +506,6 @@ def inside_clock(ewsprobed):
               "jump")
         d.send_signal(signal.SIGTERM)
         check(d.wait(timeout=5) == 0, "exit status")
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
 
 
 def write_conf_text(text):

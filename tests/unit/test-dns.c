@@ -30,6 +30,7 @@
 #include "dns.h"
 #include "log.h"
 #include "loop.h"
+#include "helpers/run-loop.h"
 
 /* The last result delivered, copied for assertions. */
 static struct {
@@ -53,29 +54,6 @@ got_reset(void)
 {
 	dns_result_free(got.r);
 	memset(&got, 0, sizeof got);
-}
-
-/* Watchdog: a test that waits too long fails instead of hanging. */
-static void
-watchdog_cb(evutil_socket_t fd, short what, void *arg)
-{
-	*(int *)arg = 1;
-	loop_exit();
-}
-
-/* Run the loop until a callback or ms; return 1 on timeout. */
-static int
-run_loop(long ms)
-{
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	struct event *wd;
-	int fired = 0;
-
-	wd = evtimer_new(loop_base(), watchdog_cb, &fired);
-	evtimer_add(wd, &tv);
-	loop_run();
-	event_free(wd);
-	return fired;
 }
 
 /* ---- the responder ---- */

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "helpers/run-loop.h"
 
 static struct fixture fx;
 static char fxlog[65536]; /* what the server reported, accumulated */
@@ -56,29 +57,6 @@ done_cb(struct http_req *req, void *arg)
 	done_calls++;
 	done_req = req;
 	loop_exit();
-}
-
-/* Watchdog: fail instead of hanging. */
-static void
-watchdog_cb(evutil_socket_t fd, short what, void *arg)
-{
-	*(int *)arg = 1;
-	loop_exit();
-}
-
-/* Run the loop until done or ms; return 1 if the watchdog fired. */
-static int
-run_loop(long ms)
-{
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	struct event *wd;
-	int fired = 0;
-
-	wd = evtimer_new(loop_base(), watchdog_cb, &fired);
-	evtimer_add(wd, &tv);
-	loop_run();
-	event_free(wd);
-	return fired;
 }
 
 /* A request to fixture.test:port/path pinned to 127.0.0.1, trusting CA. */
