@@ -448,7 +448,11 @@ ad_http_cb(struct http_req *req, void *arg)
 		return;
 	}
 	step_set(ad->st, STEP_FAIL, code == 401 ? "auth_failed" : "http_error",
-	    "HTTP %ld", code);
+	    "HTTP %ld%s", code,
+	    code == 401 && ad->password == NULL
+	        ? ": this server wants a sign-in and the mailbox has no "
+	          "account and credential"
+	        : "");
 	ad->last_reason = REASON_AUTODISCOVER_UNREACHABLE;
 	ad_pox_fallback(ad);
 	ad_next(ad);
@@ -497,7 +501,8 @@ ad_dns_cb(const struct dns_result *dr, void *arg)
 		 */
 		http_req_set_cafile(ad->req, ad->store);
 		http_req_set_verify(ad->req, 1, 1);
-		http_req_set_ntlm(ad->req, ad->account, ad->password);
+		if (ad->password != NULL)
+			http_req_set_ntlm(ad->req, ad->account, ad->password);
 	}
 	http_req_submit(ad->req, ad_http_cb, ad);
 }
@@ -605,8 +610,8 @@ autodiscover_start(const struct autodiscover_params *p,
 	struct autodiscover *ad = xcalloc(1, sizeof *ad);
 
 	ad->p = *p;
-	ad->account = xstrdup(p->account);
-	ad->password = xstrdup(p->password);
+	ad->account = p->account != NULL ? xstrdup(p->account) : NULL;
+	ad->password = p->password != NULL ? xstrdup(p->password) : NULL;
 	ad->servers = p->dns_servers != NULL ? xstrdup(p->dns_servers) : NULL;
 	ad->store = xstrdup(p->system_store);
 	ad->done = done;

@@ -1289,12 +1289,18 @@ config_check_mailbox(struct config_parse *cp, struct config_mailbox *m,
 	/* A bad value was reported already: it is not "missing". */
 	if (!d->address_given)
 		config_error_at(cp, sline, NULL, "address is required");
-	if (!d->account_given)
-		config_error_at(cp, sline, NULL, "account is required");
-	if (m->credential == NULL)
+	/*
+	 * Sign-in is optional: without account and credential the probe
+	 * stops once EWS offers NTLM over a trusted chain. One without the
+	 * other is a mistake.
+	 */
+	if (d->account_given && m->credential == NULL)
 		config_error_at(cp, sline, NULL,
-		    "credential is required (a name under "
+		    "account needs a credential (a name under "
 		    "$CREDENTIALS_DIRECTORY or an absolute path)");
+	if (!d->account_given && m->credential != NULL)
+		config_error_at(cp, sline, NULL,
+		    "credential needs an account to sign in with");
 	if (config_split(d->profiles != NULL ? d->profiles
 	                                     : CONFIG_PROFILE_PHONE,
 	        &names) == 0)

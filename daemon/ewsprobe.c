@@ -219,8 +219,8 @@ ewsprobe_judge(struct ewsprobe *ep)
 	}
 	if (r->verdict->findings != 0) {
 		r->warning = 1;
-		step_set(st, STEP_WARN, NULL, "%s; %s", msg,
-		    r->verdict->findings_text);
+		/* trust_explain's message names the findings already. */
+		step_set(st, STEP_WARN, NULL, "%s", msg);
 	} else
 		step_set(st, STEP_OK, NULL, "%s", msg);
 	free(msg);
@@ -261,6 +261,29 @@ ewsprobe_submit(struct ewsprobe *ep, int auth)
 		http_req_set_ntlm(ep->req, ep->account, ep->password);
 	ep->state = auth ? EWSPROBE_AUTH : EWSPROBE_PROBE;
 	http_req_submit(ep->req, ewsprobe_http_cb, ep);
+}
+
+/*
+ * No account is configured: what a phone needs short of signing in (a
+ * trusted chain, a 401 that offers NTLM) holds, so the URL is ok; the
+ * skipped sign-in is a step of its own so nobody mistakes it for tested.
+ */
+static void
+ewsprobe_unsigned(struct ewsprobe *ep)
+{
+	struct ewsprobe_result *r = ep->res;
+	struct step *st;
+
+	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (NTLM)", ep->url);
+	step_set(st, STEP_SKIP, NULL,
+	    "sign-in not tested: the mailbox has no account and credential");
+	r->reason = REASON_OK;
+	free(r->message);
+	xasprintf(&r->message,
+	    "phones can reach EWS at %s (%s): TLS trusted, NTLM offered "
+	    "(sign-in not tested)%s",
+	    ep->url, ep->role, r->warning ? ", with warnings" : "");
+	ewsprobe_finish(ep);
 }
 
 /* The unauthenticated answer: chain, 401 offers; then sign in. */
@@ -318,6 +341,10 @@ ewsprobe_step_probe(struct ewsprobe *ep)
 		    "EWS offers only %s; phones can sign in with NTLM only",
 		    r->auth_offered);
 		ewsprobe_finish(ep);
+		return;
+	}
+	if (ep->password == NULL) {
+		ewsprobe_unsigned(ep);
 		return;
 	}
 	ewsprobe_submit(ep, 1);
@@ -478,8 +505,8 @@ ewsprobe_start(const struct ewsprobe_params *p, ewsprobe_done_cb done,
 	ep->p = *p;
 	ep->url = xstrdup(p->url);
 	ep->role = xstrdup(p->role);
-	ep->account = xstrdup(p->account);
-	ep->password = xstrdup(p->password);
+	ep->account = p->account != NULL ? xstrdup(p->account) : NULL;
+	ep->password = p->password != NULL ? xstrdup(p->password) : NULL;
 	ep->dns_servers =
 	    p->dns_servers != NULL ? xstrdup(p->dns_servers) : NULL;
 	ep->done = done;

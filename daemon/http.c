@@ -124,6 +124,14 @@ struct http_req {
 
 static CURLM *http_multi;
 static struct event *http_timer;
+/*
+ * The connection cache only ever holds connections parked between the legs
+ * of an NTLM exchange (FORBID_REUSE closes all others), one per transfer in
+ * that state. It must hold as many as can run at once: a smaller cache
+ * closes a parked connection for each new one, and those handshakes start
+ * over forever. 4096 is the highest [daemon] concurrency.
+ */
+#define HTTP_MAX_PARKED 4096L
 static TAILQ_HEAD(, http_req) http_reqs = TAILQ_HEAD_INITIALIZER(http_reqs);
 static int http_in_curl; /* inside curl_multi_socket_action */
 
@@ -252,7 +260,8 @@ http_init(void)
 	        http_sock_cb) != CURLM_OK ||
 	    curl_multi_setopt(http_multi, CURLMOPT_TIMERFUNCTION,
 	        http_timer_cb) != CURLM_OK ||
-	    curl_multi_setopt(http_multi, CURLMOPT_MAXCONNECTS, 1L) != CURLM_OK)
+	    curl_multi_setopt(http_multi, CURLMOPT_MAXCONNECTS,
+	        HTTP_MAX_PARKED) != CURLM_OK)
 		fatalx("curl_multi_setopt failed");
 }
 

@@ -1,7 +1,8 @@
 /*
  * once: owns the one-shot run (--once): load the configuration, build the
- * probe context, run every selected target (mailbox x profile) one after
- * another, and print each run as a step tree with its verdict and remedy.
+ * probe context, run every selected target (mailbox x profile), up to
+ * [daemon] concurrency at a time, and print each run in configuration
+ * order as a step tree with its verdict and remedy.
  * This is for a person at a shell; the daemon schedules the same probes.
  */
 #include <errno.h>
@@ -20,13 +21,25 @@
 #include "probe.h"
 #include "xmalloc.h"
 
+/* One target (mailbox x profile) of the run, and its result once done. */
+struct once_target {
+	struct once *o;
+	const struct config_mailbox *m;
+	const struct config_profile *p;
+	struct probe_result *r; /* NULL until its run is done */
+};
+
 struct once {
 	struct config *cfg;
 	struct probe_ctx *ctx;
 	const struct config_mailbox **boxes;
 	int nboxes;
-	int box; /* current mailbox */
-	size_t prof; /* current profile of that mailbox */
+	struct once_target *targets;
+	size_t ntargets;
+	size_t next_start; /* the next target to start */
+	size_t next_print; /* the next target to print, in order */
+	size_t running;
+	int starting; /* inside once_next: do not recurse */
 	int worst; /* ONCE_* */
 	int color;
 	struct json *json; /* --json: the document being written */
@@ -101,7 +114,8 @@ once_rate(struct once *o, const struct probe_result *r)
 
 /* Print one target's run. */
 static void
-once_print(struct once *o, struct probe_result *r)
+once_print(struct once *o, const struct config_mailbox *m,
+    struct probe_result *r)
 {
 	struct frontend_result *fr = r->frontend;
 	struct ewsprobe_result *u;
@@ -110,7 +124,7 @@ once_print(struct once *o, struct probe_result *r)
 	if (r->discovery != NULL) {
 		printf("  %s Autodiscover for %s: %s\n",
 		    once_mark(o, r->discovery->found ? STEP_OK : STEP_FAIL),
-		    o->boxes[o->box]->address,
+		    m->address,
 		    r->discovery->found ? r->discovery->source
 		                        : r->discovery->message);
 		once_print_steps(o, &r->discovery->steps, 2);
@@ -302,43 +316,65 @@ once_json(struct once *o, const struct config_mailbox *m,
 	json_object_end(j);
 }
 
-/* A target's run is done: print it, go on. */
+/*
+ * Print the finished targets at the head of the list, in configuration
+ * order: runs overlap, but the report reads as if they had not.
+ */
+static void
+once_flush(struct once *o)
+{
+	struct once_target *t;
+
+	while (o->next_print < o->ntargets &&
+	    (t = &o->targets[o->next_print])->r != NULL) {
+		if (o->json != NULL) {
+			once_json(o, t->m, t->p, t->r);
+			once_rate(o, t->r);
+		} else {
+			printf("\n%s <%s> under profile %s\n", t->m->name,
+			    t->m->address, t->p->name);
+			once_print(o, t->m, t->r);
+		}
+		probe_result_free(t->r);
+		t->r = NULL;
+		o->next_print++;
+	}
+	fflush(stdout);
+}
+
+/* A target's run is done: keep its result, print what can be, go on. */
 static void
 once_done(struct probe_result *r, void *arg)
 {
-	struct once *o = arg;
-	const struct config_mailbox *m = o->boxes[o->box];
+	struct once_target *t = arg;
+	struct once *o = t->o;
 
-	if (o->json != NULL) {
-		once_json(o, m, m->profiles[o->prof], r);
-		once_rate(o, r);
-	} else
-		once_print(o, r);
-	probe_result_free(r);
-	o->prof++;
-	once_next(o);
+	t->r = r;
+	o->running--;
+	once_flush(o);
+	if (!o->starting)
+		once_next(o);
 }
 
-/* Start the next target, or stop the loop when none is left. */
+/*
+ * Start targets up to [daemon] concurrency, as the daemon would; stop the
+ * loop once every target is done and printed.
+ */
 static void
 once_next(struct once *o)
 {
-	const struct config_mailbox *m;
+	struct once_target *t;
 
-	while (o->box < o->nboxes) {
-		m = o->boxes[o->box];
-		if (o->prof >= m->nprofiles) {
-			o->box++;
-			o->prof = 0;
-			continue;
-		}
-		if (o->json == NULL)
-			printf("\n%s <%s> under profile %s\n", m->name,
-			    m->address, m->profiles[o->prof]->name);
-		probe_start(o->ctx, m, m->profiles[o->prof], once_done, o);
-		return;
+	o->starting = 1;
+	while (
+	    o->running < o->cfg->concurrency && o->next_start < o->ntargets) {
+		t = &o->targets[o->next_start++];
+		o->running++;
+		probe_start(o->ctx, t->m, t->p, once_done, t);
 	}
-	loop_exit();
+	o->starting = 0;
+	if (o->running == 0 && o->next_print == o->ntargets)
+		loop_exit();
 }
 
 /* Whether a flag's value can go into an INI line as it is. */
@@ -396,14 +432,16 @@ once_flags_config(const struct once_opts *op)
 			return NULL;
 		}
 	}
-	if (op->address == NULL || op->account == NULL ||
-	    op->password_file == NULL) {
+	if (op->address == NULL ||
+	    (op->account == NULL) != (op->password_file == NULL)) {
 		fprintf(stderr,
-		    "ewsprobed: --once without -f needs --address, "
-		    "--account and --password-file\n");
+		    "ewsprobed: --once without -f needs --address, and "
+		    "--account with --password-file to test the sign-in\n");
 		return NULL;
 	}
-	if ((cred = realpath(op->password_file, NULL)) == NULL) {
+	if (op->password_file == NULL)
+		cred = NULL;
+	else if ((cred = realpath(op->password_file, NULL)) == NULL) {
 		fprintf(stderr, "ewsprobed: %s: %s\n", op->password_file,
 		    strerror(errno));
 		return NULL;
@@ -469,6 +507,17 @@ once_run(const struct once_opts *op)
 			goto out;
 		}
 	}
+	for (j = 0; j < o.nboxes; j++)
+		o.ntargets += o.boxes[j]->nprofiles;
+	o.targets = xcalloc(o.ntargets, sizeof *o.targets);
+	o.ntargets = 0;
+	for (j = 0; j < o.nboxes; j++) {
+		for (i = 0; i < o.boxes[j]->nprofiles; i++) {
+			o.targets[o.ntargets].o = &o;
+			o.targets[o.ntargets].m = o.boxes[j];
+			o.targets[o.ntargets++].p = o.boxes[j]->profiles[i];
+		}
+	}
 	if ((o.ctx = probe_ctx_new(o.cfg, &cause)) == NULL) {
 		fprintf(stderr, "ewsprobed: %s\n", cause);
 		free(cause);
@@ -485,7 +534,7 @@ once_run(const struct once_opts *op)
 	http_init();
 	o.worst = ONCE_OK;
 	once_next(&o);
-	if (o.box < o.nboxes && loop_run() != 0)
+	if (o.next_print < o.ntargets && loop_run() != 0)
 		fatalx("event loop failed");
 	http_shutdown();
 	dns_shutdown();
@@ -516,6 +565,7 @@ once_run(const struct once_opts *op)
 out:
 	json_free(o.json);
 	probe_ctx_free(o.ctx);
+	free(o.targets);
 	free(o.boxes);
 	config_unref(o.cfg);
 	return rc;

@@ -210,8 +210,9 @@ probe_verdict(struct probe *pr)
 		r->message = xstrdup(bad->message);
 		r->remedy = bad->remedy != NULL ? xstrdup(bad->remedy) : NULL;
 	} else
-		xasprintf(&r->message, "phones can use Exchange for %s%s",
+		xasprintf(&r->message, "phones can use Exchange for %s%s%s",
 		    pr->m->address,
+		    pr->m->password == NULL ? " (sign-in not tested)" : "",
 		    warn ? ", with risks: see the certificate "
 		           "findings"
 		         : "");

@@ -152,6 +152,15 @@ def inside_checks(ewsprobed):
         check(rc == {"ok": 0, "warning": 1, "critical": 2}[verdict],
               f"{box}: exit status {rc}")
         no_secrets(out)
+    # All at once: the runs overlap (up to [daemon] concurrency), the
+    # report keeps the configuration's order and each target's verdict.
+    p = subprocess.run([ewsprobed, "--once", "--json", "-f", conf],
+                       capture_output=True, text=True, timeout=300)
+    doc = json.loads(p.stdout)
+    got = [(t["mailbox"], t["verdict"]) for t in doc["targets"]]
+    want = [(box, v[2]) for box, v in CHECKS.items()]
+    check(got == want, f"all at once: {got}, want {want}")
+    check(p.returncode == 2, f"all at once: exit status {p.returncode}")
     with open(os.environ["LAB_REQUEST_LOG"]) as f:
         recs = [json.loads(line) for line in f]
     refused = ("expired.contoso.com", "wrongname.contoso.com")
@@ -190,14 +199,56 @@ def inside_cli(ewsprobed):
     p = subprocess.run(base + ["--trust-ca", os.path.join(lab, "cas.pem")],
                        capture_output=True, text=True, timeout=120)
     check(p.returncode == 0, f"with --trust-ca: exit {p.returncode}")
-    p = subprocess.run([ewsprobed, "--once", "--address", "x@contoso.com"],
+    p = subprocess.run([ewsprobed, "--once", "--address", "x@contoso.com",
+                        "--account", "CONTOSO\\lab"],
                        capture_output=True, text=True, timeout=30)
     check(p.returncode == 3 and "--password-file" in p.stderr,
           f"missing flags: {p.returncode} {p.stderr}")
 
 
+def unsigned(ewsprobed, want_rc):
+    """--once with no account: run; check rc and that no credential went
+    anywhere; return the report."""
+    lab = os.environ["LAB_DIR"]
+    with open(os.environ["LAB_REQUEST_LOG"]) as f:
+        before = len(f.readlines())
+    p = subprocess.run(
+        [ewsprobed, "--once", "--address", "lab@contoso.com", "--frontend",
+         "lyncpool.contoso.com", "--dns-server", os.environ["LAB_DNS"],
+         "--system-store", os.path.join(lab, "system-store.pem"),
+         "--ews-url", "https://casarray.contoso.com/EWS/Exchange.asmx"],
+        capture_output=True, text=True, timeout=120)
+    out = p.stdout + p.stderr
+    check(p.returncode == want_rc, f"exit status {p.returncode}:\n{out}")
+    with open(os.environ["LAB_REQUEST_LOG"]) as f:
+        recs = [json.loads(line) for line in f.readlines()[before:]]
+    check(any(r["server"] == "casarray.contoso.com" for r in recs),
+          "EWS was not asked")
+    check(not any(r["authorization"] for r in recs),
+          "an Authorization header without an account")
+    return out
+
+
+def inside_unsigned(ewsprobed):
+    """No account and credential: the incident is still found (it is a TLS
+    failure); once fixed, the URL is ok and the sign-in is marked untested."""
+    out = unsigned(ewsprobed, 2)
+    check(verdict_of(out) == ("critical", "cert_untrusted_phone"),
+          f"incident without sign-in: {verdict_of(out)}")
+    check("errorCode=12045" in out, "12045 missing")
+    subprocess.run([os.path.join(os.environ["LAB_TOOLS"], "contoso"),
+                    "switch", "fixed-reissued"], check=True, timeout=60)
+    out = unsigned(ewsprobed, 0)
+    check(verdict_of(out)[0] == "ok", f"fixed without sign-in:\n{out}")
+    for text in ("offers Negotiate, NTLM",
+                 "sign-in not tested: the mailbox has no account and "
+                 "credential", "(sign-in not tested)"):
+        check(text in out, f"{text!r} not in:\n{out}")
+
+
 INSIDE = {"incident": inside_incident, "fixed": inside_fixed,
-          "checks": inside_checks, "cli": inside_cli}
+          "checks": inside_checks, "cli": inside_cli,
+          "unsigned": inside_unsigned}
 
 
 def lab(scenario, name, ewsprobed):
@@ -220,6 +271,11 @@ def test_cli_and_json():
     lab("incident", "cli", EWSPROBED)
 
 
+def test_unsigned():
+    """Without account and credential: TLS and NTLM offer only."""
+    lab("incident", "unsigned", EWSPROBED)
+
+
 def test_phone_checks():
     """Every phone pitfall gives its documented reason or warning."""
     lab("phone-checks", "checks", EWSPROBED)
@@ -238,4 +294,5 @@ SOURCE = os.path.abspath(sys.argv[2])
 if os.geteuid() != 0:
     print("the lab needs root: skipped")
     sys.exit(77)
-run_tests([test_incident, test_fixes, test_cli_and_json, test_phone_checks])
+run_tests([test_incident, test_fixes, test_cli_and_json, test_unsigned,
+           test_phone_checks])

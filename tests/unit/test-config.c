@@ -577,10 +577,27 @@ test_missing_required(void **state)
 	                     "[mailbox lab]\n"
 	                     "profiles = lync-phone-edition\n",
 	    NULL);
-	assert_int_equal(count_lines(errors), 3);
+	assert_int_equal(count_lines(errors), 1);
 	assert_error(errors, 4, "[mailbox lab]: address is required");
-	assert_error(errors, 4, "[mailbox lab]: account is required");
-	assert_error(errors, 4, "[mailbox lab]: credential is required");
+	free(errors);
+
+	/* Account and credential come together. */
+	errors = load_errors("[profile lync-phone-edition]\n"
+	                     "frontend = lyncpool.contoso.com\n"
+	                     "\n"
+	                     "[mailbox lab]\n"
+	                     "address = lab@contoso.com\n"
+	                     "account = CONTOSO\\lab\n"
+	                     "\n"
+	                     "[mailbox other]\n"
+	                     "address = other@contoso.com\n"
+	                     "credential = /nonexistent/pw\n",
+	    NULL);
+	assert_error(errors, 4,
+	    "[mailbox lab]: account needs a credential (a name under "
+	    "$CREDENTIALS_DIRECTORY or an absolute path)");
+	assert_error(errors, 8,
+	    "[mailbox other]: credential needs an account to sign in with");
 	free(errors);
 
 	/* No mailbox at all: nothing to monitor (about the whole file). */

@@ -595,6 +595,44 @@ test_ntlm(void **unused)
 	assert_null(strstr(fxlog, "Basic"));
 }
 
+/* Done callback of the concurrent test: stop once all are done. */
+static void
+count_cb(struct http_req *req, void *arg)
+{
+	int *left = arg;
+
+	(void)req;
+	if (--*left == 0)
+		loop_exit();
+}
+
+/*
+ * Concurrent NTLM exchanges each keep their connection between the legs:
+ * a connection cache smaller than the number of transfers closed one
+ * parked connection per new one, and every handshake restarted forever.
+ */
+static void
+test_ntlm_concurrent(void **unused)
+{
+	struct http_req *req[4];
+	int i, left = 4;
+
+	server_forget();
+	for (i = 0; i < 4; i++) {
+		req[i] = make("POST", fx.port_https, "/ntlm");
+		http_req_set_body(req[i], "<x/>", 4);
+		http_req_set_ntlm(req[i], "lab", "Canary-Pa55w0rd-31c4");
+		http_req_submit(req[i], count_cb, &left);
+	}
+	assert_int_equal(run_loop(5000), 0);
+	assert_int_equal(left, 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(http_req_status(req[i]), HTTP_DONE);
+		assert_int_equal(http_req_code(req[i]), 200);
+		http_req_free(req[i]);
+	}
+}
+
 /* Basic is never offered to a Basic-only server unless asked for. */
 static void
 test_basic(void **unused)
@@ -638,6 +676,7 @@ main(void)
 	    cmocka_unit_test(test_cancel),
 	    cmocka_unit_test(test_shutdown_running),
 	    cmocka_unit_test(test_ntlm),
+	    cmocka_unit_test(test_ntlm_concurrent),
 	    cmocka_unit_test(test_basic),
 	};
 
