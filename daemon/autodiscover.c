@@ -40,7 +40,8 @@ struct autodiscover {
 	struct autodiscover_params p;
 	char *account, *password, *servers, *store;
 	char *address; /* current (after RedirectAddress) */
-	char *domain;
+	char *domain; /* of address: the host policy's domain */
+	char *home; /* the configured mailbox's domain */
 	struct ad_queue queue;
 	struct config_strlist visited_urls;
 	struct config_strlist visited_addrs;
@@ -51,6 +52,8 @@ struct autodiscover {
 	struct http_req *req;
 	struct step *st;
 	enum reason last_reason;
+	int refused_signin; /* a candidate answered 401 */
+	enum reason refused; /* a redirect we refused, or REASON_OK */
 	int finishing; /* ad_finish is queued */
 	int cancelled;
 	struct autodiscover_result *res;
@@ -59,6 +62,23 @@ struct autodiscover {
 };
 
 static void ad_next(struct autodiscover *);
+
+/* Whether two optional strings are equal (both NULL counts). */
+static int
+ad_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Lower-case s in place. */
+static void
+ad_lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
 
 /*
  * Whether host may be asked with credentials for a mailbox in domain: the
@@ -70,13 +90,47 @@ autodiscover_host_allowed(const char *host, const char *domain,
     const struct config_strlist *allow)
 {
 	size_t hl = strlen(host), dl = strlen(domain);
+	char *lower;
+	int ps;
 
+	/* A public suffix (co.uk) is nobody's autodiscover host. */
+	lower = xstrdup(host);
+	ad_lower(lower);
+	ps = dns_public_suffix(lower);
+	free(lower);
+	if (ps)
+		return 0;
 	if (strcasecmp(host, domain) == 0)
 		return 1;
 	if (hl > dl + 1 && host[hl - dl - 1] == '.' &&
 	    strcasecmp(host + hl - dl, domain) == 0)
 		return 1;
 	return allow != NULL && config_strlist_has(allow, host);
+}
+
+/*
+ * Whether a RedirectAddress may move discovery to address: its domain is
+ * the mailbox's own domain or under it, or is listed in redirect_allow
+ * (as with hosts, credentials go nowhere the admin did not name), and is
+ * not a public suffix. Lower-case input; the reason name when refused.
+ */
+static const char *
+ad_address_refused(struct autodiscover *ad, const char *domain)
+{
+	size_t hl = strlen(domain), dl = strlen(ad->home);
+
+	if (!dns_valid_hostname(domain))
+		return "not a DNS domain";
+	if (dns_public_suffix(domain))
+		return "a public suffix";
+	if (strcmp(domain, ad->home) == 0 ||
+	    (hl > dl + 1 && domain[hl - dl - 1] == '.' &&
+	        strcmp(domain + hl - dl, ad->home) == 0))
+		return NULL;
+	if (ad->p.redirect_allow != NULL &&
+	    config_strlist_has(ad->p.redirect_allow, domain))
+		return NULL;
+	return "outside the mailbox's domain and not in redirect_allow";
 }
 
 /* Queue a candidate at the end (or the front). */
@@ -120,14 +174,15 @@ static void
 ad_begin(struct autodiscover *ad, const char *address)
 {
 	const char *at = strrchr(address, '@');
-	char *url, *p;
+	char *url;
 
 	free(ad->address);
 	free(ad->domain);
 	ad->address = xstrdup(address);
 	ad->domain = xstrdup(at != NULL ? at + 1 : address);
-	for (p = ad->domain; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
+	ad_lower(ad->domain);
+	if (ad->home == NULL)
+		ad->home = xstrdup(ad->domain);
 	config_strlist_add(&ad->visited_addrs, address);
 	ad_queue_clear(ad);
 	xasprintf(&url, "https://%s/autodiscover/autodiscover.svc", ad->domain);
@@ -162,6 +217,7 @@ ad_free(struct autodiscover *ad)
 	free(ad->store);
 	free(ad->address);
 	free(ad->domain);
+	free(ad->home);
 	free(ad->host);
 	free(ad);
 }
@@ -170,12 +226,20 @@ ad_free(struct autodiscover *ad)
 void
 autodiscover_result_free(struct autodiscover_result *r)
 {
+	size_t i;
+
 	if (r == NULL)
 		return;
 	free(r->message);
 	free(r->internal_ews_url);
 	free(r->external_ews_url);
 	free(r->source);
+	for (i = 0; i < r->nanswers; i++) {
+		free(r->answers[i].source);
+		free(r->answers[i].internal_ews_url);
+		free(r->answers[i].external_ews_url);
+	}
+	free(r->answers);
 	step_list_free(&r->steps);
 	free(r);
 }
@@ -192,8 +256,23 @@ ad_finish(void *arg)
 		return;
 	}
 	ad->res = NULL;
-	if (!r->found && r->message == NULL) {
-		r->reason = ad->last_reason != REASON_OK
+	if (!r->found && r->message == NULL && ad->refused_signin) {
+		/* The account matters more than the other candidates. */
+		r->reason = REASON_AUTH_FAILED;
+		xasprintf(&r->message,
+		    "autodiscover for %s found no EWS URL: %s", ad->address,
+		    ad->password != NULL
+		        ? "the servers refused the monitoring account (HTTP "
+		          "401 to NTLM); check its password and lockout"
+		        : "the servers want a sign-in and the mailbox has no "
+		          "account and credential");
+	} else if (!r->found && r->message == NULL) {
+		/*
+		 * A refused redirect says more than the candidates after it
+		 * (which usually just do not exist).
+		 */
+		r->reason = ad->refused != REASON_OK ? ad->refused
+		    : ad->last_reason != REASON_OK
 		    ? ad->last_reason
 		    : REASON_AUTODISCOVER_UNREACHABLE;
 		xasprintf(&r->message,
@@ -278,7 +357,7 @@ ad_follow(struct autodiscover *ad, enum ad_kind kind, const char *url)
 		    "redirect to %s "
 		    "refused: %s",
 		    url, why);
-		ad->last_reason = r;
+		ad->last_reason = ad->refused = r;
 		if (r == REASON_REDIRECT_LOOP) {
 			ad_stop(ad, r, why);
 			return;
@@ -311,12 +390,53 @@ ad_pox_fallback(struct autodiscover *ad)
 	free(url);
 }
 
+/*
+ * Keep every candidate's EWS URLs (mode "all" reports each) and note when
+ * one disagrees with the first: phones take the first that answers.
+ */
+static void
+ad_keep_answer(struct autodiscover_result *r, const char *source,
+    const struct adxml_result *x)
+{
+	struct autodiscover_answer *a;
+
+	r->answers =
+	    xreallocarray(r->answers, r->nanswers + 1, sizeof *r->answers);
+	a = &r->answers[r->nanswers++];
+	a->source = xstrdup(source);
+	a->internal_ews_url =
+	    x->internal_ews_url != NULL ? xstrdup(x->internal_ews_url) : NULL;
+	a->external_ews_url =
+	    x->external_ews_url != NULL ? xstrdup(x->external_ews_url) : NULL;
+	if (r->nanswers > 1 &&
+	    (!ad_same(a->internal_ews_url, r->answers[0].internal_ews_url) ||
+	        !ad_same(a->external_ews_url, r->answers[0].external_ews_url)))
+		r->disagree = 1;
+}
+
+/* Why a RedirectAddress to address is refused, or NULL to follow it. */
+static const char *
+ad_redirect_address_refused(struct autodiscover *ad, const char *address)
+{
+	const char *at = strrchr(address, '@'), *why;
+	char *domain;
+
+	if (at == NULL || at == address || at[1] == '\0')
+		return "not an SMTP address";
+	domain = xstrdup(at + 1);
+	ad_lower(domain);
+	why = ad_address_refused(ad, domain);
+	free(domain);
+	return why;
+}
+
 /* Read an Autodiscover answer (200). */
 static void
 ad_answer(struct autodiscover *ad)
 {
 	struct autodiscover_result *r = ad->res;
 	struct adxml_result *x;
+	const char *refused;
 	const char *body;
 	size_t len;
 
@@ -336,6 +456,7 @@ ad_answer(struct autodiscover *ad)
 		    "ExternalEwsUrl %s",
 		    x->internal_ews_url ? x->internal_ews_url : "(none)",
 		    x->external_ews_url ? x->external_ews_url : "(none)");
+		ad_keep_answer(r, ad->cur->url, x);
 		if (!r->found) {
 			r->found = 1;
 			r->reason = REASON_OK;
@@ -359,6 +480,17 @@ ad_answer(struct autodiscover *ad)
 		adxml_result_free(x);
 		return;
 	case ADXML_REDIRECT_ADDRESS:
+		if ((refused = ad_redirect_address_refused(ad,
+		         x->redirect_target)) != NULL) {
+			step_set(ad->st, STEP_FAIL, "redirect_addr_not_allowed",
+			    "RedirectAddress %s refused: %s",
+			    x->redirect_target, refused);
+			ad->last_reason = ad->refused =
+			    REASON_REDIRECT_REJECTED;
+			adxml_result_free(x);
+			ad_next(ad);
+			return;
+		}
 		if (strcasecmp(x->redirect_target, ad->address) == 0 ||
 		    config_strlist_has(&ad->visited_addrs,
 		        x->redirect_target)) {
@@ -447,6 +579,8 @@ ad_http_cb(struct http_req *req, void *arg)
 		ad_answer(ad);
 		return;
 	}
+	if (code == 401)
+		ad->refused_signin = 1;
 	step_set(ad->st, STEP_FAIL, code == 401 ? "auth_failed" : "http_error",
 	    "HTTP %ld%s", code,
 	    code == 401 && ad->password == NULL

@@ -820,6 +820,14 @@ config_address(struct config_parse *cp, const char *key, const char *v,
 		free(domain);
 		return;
 	}
+	if (dns_public_suffix(domain)) {
+		config_error_at(cp, cp->lineno, key,
+		    "'%s': %s is a public suffix; autodiscover there would "
+		    "ask strangers",
+		    v, domain);
+		free(domain);
+		return;
+	}
 	free(m->address);
 	free(m->domain);
 	xasprintf(&m->address, "%.*s@%s", (int)(at - v), v, domain);
@@ -890,6 +898,10 @@ config_mailbox_key(struct config_parse *cp, const char *key, const char *v)
 			if (!dns_valid_hostname(m->redirect_allow.items[i]))
 				config_error_at(cp, cp->lineno, key,
 				    "invalid host name '%s'",
+				    m->redirect_allow.items[i]);
+			else if (dns_public_suffix(m->redirect_allow.items[i]))
+				config_error_at(cp, cp->lineno, key,
+				    "'%s' is a public suffix",
 				    m->redirect_allow.items[i]);
 		}
 	} else if (strcmp(key, "discovery") == 0) {

@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include <ares.h>
+#include <libpsl.h>
 #include <ares_nameser.h>
 #include <event2/event.h>
 
@@ -547,6 +548,24 @@ dns_valid_hostname(const char *s)
 	return label > 0 && p[-1] != '-';
 }
 
+/*
+ * Whether name (lower case, no final dot) is a public suffix, such as com,
+ * co.uk or github.io, by libpsl's built-in copy of the Public Suffix List
+ * (no file is read). Names under a TLD the list does not know (example,
+ * test) are not: the "*" rule is not applied. Autodiscover for a public
+ * suffix would ask strangers (autodiscover.co.uk) for credentials.
+ */
+int
+dns_public_suffix(const char *name)
+{
+	const psl_ctx_t *psl = psl_builtin();
+
+	if (psl == NULL)
+		fatalx("libpsl has no built-in Public Suffix List");
+	return psl_is_public_suffix2(psl, name,
+	           PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
+}
+
 /* Lower-case a host name in place; return it. */
 static char *
 dns_lower(char *s)
@@ -559,9 +578,9 @@ dns_lower(char *s)
 }
 
 /*
- * c-ares callback of an SRV lookup: keep the valid records (the first 16;
- * an RFC 2782 "." target arrives as "" and is dropped like any invalid
- * one), then order them.
+ * c-ares callback of an SRV lookup: keep the valid records (an RFC 2782
+ * "." target arrives as "" and is dropped like any invalid one; at most
+ * DNS_KEEP_SRV are read), order them, and keep the first DNS_MAX_SRV.
  */
 static void
 dns_srv_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
@@ -579,7 +598,7 @@ dns_srv_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		for (r = srv; status == ARES_SUCCESS && r != NULL;
 		     r = r->next) {
 			if (r->host == NULL || !dns_valid_hostname(r->host) ||
-			    r->port == 0 || l->result.nsrvs >= DNS_MAX_SRV) {
+			    r->port == 0 || l->result.nsrvs >= DNS_KEEP_SRV) {
 				l->result.nsrv_rejected++;
 				continue;
 			}
@@ -598,6 +617,11 @@ dns_srv_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		dns_srv_order(l->result.srvs, l->result.nsrvs,
 		    dns_rng_fn != NULL ? dns_rng_fn : dns_arc4random,
 		    dns_rng_arg);
+		/* Order first, then cut: the best 16, not the first sent. */
+		while (l->result.nsrvs > DNS_MAX_SRV) {
+			free(l->result.srvs[--l->result.nsrvs].target);
+			l->result.nsrv_rejected++;
+		}
 	}
 	dns_finish(l, status);
 }

@@ -128,6 +128,11 @@ once_print(struct once *o, const struct config_mailbox *m,
 		    r->discovery->found ? r->discovery->source
 		                        : r->discovery->message);
 		once_print_steps(o, &r->discovery->steps, 2);
+		if (r->discovery->disagree)
+			printf("  %s Autodiscover candidates disagree on the "
+			       "EWS "
+			       "URLs; phones use the first that answers (%s)\n",
+			    once_mark(o, STEP_WARN), r->discovery->source);
 	}
 	if (fr != NULL) {
 		printf("  %s Lync Front End pool: %s\n",
@@ -249,7 +254,9 @@ once_json(struct once *o, const struct config_mailbox *m,
     const struct config_profile *p, struct probe_result *r)
 {
 	struct json *j = o->json;
+	const struct autodiscover_answer *a;
 	char hr[16], *target;
+	size_t k;
 	int i;
 
 	xasprintf(&target, "%s/%s", m->name, p->name);
@@ -280,6 +287,21 @@ once_json(struct once *o, const struct config_mailbox *m,
 		    r->discovery->external_ews_url);
 		json_kv_int(j, "hops", r->discovery->hops);
 		json_kv_string(j, "message", r->discovery->message);
+		/* Every candidate that gave EWS URLs (mode "all"). */
+		json_key(j, "answers");
+		json_array_begin(j);
+		for (k = 0; k < r->discovery->nanswers; k++) {
+			a = &r->discovery->answers[k];
+			json_object_begin(j);
+			json_kv_string(j, "source", a->source);
+			json_kv_string(j, "internal_ews_url",
+			    a->internal_ews_url);
+			json_kv_string(j, "external_ews_url",
+			    a->external_ews_url);
+			json_object_end(j);
+		}
+		json_array_end(j);
+		json_kv_bool(j, "answers_disagree", r->discovery->disagree);
 		once_json_steps(j, "steps", "autodiscover",
 		    &r->discovery->steps);
 		json_object_end(j);
@@ -523,6 +545,8 @@ once_run(const struct once_opts *op)
 		free(cause);
 		goto out;
 	}
+	/* A report tries every candidate unless the mailbox says otherwise. */
+	probe_ctx_set_discovery(o.ctx, CONFIG_DISCOVERY_ALL);
 	if (op->json) {
 		o.json = json_new(JSON_PRETTY);
 		json_object_begin(o.json);

@@ -28,6 +28,7 @@ struct probe_ctx {
 	struct trust_set *system;
 	struct trust_set **phones; /* by profile index */
 	uint64_t *learned_ms; /* by profile index; 0 = never */
+	enum config_discovery discovery; /* for mailboxes that set none */
 };
 
 enum probe_state {
@@ -86,6 +87,7 @@ probe_ctx_new(struct config *cfg, char **cause)
 	char *why = NULL;
 	size_t i;
 
+	ctx->discovery = CONFIG_DISCOVERY_FIRST;
 	ctx->cfg = config_ref(cfg);
 	ctx->phones = xcalloc(cfg->nprofiles, sizeof *ctx->phones);
 	ctx->learned_ms = xcalloc(cfg->nprofiles, sizeof *ctx->learned_ms);
@@ -110,6 +112,16 @@ fail:
 	free(why);
 	probe_ctx_free(ctx);
 	return NULL;
+}
+
+/*
+ * The discovery mode of mailboxes that set none: "first" (as a phone, the
+ * daemon's default) or "all" (the one-shot report's).
+ */
+void
+probe_ctx_set_discovery(struct probe_ctx *ctx, enum config_discovery mode)
+{
+	ctx->discovery = mode;
 }
 
 /* Free a context; NULL is a no-op. Runs using it must be over. */
@@ -440,7 +452,9 @@ probe_start(struct probe_ctx *ctx, const struct config_mailbox *m,
 		ap.dns_servers = pr->servers;
 		ap.system_store = ctx->cfg->system_store_file;
 		ap.redirect_allow = &m->redirect_allow;
-		ap.mode = m->discovery;
+		ap.mode = m->discovery != CONFIG_DISCOVERY_DEFAULT
+		    ? m->discovery
+		    : ctx->discovery;
 		ap.timeout_ms = (long)ctx->cfg->timeout_ms;
 		pr->state = PROBE_DISCOVER;
 		pr->ad = autodiscover_start(&ap, probe_discovered_cb, pr);

@@ -34,6 +34,13 @@ struct autodiscover_params {
 	long timeout_ms;
 };
 
+/* One candidate's answer with EWS URLs (mode "all" keeps them all). */
+struct autodiscover_answer {
+	char *source; /* the URL that answered */
+	char *internal_ews_url;
+	char *external_ews_url;
+};
+
 struct autodiscover_result {
 	int found; /* EWS URLs were found */
 	enum reason reason; /* why not, when !found */
@@ -42,6 +49,9 @@ struct autodiscover_result {
 	char *external_ews_url;
 	char *source; /* the URL that answered */
 	int hops;
+	struct autodiscover_answer *answers; /* in the order they came */
+	size_t nanswers;
+	int disagree; /* an answer differs from the first */
 	struct step_list steps;
 };
 

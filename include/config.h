@@ -31,6 +31,7 @@
 #define CONFIG_PROFILE_PHONE "lync-phone-edition"
 
 enum config_discovery {
+	CONFIG_DISCOVERY_DEFAULT, /* not set: first in the daemon, all --once */
 	CONFIG_DISCOVERY_FIRST, /* stop at the first candidate with EWS URLs */
 	CONFIG_DISCOVERY_ALL, /* try and report every candidate */
 };

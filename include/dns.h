@@ -23,7 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DNS_MAX_SRV 16
+#define DNS_MAX_SRV 16 /* records a lookup returns */
+#define DNS_KEEP_SRV 256 /* records read from one answer */
 
 enum dns_status {
 	DNS_OK,
@@ -78,6 +79,7 @@ struct dns_result *dns_result_copy(const struct dns_result *);
 void dns_result_free(struct dns_result *);
 void dns_srv_order(struct dns_srv *, size_t, dns_rng, void *);
 int dns_valid_hostname(const char *);
+int dns_public_suffix(const char *);
 const char *dns_status_name(enum dns_status);
 const char *dns_strerror(enum dns_status);
 

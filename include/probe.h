@@ -43,6 +43,7 @@ struct probe;
 typedef void (*probe_done_cb)(struct probe_result *, void *);
 
 struct probe_ctx *probe_ctx_new(struct config *, char **);
+void probe_ctx_set_discovery(struct probe_ctx *, enum config_discovery);
 void probe_ctx_free(struct probe_ctx *);
 struct probe *probe_start(struct probe_ctx *, const struct config_mailbox *,
     const struct config_profile *, probe_done_cb, void *);

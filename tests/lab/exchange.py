@@ -361,9 +361,9 @@ class ExchangeHandler(BaseHTTPRequestHandler):
         kind = ep.get("answer", "settings")
         if kind == "settings" and not self.known_address(ep):
             kind = "invalid_user"
-        body = answers.soap_answer(kind, self.scenario.get("autodiscover",
-                                                           {}),
-                                   ep.get("target", ""))
+        # An endpoint may give its own EWS URLs ("autodiscover" table).
+        urls = ep.get("autodiscover", self.scenario.get("autodiscover", {}))
+        body = answers.soap_answer(kind, urls, ep.get("target", ""))
         self.send(200, body, [("Content-Type", "text/xml; charset=utf-8")])
 
     def ep_pox(self, ep):
@@ -375,8 +375,8 @@ class ExchangeHandler(BaseHTTPRequestHandler):
             kind = "error600"
         elif kind == "settings" and not self.known_address(ep):
             kind = "error500"
-        body = answers.pox_answer(kind, self.scenario.get("autodiscover", {}),
-                                  ep.get("target", ""))
+        urls = ep.get("autodiscover", self.scenario.get("autodiscover", {}))
+        body = answers.pox_answer(kind, urls, ep.get("target", ""))
         self.send(200, body, [("Content-Type", "text/xml; charset=utf-8")])
 
     def ep_ews(self, ep):

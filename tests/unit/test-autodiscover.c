@@ -38,6 +38,11 @@ test_host_allowed(void **unused)
 	    "contoso.com", &allow));
 	assert_false(autodiscover_host_allowed("x.autodiscover.hosting.example",
 	    "contoso.com", &allow));
+	/* A public suffix is nobody's host, even as the domain itself. */
+	assert_false(autodiscover_host_allowed("CO.UK", "co.uk", NULL));
+	assert_false(autodiscover_host_allowed("github.io", "github.io", NULL));
+	assert_true(autodiscover_host_allowed("autodiscover.contoso.co.uk",
+	    "contoso.co.uk", NULL));
 }
 
 int

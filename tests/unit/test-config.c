@@ -439,7 +439,7 @@ test_good_fixture(void **state)
 	assert_string_equal(m->profiles[0]->name, "modern");
 	assert_int_equal(m->interval_ms, 90000);
 	assert_string_equal(m->dns_servers.items[0], "192.0.2.53:5353");
-	assert_int_equal(m->discovery, CONFIG_DISCOVERY_FIRST);
+	assert_int_equal(m->discovery, CONFIG_DISCOVERY_DEFAULT);
 	m = config_mailbox_find(cfg, "lab");
 	assert_int_equal(m->nprofiles, 1);
 	assert_string_equal(m->profiles[0]->name, CONFIG_PROFILE_PHONE);
@@ -747,7 +747,9 @@ test_address_and_account(void **state)
 	    "lab@192.0.2.1", "lab@contoso.123", "lab@contoso..com",
 	    "lab@-contoso.com", ".lab@contoso.com", "lab.@contoso.com",
 	    "la..b@contoso.com", "la b@contoso.com", "<lab>@contoso.com",
-	    "l\xc3\xa4@contoso.com", "lab@contoso.com..", "lab@c_o.com"};
+	    "l\xc3\xa4@contoso.com", "lab@contoso.com..", "lab@c_o.com",
+	    /* Public suffixes: autodiscover.co.uk is nobody's server. */
+	    "lab@com", "lab@co.uk", "lab@CO.UK.", "lab@github.io"};
 	static const char *bad_accounts[] = {"lab", "\\lab", "CONTOSO\\",
 	    "C\\D\\lab", "C\\lab@contoso.com", "@contoso.com", "lab@", "C:lab"};
 	struct config *cfg;
@@ -794,7 +796,42 @@ test_address_and_account(void **state)
 	cfg = load_ok(text);
 	assert_string_equal(cfg->mailboxes[0]->address,
 	    "first.last+tag@sub.contoso.com");
-	assert_string_equal(cfg->mailboxes[0]->domain, "sub.contoso.com");
+	config_unref(cfg);
+	free(text);
+
+	/* A registrable domain under a public suffix is fine; listing a
+	 * public suffix in redirect_allow is not. */
+	assert_true(asprintf(&text,
+	                "[profile lync-phone-edition]\nfrontend = f.com\n"
+	                "[mailbox m]\naddress = m@contoso.co.uk\n"
+	                "redirect_allow = co.uk\n") > 0);
+	errors = load_errors(text, NULL);
+	assert_non_null(errors);
+	assert_error(errors, 5,
+	    "[mailbox m] redirect_allow: 'co.uk' is a public suffix");
+	assert_int_equal(count_lines(errors), 1);
+	free(errors);
+	free(text);
+	assert_true(asprintf(&text,
+	                "[profile lync-phone-edition]\nfrontend = f.com\n"
+	                "[mailbox m]\naddress = m@contoso.co.uk\n"
+	                "redirect_allow = contoso.mail.onmicrosoft.com\n"
+	                "credential = %s\n",
+	                cred) > 0);
+	errors = load_errors(text, NULL);
+	assert_non_null(errors); /* credential without account */
+	assert_error(errors, 3,
+	    "[mailbox m]: credential needs an account to sign in with");
+	assert_int_equal(count_lines(errors), 1);
+	free(errors);
+	free(text);
+	assert_true(asprintf(&text,
+	                "[profile lync-phone-edition]\nfrontend = f.com\n"
+	                "[mailbox m]\naddress = m@contoso.co.uk\n"
+	                "redirect_allow = contoso.mail.onmicrosoft.com\n") > 0);
+	cfg = load_ok(text);
+	assert_string_equal(cfg->mailboxes[0]->domain, "contoso.co.uk");
+	assert_null(cfg->mailboxes[0]->password);
 	config_unref(cfg);
 	free(text);
 }
@@ -955,7 +992,7 @@ test_builtin_profile_defaults(void **state)
 	m = cfg->mailboxes[0];
 	assert_int_equal(m->nprofiles, 1);
 	assert_ptr_equal(m->profiles[0], cfg->profiles[0]);
-	assert_int_equal(m->discovery, CONFIG_DISCOVERY_FIRST);
+	assert_int_equal(m->discovery, CONFIG_DISCOVERY_DEFAULT);
 	assert_int_equal(m->interval_ms, 0);
 	assert_null(m->ews_internal_url);
 	assert_null(m->ews_external_url);
