@@ -6,7 +6,7 @@ RedirectAddress restart (allow-listed) and refusals (not allow-listed, a
 public suffix), a RedirectUrl loop, a redirect chain over the budget, a
 redirect to http://, a redirect to a host outside the mailbox's domain;
 hostile first candidates the walk must survive (security.md §7 rows 1-3,
-10, 19, 20, 24, 26, 27); mode "all" and "first" — and the safety rules: no
+10, 16, 18-20, 23, 24, 26, 27); mode "all" and "first" — and the safety rules: no
 Authorization on port 80 and none but NTLM, no request at all to foreign
 hosts, no DNS name outside the policy.
 
@@ -42,6 +42,7 @@ CASES = {
     "loop": ("loop.example", "", False, "redirect_loop", None),
     "chain": ("chain.example", "", False, "redirect_loop", 11),
     "tohttp": ("tohttp.example", "", False, None, None),
+    "urlhttp": ("urlhttp.example", "", False, "redirect_rejected", None),
     "foreign": ("foreign.example", "", False, None, None),
     "big": ("big.example", "", True, "https://autodiscover.big.example" + SVC,
             0),
@@ -99,7 +100,7 @@ def check_case(name, t):
         check(ad["answers"][0]["source"] == what, f"{name}: answers")
     elif what is not None:
         check(t["reason"] == what, f"{name}: reason {t['reason']}:\n"
-              f"{json.dumps(ad, indent=1)}")
+              f"{json.dumps(steps_of(t), indent=1)}")
     if hops is not None:
         check(ad["hops"] == hops, f"{name}: {ad['hops']} hops")
     if name in HOSTILE:
@@ -125,11 +126,13 @@ def check_details(targets):
         st = [s for s in steps_of(targets[name])
               if s["reason"] == "redirect_addr_not_allowed"]
         check(st and words in st[0]["detail"], f"{name}: {st}")
-    # Row 24: 50 SRV records, at most 16 tried, priority 0 first.
+    # Rows 23, 24: 52 SRV records: the best 16 are kept, of which the one
+    # on port 80 and the one outside the domain are skipped; priority 0
+    # first.
     tried = [s["title"].split()[1] for s in steps_of(targets["srvmany"])
              if re.match(r"POST https://(t\d+|ad1)\.srvmany\.example/",
                          s["title"])]
-    check(len(tried) == 16 and
+    check(len(tried) == 14 and
           tried[0] == "https://ad1.srvmany.example" + SVC,
           f"srvmany: tried {tried}")
     # Mode "all" (the report's default) keeps both answers and says they
@@ -171,6 +174,15 @@ def inside(ewsprobed):
     check(not [r for r in recs if r["port"] == 80 and r["authorization"]],
           "credentials sent on port 80")
     check(any(r["port"] == 80 for r in recs), "the HTTP probe never ran")
+    # Row 18: the redirect probe is a bare GET.
+    check(all(r["method"] == "GET" and not r["body_bytes"] and
+              not r["cookie"] for r in recs if r["port"] == 80),
+          "the HTTP probe sent more than a GET")
+    check(not [r for r in recs if r["server"] == "ad1.srvmany.example"
+               and r["port"] == 80], "an SRV record on port 80 was used")
+    check(not [r for r in recs if r["port"] == 80 and
+               r["path"].endswith(".svc")],
+          "a RedirectUrl to http:// was followed")
     check(not [r for r in recs if r["server"] == "evil.attacker.example"],
           "a request reached the foreign host")
     check(not [r for r in recs if r["server"] == "autodiscover.tohttp.example"
