@@ -17,25 +17,6 @@
 #include "afile.h"
 #include "xmalloc.h"
 
-/* Write all of buf to fd, retrying short writes; -1 on error. */
-static int
-afile_write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Fsync the directory holding path so the rename is durable. */
 static int
 afile_sync_dir(const char *path)
@@ -54,62 +35,122 @@ afile_sync_dir(const char *path)
 	return r;
 }
 
+/* An atomic replacement in progress: the temporary file and its stream. */
+struct afile {
+	char *path;
+	char *tmp;
+	FILE *fp;
+};
+
+/* Undo: close and remove the temporary file, free the handle. */
+static void
+afile_discard(struct afile *af)
+{
+	if (af->fp != NULL)
+		fclose(af->fp);
+	unlink(af->tmp);
+	free(af->tmp);
+	free(af->path);
+	free(af);
+}
+
+/* Fail with "what file: error", undoing everything; return -1. */
+static int
+afile_fail(struct afile *af, const char *what, int err, char **cause)
+{
+	if (cause != NULL)
+		xasprintf(cause, "%s %s: %s", what,
+		    strcmp(what, "rename") == 0 ? af->path : af->tmp,
+		    strerror(err));
+	afile_discard(af);
+	errno = err;
+	return -1;
+}
+
+/*
+ * Start replacing path: create its temporary file with mode (whatever the
+ * umask says) and return a handle whose stream takes the new contents.
+ * NULL with *cause on error.
+ */
+struct afile *
+afile_open(const char *path, mode_t mode, char **cause)
+{
+	struct afile *af = xcalloc(1, sizeof *af);
+	int fd;
+
+	af->path = xstrdup(path);
+	xasprintf(&af->tmp, "%s.tmp.%ld", path, (long)getpid());
+	fd = open(af->tmp,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		afile_fail(af, "create", errno, cause);
+		return NULL;
+	}
+	/* The mode is the target's, whatever umask said. */
+	if (fchmod(fd, mode) != 0 || (af->fp = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		afile_fail(af, "create", errno, cause);
+		return NULL;
+	}
+	return af;
+}
+
+/* The stream that takes the new contents. */
+FILE *
+afile_stream(struct afile *af)
+{
+	return af->fp;
+}
+
+/*
+ * Finish: flush, fsync, rename over the target, fsync the directory. On
+ * any error (including an earlier write error on the stream) the target
+ * is untouched and the temporary file is gone: -1 with *cause. The
+ * handle is freed either way.
+ */
+int
+afile_commit(struct afile *af, char **cause)
+{
+	int fd = fileno(af->fp), err;
+
+	if (fflush(af->fp) != 0 || ferror(af->fp))
+		return afile_fail(af, "write", errno != 0 ? errno : EIO, cause);
+	if (fsync(fd) != 0)
+		return afile_fail(af, "fsync", errno, cause);
+	err = fclose(af->fp);
+	af->fp = NULL;
+	if (err != 0)
+		return afile_fail(af, "close", errno, cause);
+	if (rename(af->tmp, af->path) != 0)
+		return afile_fail(af, "rename", errno, cause);
+	/* The new file is in place; a failed directory fsync only weakens
+	 * durability across power loss, so it is not an error. */
+	(void)afile_sync_dir(af->path);
+	free(af->tmp);
+	free(af->path);
+	free(af);
+	return 0;
+}
+
+/* Give up: the target stays as it was. */
+void
+afile_abort(struct afile *af)
+{
+	if (af != NULL)
+		afile_discard(af);
+}
+
 /* Replace path atomically with data; see afile.h. */
 int
 afile_write(const char *path, const void *data, size_t len, mode_t mode,
     char **cause)
 {
-	char *tmp;
-	const char *what;
-	int fd, saved_errno;
+	struct afile *af;
 
-	xasprintf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    mode);
-	if (fd < 0) {
-		what = "create";
-		goto fail;
-	}
-	/* The mode is the target's, whatever umask said (still 0 for others
-	 * unless the caller asked). */
-	if (fchmod(fd, mode) != 0) {
-		what = "chmod";
-		goto fail;
-	}
-	if (afile_write_all(fd, data, len) != 0) {
-		what = "write";
-		goto fail;
-	}
-	if (fsync(fd) != 0) {
-		what = "fsync";
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		what = "close";
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		what = "rename";
-		goto fail;
-	}
-	free(tmp);
-	/* The new file is in place; a failed directory fsync only weakens
-	 * durability across power loss, so it is not an error. */
-	(void)afile_sync_dir(path);
-	return 0;
-
-fail:
-	saved_errno = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	if (cause != NULL)
-		xasprintf(cause, "%s %s: %s", what,
-		    strcmp(what, "rename") == 0 ? path : tmp,
-		    strerror(saved_errno));
-	free(tmp);
-	errno = saved_errno;
-	return -1;
+	if ((af = afile_open(path, mode, cause)) == NULL)
+		return -1;
+	errno = 0;
+	if (len > 0 && fwrite(data, 1, len, af->fp) != len)
+		return afile_fail(af, "write", errno != 0 ? errno : EIO, cause);
+	return afile_commit(af, cause);
 }

@@ -299,6 +299,7 @@ ewsprobe_step_probe(struct ewsprobe *ep)
 	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (no credentials)",
 	    ep->url);
 	ewsprobe_http_step(st, ep->req);
+	r->timings = st->timings;
 	step_set_str(&r->address, http_req_address(ep->req));
 	step_set_str(&r->tls_version, http_req_tls_version(ep->req));
 	if (http_req_status(ep->req) != HTTP_DONE) {
@@ -514,6 +515,9 @@ ewsprobe_start(const struct ewsprobe_params *p, ewsprobe_done_cb done,
 	ep->started_us = loop_now_usec();
 	ep->res = xcalloc(1, sizeof *ep->res);
 	step_list_init(&ep->res->steps);
+	ep->res->timings.dns_us = ep->res->timings.connect_us = -1;
+	ep->res->timings.tls_us = ep->res->timings.first_byte_us = -1;
+	ep->res->timings.total_us = -1;
 	ep->res->url = xstrdup(p->url);
 	ep->res->role = xstrdup(p->role);
 	ep->res->reason = REASON_INTERNAL;

@@ -26,10 +26,14 @@ struct json_frame {
 	int key_done; /* object: a key waits for its value */
 };
 
+/* With a sink, the buffer is written out whenever it holds this much. */
+#define JSON_SINK_CHUNK (64u * 1024)
+
 struct json {
 	char *buf;
 	size_t len;
 	size_t cap;
+	FILE *sink; /* or NULL: the whole document stays in buf */
 	int flags;
 	int depth;
 	struct json_frame stack[JSON_MAX_DEPTH + 1];
@@ -48,6 +52,34 @@ json_new(int flags)
 	j->buf[0] = '\0';
 	j->stack[0].type = JSON_TOP;
 	return j;
+}
+
+/*
+ * Stream the document to fp as it is written instead of keeping it: memory
+ * stays at one chunk however large the document. json_finish_sink() ends
+ * it; write errors are the stream's (ferror).
+ */
+struct json *
+json_new_sink(FILE *fp, int flags)
+{
+	struct json *j = json_new(flags);
+
+	j->sink = fp;
+	return j;
+}
+
+/* End a streamed document: write the rest to the sink; free the writer. */
+void
+json_finish_sink(struct json *j)
+{
+	FILE *fp = j->sink;
+	char *rest;
+	size_t len;
+
+	j->sink = NULL;
+	rest = json_finish(j, &len);
+	(void)fwrite(rest, 1, len, fp);
+	free(rest);
 }
 
 /* Free a writer and its buffer. */
@@ -93,6 +125,11 @@ json_put(struct json *j, const char *s, size_t n)
 {
 	size_t want;
 
+	/* Streaming: hand what is buffered to the sink first. */
+	if (j->sink != NULL && j->len + n > JSON_SINK_CHUNK) {
+		(void)fwrite(j->buf, 1, j->len, j->sink);
+		j->len = 0;
+	}
 	if (n >= ((size_t)-1) / 2 - j->len)
 		fatalx("json: output too large");
 	want = j->len + n + 1;
@@ -347,6 +384,17 @@ json_int(struct json *j, long long v)
 	json_puts(j, num);
 }
 
+/* Write a number with up to 6 significant digits (%g); not NaN or inf. */
+void
+json_double(struct json *j, double v)
+{
+	char num[32];
+
+	json_before_value(j);
+	snprintf(num, sizeof num, "%.6g", v);
+	json_puts(j, num);
+}
+
 /* Write true or false. */
 void
 json_bool(struct json *j, int v)
@@ -377,6 +425,14 @@ json_kv_int(struct json *j, const char *key, long long v)
 {
 	json_key(j, key);
 	json_int(j, v);
+}
+
+/* Write a member with a number value (%g). */
+void
+json_kv_double(struct json *j, const char *key, double v)
+{
+	json_key(j, key);
+	json_double(j, v);
 }
 
 /* Write a member with a boolean value. */

@@ -115,6 +115,29 @@ fail:
 }
 
 /*
+ * Drop what a kept result no longer needs: the steps of what went well (a
+ * found discovery, a learned issuer, a URL that is ok without findings).
+ * The daemon keeps one result per target, so with 10,000 targets this is
+ * most of its memory; the steps of failures stay as their evidence.
+ */
+void
+probe_result_trim(struct probe_result *r)
+{
+	struct ewsprobe_result *u;
+	int i;
+
+	if (r->discovery != NULL && r->discovery->found)
+		step_list_free(&r->discovery->steps);
+	if (r->frontend != NULL && r->frontend->ok)
+		step_list_free(&r->frontend->steps);
+	for (i = 0; i < 2; i++) {
+		if ((u = r->urls[i]) != NULL && u->reason == REASON_OK &&
+		    !u->warning)
+			step_list_free(&u->steps);
+	}
+}
+
+/*
  * The discovery mode of mailboxes that set none: "first" (as a phone, the
  * daemon's default) or "all" (the one-shot report's).
  */

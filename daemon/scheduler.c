@@ -42,6 +42,17 @@ struct target {
 	TAILQ_ENTRY(target) qentry; /* run queue */
 };
 
+/*
+ * Status files are rewritten after runs, but not after every run: all
+ * runs that end within a gap share one write. The gap is at least 1 s and
+ * 100 times what the last write took (at most 60 s), so that rendering
+ * every target's status costs at most about 1% of a core however many
+ * targets there are; with few targets it is a second.
+ */
+#define SCHED_STATUS_MIN_GAP_MS 1000
+#define SCHED_STATUS_MAX_GAP_MS 60000
+#define SCHED_STATUS_COST_FACTOR 100
+
 static TAILQ_HEAD(, target) sched_targets = TAILQ_HEAD_INITIALIZER(
     sched_targets);
 static TAILQ_HEAD(, target) sched_queue = TAILQ_HEAD_INITIALIZER(sched_queue);
@@ -49,6 +60,10 @@ static struct config *sched_cfg;
 static struct probe_ctx *sched_ctx;
 static unsigned int sched_running;
 static int64_t sched_started;
+static struct event *sched_status_ev; /* the coalesced status write */
+static int sched_status_pending;
+static uint64_t sched_status_last_ms; /* when the last write ended */
+static uint64_t sched_status_gap_ms = SCHED_STATUS_MIN_GAP_MS;
 
 static void sched_run_queue(void);
 
@@ -63,15 +78,22 @@ sched_hash(const char *s)
 	return h;
 }
 
-/* Arm a target's timer ms milliseconds from now. */
+/* Arm a timer event ms milliseconds from now. */
 static void
-sched_arm(struct target *t, uint64_t ms)
+sched_arm_event(struct event *ev, uint64_t ms)
 {
 	struct timeval tv;
 
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	evtimer_add(t->timer, &tv);
+	evtimer_add(ev, &tv);
+}
+
+/* Arm a target's timer ms milliseconds from now. */
+static void
+sched_arm(struct target *t, uint64_t ms)
+{
+	sched_arm_event(t->timer, ms);
 }
 
 /* The delay to a target's next run: interval or retry, plus jitter. */
@@ -110,7 +132,7 @@ sched_update_status(void)
 	    pending > 0 ? ", pending" : "");
 }
 
-/* Write the status file of every target now. */
+/* Write the status files of every target, and the STATUS= line, now. */
 void
 scheduler_write_status(void)
 {
@@ -118,11 +140,19 @@ scheduler_write_status(void)
 	struct target *t;
 	static char *json_error, *prom_error;
 	size_t n = 0, i = 0;
-	char *text;
+	uint64_t began = loop_now_usec(), took_ms;
+	struct status_doc doc;
 
-	if (sched_cfg == NULL ||
-	    (sched_cfg->status_file == NULL && sched_cfg->metrics_file == NULL))
+	if (sched_status_pending) {
+		evtimer_del(sched_status_ev);
+		sched_status_pending = 0;
+	}
+	if (sched_cfg == NULL)
 		return;
+	if (sched_cfg->status_file == NULL && sched_cfg->metrics_file == NULL) {
+		sched_update_status();
+		return;
+	}
 	TAILQ_FOREACH(t, &sched_targets, entry)
 	n++;
 	st = xcalloc(n > 0 ? n : 1, sizeof *st);
@@ -138,17 +168,47 @@ scheduler_write_status(void)
 		st[i].last = t->last;
 		i++;
 	}
-	if (sched_cfg->status_file != NULL) {
-		text = status_json(sched_cfg->path, sched_started, st, n);
-		status_write(sched_cfg->status_file, text, &json_error);
-		free(text);
-	}
-	if (sched_cfg->metrics_file != NULL) {
-		text = status_prom(st, n);
-		status_write(sched_cfg->metrics_file, text, &prom_error);
-		free(text);
-	}
+	doc.config_path = sched_cfg->path;
+	doc.started = sched_started;
+	doc.targets = st;
+	doc.n = n;
+	status_write(sched_cfg->status_file, status_json, &doc, &json_error);
+	status_write(sched_cfg->metrics_file, status_prom, &doc, &prom_error);
 	free(st);
+	sched_update_status();
+	took_ms = (loop_now_usec() - began) / 1000;
+	sched_status_last_ms = loop_now_ms();
+	sched_status_gap_ms = took_ms * SCHED_STATUS_COST_FACTOR;
+	if (sched_status_gap_ms < SCHED_STATUS_MIN_GAP_MS)
+		sched_status_gap_ms = SCHED_STATUS_MIN_GAP_MS;
+	if (sched_status_gap_ms > SCHED_STATUS_MAX_GAP_MS)
+		sched_status_gap_ms = SCHED_STATUS_MAX_GAP_MS;
+}
+
+/* The coalescing timer: write the files and the STATUS= line. */
+static void
+sched_status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	sched_status_pending = 0;
+	scheduler_write_status();
+}
+
+/*
+ * A run ended: write the status files once the gap since the last write
+ * has passed (never from inside this loop turn, so that runs ending
+ * together share the write).
+ */
+static void
+sched_status_soon(void)
+{
+	uint64_t now = loop_now_ms(), due, ms;
+
+	if (sched_status_pending)
+		return;
+	due = sched_status_last_ms + sched_status_gap_ms;
+	ms = due > now ? due - now : 0;
+	sched_status_pending = 1;
+	sched_arm_event(sched_status_ev, ms);
 }
 
 /*
@@ -239,9 +299,9 @@ sched_done(struct probe_result *r, void *arg)
 		t->last->frontend = NULL;
 	}
 	probe_result_free(t->last);
+	probe_result_trim(r);
 	t->last = r;
-	scheduler_write_status();
-	sched_update_status();
+	sched_status_soon();
 	sched_arm(t, sched_next_delay(t));
 	sched_run_queue();
 }
@@ -364,6 +424,9 @@ scheduler_start(struct config *cfg, char **cause)
 		return -1;
 	sched_cfg = config_ref(cfg);
 	sched_started = (int64_t)time(NULL);
+	sched_status_ev = evtimer_new(loop_base(), sched_status_cb, NULL);
+	if (sched_status_ev == NULL)
+		fatalx("evtimer_new failed");
 	srandom((unsigned int)(time(NULL) ^ (time_t)getpid()));
 	sched_build(cfg);
 	sched_update_status();
@@ -426,4 +489,6 @@ scheduler_stop(void)
 	sched_ctx = NULL;
 	config_unref(sched_cfg);
 	sched_cfg = NULL;
+	event_free(sched_status_ev);
+	sched_status_ev = NULL;
 }

@@ -1,8 +1,10 @@
 /*
- * status: owns the JSON rendering of the daemon's state and the atomic
- * writing of the status file, with its "logged once per condition" rule.
+ * status: owns the status files — the JSON document (per target the hard
+ * state, counters and the last run; plus daemon facts) and the Prometheus
+ * textfile — rendered straight into an atomic replacement (afile), so that
+ * memory does not grow with the document, and the "logged once per
+ * condition" rule for write errors.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,481 +13,415 @@
 
 #include "afile.h"
 #include "ewsprobed-build.h"
+#include "json.h"
 #include "log.h"
 #include "status.h"
 #include "xmalloc.h"
 
-/* A growing text buffer. */
-struct status_buf {
-	char *s;
-	size_t len, size;
-};
-
-/* Append formatted text. */
-static void status_add(struct status_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
+/* A member with an RFC 3339 UTC time, or null for 0. */
 static void
-status_add(struct status_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s + b->len, b->size - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			fatalx("vsnprintf failed");
-		if (b->len + (size_t)n < b->size)
-			break;
-		b->size = (b->len + (size_t)n + 1) * 2;
-		b->s = xreallocarray(b->s, b->size, 1);
-	}
-	b->len += (size_t)n;
-}
-
-/* Append a JSON string (or null), escaped per RFC 8259. */
-static void
-status_str(struct status_buf *b, const char *s)
-{
-	const unsigned char *p;
-
-	if (s == NULL) {
-		status_add(b, "null");
-		return;
-	}
-	status_add(b, "\"");
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			status_add(b, "\\%c", *p);
-		else if (*p == '\n')
-			status_add(b, "\\n");
-		else if (*p < 0x20 || *p == 0x7f)
-			status_add(b, "\\u%04x", *p);
-		else
-			status_add(b, "%c", *p);
-	}
-	status_add(b, "\"");
-}
-
-/* Append "key": and a string value. */
-static void
-status_kv(struct status_buf *b, const char *key, const char *value)
-{
-	status_add(b, "\"%s\":", key);
-	status_str(b, value);
-}
-
-/* An RFC 3339 UTC time, or null for 0. */
-static void
-status_time(struct status_buf *b, const char *key, int64_t t)
+status_time(struct json *j, const char *key, int64_t t)
 {
 	char buf[32];
 	time_t tt = (time_t)t;
 	struct tm tm;
 
 	if (t == 0) {
-		status_add(b, "\"%s\":null", key);
+		json_kv_null(j, key);
 		return;
 	}
 	gmtime_r(&tt, &tm);
 	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	status_add(b, "\"%s\":\"%s\"", key, buf);
+	json_kv_string(j, key, buf);
 }
 
-/* The steps of a run. */
+/* A member "key": milliseconds, when us is known (not -1). */
 static void
-status_steps(struct status_buf *b, const struct step_list *steps)
+status_ms(struct json *j, const char *key, int64_t us)
+{
+	if (us >= 0)
+		json_kv_double(j, key, us / 1000.0);
+}
+
+/*
+ * The steps of a run as member "steps", if any are kept: the scheduler
+ * keeps them for what failed or warned (probe_result_trim), as evidence.
+ */
+static void
+status_steps(struct json *j, const struct step_list *steps)
 {
 	const struct step *st;
-	int first = 1;
 
-	status_add(b, "[");
+	if (TAILQ_EMPTY(steps))
+		return;
+	json_key(j, "steps");
+	json_array_begin(j);
 	TAILQ_FOREACH(st, steps, entry)
 	{
-		status_add(b, "%s{", first ? "" : ",");
-		first = 0;
-		status_kv(b, "kind", step_kind_name(st->kind));
-		status_add(b, ",");
-		status_kv(b, "title", st->title);
-		status_add(b, ",");
-		status_kv(b, "result", step_result_name(st->result));
-		status_add(b, ",");
-		status_kv(b, "reason", st->reason);
-		status_add(b, ",");
-		status_kv(b, "address", st->address);
-		status_add(b, ",");
-		status_kv(b, "tls_version", st->tls_version);
-		status_add(b, ",\"http_status\":%d,", st->http_status);
-		status_kv(b, "detail", st->detail);
-		status_add(b,
-		    ",\"timings_ms\":{\"connect\":%.3f,\"tls\":%.3f,"
-		    "\"first_byte\":%.3f,\"total\":%.3f}}",
-		    st->timings.connect_us / 1000.0,
-		    st->timings.tls_us / 1000.0,
-		    st->timings.first_byte_us / 1000.0,
-		    st->timings.total_us / 1000.0);
+		json_object_begin(j);
+		json_kv_string(j, "kind", step_kind_name(st->kind));
+		json_kv_string(j, "title", st->title);
+		json_kv_string(j, "result", step_result_name(st->result));
+		json_kv_string(j, "reason", st->reason);
+		json_kv_string(j, "address", st->address);
+		json_kv_string(j, "tls_version", st->tls_version);
+		json_kv_int(j, "http_status", st->http_status);
+		json_kv_string(j, "detail", st->detail);
+		json_key(j, "timings_ms");
+		json_object_begin(j);
+		status_ms(j, "connect", st->timings.connect_us);
+		status_ms(j, "tls", st->timings.tls_us);
+		status_ms(j, "first_byte", st->timings.first_byte_us);
+		status_ms(j, "total", st->timings.total_us);
+		json_object_end(j);
+		json_object_end(j);
 	}
-	status_add(b, "]");
+	json_array_end(j);
+}
+
+/* One certificate of a presented chain. */
+static void
+status_cert(struct json *j, const struct trust_cert_info *c, size_t position)
+{
+	size_t k;
+
+	json_object_begin(j);
+	json_kv_int(j, "position", (long long)position);
+	json_kv_string(j, "subject", c->subject);
+	json_kv_string(j, "issuer", c->issuer);
+	json_kv_string(j, "serial", c->serial);
+	json_kv_string(j, "sha256", c->sha256);
+	status_time(j, "not_before", c->not_before);
+	status_time(j, "not_after", c->not_after);
+	json_kv_string(j, "key", c->key);
+	json_kv_string(j, "signature", c->sigalg);
+	json_key(j, "names");
+	json_array_begin(j);
+	for (k = 0; k < c->nsans; k++)
+		json_string(j, c->sans[k]);
+	json_array_end(j);
+	json_object_end(j);
 }
 
 /* One URL's result with its certificates. */
 static void
-status_url(struct status_buf *b, const struct ewsprobe_result *u)
+status_url(struct json *j, const struct ewsprobe_result *u)
 {
 	const struct trust_verdict *v = u->verdict;
-	size_t i, j;
+	size_t i;
 
-	status_add(b, "{");
-	status_kv(b, "role", u->role);
-	status_add(b, ",");
-	status_kv(b, "url", u->url);
-	status_add(b, ",");
-	status_kv(b, "reason", reason_name(u->reason));
-	status_add(b, ",\"warning\":%s,\"phone_error\":%d,\"http_status\":%ld,",
-	    u->warning ? "true" : "false", reason_wininet(u->reason),
-	    u->http_status);
-	status_kv(b, "address", u->address);
-	status_add(b, ",");
-	status_kv(b, "tls_version", u->tls_version);
-	status_add(b, ",");
-	status_kv(b, "auth_offered", u->auth_offered);
-	status_add(b, ",");
-	status_kv(b, "message", u->message);
-	status_add(b, ",");
-	status_kv(b, "remedy", u->remedy);
+	json_object_begin(j);
+	json_kv_string(j, "role", u->role);
+	json_kv_string(j, "url", u->url);
+	json_kv_string(j, "reason", reason_name(u->reason));
+	json_kv_bool(j, "warning", u->warning);
+	json_kv_int(j, "phone_error", reason_wininet(u->reason));
+	json_kv_int(j, "http_status", u->http_status);
+	json_kv_string(j, "address", u->address);
+	json_kv_string(j, "tls_version", u->tls_version);
+	json_kv_string(j, "auth_offered", u->auth_offered);
+	json_kv_string(j, "message", u->message);
+	json_kv_string(j, "remedy", u->remedy);
+	json_key(j, "timings_ms");
+	json_object_begin(j);
+	status_ms(j, "connect", u->timings.connect_us);
+	status_ms(j, "tls", u->timings.tls_us);
+	status_ms(j, "first_byte", u->timings.first_byte_us);
+	status_ms(j, "total", u->timings.total_us);
+	json_object_end(j);
 	if (v != NULL) {
-		status_add(b, ",\"phone_trusted\":%s,\"system_trusted\":%s,",
-		    v->phone_trusted ? "true" : "false",
-		    v->system_trusted == 1       ? "true"
-		        : v->system_trusted == 0 ? "false"
-		                                 : "null");
-		status_kv(b, "anchor", v->phone.anchor);
-		status_add(b, ",");
-		status_kv(b, "findings", v->findings_text);
-		status_add(b, ",\"certificates\":[");
-		for (i = 0; i < v->ncerts; i++) {
-			status_add(b, "%s{\"position\":%zu,", i ? "," : "", i);
-			status_kv(b, "subject", v->certs[i].subject);
-			status_add(b, ",");
-			status_kv(b, "issuer", v->certs[i].issuer);
-			status_add(b, ",");
-			status_kv(b, "serial", v->certs[i].serial);
-			status_add(b, ",");
-			status_kv(b, "sha256", v->certs[i].sha256);
-			status_add(b, ",");
-			status_time(b, "not_before", v->certs[i].not_before);
-			status_add(b, ",");
-			status_time(b, "not_after", v->certs[i].not_after);
-			status_add(b, ",");
-			status_kv(b, "key", v->certs[i].key);
-			status_add(b, ",");
-			status_kv(b, "signature", v->certs[i].sigalg);
-			status_add(b, ",");
-			status_add(b, "\"names\":[");
-			for (j = 0; j < v->certs[i].nsans; j++) {
-				status_add(b, "%s", j ? "," : "");
-				status_str(b, v->certs[i].sans[j]);
-			}
-			status_add(b, "]}");
-		}
-		status_add(b, "]");
+		json_kv_bool(j, "phone_trusted", v->phone_trusted);
+		if (v->system_trusted >= 0)
+			json_kv_bool(j, "system_trusted", v->system_trusted);
+		else
+			json_kv_null(j, "system_trusted");
+		json_kv_string(j, "anchor", v->phone.anchor);
+		json_kv_string(j, "findings", v->findings_text);
+		json_key(j, "certificates");
+		json_array_begin(j);
+		for (i = 0; i < v->ncerts; i++)
+			status_cert(j, &v->certs[i], i);
+		json_array_end(j);
 	}
-	status_add(b, ",\"steps\":");
-	status_steps(b, &u->steps);
-	status_add(b, "}");
+	status_steps(j, &u->steps);
+	json_object_end(j);
+}
+
+/* The last run of a target. */
+static void
+status_run(struct json *j, const struct probe_result *r)
+{
+	int i;
+
+	json_object_begin(j);
+	status_time(j, "started", r->started);
+	json_kv_double(j, "duration_ms", r->duration_us / 1000.0);
+	json_kv_string(j, "verdict", state_verdict_name(r->verdict));
+	json_kv_string(j, "reason", reason_name(r->reason));
+	json_kv_int(j, "phone_error", reason_wininet(r->reason));
+	json_kv_string(j, "message", r->message);
+	json_kv_string(j, "remedy", r->remedy);
+	json_key(j, "frontend");
+	if (r->frontend != NULL) {
+		json_object_begin(j);
+		json_kv_bool(j, "learned", r->frontend->ok);
+		json_kv_string(j, "issuer", r->frontend->issuer);
+		json_kv_string(j, "error", r->frontend->error);
+		status_steps(j, &r->frontend->steps);
+		json_object_end(j);
+	} else
+		json_null(j);
+	if (r->discovery != NULL) {
+		json_key(j, "autodiscover");
+		json_object_begin(j);
+		json_kv_bool(j, "found", r->discovery->found);
+		json_kv_string(j, "source", r->discovery->source);
+		json_kv_string(j, "message", r->discovery->message);
+		status_steps(j, &r->discovery->steps);
+		json_object_end(j);
+	}
+	json_key(j, "urls");
+	json_array_begin(j);
+	for (i = 0; i < 2; i++) {
+		if (r->urls[i] != NULL)
+			status_url(j, r->urls[i]);
+	}
+	json_array_end(j);
+	json_object_end(j);
 }
 
 /* One target. */
 static void
-status_target(struct status_buf *b, const struct status_target *t)
+status_target(struct json *j, const struct status_target *t)
 {
-	const struct probe_result *r = t->last;
-	int i, first = 1;
-
-	status_add(b, "{");
-	status_kv(b, "target", t->name);
-	status_add(b, ",");
-	status_kv(b, "mailbox", t->mailbox);
-	status_add(b, ",");
-	status_kv(b, "address", t->address);
-	status_add(b, ",");
-	status_kv(b, "profile", t->profile);
-	status_add(b, ",");
-	status_kv(b, "state",
+	json_object_begin(j);
+	json_kv_string(j, "target", t->name);
+	json_kv_string(j, "mailbox", t->mailbox);
+	json_kv_string(j, "address", t->address);
+	json_kv_string(j, "profile", t->profile);
+	json_kv_string(j, "state",
 	    t->state->established ? state_verdict_name(t->state->hard)
 	                          : "pending");
-	status_add(b, ",");
-	status_time(b, "since", t->state->since);
-	status_add(b,
-	    ",\"consecutive_failures\":%u,\"consecutive_successes\":"
-	    "%u,\"runs\":%llu,",
-	    t->state->failures, t->state->successes,
-	    (unsigned long long)t->runs);
-	status_time(b, "last_success", t->last_success);
-	status_add(b, ",\"last_run\":");
-	if (r == NULL) {
-		status_add(b, "null}");
-		return;
-	}
-	status_add(b, "{");
-	status_time(b, "started", r->started);
-	status_add(b, ",\"duration_ms\":%.3f,", r->duration_us / 1000.0);
-	status_kv(b, "verdict", state_verdict_name(r->verdict));
-	status_add(b, ",");
-	status_kv(b, "reason", reason_name(r->reason));
-	status_add(b, ",\"phone_error\":%d,", reason_wininet(r->reason));
-	status_kv(b, "message", r->message);
-	status_add(b, ",");
-	status_kv(b, "remedy", r->remedy);
-	status_add(b, ",\"frontend\":");
-	if (r->frontend != NULL) {
-		status_add(b, "{\"learned\":%s,",
-		    r->frontend->ok ? "true" : "false");
-		status_kv(b, "issuer", r->frontend->issuer);
-		status_add(b, ",");
-		status_kv(b, "error", r->frontend->error);
-		status_add(b, "}");
-	} else
-		status_add(b, "null");
-	status_add(b, ",\"urls\":[");
-	for (i = 0; i < 2; i++) {
-		if (r->urls[i] == NULL)
-			continue;
-		status_add(b, "%s", first ? "" : ",");
-		first = 0;
-		status_url(b, r->urls[i]);
-	}
-	status_add(b, "]}}");
+	status_time(j, "since", t->state->since);
+	json_kv_int(j, "consecutive_failures", t->state->failures);
+	json_kv_int(j, "consecutive_successes", t->state->successes);
+	json_kv_int(j, "runs", (long long)t->runs);
+	status_time(j, "last_success", t->last_success);
+	json_key(j, "last_run");
+	if (t->last != NULL)
+		status_run(j, t->last);
+	else
+		json_null(j);
+	json_object_end(j);
 }
 
-/* The whole status document. Caller frees. */
-char *
-status_json(const char *config_path, int64_t started,
-    const struct status_target *targets, size_t n)
+/* The whole JSON status document, written to fp. */
+void
+status_json(FILE *fp, const struct status_doc *d)
 {
-	struct status_buf b = {NULL, 0, 0};
+	struct json *j = json_new_sink(fp, 0);
 	size_t i;
 
-	b.size = 4096;
-	b.s = xmalloc(b.size);
-	status_add(&b, "{\"daemon\":{");
-	status_kv(&b, "version", PACKAGE_VERSION);
-	status_add(&b, ",\"pid\":%ld,", (long)getpid());
-	status_time(&b, "started", started);
-	status_add(&b, ",");
-	status_time(&b, "written", (int64_t)time(NULL));
-	status_add(&b, ",");
-	status_kv(&b, "config", config_path);
-	status_add(&b, "},\"targets\":[");
-	for (i = 0; i < n; i++) {
-		status_add(&b, "%s", i ? "," : "");
-		status_target(&b, &targets[i]);
-	}
-	status_add(&b, "]}\n");
-	return b.s;
+	json_object_begin(j);
+	json_key(j, "daemon");
+	json_object_begin(j);
+	json_kv_string(j, "version", PACKAGE_VERSION);
+	json_kv_int(j, "pid", (long long)getpid());
+	status_time(j, "started", d->started);
+	status_time(j, "written", (int64_t)time(NULL));
+	json_kv_string(j, "config", d->config_path);
+	json_object_end(j);
+	json_key(j, "targets");
+	json_array_begin(j);
+	for (i = 0; i < d->n; i++)
+		status_target(j, &d->targets[i]);
+	json_array_end(j);
+	json_object_end(j);
+	json_finish_sink(j);
+	fputc('\n', fp);
 }
 
-/* Append a Prometheus label value, escaped (\\, \", \n). */
+/* Write a Prometheus label value, escaped (\\, \", \n). */
 static void
-status_label(struct status_buf *b, const char *v)
+status_label(FILE *fp, const char *v)
 {
 	for (; v != NULL && *v != '\0'; v++) {
 		if (*v == '\\' || *v == '"')
-			status_add(b, "\\%c", *v);
-		else if (*v == '\n')
-			status_add(b, "\\n");
+			fputc('\\', fp);
+		if (*v == '\n')
+			fputs("\\n", fp);
 		else
-			status_add(b, "%c", *v);
+			fputc(*v, fp);
 	}
 }
 
-/* The labels every series of a target carries. */
+/* Start a series: its name and the labels every series of a target has. */
 static void
-status_tlabels(struct status_buf *b, const struct status_target *t)
+status_series(FILE *fp, const char *name, const struct status_target *t)
 {
-	status_add(b, "target=\"");
-	status_label(b, t->name);
-	status_add(b, "\",mailbox=\"");
-	status_label(b, t->mailbox);
-	status_add(b, "\",profile=\"");
-	status_label(b, t->profile);
-	status_add(b, "\"");
+	fputs(name, fp);
+	fputs("{target=\"", fp);
+	status_label(fp, t->name);
+	fputs("\",mailbox=\"", fp);
+	status_label(fp, t->mailbox);
+	fputs("\",profile=\"", fp);
+	status_label(fp, t->profile);
+	fputc('"', fp);
 }
 
 /* HELP and TYPE lines of a metric. */
 static void
-status_meta(struct status_buf *b, const char *name, const char *type,
-    const char *help)
+status_meta(FILE *fp, const char *name, const char *type, const char *help)
 {
-	status_add(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* The unauthenticated request step of a URL result (timings), or NULL. */
-static const struct step *
-status_probe_step(const struct ewsprobe_result *u)
-{
-	const struct step *st;
-
-	TAILQ_FOREACH(st, &u->steps, entry)
-	{
-		if (st->kind == STEP_HTTP)
-			return st;
-	}
-	return NULL;
+	fprintf(fp, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /*
- * The Prometheus textfile (node_exporter's textfile collector format).
- * Labels are bounded: target names come from the configuration, reasons
- * and states from closed sets; free text never becomes a label.
+ * The Prometheus textfile (node_exporter's textfile collector format),
+ * written to fp. Labels are bounded: target names come from the
+ * configuration, reasons and states from closed sets; free text never
+ * becomes a label.
  */
-char *
-status_prom(const struct status_target *targets, size_t n)
+void
+status_prom(FILE *fp, const struct status_doc *d)
 {
 	static const char *states[] = {"ok", "warning", "unknown", "critical"};
 	static const char *phases[] = {"connect", "tls", "first_byte", "total"};
-	struct status_buf b = {NULL, 0, 0};
 	const struct status_target *t;
 	const struct ewsprobe_result *u;
-	const struct step *st;
 	size_t i, k;
 	int j, s, ph;
 	int64_t us;
 
-	b.size = 4096;
-	b.s = xmalloc(b.size);
-	status_meta(&b, "ewsprobed_build_info", "gauge",
+	status_meta(fp, "ewsprobed_build_info", "gauge",
 	    "ewsprobed build, value 1");
-	status_add(&b, "ewsprobed_build_info{version=\"%s\"} 1\n",
+	fprintf(fp, "ewsprobed_build_info{version=\"%s\"} 1\n",
 	    PACKAGE_VERSION);
-	status_meta(&b, "ewsprobed_probe_success", "gauge",
+	status_meta(fp, "ewsprobed_probe_success", "gauge",
 	    "Whether the last run found that phones can use Exchange "
 	    "(ok or warning)");
-	for (i = 0; i < n; i++) {
-		t = &targets[i];
+	for (i = 0; i < d->n; i++) {
+		t = &d->targets[i];
 		if (t->last == NULL)
 			continue;
-		status_add(&b, "ewsprobed_probe_success{");
-		status_tlabels(&b, t);
-		status_add(&b, "} %d\n",
+		status_series(fp, "ewsprobed_probe_success", t);
+		fprintf(fp, "} %d\n",
 		    t->last->verdict == STATE_OK ||
 		        t->last->verdict == STATE_WARNING);
 	}
-	status_meta(&b, "ewsprobed_target_state", "gauge",
+	status_meta(fp, "ewsprobed_target_state", "gauge",
 	    "Debounced (hard) state of a target, 1 for the current state");
-	for (i = 0; i < n; i++) {
-		t = &targets[i];
+	for (i = 0; i < d->n; i++) {
+		t = &d->targets[i];
 		if (!t->state->established)
 			continue;
 		for (s = 0; s < 4; s++) {
-			status_add(&b, "ewsprobed_target_state{");
-			status_tlabels(&b, t);
-			status_add(&b, ",state=\"%s\"} %d\n", states[s],
+			status_series(fp, "ewsprobed_target_state", t);
+			fprintf(fp, ",state=\"%s\"} %d\n", states[s],
 			    (int)t->state->hard == s);
 		}
 	}
-	status_meta(&b, "ewsprobed_probe_failure_info", "gauge",
+	status_meta(fp, "ewsprobed_probe_failure_info", "gauge",
 	    "Why the last run failed (reason and phone error code), value 1");
-	for (i = 0; i < n; i++) {
-		t = &targets[i];
+	for (i = 0; i < d->n; i++) {
+		t = &d->targets[i];
 		if (t->last == NULL || t->last->reason == REASON_OK)
 			continue;
-		status_add(&b, "ewsprobed_probe_failure_info{");
-		status_tlabels(&b, t);
-		status_add(&b,
-		    ",reason=\"%s\",role=\"%s\",phone_error=\"%d\"} "
-		    "1\n",
+		status_series(fp, "ewsprobed_probe_failure_info", t);
+		fprintf(fp,
+		    ",reason=\"%s\",role=\"%s\",phone_error=\"%d\"} 1\n",
 		    reason_name(t->last->reason),
 		    t->last->role != NULL ? t->last->role : "",
 		    reason_wininet(t->last->reason));
 	}
-	status_meta(&b, "ewsprobed_probe_phase_duration_seconds", "gauge",
+	status_meta(fp, "ewsprobed_probe_phase_duration_seconds", "gauge",
 	    "Time to each phase of the last unauthenticated EWS request, "
 	    "from its start");
-	for (i = 0; i < n; i++) {
-		t = &targets[i];
+	for (i = 0; i < d->n; i++) {
+		t = &d->targets[i];
 		for (j = 0; t->last != NULL && j < 2; j++) {
-			if ((u = t->last->urls[j]) == NULL ||
-			    (st = status_probe_step(u)) == NULL)
+			if ((u = t->last->urls[j]) == NULL)
 				continue;
 			for (ph = 0; ph < 4; ph++) {
-				us = ph == 0  ? st->timings.connect_us
-				    : ph == 1 ? st->timings.tls_us
-				    : ph == 2 ? st->timings.first_byte_us
-				              : st->timings.total_us;
+				us = ph == 0  ? u->timings.connect_us
+				    : ph == 1 ? u->timings.tls_us
+				    : ph == 2 ? u->timings.first_byte_us
+				              : u->timings.total_us;
 				if (us < 0)
 					continue;
-				status_add(&b,
-				    "ewsprobed_probe_phase_duration_seconds{");
-				status_tlabels(&b, t);
-				status_add(&b,
-				    ",role=\"%s\",phase=\"%s\"} %.6f\n",
+				status_series(fp,
+				    "ewsprobed_probe_phase_duration_seconds",
+				    t);
+				fprintf(fp, ",role=\"%s\",phase=\"%s\"} %.6f\n",
 				    u->role, phases[ph], us / 1e6);
 			}
 		}
 	}
-	status_meta(&b, "ewsprobed_cert_not_after_timestamp_seconds", "gauge",
+	status_meta(fp, "ewsprobed_cert_not_after_timestamp_seconds", "gauge",
 	    "Expiry of each certificate the EWS server presented, by chain "
 	    "position (0 = leaf)");
-	for (i = 0; i < n; i++) {
-		t = &targets[i];
+	for (i = 0; i < d->n; i++) {
+		t = &d->targets[i];
 		for (j = 0; t->last != NULL && j < 2; j++) {
 			if ((u = t->last->urls[j]) == NULL ||
 			    u->verdict == NULL)
 				continue;
 			for (k = 0; k < u->verdict->ncerts; k++) {
-				status_add(&b,
-				    "ewsprobed_cert_not_after_"
-				    "timestamp_seconds{");
-				status_tlabels(&b, t);
-				status_add(&b,
-				    ",role=\"%s\",position=\"%zu\"} "
-				    "%lld\n",
+				status_series(fp,
+				    "ewsprobed_cert_not_after_timestamp_"
+				    "seconds",
+				    t);
+				fprintf(fp,
+				    ",role=\"%s\",position=\"%zu\"} %lld\n",
 				    u->role, k,
 				    (long long)u->verdict->certs[k].not_after);
 			}
 		}
 	}
-	status_meta(&b, "ewsprobed_last_success_timestamp_seconds", "gauge",
+	status_meta(fp, "ewsprobed_last_success_timestamp_seconds", "gauge",
 	    "When a run last found that phones can use Exchange");
-	for (i = 0; i < n; i++) {
-		if (targets[i].last_success == 0)
+	for (i = 0; i < d->n; i++) {
+		t = &d->targets[i];
+		if (t->last_success == 0)
 			continue;
-		status_add(&b, "ewsprobed_last_success_timestamp_seconds{");
-		status_tlabels(&b, &targets[i]);
-		status_add(&b, "} %lld\n", (long long)targets[i].last_success);
+		status_series(fp, "ewsprobed_last_success_timestamp_seconds",
+		    t);
+		fprintf(fp, "} %lld\n", (long long)t->last_success);
 	}
-	status_meta(&b, "ewsprobed_probe_runs_total", "counter",
+	status_meta(fp, "ewsprobed_probe_runs_total", "counter",
 	    "Runs of a target since the daemon started");
-	for (i = 0; i < n; i++) {
-		status_add(&b, "ewsprobed_probe_runs_total{");
-		status_tlabels(&b, &targets[i]);
-		status_add(&b, "} %llu\n", (unsigned long long)targets[i].runs);
+	for (i = 0; i < d->n; i++) {
+		t = &d->targets[i];
+		status_series(fp, "ewsprobed_probe_runs_total", t);
+		fprintf(fp, "} %llu\n", (unsigned long long)t->runs);
 	}
-	return b.s;
 }
 
 /*
- * Write a status file atomically. A failure is logged when it starts (and
- * when its cause changes), and its end once: never on every run. slot
- * keeps that memory per file.
+ * Render a status file straight into an atomic replacement of path. A
+ * failure is logged when it starts (and when its cause changes), and its
+ * end once: never on every run. slot keeps that memory per file.
  */
 void
-status_write(const char *path, const char *text, char **slot)
+status_write(const char *path, status_render_fn render,
+    const struct status_doc *d, char **slot)
 {
+	struct afile *af;
 	char *cause = NULL;
 
 	if (path == NULL)
 		return;
-	if (afile_write(path, text, strlen(text), 0644, &cause) == 0) {
-		if (*slot != NULL) {
-			log_notice("status file %s written again", path);
-			free(*slot);
-			*slot = NULL;
+	if ((af = afile_open(path, 0644, &cause)) != NULL) {
+		render(afile_stream(af), d);
+		if (afile_commit(af, &cause) == 0) {
+			if (*slot != NULL) {
+				log_notice("status file %s written again",
+				    path);
+				free(*slot);
+				*slot = NULL;
+			}
+			return;
 		}
-		return;
 	}
 	if (*slot == NULL || strcmp(*slot, cause) != 0)
 		log_warnx("status file %s not written: %s (probing goes on)",

@@ -43,7 +43,8 @@ struct ewsprobe_result {
 	struct trust_verdict *verdict; /* NULL when no chain was seen */
 	char *message; /* one line, from the evidence */
 	char *remedy; /* or NULL */
-	struct step_list steps;
+	struct step_list steps; /* emptied by probe_result_trim() when ok */
+	struct step_timings timings; /* of the unauthenticated request */
 	int64_t duration_us;
 };
 

@@ -13,6 +13,7 @@
 #define EWSPROBED_JSON_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Flags for json_new(). */
 #define JSON_PRETTY 0x1 /* newlines and two-space indentation */
@@ -22,6 +23,8 @@ struct json;
 struct json *json_new(int);
 void json_free(struct json *);
 char *json_finish(struct json *, size_t *);
+struct json *json_new_sink(FILE *, int);
+void json_finish_sink(struct json *);
 
 void json_object_begin(struct json *);
 void json_object_end(struct json *);
@@ -32,12 +35,14 @@ void json_key(struct json *, const char *);
 void json_string(struct json *, const char *);
 void json_stringn(struct json *, const char *, size_t);
 void json_int(struct json *, long long);
+void json_double(struct json *, double);
 void json_bool(struct json *, int);
 void json_null(struct json *);
 
 /* Shorthands for one object member: key then value (NULL string = null). */
 void json_kv_string(struct json *, const char *, const char *);
 void json_kv_int(struct json *, const char *, long long);
+void json_kv_double(struct json *, const char *, double);
 void json_kv_bool(struct json *, const char *, int);
 void json_kv_null(struct json *, const char *);
 

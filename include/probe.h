@@ -49,6 +49,7 @@ struct probe *probe_start(struct probe_ctx *, const struct config_mailbox *,
     const struct config_profile *, probe_done_cb, void *);
 void probe_cancel(struct probe *);
 void probe_result_free(struct probe_result *);
+void probe_result_trim(struct probe_result *);
 char *probe_dns_servers(const struct config *, const struct config_mailbox *);
 
 #endif

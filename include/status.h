@@ -1,10 +1,10 @@
 /*
  * status: the status files. JSON — per target the hard state and since when,
- * counters, and the last run with every step, its timings and the presented
- * certificates; plus daemon facts. And the Prometheus textfile
- * (node_exporter's textfile collector) with bounded labels. Both written
- * atomically (afile) after every
- * run and on shutdown. A write error is logged once per change of
+ * counters, and the last run: verdict, timings, the presented certificates,
+ * and the steps of whatever failed or warned; plus daemon facts. And the
+ * Prometheus textfile (node_exporter's textfile collector) with bounded
+ * labels. Both are streamed into an atomic replacement (afile); the
+ * scheduler decides when. A write error is logged once per change of
  * condition and never stops the daemon.
  */
 #ifndef EWSPROBED_STATUS_H
@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "probe.h"
 #include "state.h"
@@ -28,8 +29,19 @@ struct status_target {
 	const struct probe_result *last; /* or NULL */
 };
 
-char *status_json(const char *, int64_t, const struct status_target *, size_t);
-char *status_prom(const struct status_target *, size_t);
-void status_write(const char *, const char *, char **);
+/* Everything a status file is rendered from. */
+struct status_doc {
+	const char *config_path;
+	int64_t started; /* wall seconds */
+	const struct status_target *targets;
+	size_t n;
+};
+
+typedef void (*status_render_fn)(FILE *, const struct status_doc *);
+
+void status_json(FILE *, const struct status_doc *);
+void status_prom(FILE *, const struct status_doc *);
+void status_write(const char *, status_render_fn, const struct status_doc *,
+    char **);
 
 #endif

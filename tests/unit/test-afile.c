@@ -164,6 +164,44 @@ test_sigkill_never_torn(void **unused)
 	assert_int_equal(system(buf), 0);
 }
 
+/*
+ * Streamed: a document larger than stdio's buffer goes through the
+ * stream and appears whole at commit; an abort leaves the old file and
+ * no temporary.
+ */
+static void
+test_stream(void **unused)
+{
+	char dir[] = "/tmp/afile-XXXXXX", path[256], *big, buf[64];
+	struct afile *af;
+	size_t i, n = 300000;
+	long got;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/status.json", dir);
+	assert_int_equal(afile_write(path, "old", 3, 0644, NULL), 0);
+	assert_non_null(af = afile_open(path, 0644, NULL));
+	for (i = 0; i < n; i++)
+		fputc('a' + (int)(i % 26), afile_stream(af));
+	/* Not visible before the commit. */
+	assert_int_equal(slurp(path, buf, sizeof buf), 3);
+	assert_int_equal(afile_commit(af, NULL), 0);
+	big = malloc(n + 16);
+	got = slurp(path, big, n + 16);
+	assert_int_equal(got, (long)n);
+	assert_int_equal(big[n - 1], 'a' + (int)((n - 1) % 26));
+	free(big);
+	assert_int_equal(entries(dir), 1);
+
+	assert_non_null(af = afile_open(path, 0644, NULL));
+	fputs("half", afile_stream(af));
+	afile_abort(af);
+	assert_int_equal(entries(dir), 1);
+	assert_int_equal(slurp(path, buf, sizeof buf), sizeof buf - 1);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -172,6 +210,7 @@ main(void)
 	    cmocka_unit_test(test_failure_has_cause),
 	    cmocka_unit_test(test_failed_rename_cleans_up),
 	    cmocka_unit_test(test_sigkill_never_torn),
+	    cmocka_unit_test(test_stream),
 	};
 
 	return cmocka_run_group_tests_name("afile", tests, NULL, NULL);
