@@ -38,7 +38,7 @@ TAILQ_HEAD(ad_queue, ad_cand);
 
 struct autodiscover {
 	struct autodiscover_params p;
-	char *account, *password, *servers, *store;
+	char *account, *password, *servers;
 	char *address; /* current (after RedirectAddress) */
 	char *domain; /* of address: the host policy's domain */
 	char *home; /* the configured mailbox's domain */
@@ -214,7 +214,6 @@ ad_free(struct autodiscover *ad)
 	free(ad->account);
 	xfree_secret(ad->password);
 	free(ad->servers);
-	free(ad->store);
 	free(ad->address);
 	free(ad->domain);
 	free(ad->home);
@@ -633,7 +632,8 @@ ad_dns_cb(const struct dns_result *dr, void *arg)
 		 * the chain and the name against the system store before
 		 * anything is sent), to an admitted host, by NTLM.
 		 */
-		http_req_set_cafile(ad->req, ad->store);
+		http_req_set_cafile(ad->req, NULL);
+		http_req_set_ssl_ctx(ad->req, trust_set_install, ad->p.system);
 		http_req_set_verify(ad->req, 1, 1);
 		if (ad->password != NULL)
 			http_req_set_ntlm(ad->req, ad->account, ad->password);
@@ -747,7 +747,6 @@ autodiscover_start(const struct autodiscover_params *p,
 	ad->account = p->account != NULL ? xstrdup(p->account) : NULL;
 	ad->password = p->password != NULL ? xstrdup(p->password) : NULL;
 	ad->servers = p->dns_servers != NULL ? xstrdup(p->dns_servers) : NULL;
-	ad->store = xstrdup(p->system_store);
 	ad->done = done;
 	ad->arg = arg;
 	ad->res = xcalloc(1, sizeof *ad->res);

@@ -473,7 +473,7 @@ probe_start(struct probe_ctx *ctx, const struct config_mailbox *m,
 		ap.account = m->account;
 		ap.password = m->password;
 		ap.dns_servers = pr->servers;
-		ap.system_store = ctx->cfg->system_store_file;
+		ap.system = ctx->system;
 		ap.redirect_allow = &m->redirect_allow;
 		ap.mode = m->discovery != CONFIG_DISCOVERY_DEFAULT
 		    ? m->discovery

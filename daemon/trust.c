@@ -1572,6 +1572,25 @@ fail:
 	return -1;
 }
 
+/*
+ * An http_ssl_ctx_cb (http.h) for requests that libcurl itself validates
+ * (autodiscover): the set's store, built once per configuration load,
+ * becomes the connection's trust store, so that no CA bundle is parsed per
+ * connection (~30 ms for a system bundle: thirty handshakes). Never
+ * resumes a session.
+ */
+int
+trust_set_install(void *ssl_ctx, void *arg)
+{
+	struct trust_set *set = arg;
+
+	/* Takes a reference: a store rebuilt later does not pull the rug. */
+	SSL_CTX_set1_cert_store(ssl_ctx, set->store);
+	SSL_CTX_set_options(ssl_ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ssl_ctx, SSL_SESS_CACHE_OFF);
+	return 0;
+}
+
 /* An http_ssl_ctx_cb (http.h): trust_ssl_ctx_setup for a capture. */
 int
 trust_capture_install(void *ssl_ctx, void *arg)

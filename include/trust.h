@@ -138,6 +138,7 @@ const char *trust_finding_name(enum trust_finding_kind);
 /* Sets: built once per configuration load. */
 struct trust_set *trust_set_new_phone(const struct config_profile *, char **);
 struct trust_set *trust_set_new_system(const char *, char **);
+int trust_set_install(void *, void *);
 void trust_set_free(struct trust_set *);
 int
 trust_set_learn_frontend(struct trust_set *, STACK_OF(X509) *, int *, char **);

@@ -58,6 +58,8 @@ CASES = {
              "https://autodiscover.slow.example" + SVC, 0),
     "hole": ("hole.example", "", True,
              "https://autodiscover.hole.example" + SVC, 0),
+    "untrusted": ("untrusted.example", "", True,
+                  "https://autodiscover.untrusted.example" + SVC, 0),
     "denied": ("denied.example", "", False, "auth_failed", None),
     "srvmany": ("srvmany.example", "", True,
                 "https://ad1.srvmany.example" + SVC, 0),
@@ -81,6 +83,10 @@ HOSTILE = {
     "basic": ("POST https://basic.example/", ("auth_failed",), 19),
     "slow": ("POST https://slow.example/", ("timeout", "stalled"), 26),
     "hole": ("POST https://hole.example/", ("connect_timeout",), 27),
+    # Credentials only over TLS that PCs trust: the system store refuses
+    # the chain in the handshake, before any request.
+    "untrusted": ("POST https://untrusted.example/", ("tls_verify_failed",),
+                  None),
 }
 
 
@@ -195,6 +201,8 @@ def inside(ewsprobed):
           "an Authorization other than NTLM was sent")
     check(any(r["server"] == "basic.example" for r in recs),
           "basic.example was not asked")
+    check(not [r for r in recs if r["server"] == "untrusted.example"],
+          "a request went over TLS that PCs do not trust")
     with open(os.environ["LAB_DNS_LOG"]) as f:
         names = {line.split()[5] for line in f if "query[" in line}
     domains = {d for d, _, _, _, _ in CASES.values()}

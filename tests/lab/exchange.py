@@ -194,7 +194,8 @@ class ExchangeHandler(BaseHTTPRequestHandler):
                 self.sni = getattr(self.request, "lab_sni", None)
                 record.update(ok=True, sni=self.sni,
                               tls=self.request.version(),
-                              cipher=self.request.cipher()[0])
+                              cipher=self.request.cipher()[0],
+                              resumed=self.request.session_reused)
             except (ssl.SSLError, OSError) as e:
                 self.failed = True
                 record.update(ok=False, error=getattr(e, "reason", None) or
