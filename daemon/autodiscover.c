@@ -72,14 +72,6 @@ ad_same(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-/* Lower-case s in place. */
-static void
-ad_lower(char *s)
-{
-	for (; *s != '\0'; s++)
-		*s = (char)tolower((unsigned char)*s);
-}
-
 /*
  * Whether host may be asked with credentials for a mailbox in domain: the
  * domain itself, a name under it, or an allow-listed host. Never a parent
@@ -94,8 +86,7 @@ autodiscover_host_allowed(const char *host, const char *domain,
 	int ps;
 
 	/* A public suffix (co.uk) is nobody's autodiscover host. */
-	lower = xstrdup(host);
-	ad_lower(lower);
+	lower = dns_lower(xstrdup(host));
 	ps = dns_public_suffix(lower);
 	free(lower);
 	if (ps)
@@ -106,31 +97,6 @@ autodiscover_host_allowed(const char *host, const char *domain,
 	    strcasecmp(host + hl - dl, domain) == 0)
 		return 1;
 	return allow != NULL && config_strlist_has(allow, host);
-}
-
-/*
- * Whether a RedirectAddress may move discovery to address: its domain is
- * the mailbox's own domain or under it, or is listed in redirect_allow
- * (as with hosts, credentials go nowhere the admin did not name), and is
- * not a public suffix. Lower-case input; the reason name when refused.
- */
-static const char *
-ad_address_refused(struct autodiscover *ad, const char *domain)
-{
-	size_t hl = strlen(domain), dl = strlen(ad->home);
-
-	if (!dns_valid_hostname(domain))
-		return "not a DNS domain";
-	if (dns_public_suffix(domain))
-		return "a public suffix";
-	if (strcmp(domain, ad->home) == 0 ||
-	    (hl > dl + 1 && domain[hl - dl - 1] == '.' &&
-	        strcmp(domain + hl - dl, ad->home) == 0))
-		return NULL;
-	if (ad->p.redirect_allow != NULL &&
-	    config_strlist_has(ad->p.redirect_allow, domain))
-		return NULL;
-	return "outside the mailbox's domain and not in redirect_allow";
 }
 
 /* Queue a candidate at the end (or the front). */
@@ -180,7 +146,7 @@ ad_begin(struct autodiscover *ad, const char *address)
 	free(ad->domain);
 	ad->address = xstrdup(address);
 	ad->domain = xstrdup(at != NULL ? at + 1 : address);
-	ad_lower(ad->domain);
+	dns_lower(ad->domain);
 	if (ad->home == NULL)
 		ad->home = xstrdup(ad->domain);
 	config_strlist_add(&ad->visited_addrs, address);
@@ -413,18 +379,28 @@ ad_keep_answer(struct autodiscover_result *r, const char *source,
 		r->disagree = 1;
 }
 
-/* Why a RedirectAddress to address is refused, or NULL to follow it. */
+/*
+ * Why a RedirectAddress to address is refused, or NULL to follow it. Its
+ * domain must pass the host policy against the mailbox's own domain: that
+ * domain or under it, or listed in redirect_allow (credentials go nowhere
+ * the admin did not name), and never a public suffix.
+ */
 static const char *
 ad_redirect_address_refused(struct autodiscover *ad, const char *address)
 {
-	const char *at = strrchr(address, '@'), *why;
+	const char *at = strrchr(address, '@'), *why = NULL;
 	char *domain;
 
 	if (at == NULL || at == address || at[1] == '\0')
 		return "not an SMTP address";
-	domain = xstrdup(at + 1);
-	ad_lower(domain);
-	why = ad_address_refused(ad, domain);
+	domain = dns_lower(xstrdup(at + 1));
+	if (!dns_valid_hostname(domain))
+		why = "not a DNS domain";
+	else if (dns_public_suffix(domain))
+		why = "a public suffix";
+	else if (!autodiscover_host_allowed(domain, ad->home,
+	             ad->p.redirect_allow))
+		why = "outside the mailbox's domain and not in redirect_allow";
 	free(domain);
 	return why;
 }

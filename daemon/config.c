@@ -177,8 +177,11 @@ config_errors_join(struct config_parse *cp)
 	return out;
 }
 
-/* FNV-1a hash of a string. */
-static uint32_t
+/*
+ * FNV-1a hash of a string: the same on every run and machine (the
+ * scheduler's stable offsets use it too).
+ */
+uint32_t
 config_hash(const char *s)
 {
 	uint32_t h = 2166136261u;
@@ -678,14 +681,6 @@ config_daemon_key(struct config_parse *cp, const char *key, const char *v)
 	return 1;
 }
 
-/* Lower-case a string in place. */
-static void
-config_lower(char *s)
-{
-	for (; *s != '\0'; s++)
-		*s = (char)tolower((unsigned char)*s);
-}
-
 /* Parse "host[:port]" (host a name, an IPv4 or a [IPv6]) for frontend=. */
 static void
 config_frontend(struct config_parse *cp, const char *key, const char *v,
@@ -730,7 +725,7 @@ config_frontend(struct config_parse *cp, const char *key, const char *v,
 		    "invalid host '%s' (want host, host:port or [IPv6]:port)",
 		    v);
 	else {
-		config_lower(host);
+		dns_lower(host);
 		free(p->frontend_host);
 		p->frontend_host = xstrdup(host);
 		p->frontend_port = (int)port;
@@ -810,7 +805,7 @@ config_address(struct config_parse *cp, const char *key, const char *v,
 	len = strlen(domain);
 	if (len > 0 && domain[len - 1] == '.')
 		domain[len - 1] = '\0';
-	config_lower(domain);
+	dns_lower(domain);
 	tld = strrchr(domain, '.');
 	if (!dns_valid_hostname(domain) || tld == NULL ||
 	    strspn(tld + 1, "0123456789") == strlen(tld + 1) ||
@@ -894,7 +889,7 @@ config_mailbox_key(struct config_parse *cp, const char *key, const char *v)
 	else if (strcmp(key, "redirect_allow") == 0) {
 		config_split(v, &m->redirect_allow);
 		for (i = 0; i < m->redirect_allow.n; i++) {
-			config_lower(m->redirect_allow.items[i]);
+			dns_lower(m->redirect_allow.items[i]);
 			if (!dns_valid_hostname(m->redirect_allow.items[i]))
 				config_error_at(cp, cp->lineno, key,
 				    "invalid host name '%s'",

@@ -571,7 +571,7 @@ dns_public_suffix(const char *name)
 }
 
 /* Lower-case a host name in place; return it. */
-static char *
+char *
 dns_lower(char *s)
 {
 	char *p;

@@ -13,6 +13,7 @@
 #include "ews.h"
 #include "ewsprobe.h"
 #include "http.h"
+#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "xmalloc.h"
@@ -62,6 +63,38 @@ ewsprobe_free(struct ewsprobe *ep)
 	if (ep->res != NULL)
 		ewsprobe_result_free(ep->res);
 	free(ep);
+}
+
+/*
+ * Write the members of a URL's result that the status file and the
+ * --once report share into the current JSON object: what was asked, what
+ * answered, the verdict. Each adds its own certificate and step views.
+ */
+void
+ewsprobe_result_json(struct json *j, const struct ewsprobe_result *u)
+{
+	const struct trust_verdict *v = u->verdict;
+
+	json_kv_string(j, "role", u->role);
+	json_kv_string(j, "url", u->url);
+	json_kv_string(j, "reason", reason_name(u->reason));
+	json_kv_bool(j, "warning", u->warning);
+	json_kv_int(j, "phone_error", reason_wininet(u->reason));
+	json_kv_int(j, "http_status", u->http_status);
+	json_kv_string(j, "address", u->address);
+	json_kv_string(j, "tls_version", u->tls_version);
+	json_kv_string(j, "auth_offered", u->auth_offered);
+	json_kv_string(j, "message", u->message);
+	json_kv_string(j, "remedy", u->remedy);
+	if (v == NULL)
+		return;
+	json_kv_bool(j, "phone_trusted", v->phone_trusted);
+	if (v->system_trusted >= 0)
+		json_kv_bool(j, "system_trusted", v->system_trusted);
+	else
+		json_kv_null(j, "system_trusted");
+	json_kv_string(j, "anchor", v->phone.anchor);
+	json_kv_string(j, "findings", v->findings_text);
 }
 
 /* Free a result; NULL is a no-op. */

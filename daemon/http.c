@@ -194,17 +194,11 @@ http_timer_event_cb(evutil_socket_t fd, short what, void *arg)
 static int
 http_timer_cb(CURLM *multi, long timeout_ms, void *arg)
 {
-	struct timeval tv;
-
 	if (timeout_ms < 0) {
 		evtimer_del(http_timer);
 		return 0;
 	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	if (evtimer_add(http_timer, &tv) != 0)
-		return -1;
-	return 0;
+	return loop_timer_ms(http_timer, (uint64_t)timeout_ms) != 0 ? -1 : 0;
 }
 
 /*

@@ -153,6 +153,17 @@ loop_signal(int signo, loop_signal_cb cb, void *arg)
 	TAILQ_INSERT_TAIL(&loop_sigs, ls, ls_entry);
 }
 
+/* (Re)arm a timer event to fire ms milliseconds from now; 0 or -1. */
+int
+loop_timer_ms(struct event *ev, uint64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	return evtimer_add(ev, &tv);
+}
+
 /* Monotonic time in microseconds (immune to wall clock jumps). */
 uint64_t
 loop_now_usec(void)

@@ -119,7 +119,7 @@ once_print(struct once *o, const struct config_mailbox *m,
 {
 	struct frontend_result *fr = r->frontend;
 	struct ewsprobe_result *u;
-	int i, code;
+	int i;
 
 	if (r->discovery != NULL) {
 		printf("  %s Autodiscover for %s: %s\n",
@@ -162,12 +162,6 @@ once_print(struct once *o, const struct config_mailbox *m,
 	printf("\n  %s\n", r->message);
 	if (r->remedy != NULL)
 		printf("  fix: %s\n", r->remedy);
-	code = r->verdict == STATE_OK      ? ONCE_OK
-	    : r->verdict == STATE_WARNING  ? ONCE_WARNING
-	    : r->verdict == STATE_CRITICAL ? ONCE_CRITICAL
-	                                   : ONCE_UNKNOWN;
-	if (once_rank(code) > once_rank(o->worst))
-		o->worst = code;
 }
 
 /* The steps of a list as objects of the current JSON array. */
@@ -215,21 +209,8 @@ once_json_url(struct json *j, const struct ewsprobe_result *u)
 	size_t i;
 
 	json_object_begin(j);
-	json_kv_string(j, "role", u->role);
-	json_kv_string(j, "url", u->url);
-	json_kv_string(j, "reason", reason_name(u->reason));
-	json_kv_bool(j, "warning", u->warning);
-	json_kv_string(j, "address", u->address);
-	json_kv_string(j, "tls_version", u->tls_version);
-	json_kv_int(j, "http_status", u->http_status);
-	json_kv_string(j, "auth_offered", u->auth_offered);
-	json_kv_string(j, "message", u->message);
-	json_kv_string(j, "remedy", u->remedy);
+	ewsprobe_result_json(j, u);
 	if (v != NULL) {
-		json_kv_bool(j, "phone_trusted", v->phone_trusted);
-		if (v->system_trusted >= 0)
-			json_kv_bool(j, "system_trusted", v->system_trusted);
-		json_kv_string(j, "findings", v->findings_text);
 		json_key(j, "certificates");
 		json_array_begin(j);
 		for (i = 0; i < v->ncerts; i++) {
@@ -349,10 +330,10 @@ once_flush(struct once *o)
 
 	while (o->next_print < o->ntargets &&
 	    (t = &o->targets[o->next_print])->r != NULL) {
-		if (o->json != NULL) {
+		once_rate(o, t->r);
+		if (o->json != NULL)
 			once_json(o, t->m, t->p, t->r);
-			once_rate(o, t->r);
-		} else {
+		else {
 			printf("\n%s <%s> under profile %s\n", t->m->name,
 			    t->m->address, t->p->name);
 			once_print(o, t->m, t->r);

@@ -67,33 +67,11 @@ static uint64_t sched_status_gap_ms = SCHED_STATUS_MIN_GAP_MS;
 
 static void sched_run_queue(void);
 
-/* A stable hash of a target's name (FNV-1a), for its offset. */
-static uint32_t
-sched_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
-/* Arm a timer event ms milliseconds from now. */
-static void
-sched_arm_event(struct event *ev, uint64_t ms)
-{
-	struct timeval tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	evtimer_add(ev, &tv);
-}
-
 /* Arm a target's timer ms milliseconds from now. */
 static void
 sched_arm(struct target *t, uint64_t ms)
 {
-	sched_arm_event(t->timer, ms);
+	loop_timer_ms(t->timer, ms);
 }
 
 /* The delay to a target's next run: interval or retry, plus jitter. */
@@ -149,10 +127,7 @@ scheduler_write_status(void)
 	}
 	if (sched_cfg == NULL)
 		return;
-	if (sched_cfg->status_file == NULL && sched_cfg->metrics_file == NULL) {
-		sched_update_status();
-		return;
-	}
+	/* status_write() skips a file that is not configured. */
 	TAILQ_FOREACH(t, &sched_targets, entry)
 	n++;
 	st = xcalloc(n > 0 ? n : 1, sizeof *st);
@@ -208,7 +183,7 @@ sched_status_soon(void)
 	due = sched_status_last_ms + sched_status_gap_ms;
 	ms = due > now ? due - now : 0;
 	sched_status_pending = 1;
-	sched_arm_event(sched_status_ev, ms);
+	loop_timer_ms(sched_status_ev, ms);
 }
 
 /*
@@ -407,7 +382,7 @@ sched_build(struct config *cfg)
 			 */
 			window =
 			    cfg->interval_ms < 10000 ? cfg->interval_ms : 10000;
-			sched_arm(t, sched_hash(t->name) % window);
+			sched_arm(t, config_hash(t->name) % window);
 		}
 	}
 	while ((t = TAILQ_FIRST(&old)) != NULL) {
@@ -461,7 +436,6 @@ scheduler_reload(struct config *cfg, char **cause)
 	sched_cfg = config_ref(cfg);
 	sched_build(cfg);
 	scheduler_write_status();
-	sched_update_status();
 	return 0;
 }
 

@@ -43,6 +43,19 @@ status_ms(struct json *j, const char *key, int64_t us)
 		json_kv_double(j, key, us / 1000.0);
 }
 
+/* Member "timings_ms": the phases that are known, in milliseconds. */
+static void
+status_timings(struct json *j, const struct step_timings *t)
+{
+	json_key(j, "timings_ms");
+	json_object_begin(j);
+	status_ms(j, "connect", t->connect_us);
+	status_ms(j, "tls", t->tls_us);
+	status_ms(j, "first_byte", t->first_byte_us);
+	status_ms(j, "total", t->total_us);
+	json_object_end(j);
+}
+
 /*
  * The steps of a run as member "steps", if any are kept: the scheduler
  * keeps them for what failed or warned (probe_result_trim), as evidence.
@@ -67,13 +80,7 @@ status_steps(struct json *j, const struct step_list *steps)
 		json_kv_string(j, "tls_version", st->tls_version);
 		json_kv_int(j, "http_status", st->http_status);
 		json_kv_string(j, "detail", st->detail);
-		json_key(j, "timings_ms");
-		json_object_begin(j);
-		status_ms(j, "connect", st->timings.connect_us);
-		status_ms(j, "tls", st->timings.tls_us);
-		status_ms(j, "first_byte", st->timings.first_byte_us);
-		status_ms(j, "total", st->timings.total_us);
-		json_object_end(j);
+		status_timings(j, &st->timings);
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -111,32 +118,9 @@ status_url(struct json *j, const struct ewsprobe_result *u)
 	size_t i;
 
 	json_object_begin(j);
-	json_kv_string(j, "role", u->role);
-	json_kv_string(j, "url", u->url);
-	json_kv_string(j, "reason", reason_name(u->reason));
-	json_kv_bool(j, "warning", u->warning);
-	json_kv_int(j, "phone_error", reason_wininet(u->reason));
-	json_kv_int(j, "http_status", u->http_status);
-	json_kv_string(j, "address", u->address);
-	json_kv_string(j, "tls_version", u->tls_version);
-	json_kv_string(j, "auth_offered", u->auth_offered);
-	json_kv_string(j, "message", u->message);
-	json_kv_string(j, "remedy", u->remedy);
-	json_key(j, "timings_ms");
-	json_object_begin(j);
-	status_ms(j, "connect", u->timings.connect_us);
-	status_ms(j, "tls", u->timings.tls_us);
-	status_ms(j, "first_byte", u->timings.first_byte_us);
-	status_ms(j, "total", u->timings.total_us);
-	json_object_end(j);
+	ewsprobe_result_json(j, u);
+	status_timings(j, &u->timings);
 	if (v != NULL) {
-		json_kv_bool(j, "phone_trusted", v->phone_trusted);
-		if (v->system_trusted >= 0)
-			json_kv_bool(j, "system_trusted", v->system_trusted);
-		else
-			json_kv_null(j, "system_trusted");
-		json_kv_string(j, "anchor", v->phone.anchor);
-		json_kv_string(j, "findings", v->findings_text);
 		json_key(j, "certificates");
 		json_array_begin(j);
 		for (i = 0; i < v->ncerts; i++)

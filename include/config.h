@@ -140,6 +140,7 @@ int config_parse_duration(const char *, uint64_t *);
 void config_strlist_add(struct config_strlist *, const char *);
 void config_strlist_clear(struct config_strlist *);
 int config_strlist_has(const struct config_strlist *, const char *);
+uint32_t config_hash(const char *);
 
 /*
  * One-line summary for -n: "3 mailboxes, 2 profiles, interval 5m". Caller

@@ -80,6 +80,7 @@ void dns_result_free(struct dns_result *);
 void dns_srv_order(struct dns_srv *, size_t, dns_rng, void *);
 int dns_valid_hostname(const char *);
 int dns_public_suffix(const char *);
+char *dns_lower(char *);
 const char *dns_status_name(enum dns_status);
 const char *dns_strerror(enum dns_status);
 

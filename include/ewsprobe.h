@@ -55,5 +55,7 @@ struct ewsprobe *
 ewsprobe_start(const struct ewsprobe_params *, ewsprobe_done_cb, void *);
 void ewsprobe_cancel(struct ewsprobe *);
 void ewsprobe_result_free(struct ewsprobe_result *);
+struct json;
+void ewsprobe_result_json(struct json *, const struct ewsprobe_result *);
 
 #endif

@@ -23,6 +23,8 @@ int loop_run(void);
 void loop_exit(void);
 void loop_defer(loop_cb, void *);
 void loop_signal(int, loop_signal_cb, void *);
+struct event;
+int loop_timer_ms(struct event *, uint64_t);
 uint64_t loop_now_ms(void);
 uint64_t loop_now_usec(void);
 

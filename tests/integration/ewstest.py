@@ -116,6 +116,28 @@ def run_in_lab(source, scenario, script, *args):
     check(p.returncode == 0, f"{scenario}:\n{p.stdout}{p.stderr}")
 
 
+def run_inside(name, fn, *args):
+    """The inside half of a lab test: run fn(*args) in the lab that
+    run_in_lab started, print why it failed, and exit 0 or 1."""
+    try:
+        fn(*args)
+    except TestFailure as e:
+        print(f"not ok - {name}: {e}")
+        sys.exit(1)
+    sys.exit(0)
+
+
+def lab_args():
+    """The outside half's arguments (EWSPROBED SOURCE) as absolute paths;
+    exits 77 (skipped) unless root, which the lab needs."""
+    ewsprobed = os.path.abspath(sys.argv[1])
+    source = os.path.abspath(sys.argv[2])
+    if os.geteuid() != 0:
+        print("the lab needs root: skipped")
+        sys.exit(77)
+    return ewsprobed, source
+
+
 def run_tests(tests):
     """Run test functions, print a summary, exit 0 only if all passed."""
     failed = skipped = 0

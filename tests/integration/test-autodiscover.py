@@ -21,7 +21,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import TestFailure, check, run_in_lab, run_tests  # noqa: E402
+from ewstest import (check, lab_args, run_in_lab, run_inside,  # noqa: E402
+                     run_tests)
 
 SVC = "/autodiscover/autodiscover.svc"
 
@@ -225,16 +226,7 @@ def test_discovery_paths_and_safety():
 
 
 if len(sys.argv) == 3 and sys.argv[1] == "--inside":
-    try:
-        inside(sys.argv[2])
-    except TestFailure as e:
-        print(f"not ok - inside: {e}")
-        sys.exit(1)
-    sys.exit(0)
+    run_inside("inside", inside, sys.argv[2])
 
-EWSPROBED = os.path.abspath(sys.argv[1])
-SOURCE = os.path.abspath(sys.argv[2])
-if os.geteuid() != 0:
-    print("the lab needs root: skipped")
-    sys.exit(77)
+EWSPROBED, SOURCE = lab_args()
 run_tests([test_discovery_paths_and_safety])

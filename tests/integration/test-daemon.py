@@ -23,7 +23,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import TestFailure, check, run_in_lab, run_tests  # noqa: E402
+from ewstest import (TestFailure, check, lab_args, run_in_lab,  # noqa: E402
+                     run_inside, run_tests)
 
 MSGID_DOWN = "39f4c06529b34f678a50fe21ce9564d3"
 MSGID_RECOVERED = "71160a706f8b44a9871329ced6201b0c"
@@ -566,18 +567,9 @@ INSIDE = {"--inside": inside, "--inside-fe": lambda e: inside_fe(e),
           "--inside-clock": lambda e: inside_clock(e)}
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 if len(sys.argv) == 3 and sys.argv[1] in INSIDE:
-    try:
-        INSIDE[sys.argv[1]](sys.argv[2])
-    except TestFailure as e:
-        print(f"not ok - inside: {e}")
-        sys.exit(1)
-    sys.exit(0)
+    run_inside("inside", INSIDE[sys.argv[1]], sys.argv[2])
 
-EWSPROBED = os.path.abspath(sys.argv[1])
-SOURCE = os.path.abspath(sys.argv[2])
-if os.geteuid() != 0:
-    print("the lab needs root: skipped")
-    sys.exit(77)
+EWSPROBED, SOURCE = lab_args()
 run_tests([test_incident_end_to_end, test_frontend_renewed,
            test_robustness, test_restricted, test_expiring,
            test_many_stalled, test_urls_moved, test_clock_jumps])

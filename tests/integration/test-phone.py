@@ -21,7 +21,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import TestFailure, check, run_in_lab, run_tests  # noqa: E402
+from ewstest import (check, lab_args, run_in_lab, run_inside,  # noqa: E402
+                     run_tests)
 
 
 def once(ewsprobed, conf, *boxes):
@@ -282,17 +283,8 @@ def test_phone_checks():
 
 
 if len(sys.argv) == 4 and sys.argv[1] == "--inside":
-    try:
-        INSIDE[sys.argv[2]](sys.argv[3])
-    except TestFailure as e:
-        print(f"not ok - {sys.argv[2]}: {e}")
-        sys.exit(1)
-    sys.exit(0)
+    run_inside(sys.argv[2], INSIDE[sys.argv[2]], sys.argv[3])
 
-EWSPROBED = os.path.abspath(sys.argv[1])
-SOURCE = os.path.abspath(sys.argv[2])
-if os.geteuid() != 0:
-    print("the lab needs root: skipped")
-    sys.exit(77)
+EWSPROBED, SOURCE = lab_args()
 run_tests([test_incident, test_fixes, test_cli_and_json, test_unsigned,
            test_phone_checks])
