@@ -886,7 +886,13 @@ config_mailbox_key(struct config_parse *cp, const char *key, const char *v)
 		config_https_url(cp, key, v, &m->ews_internal_url);
 	else if (strcmp(key, "ews_external_url") == 0)
 		config_https_url(cp, key, v, &m->ews_external_url);
-	else if (strcmp(key, "redirect_allow") == 0) {
+	else if (strcmp(key, "signin_allow") == 0 ||
+	    strcmp(key, "redirect_allow") == 0) {
+		/* redirect_allow is signin_allow's first name: one list. */
+		if (m->redirect_allow.n > 0)
+			config_error_at(cp, cp->lineno, key,
+			    "signin_allow and redirect_allow are one list: "
+			    "give it once");
 		config_split(v, &m->redirect_allow);
 		for (i = 0; i < m->redirect_allow.n; i++) {
 			dns_lower(m->redirect_allow.items[i]);

@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "autodiscover.h"
 #include "dns.h"
 #include "ews.h"
 #include "ewsprobe.h"
@@ -29,6 +30,7 @@ struct ewsprobe {
 	enum ewsprobe_state state;
 	struct ewsprobe_params p; /* strings copied below */
 	char *url, *role, *account, *password, *dns_servers;
+	char *mailbox, *domain;
 	char *host;
 	int port;
 	char *addr;
@@ -58,6 +60,8 @@ ewsprobe_free(struct ewsprobe *ep)
 	free(ep->account);
 	xfree_secret(ep->password);
 	free(ep->dns_servers);
+	free(ep->mailbox);
+	free(ep->domain);
 	free(ep->host);
 	free(ep->addr);
 	if (ep->res != NULL)
@@ -319,6 +323,62 @@ ewsprobe_unsigned(struct ewsprobe *ep)
 	ewsprobe_finish(ep);
 }
 
+/*
+ * Whether the mailbox's credential may go to this URL's host: a URL the
+ * admin fixed, or a host the Autodiscover rule admits (the mailbox's
+ * domain or a name under it, or signin_allow; never a public suffix).
+ * Phones trust whatever Autodiscover names; the daemon signs in only
+ * where the admin said its mailbox lives (docs/credentials.md).
+ */
+static int
+ewsprobe_signin_allowed(const struct ewsprobe *ep)
+{
+	char *host;
+	int ok;
+
+	if (ep->p.signin_fixed)
+		return 1;
+	if (ep->domain == NULL)
+		return 0;
+	host = dns_lower(xstrdup(ep->host));
+	ok = autodiscover_host_allowed(host, ep->domain, ep->p.signin_allow);
+	free(host);
+	return ok;
+}
+
+/*
+ * The host may not have the credential: everything a phone needs short of
+ * signing in holds, the sign-in is skipped with a reason, and the URL is a
+ * warning that says how to admit the host — never "NTLM accepted".
+ */
+static void
+ewsprobe_refuse_signin(struct ewsprobe *ep)
+{
+	struct ewsprobe_result *r = ep->res;
+	struct step *st;
+
+	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (NTLM)", ep->url);
+	step_set(st, STEP_SKIP, "signin_not_allowed",
+	    "sign-in not tested: %s is outside the mailbox's domain %s and "
+	    "not in signin_allow",
+	    ep->host, ep->domain != NULL ? ep->domain : "(none)");
+	r->reason = REASON_OK;
+	r->warning = 1;
+	r->signin_refused = 1;
+	free(r->message);
+	xasprintf(&r->message,
+	    "phones can reach EWS at %s (%s): TLS trusted, NTLM offered; "
+	    "sign-in not tested: the credential goes only to hosts in %s "
+	    "or in signin_allow",
+	    ep->url, ep->role, ep->domain != NULL ? ep->domain : "(none)");
+	free(r->remedy);
+	xasprintf(&r->remedy,
+	    "if %s is your Exchange, add it to signin_allow in [mailbox %s]; "
+	    "otherwise find out why Autodiscover names it",
+	    ep->host, ep->mailbox != NULL ? ep->mailbox : "?");
+	ewsprobe_finish(ep);
+}
+
 /* The unauthenticated answer: chain, 401 offers; then sign in. */
 static void
 ewsprobe_step_probe(struct ewsprobe *ep)
@@ -379,6 +439,10 @@ ewsprobe_step_probe(struct ewsprobe *ep)
 	}
 	if (ep->password == NULL) {
 		ewsprobe_unsigned(ep);
+		return;
+	}
+	if (!ewsprobe_signin_allowed(ep)) {
+		ewsprobe_refuse_signin(ep);
 		return;
 	}
 	ewsprobe_submit(ep, 1);
@@ -543,6 +607,8 @@ ewsprobe_start(const struct ewsprobe_params *p, ewsprobe_done_cb done,
 	ep->password = p->password != NULL ? xstrdup(p->password) : NULL;
 	ep->dns_servers =
 	    p->dns_servers != NULL ? xstrdup(p->dns_servers) : NULL;
+	ep->mailbox = p->mailbox != NULL ? xstrdup(p->mailbox) : NULL;
+	ep->domain = p->domain != NULL ? dns_lower(xstrdup(p->domain)) : NULL;
 	ep->done = done;
 	ep->arg = arg;
 	ep->started_us = loop_now_usec();

@@ -40,6 +40,37 @@ frontend_result_free(struct frontend_result *r)
 	free(r);
 }
 
+/*
+ * A copy of a result for another run that waited on the same learning:
+ * the same outcome and steps, but not "changed" (journaled once, by the
+ * run that got the original).
+ */
+struct frontend_result *
+frontend_result_copy(const struct frontend_result *r)
+{
+	struct frontend_result *c = xcalloc(1, sizeof *c);
+	const struct step *s;
+	struct step *t;
+
+	c->ok = r->ok;
+	c->issuer = r->issuer != NULL ? xstrdup(r->issuer) : NULL;
+	c->error = r->error != NULL ? xstrdup(r->error) : NULL;
+	step_list_init(&c->steps);
+	TAILQ_FOREACH(s, &r->steps, entry)
+	{
+		t = step_add(&c->steps, s->kind, s->depth, "%s", s->title);
+		step_set(t, s->result, s->reason,
+		    s->detail != NULL ? "%s" : NULL, s->detail);
+		step_set_str(&t->method, s->method);
+		step_set_str(&t->url, s->url);
+		step_set_str(&t->address, s->address);
+		step_set_str(&t->tls_version, s->tls_version);
+		t->http_status = s->http_status;
+		t->timings = s->timings;
+	}
+	return c;
+}
+
 /* Free the learning run (not a delivered result). */
 static void
 frontend_free(struct frontend *fe)

@@ -2,8 +2,11 @@
  * probe: owns a target's run (Front End learning when due, then the two EWS
  * URLs one after the other) and the rule that turns two URL results into
  * one verdict; and the probe context (trust sets per configuration load,
- * when each profile's pool issuer was last learned).
+ * when each profile's pool issuer was last learned, the learning in flight
+ * that concurrent runs of a profile share).
  */
+#include <sys/queue.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,12 +25,27 @@ struct probe_disc {
 	uint64_t at_ms;
 };
 
+struct probe;
+TAILQ_HEAD(probe_queue, probe);
+
+/*
+ * A profile's Front End learning in flight and the runs waiting for it:
+ * one handshake per profile at a time, whose result every waiter gets.
+ */
+struct probe_learning {
+	struct probe_ctx *ctx;
+	size_t pidx;
+	struct frontend *fe; /* NULL: none in flight */
+	struct probe_queue waiters;
+};
+
 struct probe_ctx {
 	struct config *cfg; /* a reference */
 	struct probe_disc *disc; /* by mailbox index */
 	struct trust_set *system;
 	struct trust_set **phones; /* by profile index */
 	uint64_t *learned_ms; /* by profile index; 0 = never */
+	struct probe_learning *learning; /* by profile index */
 	enum config_discovery discovery; /* for mailboxes that set none */
 };
 
@@ -46,7 +64,7 @@ struct probe {
 	size_t pidx;
 	char *servers;
 	int url; /* next URL: 0 internal, 1 external */
-	struct frontend *fe;
+	int fixed; /* the URLs are the configuration's, not discovered */
 	struct autodiscover *ad;
 	size_t midx;
 	struct ewsprobe *ep;
@@ -54,6 +72,7 @@ struct probe {
 	probe_done_cb done;
 	void *arg;
 	uint64_t started_us;
+	TAILQ_ENTRY(probe) wait_entry; /* in learning's waiters (FRONTEND) */
 };
 
 static void probe_next(struct probe *);
@@ -91,6 +110,13 @@ probe_ctx_new(struct config *cfg, char **cause)
 	ctx->cfg = config_ref(cfg);
 	ctx->phones = xcalloc(cfg->nprofiles, sizeof *ctx->phones);
 	ctx->learned_ms = xcalloc(cfg->nprofiles, sizeof *ctx->learned_ms);
+	ctx->learning = xcalloc(cfg->nprofiles > 0 ? cfg->nprofiles : 1,
+	    sizeof *ctx->learning);
+	for (i = 0; i < cfg->nprofiles; i++) {
+		ctx->learning[i].ctx = ctx;
+		ctx->learning[i].pidx = i;
+		TAILQ_INIT(&ctx->learning[i].waiters);
+	}
 	ctx->disc = xcalloc(cfg->nmailboxes > 0 ? cfg->nmailboxes : 1,
 	    sizeof *ctx->disc);
 	ctx->system = trust_set_new_system(cfg->system_store_file, &why);
@@ -155,10 +181,13 @@ probe_ctx_free(struct probe_ctx *ctx)
 
 	if (ctx == NULL)
 		return;
-	for (i = 0; i < ctx->cfg->nprofiles; i++)
+	for (i = 0; i < ctx->cfg->nprofiles; i++) {
 		trust_set_free(ctx->phones[i]);
+		frontend_cancel(ctx->learning[i].fe);
+	}
 	free(ctx->phones);
 	free(ctx->learned_ms);
+	free(ctx->learning);
 	for (i = 0; i < ctx->cfg->nmailboxes; i++) {
 		free(ctx->disc[i].internal);
 		free(ctx->disc[i].external);
@@ -197,8 +226,8 @@ static void
 probe_verdict(struct probe *pr)
 {
 	struct probe_result *r = pr->res;
-	struct ewsprobe_result *bad = NULL, *u;
-	int i, nurl = 0, nok = 0, warn = 0;
+	struct ewsprobe_result *bad = NULL, *refused = NULL, *u;
+	int i, nurl = 0, nok = 0, warn = 0, findings = 0;
 
 	for (i = 0; i < 2; i++) {
 		if ((u = r->urls[i]) == NULL)
@@ -207,6 +236,10 @@ probe_verdict(struct probe *pr)
 		if (u->reason == REASON_OK) {
 			nok++;
 			warn |= u->warning;
+			findings |=
+			    u->verdict != NULL && u->verdict->findings != 0;
+			if (u->signin_refused && refused == NULL)
+				refused = u;
 		} else if (bad == NULL)
 			bad = u;
 	}
@@ -244,21 +277,39 @@ probe_verdict(struct probe *pr)
 	if (bad != NULL) {
 		r->message = xstrdup(bad->message);
 		r->remedy = bad->remedy != NULL ? xstrdup(bad->remedy) : NULL;
+	} else if (refused != NULL) {
+		/* Never say "can use" for a sign-in that was not tried. */
+		r->message = xstrdup(refused->message);
+		r->remedy = xstrdup(refused->remedy);
 	} else
 		xasprintf(&r->message, "phones can use Exchange for %s%s%s",
 		    pr->m->address,
 		    pr->m->password == NULL ? " (sign-in not tested)" : "",
-		    warn ? ", with risks: see the certificate "
-		           "findings"
-		         : "");
+		    findings ? ", with risks: see the certificate "
+		               "findings"
+		             : "");
+}
+
+/*
+ * Leave the profile's learning; the last waiter to leave ends the
+ * handshake, which nobody needs any more.
+ */
+static void
+probe_unwait(struct probe *pr)
+{
+	struct probe_learning *l = &pr->ctx->learning[pr->pidx];
+
+	TAILQ_REMOVE(&l->waiters, pr, wait_entry);
+	if (TAILQ_EMPTY(&l->waiters) && l->fe != NULL) {
+		frontend_cancel(l->fe);
+		l->fe = NULL;
+	}
 }
 
 /* Free the run (not its delivered result). */
 static void
 probe_free(struct probe *pr)
 {
-	if (pr->fe != NULL)
-		frontend_cancel(pr->fe);
 	if (pr->ad != NULL)
 		autodiscover_cancel(pr->ad);
 	if (pr->ep != NULL)
@@ -268,20 +319,38 @@ probe_free(struct probe *pr)
 	free(pr);
 }
 
-/* The Front End issuer was learned (or not): go on with the URLs. */
+/*
+ * The Front End issuer was learned (or not): every run that waited gets
+ * the result — the first the original (a change is journaled once), the
+ * others a copy — and goes on with its URLs.
+ */
 static void
 probe_frontend_cb(struct frontend_result *fr, void *arg)
 {
-	struct probe *pr = arg;
+	struct probe_learning *l = arg;
+	struct probe_ctx *ctx = l->ctx;
+	struct probe_queue ready;
+	struct probe *pr;
+	int first = 1;
 
-	pr->fe = NULL;
-	pr->res->frontend = fr;
+	l->fe = NULL;
 	if (fr->ok)
-		pr->ctx->learned_ms[pr->pidx] = loop_now_ms();
+		ctx->learned_ms[l->pidx] = loop_now_ms();
 	else
-		log_warnx("profile %s: %s", pr->p->name, fr->error);
-	pr->state = PROBE_URLS;
-	probe_next(pr);
+		log_warnx("profile %s: %s", ctx->cfg->profiles[l->pidx]->name,
+		    fr->error);
+	/* Take the waiters first: a run started below may wait anew. */
+	TAILQ_INIT(&ready);
+	TAILQ_CONCAT(&ready, &l->waiters, wait_entry);
+	while ((pr = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, pr, wait_entry);
+		pr->res->frontend = first ? fr : frontend_result_copy(fr);
+		first = 0;
+		pr->state = PROBE_URLS;
+		probe_next(pr);
+	}
+	if (first)
+		frontend_result_free(fr);
 }
 
 /* One URL is done: keep its result, go on. */
@@ -335,6 +404,10 @@ probe_next(struct probe *pr)
 		ep.account = pr->m->account;
 		ep.password = pr->m->password;
 		ep.dns_servers = pr->servers;
+		ep.mailbox = pr->m->name;
+		ep.domain = pr->m->domain;
+		ep.signin_allow = &pr->m->redirect_allow;
+		ep.signin_fixed = pr->fixed;
 		ep.timeout_ms = (long)pr->ctx->cfg->timeout_ms;
 		ep.warn_days = pr->ctx->cfg->cert_warn_days;
 		pr->ep = ewsprobe_start(&ep, probe_url_cb, pr);
@@ -454,6 +527,8 @@ probe_start(struct probe_ctx *ctx, const struct config_mailbox *m,
 			break;
 	}
 	if (m->ews_internal_url != NULL || m->ews_external_url != NULL) {
+		/* The admin typed these: sign in there (docs/credentials.md). */
+		pr->fixed = 1;
 		pr->res->internal_ews_url = m->ews_internal_url != NULL
 		    ? xstrdup(m->ews_internal_url)
 		    : NULL;
@@ -495,12 +570,22 @@ probe_after_discovery(struct probe *pr)
 	const struct config_profile *p = pr->p;
 	uint64_t now = loop_now_ms();
 
+	struct probe_learning *l = &ctx->learning[pr->pidx];
+
 	if (p->frontend_host != NULL &&
 	    (ctx->learned_ms[pr->pidx] == 0 ||
 	        now - ctx->learned_ms[pr->pidx] >= p->frontend_interval_ms)) {
+		/*
+		 * Single flight: runs that find the learning due while a
+		 * handshake is under way wait for it instead of starting
+		 * their own. It asks the first waiter's DNS servers.
+		 */
 		pr->state = PROBE_FRONTEND;
-		pr->fe = frontend_learn(p, ctx->phones[pr->pidx], pr->servers,
-		    (long)ctx->cfg->timeout_ms, probe_frontend_cb, pr);
+		TAILQ_INSERT_TAIL(&l->waiters, pr, wait_entry);
+		if (l->fe == NULL)
+			l->fe = frontend_learn(p, ctx->phones[pr->pidx],
+			    pr->servers, (long)ctx->cfg->timeout_ms,
+			    probe_frontend_cb, l);
 		return;
 	}
 	pr->state = PROBE_URLS;
@@ -514,10 +599,12 @@ probe_cancel(struct probe *pr)
 	if (pr == NULL || pr->state == PROBE_DONE)
 		return;
 	/* A finish already queued cannot be withdrawn: mute it. */
-	if (pr->url >= 2 && pr->ep == NULL && pr->fe == NULL) {
+	if (pr->url >= 2 && pr->ep == NULL && pr->state != PROBE_FRONTEND) {
 		pr->done = NULL;
 		return;
 	}
+	if (pr->state == PROBE_FRONTEND)
+		probe_unwait(pr);
 	pr->state = PROBE_DONE;
 	probe_free(pr);
 }

@@ -71,8 +71,9 @@ struct config_mailbox {
 	struct config_strlist dns_servers; /* empty: the daemon's */
 	char *ews_internal_url; /* fixed URL, skips discovery */
 	char *ews_external_url; /* fixed URL, skips discovery */
-	struct config_strlist
-	    redirect_allow; /* extra hosts redirects may reach */
+	/* signin_allow (or redirect_allow): other hosts that may get the
+	 * credential — Autodiscover redirects and EWS sign-in. */
+	struct config_strlist redirect_allow;
 	enum config_discovery discovery;
 	int line;
 };

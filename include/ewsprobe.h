@@ -26,6 +26,15 @@ struct ewsprobe_params {
 	const char *account;
 	const char *password;
 	const char *dns_servers; /* NULL: the system's */
+	/*
+	 * Where the credential may go: a URL the admin fixed in the
+	 * configuration (signin_fixed), or a host in the mailbox's domain or
+	 * in signin_allow (autodiscover_host_allowed). Others stop at the 401.
+	 */
+	const char *mailbox; /* its name, for the remedy */
+	const char *domain; /* the mailbox's domain */
+	const struct config_strlist *signin_allow;
+	int signin_fixed;
 	long timeout_ms;
 	unsigned int warn_days;
 };
@@ -33,6 +42,7 @@ struct ewsprobe_params {
 struct ewsprobe_result {
 	enum reason reason;
 	int warning; /* ok, but findings put phones at risk */
+	int signin_refused; /* credentials held back: host not admitted */
 	char *url;
 	char *role;
 	char *address; /* "addr:port" connected to */

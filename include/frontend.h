@@ -2,7 +2,8 @@
  * frontend: learning what phones trust from the Lync Front End pool — a
  * TLS handshake with the pool on the event loop, whose presented chain
  * names the issuing CA of the pool certificate (trust_set_learn_frontend).
- * The result is delivered once through the done callback.
+ * The result is delivered once through the done callback; runs that share
+ * one learning get copies (frontend_result_copy).
  */
 #ifndef EWSPROBED_FRONTEND_H
 #define EWSPROBED_FRONTEND_H
@@ -26,6 +27,7 @@ typedef void (*frontend_done_cb)(struct frontend_result *, void *);
 struct frontend *frontend_learn(const struct config_profile *,
     struct trust_set *, const char *, long, frontend_done_cb, void *);
 void frontend_cancel(struct frontend *);
+struct frontend_result *frontend_result_copy(const struct frontend_result *);
 void frontend_result_free(struct frontend_result *);
 
 #endif
