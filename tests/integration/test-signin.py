@@ -131,7 +131,22 @@ def inside_fixed():
           "no sign-in in the mailbox's domain")
 
 
+def inside_both_names():
+    """signin_allow and redirect_allow are one list: not both."""
+    with open(os.environ["LAB_CONF"]) as f:
+        text = f.read() + f"signin_allow = {ATTACKER}\n" \
+            f"redirect_allow = {PUBLIC}\n"
+    conf = os.path.join(os.environ["LAB_STATE_DIR"], "both.conf")
+    with open(conf, "w") as f:
+        f.write(text)
+    p = subprocess.run([os.environ["EWSPROBED"], "-n", "-f", conf],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode != 0 and "one list" in p.stderr,
+          f"both names accepted: {p.returncode} {p.stderr}")
+
+
 def inside():
+    inside_both_names()
     inside_refused()
     inside_allowed()
     inside_fixed()
