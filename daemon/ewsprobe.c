@@ -360,8 +360,10 @@ ewsprobe_refuse_signin(struct ewsprobe *ep)
 	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (NTLM)", ep->url);
 	step_set(st, STEP_SKIP, "signin_not_allowed",
 	    "sign-in not tested: %s is outside the mailbox's domain %s and "
-	    "not in signin_allow",
-	    ep->host, ep->domain != NULL ? ep->domain : "(none)");
+	    "not in signin_allow (add it to signin_allow in [mailbox %s] "
+	    "if it is your Exchange)",
+	    ep->host, ep->domain != NULL ? ep->domain : "(none)",
+	    ep->mailbox != NULL ? ep->mailbox : "?");
 	r->reason = REASON_OK;
 	r->warning = 1;
 	r->signin_refused = 1;
