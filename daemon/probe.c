@@ -568,9 +568,8 @@ probe_after_discovery(struct probe *pr)
 {
 	struct probe_ctx *ctx = pr->ctx;
 	const struct config_profile *p = pr->p;
-	uint64_t now = loop_now_ms();
-
 	struct probe_learning *l = &ctx->learning[pr->pidx];
+	uint64_t now = loop_now_ms();
 
 	if (p->frontend_host != NULL &&
 	    (ctx->learned_ms[pr->pidx] == 0 ||
