@@ -922,7 +922,8 @@ trust_name_clash(const struct trust_set *set, const char *dn, const char *sha)
  * reports a chain's errors (bad signature, untrusted root or partial
  * chain, wrong usage, time, then the SSL policy's name check), mapped to
  * what WinINet logs:
- *   1. cert_invalid: a presented certificate's signature is bad (12169);
+ *   1. cert_invalid: a presented certificate's signature is bad, or the
+ *      server sent more than TRUST_MAX_CERTS certificates (12169);
  *   2. the chain reaches no phone anchor (12045): frontend_unknown when
  *      the phone set cannot judge yet (no anchor at all, or the FE
  *      issuer is still to be learned), else cert_untrusted_phone when the
@@ -941,6 +942,7 @@ trust_evaluate(const struct trust_set *phone, const struct trust_set *system,
 {
 	struct trust_verdict *v = xcalloc(1, sizeof *v);
 	struct trust_errors pe, se;
+	STACK_OF(X509) * kept;
 	const char *sha;
 	X509 *leaf;
 	int i, n;
@@ -954,21 +956,32 @@ trust_evaluate(const struct trust_set *phone, const struct trust_set *system,
 		v->reason = REASON_CERT_INVALID;
 		return v;
 	}
+	/*
+	 * Everything below sees only the kept certificates, so every
+	 * position (issuer, date error, finding) indexes v->certs. A longer
+	 * chain is judged on its head for the evidence, and fails: no real
+	 * server sends more, and what a phone does with one is unknown.
+	 */
+	v->npresented = (size_t)n;
 	v->ncerts = (size_t)(n < TRUST_MAX_CERTS ? n : TRUST_MAX_CERTS);
+	if ((kept = sk_X509_dup(presented)) == NULL)
+		fatalx("sk_X509_dup: out of memory");
+	while (sk_X509_num(kept) > (int)v->ncerts)
+		(void)sk_X509_pop(kept);
 	v->certs = xcalloc(v->ncerts, sizeof *v->certs);
 	for (i = 0; i < (int)v->ncerts; i++)
-		trust_describe(sk_X509_value(presented, i), &v->certs[i]);
-	leaf = sk_X509_value(presented, 0);
-	for (i = 1; i < n && v->issuer_position < 0; i++) {
-		if (X509_check_issued(sk_X509_value(presented, i), leaf) ==
+		trust_describe(sk_X509_value(kept, i), &v->certs[i]);
+	leaf = sk_X509_value(kept, 0);
+	for (i = 1; i < (int)v->ncerts && v->issuer_position < 0; i++) {
+		if (X509_check_issued(sk_X509_value(kept, i), leaf) ==
 		    X509_V_OK)
 			v->issuer_position = i;
 	}
 
-	trust_verify(phone, presented, host, now, &pe, &v->phone);
+	trust_verify(phone, kept, host, now, &pe, &v->phone);
 	v->phone_trusted = v->phone.trusted;
 	if (system != NULL) {
-		trust_verify(system, presented, NULL, now, &se, &v->system);
+		trust_verify(system, kept, NULL, now, &se, &v->system);
 		v->system_trusted = v->system.trusted;
 		free(se.date_subject);
 	}
@@ -980,7 +993,7 @@ trust_evaluate(const struct trust_set *phone, const struct trust_set *system,
 	v->issuer_lookalike = !v->phone_trusted && !v->certs[0].self_signed &&
 	    trust_name_clash(phone, v->certs[0].issuer, sha);
 
-	if (pe.sig_invalid)
+	if (pe.sig_invalid || v->npresented > v->ncerts)
 		v->reason = REASON_CERT_INVALID;
 	else if (!v->phone_trusted) {
 		if (phone->nanchors == 0 ||
@@ -1001,7 +1014,8 @@ trust_evaluate(const struct trust_set *phone, const struct trust_set *system,
 		v->reason = REASON_CERT_NAME_MISMATCH;
 	else
 		v->reason = REASON_OK;
-	trust_findings(v, presented, now, warn_days);
+	trust_findings(v, kept, now, warn_days);
+	sk_X509_free(kept);
 	return v;
 }
 
@@ -1295,6 +1309,19 @@ trust_explain(const struct trust_verdict *v, const struct trust_set *phone,
 		    "%s: the server presented no usable "
 		    "certificate chain. %s",
 		    head, log);
+		free(head);
+		return;
+	}
+	if (v->npresented > v->ncerts) {
+		trust_logline(REASON_CERT_INVALID, log);
+		*remedy = xstrdup("make the server send only its certificate "
+		                  "and its issuing CA's.");
+		xasprintf(message,
+		    "%s: the server sent %zu certificates; ewsprobed judges "
+		    "at most %d, and what a phone does with more is not "
+		    "known (certificate '%s'). %s",
+		    head, v->npresented, TRUST_MAX_CERTS, v->certs[0].subject,
+		    log);
 		free(head);
 		return;
 	}

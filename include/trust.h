@@ -125,7 +125,8 @@ struct trust_verdict {
 	size_t nfindings;
 	char *findings_text; /* "name (detail); ..." or NULL: for humans */
 	struct trust_cert_info *certs; /* the presented chain, always kept */
-	size_t ncerts;
+	size_t ncerts; /* at most 16: a longer chain fails (cert_invalid) */
+	size_t npresented; /* how many the server sent */
 };
 
 struct trust_set;

@@ -596,6 +596,62 @@ test_lookalike(void **unused)
 	trust_set_free(phone);
 }
 
+/*
+ * A chain longer than what is kept (16): 18 certificates, the leaf from
+ * the look-alike CA, 16 fillers, the look-alike last, where only a search
+ * of every presented certificate finds it (ASan caught the read past the
+ * kept array here). The verdict fails with its reason, phones or not, and
+ * every position it names is one it kept.
+ */
+static void
+test_long_chain(void **unused)
+{
+	struct trust_set *phone = phone_set(NULL);
+	struct trust_verdict *v;
+	struct spec s = leaf_spec();
+	STACK_OF(X509) * sk;
+	char *line;
+	int i;
+
+	s.issuer = ca.lookalike;
+	s.ikey = k.lookalike;
+	sk = chain_make(cert_make(&s), NULL);
+	for (i = 0; i < 16; i++) {
+		X509_up_ref(ca.sub);
+		sk_X509_push(sk, ca.sub);
+	}
+	X509_up_ref(ca.lookalike);
+	sk_X509_push(sk, ca.lookalike);
+	assert_int_equal(sk_X509_num(sk), 18);
+	v = judge(phone, sk, 30);
+	assert_int_equal(v->npresented, 18);
+	assert_int_equal(v->ncerts, 16);
+	assert_true(v->issuer_position < (int)v->ncerts);
+	assert_true(v->date_position < (int)v->ncerts);
+	for (i = 0; i < (int)v->nfindings; i++)
+		assert_true(v->finding_list[i].position < (int)v->ncerts);
+	assert_false(v->phone_trusted);
+	assert_int_equal(v->reason, REASON_CERT_INVALID);
+	line = explain_line(v, phone, "internal");
+	assert_non_null(strstr(line, "the server sent 18 certificates"));
+	assert_non_null(strstr(line, "12169"));
+	free(line);
+	trust_verdict_free(v);
+
+	/* The same, healthy but too long: still not ok. */
+	s = leaf_spec();
+	sk = chain_make(cert_make(&s), ca.fe_ca, NULL);
+	for (i = 0; i < 20; i++) {
+		X509_up_ref(ca.fe_ca);
+		sk_X509_push(sk, ca.fe_ca);
+	}
+	v = judge(phone, sk, 30);
+	assert_int_equal(v->ncerts, 16);
+	assert_int_equal(v->reason, REASON_CERT_INVALID);
+	trust_verdict_free(v);
+	trust_set_free(phone);
+}
+
 /* Learning the FE issuer; a renewed pool certificate moves it. */
 static void
 test_frontend_learning(void **unused)
@@ -1239,6 +1295,7 @@ main(void)
 	    cmocka_unit_test(test_incident),
 	    cmocka_unit_test(test_fixed),
 	    cmocka_unit_test(test_lookalike),
+	    cmocka_unit_test(test_long_chain),
 	    cmocka_unit_test(test_frontend_learning),
 	    cmocka_unit_test(test_dates),
 	    cmocka_unit_test(test_names),
