@@ -144,9 +144,12 @@ void
 alert_cert_expiring(const struct alert_target *t,
     const struct ewsprobe_result *u, size_t pos, unsigned int days)
 {
-	const struct trust_cert_info *c = &u->verdict->certs[pos];
-	char when[32], position[16], window[16];
+	const struct trust_cert_info *c;
+	char when[32], position[24], window[16];
 
+	if (pos >= u->verdict->ncerts)
+		return; /* only kept certificates have a position */
+	c = &u->verdict->certs[pos];
 	alert_time(c->not_after, when);
 	snprintf(position, sizeof position, "%zu", pos);
 	snprintf(window, sizeof window, "%u", days);

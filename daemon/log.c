@@ -19,6 +19,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "textsafe.h"
 
 #define LOG_IDENT "ewsprobed"
 #define LOG_JOURNAL_SOCKET "/run/systemd/journal/socket"
@@ -65,7 +66,7 @@ log_to_journal(void)
 	return log_journal;
 }
 
-/* Write a record to stderr, control characters replaced, fields appended. */
+/* Write a record (escaped by log_vemit) to stderr, fields appended. */
 static void
 log_stderr(int pri, const char *msg, const struct log_field *fields,
     size_t nfields)
@@ -88,11 +89,6 @@ log_stderr(int pri, const char *msg, const struct log_field *fields,
 		len += (size_t)n;
 		if (len >= sizeof line)
 			len = sizeof line - 1;
-	}
-	/* Keep one record on one line whatever the message contains. */
-	for (i = 3; i < len; i++) {
-		if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
-			line[i] = ' ';
 	}
 	line[len] = '\n';
 	fwrite(line, 1, len + 1, stderr);
@@ -142,22 +138,39 @@ log_journal_send(int pri, const char *file, int line, const char *func,
 	return r < 0 ? -1 : 0;
 }
 
-/* Log one record (va_list form). */
+/*
+ * Log one record (va_list form). The message and every field value are
+ * escaped here (textsafe), the one place every record passes: whatever a
+ * server put in them, a record is one line (journal MESSAGE included) with
+ * no control or bidi character.
+ */
 void
 log_vemit(int pri, const char *file, int line, const char *func,
     const char *msgid, const struct log_field *fields, size_t nfields,
     const char *fmt, va_list ap)
 {
-	char msg[4096];
+	struct log_field safe[LOG_MAX_FIELDS];
+	char raw[4096], *msg;
+	size_t i;
 	int saved_errno = errno;
 
 	if (pri == LOG_DEBUG && !log_verbose)
 		return;
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	msg = textsafe(raw);
+	if (nfields > LOG_MAX_FIELDS)
+		nfields = LOG_MAX_FIELDS;
+	for (i = 0; i < nfields; i++) {
+		safe[i].name = fields[i].name;
+		safe[i].value = textsafe(fields[i].value);
+	}
 	if (!log_journal ||
-	    log_journal_send(pri, file, line, func, msgid, fields, nfields,
+	    log_journal_send(pri, file, line, func, msgid, safe, nfields,
 	        msg) != 0)
-		log_stderr(pri, msg, fields, nfields);
+		log_stderr(pri, msg, safe, nfields);
+	for (i = 0; i < nfields; i++)
+		free((char *)safe[i].value);
+	free(msg);
 	errno = saved_errno;
 }
 

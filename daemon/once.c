@@ -6,6 +6,7 @@
  * This is for a person at a shell; the daemon schedules the same probes.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "loop.h"
 #include "once.h"
 #include "probe.h"
+#include "textsafe.h"
 #include "xmalloc.h"
 
 /* One target (mailbox x profile) of the run, and its result once done. */
@@ -63,21 +65,48 @@ once_mark(struct once *o, enum step_result r)
 	}
 }
 
+/*
+ * Print one line of the report: indent, our mark (may hold colour), then
+ * the text, escaped (textsafe): the one place the text report passes, so
+ * nothing a server sent can start a line, forge a verdict or reorder it.
+ */
+static void once_say(int, const char *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+once_say(int indent, const char *mark, const char *fmt, ...)
+{
+	char *raw, *safe;
+	va_list ap;
+
+	va_start(ap, fmt);
+	xvasprintf(&raw, fmt, ap);
+	va_end(ap);
+	safe = textsafe(raw);
+	printf("%*s%s%s%s\n", indent, "", mark != NULL ? mark : "",
+	    mark != NULL ? " " : "", safe);
+	free(safe);
+	free(raw);
+}
+
 /* Print a step list, indented by depth, with timings. */
 static void
 once_print_steps(struct once *o, struct step_list *steps, int indent)
 {
 	struct step *st;
+	char ms[32] = "";
 
 	TAILQ_FOREACH(st, steps, entry)
 	{
-		printf("%*s%s %s", indent + 2 * st->depth, "",
-		    once_mark(o, st->result), st->title);
 		if (st->timings.total_us >= 0)
-			printf(" (%.1f ms)", st->timings.total_us / 1000.0);
-		printf("\n");
+			snprintf(ms, sizeof ms, " (%.1f ms)",
+			    st->timings.total_us / 1000.0);
+		else
+			ms[0] = '\0';
+		once_say(indent + 2 * st->depth, once_mark(o, st->result),
+		    "%s%s", st->title, ms);
 		if (st->detail != NULL)
-			printf("%*s    %s\n", indent + 2 * st->depth, "",
+			once_say(indent + 2 * st->depth + 4, NULL, "%s",
 			    st->detail);
 	}
 }
@@ -119,49 +148,49 @@ once_print(struct once *o, const struct config_mailbox *m,
 {
 	struct frontend_result *fr = r->frontend;
 	struct ewsprobe_result *u;
+	char phone[64] = "";
 	int i;
 
 	if (r->discovery != NULL) {
-		printf("  %s Autodiscover for %s: %s\n",
+		once_say(2,
 		    once_mark(o, r->discovery->found ? STEP_OK : STEP_FAIL),
-		    m->address,
+		    "Autodiscover for %s: %s", m->address,
 		    r->discovery->found ? r->discovery->source
 		                        : r->discovery->message);
 		once_print_steps(o, &r->discovery->steps, 2);
 		if (r->discovery->disagree)
-			printf("  %s Autodiscover candidates disagree on the "
-			       "EWS "
-			       "URLs; phones use the first that answers (%s)\n",
-			    once_mark(o, STEP_WARN), r->discovery->source);
+			once_say(2, once_mark(o, STEP_WARN),
+			    "Autodiscover candidates disagree on the EWS "
+			    "URLs; phones use the first that answers (%s)",
+			    r->discovery->source);
 	}
 	if (fr != NULL) {
-		printf("  %s Lync Front End pool: %s\n",
-		    once_mark(o, fr->ok ? STEP_OK : STEP_FAIL),
-		    fr->ok ? fr->issuer : fr->error);
+		once_say(2, once_mark(o, fr->ok ? STEP_OK : STEP_FAIL),
+		    "Lync Front End pool: %s", fr->ok ? fr->issuer : fr->error);
 		once_print_steps(o, &fr->steps, 2);
 	}
 	for (i = 0; i < 2; i++) {
 		if ((u = r->urls[i]) == NULL)
 			continue;
-		printf("  %s %s EWS %s\n",
+		once_say(2,
 		    once_mark(o,
 		        u->reason == REASON_OK
 		            ? (u->warning ? STEP_WARN : STEP_OK)
 		            : STEP_FAIL),
-		    u->role, u->url);
+		    "%s EWS %s", u->role, u->url);
 		once_print_steps(o, &u->steps, 2);
 	}
-	printf("\n  verdict: %s", state_verdict_name(r->verdict));
-	if (r->reason != REASON_OK) {
-		printf(" — reason %s", reason_name(r->reason));
-		if (reason_wininet(r->reason) != 0)
-			printf(", phones log errorCode=%d (0x%08X)",
-			    reason_wininet(r->reason),
-			    reason_hresult(r->reason));
-	}
-	printf("\n  %s\n", r->message);
+	if (r->reason != REASON_OK && reason_wininet(r->reason) != 0)
+		snprintf(phone, sizeof phone,
+		    ", phones log errorCode=%d (0x%08X)",
+		    reason_wininet(r->reason), reason_hresult(r->reason));
+	printf("\n");
+	once_say(2, NULL, "verdict: %s%s%s%s", state_verdict_name(r->verdict),
+	    r->reason != REASON_OK ? " — reason " : "",
+	    r->reason != REASON_OK ? reason_name(r->reason) : "", phone);
+	once_say(2, NULL, "%s", r->message);
 	if (r->remedy != NULL)
-		printf("  fix: %s\n", r->remedy);
+		once_say(2, NULL, "fix: %s", r->remedy);
 }
 
 /* The steps of a list as objects of the current JSON array. */
@@ -334,8 +363,9 @@ once_flush(struct once *o)
 		if (o->json != NULL)
 			once_json(o, t->m, t->p, t->r);
 		else {
-			printf("\n%s <%s> under profile %s\n", t->m->name,
-			    t->m->address, t->p->name);
+			printf("\n");
+			once_say(0, NULL, "%s <%s> under profile %s",
+			    t->m->name, t->m->address, t->p->name);
 			once_print(o, t->m, t->r);
 		}
 		probe_result_free(t->r);
@@ -422,10 +452,12 @@ once_flags_config(const struct once_opts *op)
 
 	for (i = 0; i < sizeof vals / sizeof vals[0]; i++) {
 		if (vals[i] != NULL && !once_plain(vals[i])) {
+			t = textsafe(vals[i]);
 			fprintf(stderr,
 			    "ewsprobed: '%s': control characters, ';' "
 			    "and '#' are not allowed in a flag's value\n",
-			    vals[i]);
+			    t);
+			free(t);
 			return NULL;
 		}
 	}
@@ -484,8 +516,10 @@ once_run(const struct once_opts *op)
 	struct once o;
 	char *errors = NULL, *cause = NULL, *text = NULL, *doc;
 	const char *name = op->config != NULL ? op->config : "(command line)";
+	const struct config_mailbox *m;
+	char *safe;
 	size_t i;
-	int j, rc = ONCE_UNKNOWN, r;
+	int j, k, rc = ONCE_UNKNOWN, r;
 
 	memset(&o, 0, sizeof o);
 	o.color = !op->json && isatty(STDOUT_FILENO);
@@ -498,17 +532,23 @@ once_run(const struct once_opts *op)
 		free(errors);
 		return ONCE_UNKNOWN;
 	}
+	/* At most every mailbox once: one named twice is probed once. */
 	o.boxes = xcalloc(o.cfg->nmailboxes, sizeof *o.boxes);
 	for (i = 0; op->nmailboxes == 0 && i < o.cfg->nmailboxes; i++)
 		o.boxes[o.nboxes++] = o.cfg->mailboxes[i];
 	for (j = 0; j < op->nmailboxes; j++) {
-		o.boxes[o.nboxes] =
-		    config_mailbox_find(o.cfg, op->mailboxes[j]);
-		if (o.boxes[o.nboxes++] == NULL) {
+		if ((m = config_mailbox_find(o.cfg, op->mailboxes[j])) ==
+		    NULL) {
+			safe = textsafe(op->mailboxes[j]);
 			fprintf(stderr, "ewsprobed: no mailbox '%s' in %s\n",
-			    op->mailboxes[j], name);
+			    safe, name);
+			free(safe);
 			goto out;
 		}
+		for (k = 0; k < o.nboxes && o.boxes[k] != m; k++)
+			;
+		if (k == o.nboxes)
+			o.boxes[o.nboxes++] = m;
 	}
 	for (j = 0; j < o.nboxes; j++)
 		o.ntargets += o.boxes[j]->nprofiles;

@@ -385,6 +385,11 @@ class ExchangeHandler(BaseHTTPRequestHandler):
         if not self.authenticate(self.offers(ep, "ntlm")):
             return
         status, body = answers.ews_answer(ep.get("answer", "success"))
+        if "fault_text" in ep:
+            # Hostile: the fault's words as the scenario gives them, put
+            # into the XML raw (so "&#10;" arrives as a line break).
+            body = body.replace("The request failed schema validation.",
+                                ep["fault_text"])
         self.send(status, body, [("Content-Type", "text/xml; charset=utf-8"),
                                  ("X-Powered-By", "ASP.NET")])
 

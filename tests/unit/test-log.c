@@ -73,7 +73,38 @@ test_stderr_fields_one_line(void **state)
 	log_init(LOG_TARGET_STDERR, 0);
 	capture(emit_fields);
 	assert_string_equal(captured,
-	    "<3>target lab down TARGET=lab URL=https://x/ EWS\n");
+	    "<3>target lab down TARGET=lab URL=https://x/\\x0aEWS\n");
+}
+
+static void
+emit_forged(void)
+{
+	struct log_field f[] = {
+	    {"URL",
+	        "https://a/\xc2\x9b"
+	        "2J\xe2\x80\xae"
+	        "x"},
+	    {"CERT_SUBJECT", "CN=\xff\r\n<2>forged"},
+	};
+
+	log_event(LOG_ERR, "0123456789abcdef0123456789abcdef", f, 2,
+	    "%s down: %s", "lab",
+	    "x\n  verdict: ok\nOK: phones can use Exchange");
+}
+
+/*
+ * Text from outside is escaped in the message and every field (issue 12):
+ * C1 (CSI), bidi, invalid UTF-8 and line breaks cannot forge a record.
+ */
+static void
+test_stderr_escapes(void **state)
+{
+	log_init(LOG_TARGET_STDERR, 0);
+	capture(emit_forged);
+	assert_string_equal(captured,
+	    "<3>lab down: x\\x0a  verdict: ok\\x0aOK: phones can use "
+	    "Exchange URL=https://a/\\u009b2J\\u202ex "
+	    "CERT_SUBJECT=CN=\\xff\\x0d\\x0a<2>forged\n");
 }
 
 static void
@@ -127,6 +158,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_stderr_format),
 	    cmocka_unit_test(test_stderr_fields_one_line),
+	    cmocka_unit_test(test_stderr_escapes),
 	    cmocka_unit_test(test_debug_filter),
 	    cmocka_unit_test(test_warn_errno),
 	    cmocka_unit_test(test_target_stderr),
