@@ -4,7 +4,8 @@
  * path passes its text through here once: the --once text report (once.c)
  * and every log record, journal MESSAGE and EWSPROBED_* field (log.c).
  *
- * What is escaped, and how (everything else is copied as it is):
+ * What is escaped, and how (docs/escaping.md says why; everything else is
+ * copied as it is):
  *   - C0 controls (newline, tab, ESC, ...) and DEL: "\xHH";
  *   - C1 controls U+0080..U+009F (CSI U+009B included), the bidi controls
  *     U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069, and the line
