@@ -26,8 +26,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import (check, run_in_lab, run_inside, run_tests,  # noqa: E402
-                     tempdir, write_file)
+from ewstest import (basic_config, check, run_in_lab, run_inside,  # noqa: E402
+                     run_tests, tempdir, write_file)
 
 FORGED = "&#10;  verdict: ok&#10;OK: phones can use Exchange"
 # C0 but for the line breaks between lines, DEL, C1, bidi, separators.
@@ -182,27 +182,19 @@ def test_forged_answer_lab():
 
 
 def test_mailbox_named_twice():
-    """`--once -f one.conf a a` probes a once (was a heap overflow)."""
+    """`--once -f one.conf lab lab lab` probes lab once (was a heap
+    overflow)."""
     d = tempdir()
-    conf = write_file(os.path.join(d, "one.conf"), """[daemon]
-status_file =
-metrics_file =
-dns_servers = 127.0.0.1:9
-
-[profile lync-phone-edition]
-frontend = lyncpool.contoso.com
-
-[mailbox a]
-address = a@contoso.com
-ews_internal_url = https://127.0.0.1:9/EWS/Exchange.asmx
-""")
-    p = subprocess.run([EWSPROBED, "--once", "--json", "-f", conf, "a", "a",
-                        "a"], capture_output=True, text=True, timeout=60)
+    conf = write_file(os.path.join(d, "one.conf"), basic_config(
+        d, "ews_internal_url = https://127.0.0.1:9/EWS/Exchange.asmx\n"))
+    p = subprocess.run([EWSPROBED, "--once", "--json", "-f", conf, "lab",
+                        "lab", "lab"], capture_output=True, text=True,
+                       timeout=60)
     doc = json.loads(p.stdout)
     check([t["target"] for t in doc["targets"]] ==
-          ["a/lync-phone-edition"], f"targets {doc['targets']!r}")
+          ["lab/lync-phone-edition"], f"targets {doc['targets']!r}")
     # An unknown name after a known one: a usage error, no write past.
-    p = subprocess.run([EWSPROBED, "--once", "-f", conf, "a", "b"],
+    p = subprocess.run([EWSPROBED, "--once", "-f", conf, "lab", "b"],
                        capture_output=True, text=True, timeout=60)
     check(p.returncode == 3 and "no mailbox 'b'" in p.stderr,
           f"rc {p.returncode}: {p.stderr}")
