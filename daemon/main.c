@@ -14,6 +14,8 @@
 
 #include "ewsprobed-build.h"
 
+#include "anchors.h"
+#include "checkcert.h"
 #include "config.h"
 #include "dns.h"
 #include "http.h"
@@ -24,6 +26,7 @@
 #include "once.h"
 #include "parsecmd.h"
 #include "scheduler.h"
+#include "statuscmd.h"
 
 #include "xmalloc.h"
 
@@ -50,6 +53,12 @@ main_usage(FILE *fp)
 	    "                 [--ews-url URL] [--ews-external-url URL]\n"
 	    "                 [--dns-server ADDR] [--system-store PEM]\n"
 	    "       ewsprobed parse FILE|-\n"
+	    "       ewsprobed check-cert FILE|--host HOST[:PORT] "
+	    "[--name HOST]...\n"
+	    "                 [-f file] [--profile NAME]... [--json]\n"
+	    "       ewsprobed anchors [-f file] [--profile NAME]... [--json]\n"
+	    "       ewsprobed status [-f file] [--json] [--max-age DURATION]\n"
+	    "                 [TARGET...]\n"
 	    "\n"
 	    "Emulates a Lync Phone Edition phone's path to Exchange (DNS\n"
 	    "autodiscover, then EWS over TLS with NTLM under the phone's\n"
@@ -74,6 +83,12 @@ main_usage(FILE *fp)
 	    "  parse FILE           print as JSON what a phone would take "
 	    "from\n"
 	    "                       an Autodiscover answer (- for stdin)\n"
+	    "  check-cert           will phones trust this certificate? "
+	    "(before\n"
+	    "                       you install it; exit status as --once)\n"
+	    "  anchors              what phones trust now, per profile\n"
+	    "  status               the daemon's view from its status file\n"
+	    "                       (exit status by the worst state)\n"
 	    "\n"
 	    "Exit status: 0 success; 1 invalid configuration or fatal error;\n"
 	    "2 usage error. parse: 0 the file was read, 1 it was not.\n"
@@ -345,6 +360,19 @@ main(int argc, char **argv)
 		}
 		log_init(LOG_TARGET_STDERR, debug);
 		return parsecmd_run(argv[1]);
+	}
+	/* Admin commands parse their own options (ewsprobed(8)). */
+	if (argc > 0 && strcmp(argv[0], "check-cert") == 0) {
+		log_init(LOG_TARGET_STDERR, debug);
+		return checkcert_main(argc, argv, main_config_path);
+	}
+	if (argc > 0 && strcmp(argv[0], "anchors") == 0) {
+		log_init(LOG_TARGET_STDERR, debug);
+		return anchors_main(argc, argv, main_config_path);
+	}
+	if (argc > 0 && strcmp(argv[0], "status") == 0) {
+		log_init(LOG_TARGET_STDERR, debug);
+		return statuscmd_main(argc, argv, main_config_path);
 	}
 	if (once) {
 		log_init(LOG_TARGET_STDERR, debug);

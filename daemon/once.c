@@ -127,18 +127,38 @@ once_rank(int code)
 	}
 }
 
+/*
+ * Fold a verdict into a Nagios exit status: the worse of the two
+ * (critical, then warning, then unknown, then ok). Also for the other
+ * commands whose exit status is --once's (check-cert, status).
+ */
+int
+once_fold(int worst, enum state_verdict v)
+{
+	int code;
+
+	code = v == STATE_OK      ? ONCE_OK
+	    : v == STATE_WARNING  ? ONCE_WARNING
+	    : v == STATE_CRITICAL ? ONCE_CRITICAL
+	                          : ONCE_UNKNOWN;
+	return once_rank(code) > once_rank(worst) ? code : worst;
+}
+
+/* The word for a Nagios exit status: "ok", "warning", ... */
+const char *
+once_status_name(int rc)
+{
+	return rc == ONCE_OK      ? "ok"
+	    : rc == ONCE_WARNING  ? "warning"
+	    : rc == ONCE_CRITICAL ? "critical"
+	                          : "unknown";
+}
+
 /* Fold a run's verdict into the exit status. */
 static void
 once_rate(struct once *o, const struct probe_result *r)
 {
-	int code;
-
-	code = r->verdict == STATE_OK      ? ONCE_OK
-	    : r->verdict == STATE_WARNING  ? ONCE_WARNING
-	    : r->verdict == STATE_CRITICAL ? ONCE_CRITICAL
-	                                   : ONCE_UNKNOWN;
-	if (once_rank(code) > once_rank(o->worst))
-		o->worst = code;
+	o->worst = once_fold(o->worst, r->verdict);
 }
 
 /* Print one target's run. */
@@ -587,11 +607,7 @@ once_run(const struct once_opts *op)
 	rc = o.worst;
 	if (o.json != NULL) {
 		json_array_end(o.json);
-		json_kv_string(o.json, "verdict",
-		    rc == ONCE_OK             ? "ok"
-		        : rc == ONCE_WARNING  ? "warning"
-		        : rc == ONCE_CRITICAL ? "critical"
-		                              : "unknown");
+		json_kv_string(o.json, "verdict", once_status_name(rc));
 		json_kv_int(o.json, "exit_status", rc);
 		json_object_end(o.json);
 		doc = json_finish(o.json, NULL);

@@ -86,9 +86,13 @@ status_steps(struct json *j, const struct step_list *steps)
 	json_array_end(j);
 }
 
-/* One certificate of a presented chain. */
-static void
-status_cert(struct json *j, const struct trust_cert_info *c, size_t position)
+/*
+ * One certificate of a presented chain (also check-cert's and anchors'
+ * JSON: one way to write a certificate).
+ */
+void
+status_cert_json(struct json *j, const struct trust_cert_info *c,
+    size_t position)
 {
 	size_t k;
 
@@ -124,7 +128,7 @@ status_url(struct json *j, const struct ewsprobe_result *u)
 		json_key(j, "certificates");
 		json_array_begin(j);
 		for (i = 0; i < v->ncerts; i++)
-			status_cert(j, &v->certs[i], i);
+			status_cert_json(j, &v->certs[i], i);
 		json_array_end(j);
 	}
 	status_steps(j, &u->steps);

@@ -137,6 +137,16 @@ trust_finding_name(enum trust_finding_kind k)
 	return trust_finding_names[k];
 }
 
+/* What to serve instead, for a finding ("SHA-256 signatures"). */
+const char *
+trust_finding_fix(enum trust_finding_kind k)
+{
+	if ((size_t)k >=
+	    sizeof trust_finding_fixes / sizeof *trust_finding_fixes)
+		return "a chain without this risk";
+	return trust_finding_fixes[k];
+}
+
 /* Open a growing string; fatal when out of memory. */
 static FILE *
 trust_memstream(char **out, size_t *len)
@@ -1019,22 +1029,50 @@ trust_evaluate(const struct trust_set *phone, const struct trust_set *system,
 	return v;
 }
 
+/* Free what a certificate description holds and zero it. */
+void
+trust_cert_info_clear(struct trust_cert_info *ci)
+{
+	size_t j;
+
+	free(ci->subject);
+	free(ci->issuer);
+	free(ci->serial);
+	for (j = 0; j < ci->nsans; j++)
+		free(ci->sans[j]);
+	free(ci->sans);
+	memset(ci, 0, sizeof *ci);
+}
+
+/*
+ * Describe anchor i of a set (for commands that list what phones trust):
+ * its source and its certificate, as a presented one is described, and
+ * the certificate itself (borrowed from the set). 0, or -1 past the last
+ * anchor. Clear ci with trust_cert_info_clear().
+ */
+int
+trust_set_anchor(const struct trust_set *set, size_t i,
+    enum trust_source *source, struct trust_cert_info *ci, X509 **cert)
+{
+	memset(ci, 0, sizeof *ci);
+	if (i >= set->nanchors)
+		return -1;
+	*source = set->anchors[i].source;
+	*cert = set->anchors[i].cert;
+	trust_describe(set->anchors[i].cert, ci);
+	return 0;
+}
+
 /* Free a verdict; NULL is a no-op. */
 void
 trust_verdict_free(struct trust_verdict *v)
 {
-	size_t i, j;
+	size_t i;
 
 	if (v == NULL)
 		return;
-	for (i = 0; i < v->ncerts; i++) {
-		free(v->certs[i].subject);
-		free(v->certs[i].issuer);
-		free(v->certs[i].serial);
-		for (j = 0; j < v->certs[i].nsans; j++)
-			free(v->certs[i].sans[j]);
-		free(v->certs[i].sans);
-	}
+	for (i = 0; i < v->ncerts; i++)
+		trust_cert_info_clear(&v->certs[i]);
 	free(v->certs);
 	for (i = 0; i < v->nfindings; i++)
 		free(v->finding_list[i].detail);

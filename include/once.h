@@ -7,6 +7,8 @@
 #ifndef EWSPROBED_ONCE_H
 #define EWSPROBED_ONCE_H
 
+#include "state.h"
+
 #define ONCE_OK 0
 #define ONCE_WARNING 1
 #define ONCE_CRITICAL 2
@@ -33,5 +35,7 @@ struct once_opts {
 };
 
 int once_run(const struct once_opts *);
+int once_fold(int, enum state_verdict);
+const char *once_status_name(int);
 
 #endif

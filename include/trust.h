@@ -135,6 +135,7 @@ struct trust_capture;
 char *trust_dn(const X509_NAME *);
 const char *trust_source_name(enum trust_source);
 const char *trust_finding_name(enum trust_finding_kind);
+const char *trust_finding_fix(enum trust_finding_kind);
 
 /* Sets: built once per configuration load. */
 struct trust_set *trust_set_new_phone(const struct config_profile *, char **);
@@ -144,6 +145,9 @@ void trust_set_free(struct trust_set *);
 int
 trust_set_learn_frontend(struct trust_set *, STACK_OF(X509) *, int *, char **);
 size_t trust_set_count(const struct trust_set *, enum trust_source);
+int trust_set_anchor(const struct trust_set *, size_t, enum trust_source *,
+    struct trust_cert_info *, X509 **);
+void trust_cert_info_clear(struct trust_cert_info *);
 const char *trust_set_frontend_issuer(const struct trust_set *);
 
 /* Verdicts: pure, no network. */
