@@ -563,6 +563,22 @@ admin_vsay(int indent, const char *fmt, va_list ap)
 	free(raw);
 }
 
+/* An error for the person at the shell: "ewsprobed: ...", escaped. */
+void
+admin_error(const char *fmt, ...)
+{
+	char *raw, *safe;
+	va_list ap;
+
+	va_start(ap, fmt);
+	xvasprintf(&raw, fmt, ap);
+	va_end(ap);
+	safe = admin_safe(raw);
+	fprintf(stderr, "ewsprobed: %s\n", safe);
+	free(safe);
+	free(raw);
+}
+
 /* admin_vsay with arguments. */
 void
 admin_say(int indent, const char *fmt, ...)

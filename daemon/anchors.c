@@ -214,7 +214,7 @@ anchors_main(int argc, char **argv, const char *config_path)
 	if (admin_config(config_path, &cfg) != 0)
 		goto out;
 	if ((a = admin_new(cfg, profiles, nprofiles, &cause)) == NULL) {
-		admin_say(0, "ewsprobed: %s", cause);
+		admin_error("%s", cause);
 		free(cause);
 		goto out;
 	}

@@ -745,9 +745,8 @@ checkcert_main(int argc, char **argv, const char *config_path)
 			break;
 		case 'N':
 			if (!dns_valid_hostname(optarg)) {
-				admin_say(0,
-				    "ewsprobed: --name '%s' is not a "
-				    "host name",
+				admin_error("--name '%s' is not a "
+				            "host name",
 				    optarg);
 				goto out;
 			}
@@ -776,14 +775,14 @@ checkcert_main(int argc, char **argv, const char *config_path)
 		goto out;
 	}
 	if (host != NULL && admin_split_host(host, &cc.host, &cc.port) != 0) {
-		admin_say(0, "ewsprobed: --host '%s': not HOST[:PORT]", host);
+		admin_error("--host '%s': not HOST[:PORT]", host);
 		goto out;
 	}
 	if (host == NULL) {
 		cc.file = argv[optind];
 		if (certfile_read(cc.file, &cc.file_chain, &cause) !=
 		    CERTFILE_OK) {
-			admin_say(0, "ewsprobed: %s: %s", cc.file, cause);
+			admin_error("%s: %s", cc.file, cause);
 			free(cause);
 			goto out;
 		}
@@ -791,12 +790,12 @@ checkcert_main(int argc, char **argv, const char *config_path)
 	if (admin_config(config_path, &cc.cfg) != 0)
 		goto out;
 	if ((cc.a = admin_new(cc.cfg, profiles, nprofiles, &cause)) == NULL) {
-		admin_say(0, "ewsprobed: %s", cause);
+		admin_error("%s", cause);
 		free(cause);
 		goto out;
 	}
 	if (admin_nprofiles(cc.a) == 0) {
-		admin_say(0, "ewsprobed: no profile to judge under");
+		admin_error("no profile to judge under");
 		goto out;
 	}
 	if (cc.nnames == 0)
@@ -804,7 +803,7 @@ checkcert_main(int argc, char **argv, const char *config_path)
 	if (cc.nnames == 0 && cc.host != NULL)
 		checkcert_add_name(&cc, cc.host, "--host", 0);
 	if (cc.nnames == 0) {
-		admin_say(0, "ewsprobed: no name to check: give --name HOST");
+		admin_error("no name to check: give --name HOST");
 		goto out;
 	}
 	admin_run(cc.a, cc.host, cc.port);
