@@ -418,7 +418,6 @@ static void
 checkcert_json_result(struct json *j, const struct checkcert_result *r)
 {
 	const struct trust_verdict *v = r->v;
-	char hr[16];
 	size_t i;
 
 	json_object_begin(j);
@@ -427,15 +426,7 @@ checkcert_json_result(struct json *j, const struct checkcert_result *r)
 	json_kv_bool(j, "judged", !r->skipped);
 	json_kv_string(j, "verdict",
 	    r->skipped ? "skipped" : state_verdict_name(r->verdict));
-	json_kv_string(j, "reason", reason_name(r->reason));
-	if (reason_wininet(r->reason) != 0) {
-		json_kv_int(j, "phone_error", reason_wininet(r->reason));
-		snprintf(hr, sizeof hr, "0x%08X", reason_hresult(r->reason));
-		json_kv_string(j, "hresult", hr);
-	} else
-		json_kv_null(j, "phone_error");
-	json_kv_string(j, "message", r->message);
-	json_kv_string(j, "remedy", r->remedy);
+	once_json_reason(j, r->reason, r->message, r->remedy);
 	if (v != NULL && v->ncerts > 0) {
 		json_key(j, "issuer");
 		json_object_begin(j);
@@ -526,7 +517,12 @@ checkcert_profile(struct checkcert *cc, struct admin_profile *ap,
 		checkcert_judge(cc, ap, chain, &res[i]);
 		judged += !res[i].skipped;
 	}
-	/* Names that are all not named: judge them all (name mismatch). */
+	/*
+	 * A certificate that names none of the configuration's hosts is
+	 * judged for each of them: failing on the name (12038) if on nothing
+	 * else, which an
+	 * admin must see rather than a list of skipped names.
+	 */
 	for (i = 0; judged == 0 && i < cc->nnames; i++)
 		res[i].skipped = 0;
 	for (i = 0; i < cc->nnames; i++) {

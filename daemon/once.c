@@ -278,6 +278,27 @@ once_json_url(struct json *j, const struct ewsprobe_result *u)
 	json_object_end(j);
 }
 
+/*
+ * Members "reason", "phone_error" (with "hresult" when phones log one),
+ * "message" and "remedy" of a verdict: also check-cert's.
+ */
+void
+once_json_reason(struct json *j, enum reason r, const char *message,
+    const char *remedy)
+{
+	char hr[16];
+
+	json_kv_string(j, "reason", reason_name(r));
+	if (reason_wininet(r) != 0) {
+		json_kv_int(j, "phone_error", reason_wininet(r));
+		snprintf(hr, sizeof hr, "0x%08X", reason_hresult(r));
+		json_kv_string(j, "hresult", hr);
+	} else
+		json_kv_null(j, "phone_error");
+	json_kv_string(j, "message", message);
+	json_kv_string(j, "remedy", remedy);
+}
+
 /* One target's run as a JSON object of the "targets" array. */
 static void
 once_json(struct once *o, const struct config_mailbox *m,
@@ -285,7 +306,7 @@ once_json(struct once *o, const struct config_mailbox *m,
 {
 	struct json *j = o->json;
 	const struct autodiscover_answer *a;
-	char hr[16], *target;
+	char *target;
 	size_t k;
 	int i;
 
@@ -297,15 +318,7 @@ once_json(struct once *o, const struct config_mailbox *m,
 	json_kv_string(j, "address", m->address);
 	json_kv_string(j, "profile", p->name);
 	json_kv_string(j, "verdict", state_verdict_name(r->verdict));
-	json_kv_string(j, "reason", reason_name(r->reason));
-	if (reason_wininet(r->reason) != 0) {
-		json_kv_int(j, "phone_error", reason_wininet(r->reason));
-		snprintf(hr, sizeof hr, "0x%08X", reason_hresult(r->reason));
-		json_kv_string(j, "hresult", hr);
-	} else
-		json_kv_null(j, "phone_error");
-	json_kv_string(j, "message", r->message);
-	json_kv_string(j, "remedy", r->remedy);
+	once_json_reason(j, r->reason, r->message, r->remedy);
 	if (r->discovery != NULL) {
 		json_key(j, "autodiscover");
 		json_object_begin(j);

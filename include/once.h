@@ -7,6 +7,7 @@
 #ifndef EWSPROBED_ONCE_H
 #define EWSPROBED_ONCE_H
 
+#include "reason.h"
 #include "state.h"
 
 #define ONCE_OK 0
@@ -36,6 +37,8 @@ struct once_opts {
 
 int once_run(const struct once_opts *);
 int once_fold(int, enum state_verdict);
+struct json;
+void once_json_reason(struct json *, enum reason, const char *, const char *);
 const char *once_status_name(int);
 
 #endif
