@@ -519,9 +519,8 @@ checkcert_profile(struct checkcert *cc, struct admin_profile *ap,
 	}
 	/*
 	 * A certificate that names none of the configuration's hosts is
-	 * judged for each of them: failing on the name (12038) if on nothing
-	 * else, which an
-	 * admin must see rather than a list of skipped names.
+	 * judged for each of them, failing on the name (12038) if on nothing
+	 * else: an admin must see that, not a list of skipped names.
 	 */
 	for (i = 0; judged == 0 && i < cc->nnames; i++)
 		res[i].skipped = 0;
