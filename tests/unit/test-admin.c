@@ -26,13 +26,16 @@ safe_is(const char *in, const char *want)
 static void
 test_safe(void **state)
 {
-	safe_is("CN=Issuing CA for contoso,com", "CN=Issuing CA for contoso,com");
+	safe_is("CN=Issuing CA for contoso,com",
+	    "CN=Issuing CA for contoso,com");
 	safe_is("line\nnext", "line\\x0Anext");
 	safe_is("\033[31mred", "\\x1B[31mred");
 	safe_is("del\x7f", "del\\x7F");
 	safe_is("Zürich – ✓", "Zürich – ✓");
 	/* C1 CSI (U+009B), a stray continuation byte, an overlong '/'. */
-	safe_is("a\xc2\x9b" "b", "a\\xC2\\x9Bb");
+	safe_is("a\xc2\x9b"
+	        "b",
+	    "a\\xC2\\x9Bb");
 	safe_is("a\x80z", "a\\x80z");
 	safe_is("\xc0\xaf", "\\xC0\\xAF");
 	/* A cut sequence at the end, and a surrogate. */

@@ -139,11 +139,11 @@ static void
 test_pem_chain(void **state)
 {
 	char *a = pem_of(leaf, NULL), *b = pem_of(ca, NULL), *text;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	char *cause;
 
-	assert_true(asprintf(&text, "subject=casarray\n%s\nissuer\n%s", a,
-	                b) > 0);
+	assert_true(
+	    asprintf(&text, "subject=casarray\n%s\nissuer\n%s", a, b) > 0);
 	assert_int_equal(parse(text, &chain, &cause), CERTFILE_OK);
 	assert_null(cause);
 	assert_int_equal(sk_X509_num(chain), 2);
@@ -160,7 +160,7 @@ static void
 test_der(void **state)
 {
 	unsigned char *der = NULL, *more;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	char *cause;
 	int n = i2d_X509(leaf, &der);
 
@@ -190,7 +190,7 @@ test_private_key(void **state)
 {
 	char *cert = pem_of(leaf, NULL), *key = pem_of(NULL, leaf_key), *text;
 	char broken[] = "-----BEGIN RSA PRIVATE KEY-----\nnot base64\n";
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	char *cause, b64[41];
 	size_t i;
 
@@ -220,10 +220,10 @@ test_private_key(void **state)
 static void
 test_pkcs12(void **state)
 {
-	PKCS12 *p12 = PKCS12_create("pw", "ews", leaf_key, leaf, NULL, 0, 0, 0,
-	    0, 0);
+	PKCS12 *p12 =
+	    PKCS12_create("pw", "ews", leaf_key, leaf, NULL, 0, 0, 0, 0, 0);
 	unsigned char *der = NULL;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	char *cause;
 	int n;
 
@@ -243,7 +243,7 @@ static void
 test_not_chain(void **state)
 {
 	char *cert = pem_of(leaf, NULL), *text;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	char *cause;
 
 	assert_int_equal(parse("hello\n", &chain, &cause), CERTFILE_NOT_CHAIN);
@@ -274,7 +274,7 @@ static void
 test_files(void **state)
 {
 	char *cert = pem_of(leaf, NULL), *big;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	char *cause;
 
 	assert_int_equal(certfile_read(file_put("ok.pem", cert, strlen(cert)),

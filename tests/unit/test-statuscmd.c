@@ -56,8 +56,8 @@ doc(const char *first, ...)
 	                "\"2026-12-06T01:00:00Z\"},\"targets\":[") > 0);
 	va_start(ap, first);
 	for (x = first; x != NULL; x = va_arg(ap, const char *)) {
-		assert_true(asprintf(&t, "%s%s%s", d, x == first ? "" : ",",
-		                x) > 0);
+		assert_true(
+		    asprintf(&t, "%s%s%s", d, x == first ? "" : ",", x) > 0);
 		free(d);
 		d = t;
 	}
@@ -194,8 +194,9 @@ test_json(void **state)
 	t = json_array_get(json_object_get(j, "targets"), 0);
 	assert_string_equal(json_string_value(json_object_get(t, "mailbox")),
 	    "b");
-	assert_int_equal(json_integer_value(json_object_get(
-	                     json_object_get(t, "last_run"), "phone_error")),
+	assert_int_equal(json_integer_value(
+	                     json_object_get(json_object_get(t, "last_run"),
+	                         "phone_error")),
 	    12045);
 	assert_int_equal(json_integer_value(json_object_get(j, "age_seconds")),
 	    42);
@@ -218,8 +219,9 @@ test_stale(void **state)
 
 	assert_int_equal(o.rc, 3);
 	assert_non_null(strstr(o.out, "a/lync"));
-	assert_non_null(strstr(o.err, "is stale: written 901 s ago, more "
-	                              "than 900 s"));
+	assert_non_null(strstr(o.err,
+	    "is stale: written 901 s ago, more "
+	    "than 900 s"));
 	out_free(&o);
 	o = render(d, 900, 0, NULL, 0);
 	assert_int_equal(o.rc, 0);
