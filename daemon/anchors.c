@@ -187,7 +187,7 @@ anchors_main(int argc, char **argv, const char *config_path)
 
 	profiles = xcalloc((size_t)argc + 1, sizeof *profiles);
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+f:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			config_path = optarg;

@@ -370,7 +370,7 @@ statuscmd_main(int argc, char **argv, const char *config_path)
 
 	memset(&v, 0, sizeof v);
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+f:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			config_path = optarg;

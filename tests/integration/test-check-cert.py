@@ -447,7 +447,7 @@ def test_status_files():
     check(rc == 2 and "12045" in out, f"worst: {rc}\n{out}")
     rc, out, err = run(EWSPROBED, "status", "-f", conf, "m2")
     check(rc == 1 and "m1/" not in out, f"select: {rc}\n{out}")
-    rc, out, err = run(EWSPROBED, "status", "-f", conf, "--json", "m0", "m2")
+    rc, out, err = run(EWSPROBED, "status", "m0", "-f", conf, "--json", "m2")
     got = json.loads(out)
     check([t["mailbox"] for t in got["targets"]] == ["m0", "m2"] and
           got["exit_status"] == 1, f"--json: {got}")
