@@ -36,17 +36,6 @@ anchors_thumbprint(X509 *cert, char out[41])
 		snprintf(out + 2 * i, 3, "%02X", md[i]);
 }
 
-/* A date for the text listing: "2034-12-01". */
-static void
-anchors_date(time_t t, char buf[16])
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, 16, "%Y-%m-%d", &tm) == 0)
-		snprintf(buf, 16, "@%lld", (long long)t);
-}
-
 /* Where the profile's Front End issuer comes from, in words. */
 static void
 anchors_print_frontend(const struct admin_profile *ap, int indent)
@@ -83,7 +72,7 @@ anchors_print_profile(const struct admin_profile *ap, int indent)
 	struct trust_cert_info ci;
 	enum trust_source src;
 	X509 *cert;
-	char thumb[41], until[16];
+	char thumb[41], until[32];
 	size_t i, k, n;
 
 	anchors_print_frontend(ap, indent);
@@ -94,7 +83,7 @@ anchors_print_profile(const struct admin_profile *ap, int indent)
 		     i++) {
 			if (src == order[k]) {
 				anchors_thumbprint(cert, thumb);
-				anchors_date(ci.not_after, until);
+				trust_date(ci.not_after, until);
 				admin_say(indent, "%-12s %s",
 				    n++ == 0 ? trust_source_name(src) : "",
 				    ci.subject);

@@ -271,17 +271,6 @@ checkcert_result_clear(struct checkcert_result *r)
 	free(r->fixes);
 }
 
-/* A time for the text output: "2027-12-06 10:00 UTC". */
-static void
-checkcert_date(time_t t, char buf[32])
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, 32, "%Y-%m-%d %H:%M UTC", &tm) == 0)
-		snprintf(buf, 32, "@%lld", (long long)t);
-}
-
 /* The presented chain as text: one entry per certificate. */
 static void
 checkcert_print_chain(const struct trust_verdict *v, int indent)
@@ -292,7 +281,7 @@ checkcert_print_chain(const struct trust_verdict *v, int indent)
 
 	for (i = 0; i < v->ncerts; i++) {
 		c = &v->certs[i];
-		checkcert_date(c->not_after, until);
+		trust_date(c->not_after, until);
 		admin_say(indent, "%zu %s", i, c->subject);
 		admin_say(indent + 4, "issued by '%s'", c->issuer);
 		admin_say(indent + 4, "sha256 %s, %s, %s, expires %s",

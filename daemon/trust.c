@@ -1118,8 +1118,8 @@ trust_phone_anchors(const struct trust_set *phone)
 	return trust_memstream_done(fp, &out);
 }
 
-/* A time for messages: "2026-01-31 23:59 UTC". */
-static void
+/* A time for messages: "2026-01-31 23:59 UTC" (also the commands'). */
+void
 trust_date(time_t t, char buf[32])
 {
 	struct tm tm;

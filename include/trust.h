@@ -136,6 +136,7 @@ char *trust_dn(const X509_NAME *);
 const char *trust_source_name(enum trust_source);
 const char *trust_finding_name(enum trust_finding_kind);
 const char *trust_finding_fix(enum trust_finding_kind);
+void trust_date(time_t, char[32]);
 
 /* Sets: built once per configuration load. */
 struct trust_set *trust_set_new_phone(const struct config_profile *, char **);
