@@ -20,6 +20,7 @@
 #include "log.h"
 #include "loop.h"
 #include "probe.h"
+#include "textsafe.h"
 #include "xmalloc.h"
 
 /* A live run ends after this many step timeouts whatever happens. */
@@ -490,66 +491,6 @@ fail:
 	return -1;
 }
 
-/* Length of the well-formed UTF-8 sequence at p, or 0 (RFC 3629). */
-static size_t
-admin_utf8(const unsigned char *p)
-{
-	unsigned int cp;
-	size_t n, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	/* C1 controls (U+0080..U+009F) move terminals too. */
-	if (n == 2 && cp < 0xa0)
-		return 0;
-	return n;
-}
-
-/*
- * Text from outside (certificates, files, servers) made safe to print on
- * one line: control bytes, C1 controls and bytes that are not well-formed
- * UTF-8 become "\xHH"; the rest is copied. Caller frees.
- */
-char *
-admin_safe(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	char *out;
-	size_t len, n;
-	FILE *fp;
-
-	if ((fp = open_memstream(&out, &len)) == NULL)
-		fatal("open_memstream");
-	while (*p != '\0') {
-		n = admin_utf8(p);
-		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
-			fprintf(fp, "\\x%02X", *p++);
-			continue;
-		}
-		fwrite(p, 1, n, fp);
-		p += n;
-	}
-	if (fclose(fp) != 0 || out == NULL)
-		fatalx("open_memstream: out of memory");
-	return out;
-}
-
 /* Print one line, indented, with everything formatted into it escaped. */
 void
 admin_vsay(int indent, const char *fmt, va_list ap)
@@ -557,7 +498,7 @@ admin_vsay(int indent, const char *fmt, va_list ap)
 	char *raw, *safe;
 
 	xvasprintf(&raw, fmt, ap);
-	safe = admin_safe(raw);
+	safe = textsafe(raw);
 	printf("%*s%s\n", indent, "", safe);
 	free(safe);
 	free(raw);
@@ -573,7 +514,7 @@ admin_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	xvasprintf(&raw, fmt, ap);
 	va_end(ap);
-	safe = admin_safe(raw);
+	safe = textsafe(raw);
 	fprintf(stderr, "ewsprobed: %s\n", safe);
 	free(safe);
 	free(raw);

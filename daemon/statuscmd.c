@@ -21,6 +21,7 @@
 #include "once.h"
 #include "state.h"
 #include "statuscmd.h"
+#include "textsafe.h"
 #include "xmalloc.h"
 
 /* The largest status file read (10,000 targets take a few MB). */
@@ -127,15 +128,15 @@ statuscmd_row(const json_t *t, char *cells[NCOLS])
 	char buf[32];
 
 	s = statuscmd_str(t, "target");
-	cells[COL_TARGET] = admin_safe(s != NULL ? s : "?");
+	cells[COL_TARGET] = textsafe(s != NULL ? s : "?");
 	s = statuscmd_str(t, "profile");
-	cells[COL_PROFILE] = admin_safe(s != NULL ? s : "?");
+	cells[COL_PROFILE] = textsafe(s != NULL ? s : "?");
 	s = statuscmd_str(t, "state");
-	cells[COL_STATE] = admin_safe(s != NULL ? s : "?");
+	cells[COL_STATE] = textsafe(s != NULL ? s : "?");
 	s = statuscmd_str(t, "since");
-	cells[COL_SINCE] = admin_safe(s != NULL ? s : "-");
+	cells[COL_SINCE] = textsafe(s != NULL ? s : "-");
 	s = json_is_object(last) ? statuscmd_str(last, "reason") : NULL;
-	cells[COL_REASON] = admin_safe(s != NULL ? s : "-");
+	cells[COL_REASON] = textsafe(s != NULL ? s : "-");
 	code = json_is_object(last)
 	    ? json_integer_value(json_object_get(last, "phone_error"))
 	    : 0;
@@ -145,7 +146,7 @@ statuscmd_row(const json_t *t, char *cells[NCOLS])
 		snprintf(buf, sizeof buf, "-");
 	cells[COL_CODE] = xstrdup(buf);
 	s = json_is_object(last) ? statuscmd_str(last, "started") : NULL;
-	cells[COL_LAST] = admin_safe(s != NULL ? s : "never");
+	cells[COL_LAST] = textsafe(s != NULL ? s : "never");
 }
 
 /* Print the selected targets as a table with aligned columns. */
@@ -265,7 +266,7 @@ statuscmd_render(const char *text, size_t len, const struct statuscmd_view *v,
 		free(dump);
 		json_decref(outdoc);
 	} else {
-		safe = admin_safe(written);
+		safe = textsafe(written);
 		fprintf(out, "status of %s (written %s, %lld s ago)\n", v->path,
 		    safe, age);
 		free(safe);
@@ -279,7 +280,7 @@ statuscmd_render(const char *text, size_t len, const struct statuscmd_view *v,
 	json_decref(sel);
 	json_decref(doc);
 	if (msg != NULL) {
-		safe = admin_safe(msg);
+		safe = textsafe(msg);
 		fprintf(err, "ewsprobed: %s\n", safe);
 		free(safe);
 		free(msg);
@@ -287,7 +288,7 @@ statuscmd_render(const char *text, size_t len, const struct statuscmd_view *v,
 	return rc;
 
 fail:
-	safe = admin_safe(msg);
+	safe = textsafe(msg);
 	fprintf(err, "ewsprobed: %s\n", safe);
 	free(safe);
 	free(msg);
@@ -304,7 +305,7 @@ statuscmd_read(const char *path, char **text, size_t *len)
 	char *safe;
 
 	*text = NULL;
-	safe = admin_safe(path);
+	safe = textsafe(path);
 	if ((fp = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT)
 			fprintf(stderr,

@@ -51,7 +51,6 @@ struct admin_profile *admin_profile(struct admin *, size_t);
 const struct trust_set *admin_system(const struct admin *);
 int admin_split_host(const char *, char **, int *);
 
-char *admin_safe(const char *);
 void admin_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 void admin_say(int, const char *, ...) __attribute__((format(printf, 2, 3)));
 void

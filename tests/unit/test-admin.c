@@ -1,7 +1,6 @@
 /*
- * Unit tests of admin's pure parts: text from outside made safe to print
- * (controls, C1, bad UTF-8 escaped; good UTF-8 kept) and the --host
- * argument (HOST[:PORT], [v6]:PORT, bare v6, bad forms refused).
+ * Unit tests of admin's pure parts: the --host argument
+ * (HOST[:PORT], [v6]:PORT, bare v6, bad forms refused).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,36 +11,6 @@
 #include <cmocka.h>
 
 #include "admin.h"
-
-/* Check admin_safe's output for one input. */
-static void
-safe_is(const char *in, const char *want)
-{
-	char *got = admin_safe(in);
-
-	assert_string_equal(got, want);
-	free(got);
-}
-
-static void
-test_safe(void **state)
-{
-	safe_is("CN=Issuing CA for contoso,com",
-	    "CN=Issuing CA for contoso,com");
-	safe_is("line\nnext", "line\\x0Anext");
-	safe_is("\033[31mred", "\\x1B[31mred");
-	safe_is("del\x7f", "del\\x7F");
-	safe_is("Zürich – ✓", "Zürich – ✓");
-	/* C1 CSI (U+009B), a stray continuation byte, an overlong '/'. */
-	safe_is("a\xc2\x9b"
-	        "b",
-	    "a\\xC2\\x9Bb");
-	safe_is("a\x80z", "a\\x80z");
-	safe_is("\xc0\xaf", "\\xC0\\xAF");
-	/* A cut sequence at the end, and a surrogate. */
-	safe_is("x\xe2\x9c", "x\\xE2\\x9C");
-	safe_is("\xed\xa0\x80", "\\xED\\xA0\\x80");
-}
 
 /* Check one --host argument. */
 static void
@@ -86,7 +55,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_safe),
 	    cmocka_unit_test(test_split_host),
 	};
 

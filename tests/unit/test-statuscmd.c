@@ -269,7 +269,7 @@ test_escaped(void **state)
 	assert_int_equal(o.rc, 0);
 	assert_null(strchr(o.out, '\033'));
 	assert_null(strstr(o.out, "\xc2\x9b"));
-	assert_non_null(strstr(o.out, "evil\\x1B[2J\\x0AOK"));
+	assert_non_null(strstr(o.out, "evil\\x1b[2J\\x0aOK"));
 	out_free(&o);
 	free(t);
 	free(d);
