@@ -56,6 +56,7 @@ struct dns_channel {
 };
 
 enum dns_lookup_state {
+	DNS_LOOKUP_QUEUED, /* waiting for room under DNS_MAX_IN_FLIGHT */
 	DNS_LOOKUP_PENDING, /* c-ares owns it: its callback will come */
 	DNS_LOOKUP_ANSWERED, /* delivery deferred to the next loop turn */
 };
@@ -76,13 +77,18 @@ struct dns_lookup {
 	uint64_t started_us;
 	struct dns_result result;
 	TAILQ_ENTRY(dns_lookup) entry;
+	TAILQ_ENTRY(dns_lookup) qentry; /* dns_queue while queued */
 };
 
 static TAILQ_HEAD(, dns_channel) dns_channels = TAILQ_HEAD_INITIALIZER(
     dns_channels);
 static TAILQ_HEAD(, dns_lookup) dns_lookups = TAILQ_HEAD_INITIALIZER(
     dns_lookups);
+static TAILQ_HEAD(, dns_lookup) dns_queue = TAILQ_HEAD_INITIALIZER(dns_queue);
 static unsigned int dns_nchannels;
+static unsigned int dns_in_flight; /* lookups c-ares holds */
+static unsigned int dns_nqueued;
+static int dns_pump_queued;
 static int dns_reap_queued;
 static int dns_library_ready;
 static int dns_shutting_down;
@@ -92,6 +98,8 @@ static dns_rng dns_rng_fn;
 static void *dns_rng_arg;
 
 static void dns_rearm(struct dns_channel *);
+static void dns_pump_soon(void);
+static void dns_lookup_free(struct dns_lookup *);
 
 /* Free a socket record (deferred: its event may be the one running). */
 static void
@@ -356,12 +364,18 @@ dns_shutdown(void)
 	struct dns_lookup *l;
 
 	dns_shutting_down = 1;
+	while ((l = TAILQ_FIRST(&dns_queue)) != NULL) {
+		TAILQ_REMOVE(&dns_queue, l, qentry);
+		dns_nqueued--;
+		dns_lookup_free(l);
+	}
 	TAILQ_FOREACH(l, &dns_lookups, entry)
 	{
 		l->cancelled = 1;
 	}
 	while ((ch = TAILQ_FIRST(&dns_channels)) != NULL)
 		dns_channel_free(ch);
+	dns_in_flight = 0;
 	if (dns_library_ready) {
 		ares_library_cleanup();
 		dns_library_ready = 0;
@@ -478,6 +492,8 @@ dns_finish(struct dns_lookup *l, int status)
 	log_debug("%s: c-ares: %s", l->name, ares_strerror(status));
 	l->ch->pending--;
 	l->ch = NULL;
+	dns_in_flight--;
+	dns_pump_soon();
 	if (l->cancelled || dns_shutting_down) {
 		dns_lookup_free(l);
 		return;
@@ -638,7 +654,7 @@ dns_lookup_new(enum dns_kind kind, const char *name, dns_done_cb cb, void *arg)
 
 	l = xcalloc(1, sizeof *l);
 	l->kind = kind;
-	l->state = DNS_LOOKUP_PENDING;
+	l->state = DNS_LOOKUP_QUEUED;
 	l->name = xstrdup(name);
 	l->result.name = l->name;
 	l->result.status = DNS_OK;
@@ -660,6 +676,81 @@ dns_lookup_fail(struct dns_lookup *l, enum dns_status status)
 }
 
 /*
+ * Hand a lookup to c-ares. Its timeout starts now, not when it was
+ * queued: time spent waiting for room is the daemon's, not the server's.
+ */
+static void
+dns_submit(struct dns_lookup *l)
+{
+	struct ares_addrinfo_hints hints;
+	struct dns_channel *ch = l->ch;
+
+	dns_in_flight++;
+	l->state = DNS_LOOKUP_PENDING;
+	l->started_us = loop_now_usec();
+	if (l->kind == DNS_KIND_ADDR) {
+		memset(&hints, 0, sizeof hints);
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_flags = ARES_AI_NOSORT;
+		/* May call dns_addr_cb before returning; l is ready. */
+		ares_getaddrinfo(ch->chan, l->name, NULL, &hints, dns_addr_cb,
+		    l);
+	} else
+		/* ares_query, not ares_search: the name is complete. */
+		ares_query(ch->chan, l->name, C_IN, T_SRV, dns_srv_cb, l);
+	/* ch outlives the call: channels are only reaped from the loop. */
+	dns_rearm(ch);
+}
+
+/* Deferred: hand queued lookups to c-ares while there is room. */
+static void
+dns_pump(void *arg)
+{
+	struct dns_lookup *l;
+
+	dns_pump_queued = 0;
+	while (!dns_shutting_down && dns_in_flight < DNS_MAX_IN_FLIGHT &&
+	    (l = TAILQ_FIRST(&dns_queue)) != NULL) {
+		TAILQ_REMOVE(&dns_queue, l, qentry);
+		dns_nqueued--;
+		dns_submit(l);
+	}
+}
+
+/*
+ * Room may have been made (a lookup finished): pump the queue on the next
+ * turn, never from inside the c-ares callback that made the room.
+ */
+static void
+dns_pump_soon(void)
+{
+	if (dns_pump_queued || dns_shutting_down || TAILQ_EMPTY(&dns_queue))
+		return;
+	dns_pump_queued = 1;
+	loop_defer(dns_pump, NULL);
+}
+
+/*
+ * Start a lookup on the channel of servers: now if there is room under
+ * DNS_MAX_IN_FLIGHT and nobody waits, else at the end of the queue.
+ */
+static struct dns_lookup *
+dns_lookup_start(struct dns_lookup *l, const char *servers)
+{
+	if ((l->ch = dns_channel_get(servers)) == NULL)
+		return dns_lookup_fail(l, DNS_ERROR);
+	/* Counted while queued too, so that the channel is not reaped. */
+	l->ch->pending++;
+	if (dns_in_flight < DNS_MAX_IN_FLIGHT && TAILQ_EMPTY(&dns_queue)) {
+		dns_submit(l);
+		return l;
+	}
+	TAILQ_INSERT_TAIL(&dns_queue, l, qentry);
+	dns_nqueued++;
+	return l;
+}
+
+/*
  * Look up the A and AAAA records of host, asking servers (NULL: the
  * system's). The result arrives through cb on a later loop turn.
  */
@@ -667,49 +758,44 @@ struct dns_lookup *
 dns_lookup_addr(const char *host, const char *servers, dns_done_cb cb,
     void *arg)
 {
-	struct ares_addrinfo_hints hints;
-	struct dns_lookup *l = dns_lookup_new(DNS_KIND_ADDR, host, cb, arg);
-	struct dns_channel *ch;
-
-	if ((ch = dns_channel_get(servers)) == NULL)
-		return dns_lookup_fail(l, DNS_ERROR);
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_flags = ARES_AI_NOSORT;
-	l->ch = ch;
-	ch->pending++;
-	/* May call dns_addr_cb before returning; l is ready for that. */
-	ares_getaddrinfo(ch->chan, host, NULL, &hints, dns_addr_cb, l);
-	dns_rearm(ch);
-	return l;
+	return dns_lookup_start(dns_lookup_new(DNS_KIND_ADDR, host, cb, arg),
+	    servers);
 }
 
 /* Look up the SRV records of name; see dns_lookup_addr. */
 struct dns_lookup *
 dns_lookup_srv(const char *name, const char *servers, dns_done_cb cb, void *arg)
 {
-	struct dns_lookup *l = dns_lookup_new(DNS_KIND_SRV, name, cb, arg);
-	struct dns_channel *ch;
-
-	if ((ch = dns_channel_get(servers)) == NULL)
-		return dns_lookup_fail(l, DNS_ERROR);
-	l->ch = ch;
-	ch->pending++;
-	/* ares_query, not ares_search: the name is already complete. */
-	ares_query(ch->chan, name, C_IN, T_SRV, dns_srv_cb, l);
-	dns_rearm(ch);
-	return l;
+	return dns_lookup_start(dns_lookup_new(DNS_KIND_SRV, name, cb, arg),
+	    servers);
 }
 
 /*
- * Cancel a lookup: its callback will not run. A lookup still inside
- * c-ares is freed when c-ares lets go of it (bounded by the timeout).
+ * Cancel a lookup: its callback will not run. A queued lookup is freed
+ * now; one inside c-ares is freed when c-ares lets go of it (bounded by
+ * the timeout).
  */
 void
 dns_cancel(struct dns_lookup *l)
 {
-	if (l != NULL)
-		l->cancelled = 1;
+	if (l == NULL)
+		return;
+	if (l->state == DNS_LOOKUP_QUEUED && l->ch != NULL) {
+		TAILQ_REMOVE(&dns_queue, l, qentry);
+		dns_nqueued--;
+		l->ch->pending--;
+		dns_lookup_free(l);
+		return;
+	}
+	l->cancelled = 1;
+}
+
+/* Lookups c-ares holds and lookups waiting for room, for the status. */
+void
+dns_load(unsigned int *in_flight, unsigned int *queued)
+{
+	*in_flight = dns_in_flight;
+	*queued = dns_nqueued;
 }
 
 /* A uniform number in [0, max] from rng (rejection sampling, no bias). */

@@ -11,7 +11,8 @@
  * A result is delivered once, from the loop (never inside the caller's
  * stack), through the done callback; dns_cancel() guarantees no callback.
  * A lookup handle is valid until its callback has returned or until
- * dns_cancel(). SRV records arrive validated (LDH targets, lower case, at
+ * dns_cancel(). At most DNS_MAX_IN_FLIGHT lookups are asked at once; the
+ * others wait their turn in order. SRV records arrive validated (LDH targets, lower case, at
  * most DNS_MAX_SRV) and already in RFC 2782 order. Callers never see
  * c-ares types.
  */
@@ -25,6 +26,18 @@
 
 #define DNS_MAX_SRV 16 /* records a lookup returns */
 #define DNS_KEEP_SRV 256 /* records read from one answer */
+
+/*
+ * Lookups handed to c-ares at once, over all channels; the rest wait in a
+ * FIFO queue. An A/AAAA lookup is two queries, so at most 128 queries are
+ * outstanding: below dnsmasq's default of 150 concurrent forwarded queries
+ * (dnsmasq(8), --dns-forward-max), the resolver of small sites and of
+ * the lab. Without the bound, 4,096
+ * runs starting together sent 8,192 queries at once, the resolver dropped
+ * some, and names that resolve were reported as timing out
+ * (docs/scale.md). A lookup's timeout starts when it leaves the queue.
+ */
+#define DNS_MAX_IN_FLIGHT 64
 
 enum dns_status {
 	DNS_OK,
@@ -75,6 +88,7 @@ dns_lookup_addr(const char *, const char *, dns_done_cb, void *);
 struct dns_lookup *
 dns_lookup_srv(const char *, const char *, dns_done_cb, void *);
 void dns_cancel(struct dns_lookup *);
+void dns_load(unsigned int *, unsigned int *);
 struct dns_result *dns_result_copy(const struct dns_result *);
 void dns_result_free(struct dns_result *);
 void dns_srv_order(struct dns_srv *, size_t, dns_rng, void *);

@@ -63,7 +63,18 @@ enum responder_mode {
 	R_SILENT, /* never answer */
 	R_GARBAGE, /* a header claiming an answer, nothing else */
 	R_SHORT, /* 5 bytes */
+	R_DELAY, /* answer from the zone, 20 ms later (counts outstanding) */
 };
+
+/* A query an R_DELAY responder holds back. */
+struct held {
+	unsigned char q[512];
+	size_t n;
+	struct sockaddr_in from;
+	socklen_t flen;
+};
+
+#define MAX_HELD 4096
 
 struct responder {
 	int fd;
@@ -73,6 +84,10 @@ struct responder {
 	int queries;
 	struct event *ev;
 	char servers[64]; /* "127.0.0.1:port" */
+	struct held *held; /* R_DELAY: queries not answered yet */
+	int nheld;
+	int most_held; /* most queries outstanding at once */
+	struct event *tick;
 };
 
 /* A DNS message being built. */
@@ -244,27 +259,17 @@ parse_question(const unsigned char *b, size_t n, char *q, size_t qsize,
 	return off + 5;
 }
 
-/* Answer (or not) one query according to the responder's mode. */
+/* Answer one query q of n bytes from the zone (or as the mode says). */
 static void
-responder_cb(evutil_socket_t fd, short what, void *arg)
+respond(struct responder *r, int fd, const unsigned char *q, ssize_t n,
+    struct sockaddr_in from, socklen_t flen)
 {
-	struct responder *r = arg;
-	unsigned char q[512];
-	struct sockaddr_in from;
-	socklen_t flen = sizeof from;
 	struct msg m = {{0}, 0};
 	char name[256];
 	unsigned qtype;
 	size_t qend;
-	ssize_t n;
 	int rcode, an;
 
-	n = recvfrom(fd, q, sizeof q, 0, (struct sockaddr *)&from, &flen);
-	if (n < 12)
-		return;
-	r->queries++;
-	if (r->mode == R_SILENT)
-		return;
 	if (r->mode == R_SHORT) {
 		sendto(fd, q, 5, 0, (struct sockaddr *)&from, flen);
 		return;
@@ -285,6 +290,50 @@ responder_cb(evutil_socket_t fd, short what, void *arg)
 	m.b[6] = (unsigned char)(an >> 8);
 	m.b[7] = (unsigned char)an;
 	sendto(fd, m.b, m.len, 0, (struct sockaddr *)&from, flen);
+}
+
+/* Answer (or not, or later) one query according to the mode. */
+static void
+responder_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct responder *r = arg;
+	unsigned char q[512];
+	struct sockaddr_in from;
+	socklen_t flen = sizeof from;
+	struct held *h;
+	ssize_t n;
+
+	n = recvfrom(fd, q, sizeof q, 0, (struct sockaddr *)&from, &flen);
+	if (n < 12)
+		return;
+	r->queries++;
+	if (r->mode == R_SILENT)
+		return;
+	if (r->mode == R_DELAY) {
+		assert_true(r->nheld < MAX_HELD);
+		h = &r->held[r->nheld++];
+		memcpy(h->q, q, (size_t)n);
+		h->n = (size_t)n;
+		h->from = from;
+		h->flen = flen;
+		if (r->nheld > r->most_held)
+			r->most_held = r->nheld;
+		return;
+	}
+	respond(r, fd, q, n, from, flen);
+}
+
+/* R_DELAY's tick: answer every query held back. */
+static void
+responder_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct responder *r = arg;
+	int i;
+
+	for (i = 0; i < r->nheld; i++)
+		respond(r, r->fd, r->held[i].q, (ssize_t)r->held[i].n,
+		    r->held[i].from, r->held[i].flen);
+	r->nheld = 0;
 }
 
 /* Start a responder in the given mode. */
@@ -308,12 +357,24 @@ responder_start(struct responder *r, enum responder_mode mode)
 	r->ev = event_new(loop_base(), r->fd, EV_READ | EV_PERSIST,
 	    responder_cb, r);
 	event_add(r->ev, NULL);
+	if (mode == R_DELAY) {
+		struct timeval tv = {0, 20 * 1000};
+
+		r->held = calloc(MAX_HELD, sizeof *r->held);
+		assert_non_null(r->held);
+		r->tick = event_new(loop_base(), -1, EV_PERSIST,
+		    responder_tick_cb, r);
+		event_add(r->tick, &tv);
+	}
 }
 
 /* Stop a responder. */
 static void
 responder_stop(struct responder *r)
 {
+	if (r->tick != NULL)
+		event_free(r->tick);
+	free(r->held);
 	event_free(r->ev);
 	close(r->fd);
 }
@@ -511,6 +572,69 @@ test_timeout(void **unused)
 	/* 300 ms, then 600 ms (c-ares 1.18 doubles per round). */
 	assert_true(dt >= 250);
 	assert_true(dt < 2500);
+	responder_stop(&r);
+}
+
+/* Count the answers of the flood test; stop the loop after the last. */
+static struct {
+	int ok, other, want;
+} flood;
+
+static void
+flood_cb(const struct dns_result *r, void *arg)
+{
+	if (r->status == DNS_OK)
+		flood.ok++;
+	else
+		flood.other++;
+	if (flood.ok + flood.other == flood.want)
+		loop_exit();
+}
+
+/*
+ * 1,000 lookups at once (as 4,096 runs starting together make): the server
+ * never has more than DNS_MAX_IN_FLIGHT lookups' queries outstanding, and
+ * every lookup is answered — the queue does not eat into the timeout of
+ * the lookups waiting in it (1,000 / 64 rounds of 20 ms each is longer
+ * than the 300 ms timeout the zone responder gets).
+ */
+static void
+test_bounded_in_flight(void **unused)
+{
+	struct responder r;
+	struct dns_lookup *l;
+	unsigned int in_flight, queued;
+	int i;
+
+	responder_start(&r, R_DELAY);
+	memset(&flood, 0, sizeof flood);
+	flood.want = 1000;
+	for (i = 0; i < 1000; i++) {
+		if (i % 2 == 0)
+			dns_lookup_addr("mail.example.test", r.servers,
+			    flood_cb, NULL);
+		else
+			dns_lookup_srv("_autodiscover._tcp.example.test",
+			    r.servers, flood_cb, NULL);
+	}
+	dns_load(&in_flight, &queued);
+	assert_int_equal(in_flight, DNS_MAX_IN_FLIGHT);
+	assert_int_equal(queued, 1000 - DNS_MAX_IN_FLIGHT);
+	/* A queued lookup that is cancelled leaves at once, silently. */
+	l = dns_lookup_srv("_autodiscover._tcp.example.test", r.servers,
+	    flood_cb, NULL);
+	dns_cancel(l);
+	dns_load(&in_flight, &queued);
+	assert_int_equal(queued, 1000 - DNS_MAX_IN_FLIGHT);
+	/* Generous hang guard: about 16 ticks of 20 ms are needed. */
+	assert_int_equal(run_loop(60000), 0);
+	assert_int_equal(flood.ok, 1000);
+	assert_int_equal(flood.other, 0);
+	/* An A/AAAA lookup asks two questions. */
+	assert_true(r.most_held > 0);
+	assert_true(r.most_held <= 2 * DNS_MAX_IN_FLIGHT);
+	dns_load(&in_flight, &queued);
+	assert_int_equal(in_flight + queued, 0);
 	responder_stop(&r);
 }
 
@@ -744,6 +868,7 @@ main(void)
 	    cmocka_unit_test(test_srv_hostile),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_timeout),
+	    cmocka_unit_test(test_bounded_in_flight),
 	    cmocka_unit_test(test_per_lookup_servers),
 	    cmocka_unit_test(test_cancel),
 	    cmocka_unit_test(test_shutdown),
