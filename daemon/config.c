@@ -660,6 +660,8 @@ config_daemon_key(struct config_parse *cp, const char *key, const char *v)
 		config_uint(cp, key, v, 1, 100, &c->recover_after);
 	else if (strcmp(key, "concurrency") == 0)
 		config_uint(cp, key, v, 1, 4096, &c->concurrency);
+	else if (strcmp(key, "max_in_flight") == 0)
+		config_uint(cp, key, v, 1, 65536, &c->max_in_flight);
 	else if (strcmp(key, "cert_warn_days") == 0)
 		config_uint(cp, key, v, 0, 3650, &c->cert_warn_days);
 	else if (strcmp(key, "status_file") == 0 ||
@@ -1433,6 +1435,7 @@ config_load_text(const char *path, const char *text, int flags,
 	cfg->fail_after = 3;
 	cfg->recover_after = 2;
 	cfg->concurrency = 32;
+	cfg->max_in_flight = 512;
 	cfg->cert_warn_days = 30;
 	cfg->status_file = xstrdup("/run/ewsprobed/status.json");
 	cfg->metrics_file = xstrdup("/run/ewsprobed/ewsprobed.prom");

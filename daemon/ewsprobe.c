@@ -542,6 +542,18 @@ ewsprobe_dns_cb(const struct dns_result *dr, void *arg)
 	st = step_add(&ep->res->steps, STEP_DNS, 1, "DNS A/AAAA %s", ep->host);
 	step_set_str(&st->url, ep->host);
 	st->timings.total_us = dr->elapsed_us;
+	if (dr->status == DNS_TIMEOUT) {
+		/* No answer says nothing about the name: do not blame it. */
+		ewsprobe_fail(ep, REASON_DNS_TIMEOUT,
+		    "check that the DNS servers ewsprobed asks (dns_servers, "
+		    "else /etc/resolv.conf) answer, and their load; the name "
+		    "itself may well exist",
+		    "the DNS servers did not answer for %s in time", ep->host);
+		step_set(st, STEP_FAIL, reason_name(REASON_DNS_TIMEOUT), "%s",
+		    dns_status_name(dr->status));
+		ewsprobe_finish(ep);
+		return;
+	}
 	if (dr->status != DNS_OK || dr->naddrs == 0) {
 		ewsprobe_fail(ep, REASON_DNS_FAILED,
 		    "publish the EWS host name in the DNS the phones use",

@@ -15,6 +15,11 @@ static const struct {
     [REASON_OK] = {"ok", 0, NULL},
     [REASON_DNS_FAILED] = {"dns_failed", 12007,
         "ERROR_INTERNET_NAME_NOT_RESOLVED"},
+    /*
+     * The resolver did not answer: unlike NXDOMAIN this says nothing about
+     * the name, nor what a phone (perhaps asking other servers) logs.
+     */
+    [REASON_DNS_TIMEOUT] = {"dns_timeout", 0, NULL},
     [REASON_CONNECT_FAILED] = {"connect_failed", 12029,
         "ERROR_INTERNET_CANNOT_CONNECT"},
     [REASON_TIMEOUT] = {"timeout", 12002, "ERROR_INTERNET_TIMEOUT"},

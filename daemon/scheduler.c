@@ -1,10 +1,12 @@
 /*
  * scheduler: owns the targets of the running configuration, their timers,
- * the run queue and the concurrency cap, and the bookkeeping after each
+ * the run queue, the two caps (runs working, runs in flight), the watch on
+ * whether rounds keep to their interval, and the bookkeeping after each
  * run (state, alerts, status). A reload keeps the state of targets that
  * still exist (same mailbox and profile names).
  */
 #include <sys/queue.h>
+#include <sys/resource.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +16,10 @@
 #include <event2/event.h>
 
 #include "alert.h"
+#include "dns.h"
 #include "log.h"
 #include "loop.h"
+#include "msgid.h"
 #include "notify.h"
 #include "probe.h"
 #include "scheduler.h"
@@ -34,8 +38,11 @@ struct target {
 	int64_t last_success;
 	struct probe_result *last;
 	struct probe *running;
+	int working; /* holds one of the concurrency slots */
 	int queued;
+	uint64_t due_ms; /* when its timer queued it */
 	struct event *timer;
+	struct event *hold; /* the end of its hold on a working slot */
 	char **expiring; /* "sha256/days" already alerted */
 	size_t nexpiring;
 	TAILQ_ENTRY(target) entry; /* all targets */
@@ -53,12 +60,31 @@ struct target {
 #define SCHED_STATUS_MAX_GAP_MS 60000
 #define SCHED_STATUS_COST_FACTOR 100
 
+/*
+ * A run holds one of the `concurrency` slots, which bound the CPU work in
+ * progress, from its start. One still in flight after SCHED_SLOT_HOLD_MS
+ * is waiting on the network — a connect, a handshake, an answer: a run's
+ * own work is a few milliseconds of CPU (tests/bench/RESULTS.md) — and
+ * gives its slot to the next run. Runs in flight, working or waiting, are
+ * bounded by max_in_flight and by the file descriptors (one socket each),
+ * less SCHED_FDS_RESERVED for everything else. docs/scale.md says why.
+ */
+#define SCHED_SLOT_HOLD_MS 1000
+#define SCHED_FDS_RESERVED 64
+
 static TAILQ_HEAD(, target) sched_targets = TAILQ_HEAD_INITIALIZER(
     sched_targets);
 static TAILQ_HEAD(, target) sched_queue = TAILQ_HEAD_INITIALIZER(sched_queue);
 static struct config *sched_cfg;
 static struct probe_ctx *sched_ctx;
-static unsigned int sched_running;
+static unsigned int sched_running; /* runs in flight */
+static unsigned int sched_working; /* of those, holding a slot */
+static unsigned int sched_nqueued;
+static unsigned int sched_max_in_flight; /* in effect */
+static struct event *sched_lag_ev; /* when the queue's head is late */
+static int sched_behind; /* a due run waited a whole interval */
+static uint64_t sched_behind_since_ms;
+static uint64_t sched_overruns;
 static int64_t sched_started;
 static struct event *sched_status_ev; /* the coalesced status write */
 static int sched_status_pending;
@@ -66,6 +92,8 @@ static uint64_t sched_status_last_ms; /* when the last write ended */
 static uint64_t sched_status_gap_ms = SCHED_STATUS_MIN_GAP_MS;
 
 static void sched_run_queue(void);
+static void sched_release(struct target *);
+static void sched_status_soon(void);
 
 /* Arm a target's timer ms milliseconds from now. */
 static void
@@ -74,18 +102,37 @@ sched_arm(struct target *t, uint64_t ms)
 	loop_timer_ms(t->timer, ms);
 }
 
-/* The delay to a target's next run: interval or retry, plus jitter. */
+/* A target's interval now: its own or the daemon's, or retry. */
 static uint64_t
-sched_next_delay(struct target *t)
+sched_interval(const struct target *t)
 {
 	uint64_t iv =
 	    t->m->interval_ms != 0 ? t->m->interval_ms : sched_cfg->interval_ms;
 
 	if (state_soft_failing(&t->st) && sched_cfg->retry_interval_ms < iv)
 		iv = sched_cfg->retry_interval_ms;
+	return iv;
+}
+
+/* The delay to a target's next run: interval or retry, plus jitter. */
+static uint64_t
+sched_next_delay(struct target *t)
+{
+	uint64_t iv = sched_interval(t);
+
 	/* Up to 1% jitter so that equal intervals drift apart. */
 	return iv +
 	    (iv >= 100 ? (uint64_t)(random() % (long)(iv / 100 + 1)) : 0);
+}
+
+/* How long the oldest due run has waited to start, in ms. */
+static uint64_t
+sched_lag_ms(void)
+{
+	struct target *t = TAILQ_FIRST(&sched_queue);
+	uint64_t now = loop_now_ms();
+
+	return t != NULL && now > t->due_ms ? now - t->due_ms : 0;
 }
 
 /* The one-line STATUS= summary. */
@@ -94,6 +141,7 @@ sched_update_status(void)
 {
 	unsigned int n = 0, c[4] = {0, 0, 0, 0}, pending = 0;
 	struct target *t;
+	char behind[160] = "";
 
 	TAILQ_FOREACH(t, &sched_targets, entry)
 	{
@@ -103,11 +151,32 @@ sched_update_status(void)
 		else
 			c[t->st.hard]++;
 	}
+	if (sched_behind)
+		snprintf(behind, sizeof behind,
+		    "; behind schedule: %u due runs wait, the oldest for %llu "
+		    "s",
+		    sched_nqueued, (unsigned long long)(sched_lag_ms() / 1000));
 	notify_status("%u target%s: %u ok, %u warning, %u critical, %u "
-	              "unknown%s",
+	              "unknown%s%s",
 	    n, n == 1 ? "" : "s", c[STATE_OK], c[STATE_WARNING],
-	    c[STATE_CRITICAL], c[STATE_UNKNOWN],
-	    pending > 0 ? ", pending" : "");
+	    c[STATE_CRITICAL], c[STATE_UNKNOWN], pending > 0 ? ", pending" : "",
+	    behind);
+}
+
+/* The scheduler's load, for the status files. */
+static void
+sched_load(struct status_sched *s)
+{
+	memset(s, 0, sizeof *s);
+	s->in_flight = sched_running;
+	s->working = sched_working;
+	s->queued = sched_nqueued;
+	s->concurrency = sched_cfg->concurrency;
+	s->max_in_flight = sched_max_in_flight;
+	s->behind = sched_behind;
+	s->overruns = sched_overruns;
+	s->lag_ms = sched_lag_ms();
+	dns_load(&s->dns_in_flight, &s->dns_queued);
 }
 
 /* Write the status files of every target, and the STATUS= line, now. */
@@ -120,6 +189,7 @@ scheduler_write_status(void)
 	size_t n = 0, i = 0;
 	uint64_t began = loop_now_usec(), took_ms;
 	struct status_doc doc;
+	struct status_sched load;
 
 	if (sched_status_pending) {
 		evtimer_del(sched_status_ev);
@@ -147,6 +217,8 @@ scheduler_write_status(void)
 	doc.started = sched_started;
 	doc.targets = st;
 	doc.n = n;
+	sched_load(&load);
+	doc.sched = &load;
 	status_write(sched_cfg->status_file, status_json, &doc, &json_error);
 	status_write(sched_cfg->metrics_file, status_prom, &doc, &prom_error);
 	free(st);
@@ -242,8 +314,7 @@ sched_done(struct probe_result *r, void *arg)
 	enum state_verdict prev = t->st.hard;
 	enum state_event ev;
 
-	t->running = NULL;
-	sched_running--;
+	sched_release(t);
 	t->runs++;
 	if (r->verdict == STATE_OK || r->verdict == STATE_WARNING)
 		t->last_success = r->started;
@@ -281,19 +352,153 @@ sched_done(struct probe_result *r, void *arg)
 	sched_run_queue();
 }
 
-/* Start queued runs while below the concurrency cap. */
+/*
+ * A run is over or cancelled: give back its place in flight and its
+ * working slot, if it still held one.
+ */
+static void
+sched_release(struct target *t)
+{
+	t->running = NULL;
+	sched_running--;
+	if (t->working) {
+		t->working = 0;
+		sched_working--;
+	}
+	evtimer_del(t->hold);
+}
+
+/* Take a target off the run queue. */
+static void
+sched_dequeue(struct target *t)
+{
+	TAILQ_REMOVE(&sched_queue, t, qentry);
+	t->queued = 0;
+	sched_nqueued--;
+}
+
+/*
+ * A due run waited a whole interval before it could start: rounds take
+ * longer than the interval. Tell the admin once, until it caught up.
+ */
+static void
+sched_behind_begin(const struct target *t, uint64_t late_ms)
+{
+	char late[32], queued[16], in_flight[16], conc[16], max[16];
+
+	if (sched_behind)
+		return;
+	sched_behind = 1;
+	sched_behind_since_ms = loop_now_ms();
+	sched_overruns++;
+	snprintf(late, sizeof late, "%llu", (unsigned long long)late_ms / 1000);
+	snprintf(queued, sizeof queued, "%u", sched_nqueued);
+	snprintf(in_flight, sizeof in_flight, "%u", sched_running);
+	snprintf(conc, sizeof conc, "%u", sched_cfg->concurrency);
+	snprintf(max, sizeof max, "%u", sched_max_in_flight);
+	const struct log_field f[] = {
+	    {"TARGET", t->name},
+	    {"LAG_SECONDS", late},
+	    {"RUNS_QUEUED", queued},
+	    {"RUNS_IN_FLIGHT", in_flight},
+	    {"CONCURRENCY", conc},
+	    {"MAX_IN_FLIGHT", max},
+	};
+
+	log_event(LOG_WARNING, MSGID_SCHEDULE_BEHIND, f, sizeof f / sizeof f[0],
+	    "behind schedule: the run of %s has waited %s s, longer than its "
+	    "interval of %llu s; %s runs wait, %s are in flight "
+	    "(max_in_flight %s, concurrency %s): mailboxes are probed less "
+	    "often than configured",
+	    t->name, late, (unsigned long long)sched_interval(t) / 1000, queued,
+	    in_flight, max, conc);
+	sched_update_status();
+	sched_status_soon();
+}
+
+/* Every due run has started again: say so once. */
+static void
+sched_behind_end(void)
+{
+	uint64_t secs;
+
+	if (!sched_behind)
+		return;
+	sched_behind = 0;
+	secs = (loop_now_ms() - sched_behind_since_ms) / 1000;
+	log_event(LOG_NOTICE, MSGID_SCHEDULE_CAUGHT_UP, NULL, 0,
+	    "back on schedule: every due run has started (behind for %llu s)",
+	    (unsigned long long)secs);
+	sched_update_status();
+	sched_status_soon();
+}
+
+/*
+ * Watch the queue's head (the run due longest): wake up when it will have
+ * waited its interval. Nothing is armed while the queue is empty or while
+ * the admin has already been told.
+ */
+static void
+sched_lag_arm(void)
+{
+	struct target *t = TAILQ_FIRST(&sched_queue);
+	uint64_t at, now = loop_now_ms();
+
+	if (t == NULL || sched_behind) {
+		evtimer_del(sched_lag_ev);
+		return;
+	}
+	at = t->due_ms + sched_interval(t);
+	loop_timer_ms(sched_lag_ev, at > now ? at - now : 0);
+}
+
+/* The queue's head may have waited a whole interval: check. */
+static void
+sched_lag_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct target *t = TAILQ_FIRST(&sched_queue);
+
+	if (t != NULL && sched_lag_ms() >= sched_interval(t))
+		sched_behind_begin(t, sched_lag_ms());
+	else
+		sched_lag_arm();
+}
+
+/* A running target's hold on its slot ends: it is waiting, not working. */
+static void
+sched_hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct target *t = arg;
+
+	if (t->running == NULL || !t->working)
+		return;
+	t->working = 0;
+	sched_working--;
+	sched_run_queue();
+}
+
+/*
+ * Start queued runs while a working slot is free and the runs in flight
+ * stay under their cap; an empty queue means the schedule caught up.
+ */
 static void
 sched_run_queue(void)
 {
 	struct target *t;
 
-	while (sched_running < sched_cfg->concurrency &&
+	while (sched_working < sched_cfg->concurrency &&
+	    sched_running < sched_max_in_flight &&
 	    (t = TAILQ_FIRST(&sched_queue)) != NULL) {
-		TAILQ_REMOVE(&sched_queue, t, qentry);
-		t->queued = 0;
+		sched_dequeue(t);
 		sched_running++;
+		sched_working++;
+		t->working = 1;
+		loop_timer_ms(t->hold, SCHED_SLOT_HOLD_MS);
 		t->running = probe_start(sched_ctx, t->m, t->p, sched_done, t);
 	}
+	if (TAILQ_EMPTY(&sched_queue))
+		sched_behind_end();
+	sched_lag_arm();
 }
 
 /* A target's timer: queue its run (never twice at once). */
@@ -305,6 +510,8 @@ sched_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (t->running != NULL || t->queued)
 		return;
 	t->queued = 1;
+	t->due_ms = loop_now_ms();
+	sched_nqueued++;
 	TAILQ_INSERT_TAIL(&sched_queue, t, qentry);
 	sched_run_queue();
 }
@@ -315,11 +522,12 @@ sched_target_free(struct target *t)
 {
 	if (t->running != NULL) {
 		probe_cancel(t->running);
-		sched_running--;
+		sched_release(t);
 	}
 	if (t->queued)
-		TAILQ_REMOVE(&sched_queue, t, qentry);
+		sched_dequeue(t);
 	event_free(t->timer);
+	event_free(t->hold);
 	probe_result_free(t->last);
 	for (size_t i = 0; i < t->nexpiring; i++)
 		free(t->expiring[i]);
@@ -356,7 +564,8 @@ sched_build(struct config *cfg)
 			t->p = m->profiles[j];
 			state_init(&t->st);
 			t->timer = evtimer_new(loop_base(), sched_timer_cb, t);
-			if (t->timer == NULL)
+			t->hold = evtimer_new(loop_base(), sched_hold_cb, t);
+			if (t->timer == NULL || t->hold == NULL)
 				fatalx("evtimer_new failed");
 			TAILQ_FOREACH(prev, &old, entry)
 			{
@@ -391,6 +600,42 @@ sched_build(struct config *cfg)
 	}
 }
 
+/*
+ * The cap on runs in flight: max_in_flight (at least concurrency), within
+ * the file descriptors. The soft limit is raised towards the hard one as
+ * far as needed: nothing here uses select(), so the systemd default soft
+ * limit of 1024 is only a guard for programs that do.
+ */
+static unsigned int
+sched_fd_cap(const struct config *cfg)
+{
+	unsigned int want = cfg->max_in_flight > cfg->concurrency
+	    ? cfg->max_in_flight
+	    : cfg->concurrency;
+	struct rlimit rl;
+	rlim_t need = (rlim_t)want + SCHED_FDS_RESERVED;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return want;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need
+		    ? need
+		    : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+		    getrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return want;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		want = rl.rlim_cur > SCHED_FDS_RESERVED + 1
+		    ? (unsigned int)(rl.rlim_cur - SCHED_FDS_RESERVED)
+		    : 1;
+		log_warnx("at most %u runs in flight: the file descriptor "
+		          "limit is %llu (LimitNOFILE=)",
+		    want, (unsigned long long)rl.rlim_cur);
+	}
+	return want;
+}
+
 /* Start monitoring cfg (a reference is taken). */
 int
 scheduler_start(struct config *cfg, char **cause)
@@ -400,8 +645,10 @@ scheduler_start(struct config *cfg, char **cause)
 	sched_cfg = config_ref(cfg);
 	sched_started = (int64_t)time(NULL);
 	sched_status_ev = evtimer_new(loop_base(), sched_status_cb, NULL);
-	if (sched_status_ev == NULL)
+	sched_lag_ev = evtimer_new(loop_base(), sched_lag_cb, NULL);
+	if (sched_status_ev == NULL || sched_lag_ev == NULL)
 		fatalx("evtimer_new failed");
+	sched_max_in_flight = sched_fd_cap(cfg);
 	srandom((unsigned int)(time(NULL) ^ (time_t)getpid()));
 	sched_build(cfg);
 	sched_update_status();
@@ -422,19 +669,19 @@ scheduler_reload(struct config *cfg, char **cause)
 	{
 		if (t->running != NULL) {
 			probe_cancel(t->running);
-			t->running = NULL;
-			sched_running--;
+			sched_release(t);
 		}
-		if (t->queued) {
-			TAILQ_REMOVE(&sched_queue, t, qentry);
-			t->queued = 0;
-		}
+		if (t->queued)
+			sched_dequeue(t);
 	}
 	probe_ctx_free(sched_ctx);
 	sched_ctx = ctx;
 	config_unref(sched_cfg);
 	sched_cfg = config_ref(cfg);
+	sched_max_in_flight = sched_fd_cap(cfg);
 	sched_build(cfg);
+	/* Nothing is due yet: whatever was behind starts over. */
+	sched_run_queue();
 	scheduler_write_status();
 	return 0;
 }
@@ -449,8 +696,7 @@ scheduler_stop(void)
 	{
 		if (t->running != NULL) {
 			probe_cancel(t->running);
-			t->running = NULL;
-			sched_running--;
+			sched_release(t);
 		}
 	}
 	scheduler_write_status();
@@ -459,10 +705,14 @@ scheduler_stop(void)
 		sched_target_free(t);
 	}
 	TAILQ_INIT(&sched_queue);
+	sched_nqueued = 0;
+	sched_behind = 0;
 	probe_ctx_free(sched_ctx);
 	sched_ctx = NULL;
 	config_unref(sched_cfg);
 	sched_cfg = NULL;
 	event_free(sched_status_ev);
 	sched_status_ev = NULL;
+	event_free(sched_lag_ev);
+	sched_lag_ev = NULL;
 }

@@ -203,6 +203,27 @@ status_target(struct json *j, const struct status_target *t)
 	json_object_end(j);
 }
 
+/* Member "schedule": the scheduler's load and whether it keeps up. */
+static void
+status_sched_json(struct json *j, const struct status_sched *s)
+{
+	if (s == NULL)
+		return;
+	json_key(j, "schedule");
+	json_object_begin(j);
+	json_kv_bool(j, "behind", s->behind);
+	json_kv_int(j, "overruns", (long long)s->overruns);
+	json_kv_double(j, "lag_seconds", (double)s->lag_ms / 1000.0);
+	json_kv_int(j, "runs_in_flight", s->in_flight);
+	json_kv_int(j, "runs_working", s->working);
+	json_kv_int(j, "runs_queued", s->queued);
+	json_kv_int(j, "concurrency", s->concurrency);
+	json_kv_int(j, "max_in_flight", s->max_in_flight);
+	json_kv_int(j, "dns_lookups_in_flight", s->dns_in_flight);
+	json_kv_int(j, "dns_lookups_queued", s->dns_queued);
+	json_object_end(j);
+}
+
 /* The whole JSON status document, written to fp. */
 void
 status_json(FILE *fp, const struct status_doc *d)
@@ -219,6 +240,7 @@ status_json(FILE *fp, const struct status_doc *d)
 	status_time(j, "written", (int64_t)time(NULL));
 	json_kv_string(j, "config", d->config_path);
 	json_object_end(j);
+	status_sched_json(j, d->sched);
 	json_key(j, "targets");
 	json_array_begin(j);
 	for (i = 0; i < d->n; i++)
@@ -264,6 +286,38 @@ status_meta(FILE *fp, const char *name, const char *type, const char *help)
 	fprintf(fp, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* The scheduler's series: load, and whether it keeps to the intervals. */
+static void
+status_sched_prom(FILE *fp, const struct status_sched *s)
+{
+	if (s == NULL)
+		return;
+	status_meta(fp, "ewsprobed_schedule_behind", "gauge",
+	    "1 while a due run has waited longer than its interval (rounds "
+	    "take longer than the interval)");
+	fprintf(fp, "ewsprobed_schedule_behind %d\n", s->behind);
+	status_meta(fp, "ewsprobed_schedule_overruns_total", "counter",
+	    "Times the schedule fell behind since the daemon started");
+	fprintf(fp, "ewsprobed_schedule_overruns_total %llu\n",
+	    (unsigned long long)s->overruns);
+	status_meta(fp, "ewsprobed_schedule_lag_seconds", "gauge",
+	    "How long the oldest due run has waited to start");
+	fprintf(fp, "ewsprobed_schedule_lag_seconds %.3f\n",
+	    (double)s->lag_ms / 1000.0);
+	status_meta(fp, "ewsprobed_runs_in_flight", "gauge",
+	    "Runs started and not done, working or waiting on the network");
+	fprintf(fp, "ewsprobed_runs_in_flight %u\n", s->in_flight);
+	status_meta(fp, "ewsprobed_runs_working", "gauge",
+	    "Runs holding one of the concurrency slots");
+	fprintf(fp, "ewsprobed_runs_working %u\n", s->working);
+	status_meta(fp, "ewsprobed_runs_queued", "gauge",
+	    "Runs due and waiting for a slot");
+	fprintf(fp, "ewsprobed_runs_queued %u\n", s->queued);
+	status_meta(fp, "ewsprobed_dns_lookups_queued", "gauge",
+	    "DNS lookups waiting for room under the in-flight bound");
+	fprintf(fp, "ewsprobed_dns_lookups_queued %u\n", s->dns_queued);
+}
+
 /*
  * The Prometheus textfile (node_exporter's textfile collector format),
  * written to fp. Labels are bounded: target names come from the
@@ -285,6 +339,7 @@ status_prom(FILE *fp, const struct status_doc *d)
 	    "ewsprobed build, value 1");
 	fprintf(fp, "ewsprobed_build_info{version=\"%s\"} 1\n",
 	    PACKAGE_VERSION);
+	status_sched_prom(fp, d->sched);
 	status_meta(fp, "ewsprobed_probe_success", "gauge",
 	    "Whether the last run found that phones can use Exchange "
 	    "(ok or warning)");

@@ -87,7 +87,8 @@ struct config {
 	uint64_t timeout_ms;
 	unsigned int fail_after;
 	unsigned int recover_after;
-	unsigned int concurrency;
+	unsigned int concurrency; /* runs working at once (CPU) */
+	unsigned int max_in_flight; /* runs started, working or waiting */
 	unsigned int cert_warn_days;
 	char *status_file; /* NULL: not written */
 	char *metrics_file; /* NULL: not written */

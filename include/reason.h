@@ -8,7 +8,8 @@
 
 enum reason {
 	REASON_OK,
-	REASON_DNS_FAILED,
+	REASON_DNS_FAILED, /* the name does not resolve (NXDOMAIN, ...) */
+	REASON_DNS_TIMEOUT, /* the DNS servers did not answer in time */
 	REASON_CONNECT_FAILED,
 	REASON_TIMEOUT,
 	REASON_TLS_HANDSHAKE_FAILED,

@@ -6,8 +6,12 @@
  * Each target has one timer on the loop: its first run comes at a stable
  * offset derived from its name (so targets do not fire in lockstep), then
  * every interval (retry_interval while soft failing) plus a little jitter.
- * At most `concurrency` runs are in flight; one target never runs twice at
- * once. Nothing wakes up while nothing is due.
+ * At most `concurrency` runs work at once and at most `max_in_flight` are
+ * in flight (a run waiting on the network gives its working slot away);
+ * one target never runs twice at once. When a due run waits longer than
+ * its interval, the journal, the textfile and STATUS= say once that the
+ * daemon is behind schedule (docs/scale.md). Nothing wakes up while
+ * nothing is due.
  */
 #ifndef EWSPROBED_SCHEDULER_H
 #define EWSPROBED_SCHEDULER_H

@@ -29,12 +29,27 @@ struct status_target {
 	const struct probe_result *last; /* or NULL */
 };
 
+/* The scheduler's load: runs and DNS lookups, and whether it is behind. */
+struct status_sched {
+	unsigned int in_flight; /* runs started and not done */
+	unsigned int working; /* of those, holding a concurrency slot */
+	unsigned int queued; /* runs due and not started */
+	unsigned int concurrency;
+	unsigned int max_in_flight; /* in effect (file descriptors) */
+	int behind; /* a due run has waited a whole interval */
+	uint64_t overruns; /* times it fell behind since the start */
+	uint64_t lag_ms; /* how long the oldest due run has waited */
+	unsigned int dns_in_flight;
+	unsigned int dns_queued;
+};
+
 /* Everything a status file is rendered from. */
 struct status_doc {
 	const char *config_path;
 	int64_t started; /* wall seconds */
 	const struct status_target *targets;
 	size_t n;
+	const struct status_sched *sched;
 };
 
 typedef void (*status_render_fn)(FILE *, const struct status_doc *);
