@@ -290,32 +290,40 @@ status_meta(FILE *fp, const char *name, const char *type, const char *help)
 static void
 status_sched_prom(FILE *fp, const struct status_sched *s)
 {
+	const struct {
+		const char *name, *type, *help;
+		double value;
+	} series[] = {
+	    {"ewsprobed_schedule_behind", "gauge",
+	        "1 while a due run has waited longer than its interval "
+	        "(rounds take longer than the interval)",
+	        s != NULL ? s->behind : 0},
+	    {"ewsprobed_schedule_overruns_total", "counter",
+	        "Times the schedule fell behind since the daemon started",
+	        s != NULL ? (double)s->overruns : 0},
+	    {"ewsprobed_schedule_lag_seconds", "gauge",
+	        "How long the oldest due run has waited to start",
+	        s != NULL ? (double)s->lag_ms / 1000.0 : 0},
+	    {"ewsprobed_runs_in_flight", "gauge",
+	        "Runs started and not done, working or waiting on the network",
+	        s != NULL ? s->in_flight : 0},
+	    {"ewsprobed_runs_working", "gauge",
+	        "Runs holding one of the concurrency slots",
+	        s != NULL ? s->working : 0},
+	    {"ewsprobed_runs_queued", "gauge",
+	        "Runs due and waiting for a slot", s != NULL ? s->queued : 0},
+	    {"ewsprobed_dns_lookups_queued", "gauge",
+	        "DNS lookups waiting for room under the in-flight bound",
+	        s != NULL ? s->dns_queued : 0},
+	};
+	size_t i;
+
 	if (s == NULL)
 		return;
-	status_meta(fp, "ewsprobed_schedule_behind", "gauge",
-	    "1 while a due run has waited longer than its interval (rounds "
-	    "take longer than the interval)");
-	fprintf(fp, "ewsprobed_schedule_behind %d\n", s->behind);
-	status_meta(fp, "ewsprobed_schedule_overruns_total", "counter",
-	    "Times the schedule fell behind since the daemon started");
-	fprintf(fp, "ewsprobed_schedule_overruns_total %llu\n",
-	    (unsigned long long)s->overruns);
-	status_meta(fp, "ewsprobed_schedule_lag_seconds", "gauge",
-	    "How long the oldest due run has waited to start");
-	fprintf(fp, "ewsprobed_schedule_lag_seconds %.3f\n",
-	    (double)s->lag_ms / 1000.0);
-	status_meta(fp, "ewsprobed_runs_in_flight", "gauge",
-	    "Runs started and not done, working or waiting on the network");
-	fprintf(fp, "ewsprobed_runs_in_flight %u\n", s->in_flight);
-	status_meta(fp, "ewsprobed_runs_working", "gauge",
-	    "Runs holding one of the concurrency slots");
-	fprintf(fp, "ewsprobed_runs_working %u\n", s->working);
-	status_meta(fp, "ewsprobed_runs_queued", "gauge",
-	    "Runs due and waiting for a slot");
-	fprintf(fp, "ewsprobed_runs_queued %u\n", s->queued);
-	status_meta(fp, "ewsprobed_dns_lookups_queued", "gauge",
-	    "DNS lookups waiting for room under the in-flight bound");
-	fprintf(fp, "ewsprobed_dns_lookups_queued %u\n", s->dns_queued);
+	for (i = 0; i < sizeof series / sizeof series[0]; i++) {
+		status_meta(fp, series[i].name, series[i].type, series[i].help);
+		fprintf(fp, "%s %.15g\n", series[i].name, series[i].value);
+	}
 }
 
 /*

@@ -19,24 +19,14 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+from ewstest import lab_conf_mailboxes  # noqa: E402
+
 
 def config(n, url, keys):
     """LAB_CONF's [daemon] with keys set, and n mailboxes on url."""
-    with open(os.environ["LAB_CONF"]) as f:
-        base = f.read()
-    lines = base[:base.index("[mailbox lab]")].split("\n")
-    for key, value in keys.items():
-        lines = [line for line in lines if not line.startswith(key + " =")]
-        lines.insert(lines.index("[daemon]") + 1, f"{key} = {value}")
-    text = "\n".join(lines) + "".join(
-        f"\n[mailbox m{i}]\naddress = m{i}@contoso.com\n"
-        "account = CONTOSO\\lab\n"
-        f"credential = {os.environ['LAB_PASSWORD_FILE']}\n"
-        f"ews_internal_url = {url}\n" for i in range(n))
-    path = os.path.join(os.environ["LAB_STATE_DIR"], "scale.conf")
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return lab_conf_mailboxes(keys, {f"m{i}": url for i in range(n)})
 
 
 def stop(d):

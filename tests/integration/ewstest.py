@@ -4,6 +4,7 @@ Owns: temporary test directories, writing configurations and credential
 files, a NOTIFY_SOCKET listener, and bounded waits. Every wait has a timeout;
 nothing here sleeps without one.
 """
+import json
 import os
 import socket
 import subprocess
@@ -154,3 +155,45 @@ def run_tests(tests):
     print(f"{len(tests) - failed - skipped} passed, {failed} failed, "
           f"{skipped} skipped")
     sys.exit(1 if failed else (77 if skipped == len(tests) else 0))
+
+
+def lab_status():
+    """Inside the lab: the daemon's status file as JSON (it is always
+    whole), or None before the first write."""
+    path = os.path.join(os.environ["LAB_STATE_DIR"], "status.json")
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+
+
+def lab_journal(msgid):
+    """Inside the lab: journal entries with this MESSAGE_ID, as dicts."""
+    p = subprocess.run(["journalctl", "--no-pager", "-o", "json",
+                        f"MESSAGE_ID={msgid}"], capture_output=True,
+                       text=True, timeout=30)
+    return [json.loads(line) for line in p.stdout.splitlines()
+            if line.startswith("{")]
+
+
+def lab_conf_mailboxes(daemon, mailboxes, name="scale.conf"):
+    """Inside the lab: LAB_CONF with [daemon] keys replaced or added and
+    mailboxes {name: EWS URL} (account CONTOSO\\lab) instead of the lab's;
+    written atomically to LAB_STATE_DIR/name, whose path is returned."""
+    with open(os.environ["LAB_CONF"]) as f:
+        base = f.read()
+    lines = base[:base.index("[mailbox lab]")].split("\n")
+    for key, value in daemon.items():
+        lines = [line for line in lines if not line.startswith(key + " =")]
+        lines.insert(lines.index("[daemon]") + 1, f"{key} = {value}")
+    text = "\n".join(lines) + "".join(
+        f"\n[mailbox {box}]\naddress = {box}@contoso.com\n"
+        "account = CONTOSO\\lab\n"
+        f"credential = {os.environ['LAB_PASSWORD_FILE']}\n"
+        f"ews_internal_url = {url}\n" for box, url in mailboxes.items())
+    path = os.path.join(os.environ["LAB_STATE_DIR"], name)
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+    return path

@@ -23,8 +23,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import (TestFailure, check, lab_args, run_in_lab,  # noqa: E402
-                     run_inside, run_tests)
+from ewstest import (TestFailure, check, lab_args,  # noqa: E402
+                     lab_journal as journal, lab_status as status,
+                     run_in_lab, run_inside, run_tests)
 
 MSGID_DOWN = "39f4c06529b34f678a50fe21ce9564d3"
 MSGID_RECOVERED = "71160a706f8b44a9871329ced6201b0c"
@@ -66,16 +67,6 @@ def write_conf(extra=""):
     return path
 
 
-def status():
-    """The status file as JSON (it is always whole), or None."""
-    path = os.path.join(os.environ["LAB_STATE_DIR"], "status.json")
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return None
-
-
 def target_state():
     """The hard state of the lab target in the status file."""
     st = status()
@@ -94,15 +85,6 @@ def wait_state(want, timeout=30):
         check(time.monotonic() < deadline,
               f"state {target_state()!r} after {timeout}s, want {want}")
         time.sleep(0.2)
-
-
-def journal(msgid):
-    """Journal entries with this MESSAGE_ID, as dicts."""
-    p = subprocess.run(["journalctl", "--no-pager", "-o", "json",
-                        f"MESSAGE_ID={msgid}"], capture_output=True,
-                       text=True, timeout=30)
-    return [json.loads(line) for line in p.stdout.splitlines()
-            if line.startswith("{")]
 
 
 def explain_down(entry):

@@ -25,45 +25,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import (TestFailure, check, lab_args, run_in_lab,  # noqa: E402
-                     run_inside, run_tests)
+from ewstest import (TestFailure, check, lab_args,  # noqa: E402
+                     lab_conf_mailboxes as lab_conf, lab_journal as journal,
+                     lab_status as status, run_in_lab, run_inside, run_tests)
 
 MSGID_BEHIND = "17f4b98ab5204ff1925cc6884238a610"
 MSGID_CAUGHT_UP = "c0a4e54604f948d49254365663e18ace"
 HEALTHY_URL = "https://hostile.contoso.com/ews-fault"
 BLACKHOLE_URL = "https://blackhole.contoso.com/EWS/Exchange.asmx"
-
-
-def lab_conf(daemon, mailboxes):
-    """LAB_CONF with [daemon] keys replaced or added, and mailboxes
-    {name: EWS URL} instead of the lab's; write it and return its path."""
-    with open(os.environ["LAB_CONF"]) as f:
-        base = f.read()
-    base = base[:base.index("[mailbox lab]")]
-    lines = base.split("\n")
-    for key, value in daemon.items():
-        lines = [line for line in lines if not line.startswith(key + " =")]
-        lines.insert(lines.index("[daemon]") + 1, f"{key} = {value}")
-    text = "\n".join(lines) + "".join(
-        f"\n[mailbox {name}]\naddress = {name}@contoso.com\n"
-        "account = CONTOSO\\lab\n"
-        f"credential = {os.environ['LAB_PASSWORD_FILE']}\n"
-        f"ews_internal_url = {url}\n" for name, url in mailboxes.items())
-    path = os.path.join(os.environ["LAB_STATE_DIR"], "scale.conf")
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.rename(path + ".tmp", path)
-    return path
-
-
-def status():
-    """The status file as JSON, or None before the first write."""
-    path = os.path.join(os.environ["LAB_STATE_DIR"], "status.json")
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return None
 
 
 def metric(name):
@@ -77,15 +46,6 @@ def metric(name):
     except FileNotFoundError:
         pass
     return None
-
-
-def journal(msgid):
-    """Journal entries with this MESSAGE_ID, as dicts."""
-    p = subprocess.run(["journalctl", "--no-pager", "-o", "json",
-                        f"MESSAGE_ID={msgid}"], capture_output=True,
-                       text=True, timeout=30)
-    return [json.loads(line) for line in p.stdout.splitlines()
-            if line.startswith("{")]
 
 
 def wait(cond, what, timeout):
