@@ -58,10 +58,8 @@ static const struct {
         "DHE-RSA-AES256-GCM-SHA384"},
     {0x00ff, "TLS_EMPTY_RENEGOTIATION_INFO_SCSV", NULL},
     {0x5600, "TLS_FALLBACK_SCSV", NULL},
-    {0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-        "ECDHE-ECDSA-AES128-SHA"},
-    {0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-        "ECDHE-ECDSA-AES256-SHA"},
+    {0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA"},
+    {0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA"},
     {0xc011, "TLS_ECDHE_RSA_WITH_RC4_128_SHA", "ECDHE-RSA-RC4-SHA"},
     {0xc012, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", "ECDHE-RSA-DES-CBC3-SHA"},
     {0xc013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA"},
@@ -88,8 +86,8 @@ static const struct {
  * Extensions the builder can send, each with its fixed body. server_name
  * has none here: its body is made from the host name.
  */
-static const uint8_t hello_groups[] = {0x00, 0x06, 0x00, 0x1d, 0x00, 0x17,
-    0x00, 0x18}; /* x25519, secp256r1, secp384r1 */
+static const uint8_t hello_groups[] = {0x00, 0x06, 0x00, 0x1d, 0x00, 0x17, 0x00,
+    0x18}; /* x25519, secp256r1, secp384r1 */
 static const uint8_t hello_point_formats[] = {0x01, 0x00}; /* uncompressed */
 static const uint8_t hello_sigalgs[] = {0x00, 0x0a, 0x04, 0x01, 0x05, 0x01,
     0x02, 0x01, 0x04, 0x03, 0x08, 0x04};
@@ -192,10 +190,9 @@ hello_spec_phone(struct hello_spec *s)
 	s->client_version = HELLO_TLS1_0;
 	for (i = 0; i < sizeof suites / sizeof suites[0]; i++) {
 		s->suites[i] = suites[i];
-		s->suite_flags[i] =
-		    suites[i] == 0x002f || suites[i] == 0x0035
-		        ? HELLO_SUITE_UNCERTAIN
-		        : 0;
+		s->suite_flags[i] = suites[i] == 0x002f || suites[i] == 0x0035
+		    ? HELLO_SUITE_UNCERTAIN
+		    : 0;
 	}
 	s->nsuites = i;
 	s->compression[0] = 0;
@@ -377,8 +374,7 @@ hello_ext_token(void *arg, const char *tok, char **err)
 
 /* Replace the spec's extensions with a list of names ("none": none). */
 int
-hello_spec_parse_extensions(
-    struct hello_spec *s, const char *text, char **err)
+hello_spec_parse_extensions(struct hello_spec *s, const char *text, char **err)
 {
 	struct hello_spec tmp = *s;
 
@@ -479,30 +475,35 @@ hello_spec_describe(const struct hello_spec *s)
 	return out;
 }
 
-/* The IANA name of a cipher suite, or NULL. */
-const char *
-hello_suite_name(uint16_t v)
+/* The table entry of a cipher suite, or -1. */
+static int
+hello_suite_index(uint16_t v)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof hello_suites / sizeof hello_suites[0]; i++) {
 		if (hello_suites[i].value == v)
-			return hello_suites[i].name;
+			return (int)i;
 	}
-	return NULL;
+	return -1;
+}
+
+/* The IANA name of a cipher suite, or NULL. */
+const char *
+hello_suite_name(uint16_t v)
+{
+	int i = hello_suite_index(v);
+
+	return i < 0 ? NULL : hello_suites[i].name;
 }
 
 /* OpenSSL's name of a cipher suite, or NULL. */
 const char *
 hello_suite_openssl_name(uint16_t v)
 {
-	size_t i;
+	int i = hello_suite_index(v);
 
-	for (i = 0; i < sizeof hello_suites / sizeof hello_suites[0]; i++) {
-		if (hello_suites[i].value == v)
-			return hello_suites[i].openssl;
-	}
-	return NULL;
+	return i < 0 ? NULL : hello_suites[i].openssl;
 }
 
 /* The IANA name of an extension type the builder knows, or NULL. */
@@ -583,7 +584,8 @@ static void
 hello_put(uint8_t *buf, size_t *off, const void *p, size_t n)
 {
 	if (*off + n > HELLO_BUILD_MAX)
-		fatalx("hello_build: ClientHello over %d bytes", HELLO_BUILD_MAX);
+		fatalx("hello_build: ClientHello over %d bytes",
+		    HELLO_BUILD_MAX);
 	memcpy(buf + *off, p, n);
 	*off += n;
 }
@@ -657,8 +659,9 @@ hello_build(const struct hello_spec *s, const char *host,
 	size_t off = 0, hs_len_at, ext_len_at = 0, i;
 	int has_sni = 0, any_ext = 0;
 
-	if (s->nsuites > HELLO_MAX_SUITES || s->ncompression >
-	        HELLO_MAX_COMPRESSION || s->nextensions > HELLO_MAX_EXTENSIONS)
+	if (s->nsuites > HELLO_MAX_SUITES ||
+	    s->ncompression > HELLO_MAX_COMPRESSION ||
+	    s->nextensions > HELLO_MAX_EXTENSIONS)
 		fatalx("hello_build: spec over its array sizes");
 	if (s->nsuites == 0) {
 		*errstr = "the hello offers no cipher suite";
@@ -785,8 +788,9 @@ hello_read_server_extensions(struct hello_reader *r, struct hello_cursor *c)
 	size_t i;
 
 	if (hello_get(c, 2, &total) != 0 || total != c->left) {
-		hello_fail(r, "ServerHello extensions length does not match "
-		              "the message");
+		hello_fail(r,
+		    "ServerHello extensions length does not match "
+		    "the message");
 		return -1;
 	}
 	while (c->left > 0) {
@@ -811,8 +815,9 @@ hello_read_server_extensions(struct hello_reader *r, struct hello_cursor *c)
 		rp->extensions[rp->nextensions++] = (uint16_t)type;
 		if (type == HELLO_EXT_SERVER_NAME) {
 			if (len != 0) {
-				hello_fail(r, "ServerHello server_name is "
-				              "not empty");
+				hello_fail(r,
+				    "ServerHello server_name is "
+				    "not empty");
 				return -1;
 			}
 			rp->sni_acked = 1;
@@ -841,8 +846,9 @@ hello_check_server_hello(struct hello_reader *r)
 	}
 	if (rp->suite == HELLO_SCSV_RENEGOTIATION ||
 	    !hello_spec_offers_suite(s, rp->suite)) {
-		hello_fail(r, "the server chose cipher suite 0x%04x, which "
-		              "the hello did not offer",
+		hello_fail(r,
+		    "the server chose cipher suite 0x%04x, which "
+		    "the hello did not offer",
 		    rp->suite);
 		return;
 	}
@@ -851,10 +857,10 @@ hello_check_server_hello(struct hello_reader *r)
 			rp->suite_uncertain =
 			    (s->suite_flags[i] & HELLO_SUITE_UNCERTAIN) != 0;
 	}
-	if (memchr(s->compression, rp->compression, s->ncompression) ==
-	    NULL) {
-		hello_fail(r, "the server chose compression %u, which the "
-		              "hello did not offer",
+	if (memchr(s->compression, rp->compression, s->ncompression) == NULL) {
+		hello_fail(r,
+		    "the server chose compression %u, which the "
+		    "hello did not offer",
 		    rp->compression);
 		return;
 	}
@@ -864,8 +870,9 @@ hello_check_server_hello(struct hello_reader *r)
 		if (rp->extensions[i] == HELLO_EXT_RENEGOTIATION_INFO &&
 		    hello_spec_offers_suite(s, HELLO_SCSV_RENEGOTIATION))
 			continue;
-		hello_fail(r, "the server sent extension %u, which the hello "
-		              "did not offer",
+		hello_fail(r,
+		    "the server sent extension %u, which the hello "
+		    "did not offer",
 		    rp->extensions[i]);
 		return;
 	}
@@ -910,8 +917,9 @@ hello_read_certificate(struct hello_reader *r, struct hello_cursor *c)
 	int n = 0;
 
 	if (hello_get(c, 3, &total) != 0 || total != c->left) {
-		hello_fail(r, "Certificate list length does not match the "
-		              "message");
+		hello_fail(r,
+		    "Certificate list length does not match the "
+		    "message");
 		return;
 	}
 	if (total == 0) {
@@ -1004,11 +1012,14 @@ hello_message(struct hello_reader *r, unsigned int type)
 	}
 }
 
-/* Handshake record bytes: gather one message at a time, then read it. */
-static void
+/*
+ * Handshake record bytes: gather one message at a time, then read it.
+ * Returns how many bytes were used (fewer than n once decided).
+ */
+static size_t
 hello_handshake_bytes(struct hello_reader *r, const uint8_t *p, size_t n)
 {
-	size_t k;
+	size_t k, used = 0;
 
 	while (n > 0 && r->reply.status == HELLO_MORE) {
 		if (r->msg_hdr_have < 4) {
@@ -1017,6 +1028,7 @@ hello_handshake_bytes(struct hello_reader *r, const uint8_t *p, size_t n)
 			r->msg_hdr_have += k;
 			p += k;
 			n -= k;
+			used += k;
 			if (r->msg_hdr_have < 4)
 				break;
 			r->msg_len = (size_t)r->msg_hdr[1] << 16 |
@@ -1040,33 +1052,35 @@ hello_handshake_bytes(struct hello_reader *r, const uint8_t *p, size_t n)
 			r->msg_have += k;
 			p += k;
 			n -= k;
+			used += k;
 		}
 		if (r->msg_have == r->msg_len) {
 			hello_message(r, r->msg_hdr[0]);
 			r->msg_hdr_have = 0;
 		}
 	}
+	return used;
 }
 
 /*
  * Alert record bytes (RFC 5246 7.2). Warnings other than close_notify are
  * counted and passed over, as clients do; a fatal alert or close_notify
- * decides.
+ * decides. Returns how many bytes were used.
  */
-static void
+static size_t
 hello_alert_bytes(struct hello_reader *r, const uint8_t *p, size_t n)
 {
 	struct hello_reply *rp = &r->reply;
+	size_t used = 0;
 
-	while (n > 0 && rp->status == HELLO_MORE) {
-		r->alert[r->alert_have++] = *p++;
-		n--;
+	while (used < n && rp->status == HELLO_MORE) {
+		r->alert[r->alert_have++] = p[used++];
 		if (r->alert_have < 2)
 			continue;
 		r->alert_have = 0;
 		if (r->alert[0] != 1 && r->alert[0] != 2) {
 			hello_fail(r, "alert of unknown level %u", r->alert[0]);
-			return;
+			break;
 		}
 		if (r->alert[0] == 1 && r->alert[1] != 0) {
 			rp->nwarnings++;
@@ -1077,6 +1091,7 @@ hello_alert_bytes(struct hello_reader *r, const uint8_t *p, size_t n)
 		rp->alert_description = r->alert[1];
 		rp->status = HELLO_ALERT;
 	}
+	return used;
 }
 
 /* A complete record header: check it, start its body. */
@@ -1133,7 +1148,7 @@ enum hello_status
 hello_reader_feed(struct hello_reader *r, const uint8_t *p, size_t n)
 {
 	struct hello_reply *rp = &r->reply;
-	size_t k;
+	size_t k, room;
 
 	while (n > 0 && rp->status == HELLO_MORE) {
 		if (rp->consumed >= HELLO_INPUT_MAX) {
@@ -1141,8 +1156,11 @@ hello_reader_feed(struct hello_reader *r, const uint8_t *p, size_t n)
 			    HELLO_INPUT_MAX);
 			break;
 		}
+		room = HELLO_INPUT_MAX - rp->consumed;
 		if (r->rec_hdr_have < 5) {
 			k = 5 - r->rec_hdr_have < n ? 5 - r->rec_hdr_have : n;
+			if (k > room)
+				k = room;
 			memcpy(r->rec_hdr + r->rec_hdr_have, p, k);
 			r->rec_hdr_have += k;
 			rp->consumed += k;
@@ -1153,12 +1171,12 @@ hello_reader_feed(struct hello_reader *r, const uint8_t *p, size_t n)
 			continue;
 		}
 		k = r->rec_left < n ? r->rec_left : n;
-		if (k > HELLO_INPUT_MAX - rp->consumed)
-			k = HELLO_INPUT_MAX - rp->consumed;
+		if (k > room)
+			k = room;
 		if (r->rec_hdr[0] == HELLO_CONTENT_HANDSHAKE)
-			hello_handshake_bytes(r, p, k);
+			k = hello_handshake_bytes(r, p, k);
 		else
-			hello_alert_bytes(r, p, k);
+			k = hello_alert_bytes(r, p, k);
 		rp->consumed += k;
 		r->rec_left -= k;
 		p += k;

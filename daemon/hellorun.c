@@ -91,8 +91,8 @@ hellorun_write_cb(evutil_socket_t fd, short what, void *arg)
 		if (event_add(hr->ev_read, NULL) != 0)
 			fatalx("cannot watch a hello socket");
 	}
-	n = send(fd, hr->hello + hr->hello_sent,
-	    hr->hello_len - hr->hello_sent, MSG_NOSIGNAL);
+	n = send(fd, hr->hello + hr->hello_sent, hr->hello_len - hr->hello_sent,
+	    MSG_NOSIGNAL);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			hellorun_socket_error(hr, errno);
@@ -183,18 +183,20 @@ hellorun_start(const struct sockaddr *sa, socklen_t salen,
 	}
 	hr->hello_len = (size_t)len;
 	/* The reader must know whether server_name really went out. */
-	hr->sent_sni = hello_spec_offers_extension(spec, HELLO_EXT_SERVER_NAME) &&
+	hr->sent_sni =
+	    hello_spec_offers_extension(spec, HELLO_EXT_SERVER_NAME) &&
 	    hello_sni_name(host, sni) == 1;
 	if (!hr->sent_sni) {
 		for (i = j = 0; i < hr->spec.nextensions; i++) {
 			if (hr->spec.extensions[i] != HELLO_EXT_SERVER_NAME)
-				hr->spec.extensions[j++] = hr->spec.extensions[i];
+				hr->spec.extensions[j++] =
+				    hr->spec.extensions[i];
 		}
 		hr->spec.nextensions = j;
 	}
 	hr->reader = hello_reader_new(&hr->spec);
-	hr->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
+	hr->fd = socket(sa->sa_family,
+	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (hr->fd < 0) {
 		xasprintf(errp, "socket: %s", strerror(errno));
 		goto fail;

@@ -138,8 +138,8 @@ int hello_build(const struct hello_spec *, const char *,
 
 /* The reader. */
 struct hello_reader *hello_reader_new(const struct hello_spec *);
-enum hello_status hello_reader_feed(
-    struct hello_reader *, const uint8_t *, size_t);
+enum hello_status
+hello_reader_feed(struct hello_reader *, const uint8_t *, size_t);
 const struct hello_reply *hello_reader_reply(const struct hello_reader *);
 void hello_reader_free(struct hello_reader *);
 

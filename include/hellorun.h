@@ -37,9 +37,9 @@ struct hellorun_timings {
 struct hellorun;
 typedef void (*hellorun_cb)(struct hellorun *, void *);
 
-struct hellorun *hellorun_start(const struct sockaddr *, socklen_t,
-    const struct hello_spec *, const char *, uint64_t, hellorun_cb, void *,
-    char **);
+struct hellorun *
+hellorun_start(const struct sockaddr *, socklen_t, const struct hello_spec *,
+    const char *, uint64_t, hellorun_cb, void *, char **);
 void hellorun_free(struct hellorun *);
 enum hellorun_end hellorun_end(const struct hellorun *);
 int hellorun_errno(const struct hellorun *);

@@ -247,9 +247,8 @@ test_build_sni(void **state)
 
 	hello_spec_phone(&spec);
 	base = hello_build(&spec, NULL, random_bytes, out, &err);
-	assert_int_equal(
-	    hello_spec_parse_extensions(
-	        &spec, "server_name, renegotiation_info", &perr),
+	assert_int_equal(hello_spec_parse_extensions(&spec,
+	                     "server_name, renegotiation_info", &perr),
 	    0);
 	/* The trailing dot of a fully qualified name is not sent. */
 	len = hello_build(&spec, "Mail.Contoso.com.", random_bytes, out, &err);
@@ -276,8 +275,9 @@ test_build_refused(void **state)
 	const char *err = NULL;
 
 	hello_spec_phone(&spec);
-	assert_int_equal(
-	    hello_spec_parse_extensions(&spec, "server_name", &perr), 0);
+	assert_int_equal(hello_spec_parse_extensions(&spec, "server_name",
+	                     &perr),
+	    0);
 	memset(host, 'a', 254);
 	host[254] = '\0';
 	assert_int_equal(hello_build(&spec, host, random_bytes, out, &err), -1);
@@ -285,8 +285,8 @@ test_build_refused(void **state)
 	host[253] = '\0';
 	assert_true(hello_build(&spec, host, random_bytes, out, &err) > 0);
 
-	assert_int_equal(
-	    hello_spec_parse_suites(&spec, "?AES128-SHA", &perr), 0);
+	assert_int_equal(hello_spec_parse_suites(&spec, "?AES128-SHA", &perr),
+	    0);
 	hello_spec_core(&spec, &core);
 	assert_int_equal(core.nsuites, 0);
 	assert_int_equal(hello_build(&core, NULL, random_bytes, out, &err), -1);
@@ -321,9 +321,8 @@ test_spec_parse(void **state)
 	assert_string_equal(err, "unknown cipher suite \"BOGUS\"");
 	free(err);
 	assert_int_equal(spec.nsuites, 4); /* unchanged on error */
-	assert_int_equal(
-	    hello_spec_parse_suites(&spec, "RC4-SHA TLS_RSA_WITH_RC4_128_SHA",
-	        &err),
+	assert_int_equal(hello_spec_parse_suites(&spec,
+	                     "RC4-SHA TLS_RSA_WITH_RC4_128_SHA", &err),
 	    -1);
 	assert_non_null(strstr(err, "listed twice"));
 	free(err);
@@ -336,8 +335,9 @@ test_spec_parse(void **state)
 
 	assert_int_equal(hello_spec_parse_extensions(&spec, "none", &err), 0);
 	assert_int_equal(spec.nextensions, 0);
-	assert_int_equal(
-	    hello_spec_parse_extensions(&spec, "server_name,alpn", &err), -1);
+	assert_int_equal(hello_spec_parse_extensions(&spec, "server_name,alpn",
+	                     &err),
+	    -1);
 	free(err);
 
 	assert_int_equal(hello_suite_lookup("DES-CBC3-SHA", &v), 0);
@@ -345,6 +345,8 @@ test_spec_parse(void **state)
 	assert_string_equal(hello_suite_name(0x0035),
 	    "TLS_RSA_WITH_AES_256_CBC_SHA");
 	assert_null(hello_suite_name(0x1301));
+	assert_string_equal(hello_suite_openssl_name(0x000a), "DES-CBC3-SHA");
+	assert_null(hello_suite_openssl_name(0x00ff));
 	assert_string_equal(hello_alert_name(40), "handshake_failure");
 	assert_int_equal(hello_spec_parse_version("1.0", &v), 0);
 	assert_int_equal(v, 0x0301);
@@ -443,8 +445,7 @@ test_openssl_aes(void **state)
 	struct served sv;
 
 	hello_spec_phone(&spec);
-	serve(&spec, "hello.test", "AES128-SHA:@SECLEVEL=0", TLS1_VERSION,
-	    &sv);
+	serve(&spec, "hello.test", "AES128-SHA:@SECLEVEL=0", TLS1_VERSION, &sv);
 	rp = hello_reader_reply(sv.reader);
 	assert_int_equal(rp->status, HELLO_DONE);
 	assert_int_equal(rp->version, HELLO_TLS1_0);
@@ -472,10 +473,10 @@ test_openssl_sni(void **state)
 	char *err = NULL;
 
 	hello_spec_phone(&spec);
-	assert_int_equal(
-	    hello_spec_parse_extensions(&spec, "server_name", &err), 0);
-	serve(&spec, "hello.test", "AES256-SHA:@SECLEVEL=0", TLS1_VERSION,
-	    &sv);
+	assert_int_equal(hello_spec_parse_extensions(&spec, "server_name",
+	                     &err),
+	    0);
+	serve(&spec, "hello.test", "AES256-SHA:@SECLEVEL=0", TLS1_VERSION, &sv);
 	rp = hello_reader_reply(sv.reader);
 	assert_int_equal(rp->status, HELLO_DONE);
 	assert_int_equal(rp->suite, 0x0035);
@@ -795,8 +796,8 @@ test_read_bad_server_hello(void **state)
 	hs_add(&hs, 14, &(struct buf){0});
 	expect_hs_error(&spec, &hs, "extension 0");
 	sni = spec;
-	assert_int_equal(
-	    hello_spec_parse_extensions(&sni, "server_name", &err), 0);
+	assert_int_equal(hello_spec_parse_extensions(&sni, "server_name", &err),
+	    0);
 	free(rec.p);
 	rec = (struct buf){0};
 	records_add(&rec, 22, &hs, 16384);

@@ -403,8 +403,8 @@ test_openssl_sni_default(void **state)
 	assert_int_equal(X509_cmp(sk_X509_value(o.reply.chain, 0), other), 0);
 	outcome_free(&o);
 	sni = spec;
-	assert_int_equal(
-	    hello_spec_parse_extensions(&sni, "server_name", &err), 0);
+	assert_int_equal(hello_spec_parse_extensions(&sni, "server_name", &err),
+	    0);
 	exchange(port, &sni, "ews.hello.test", 10000, &o);
 	assert_true(o.sent_sni);
 	assert_int_equal(o.reply.status, HELLO_DONE);
@@ -461,8 +461,8 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 
 	if ((l->conn = accept(fd, NULL, NULL)) < 0)
 		return;
-	l->ev_conn = event_new(loop_base(), l->conn, EV_READ | EV_PERSIST,
-	    conn_cb, l);
+	l->ev_conn =
+	    event_new(loop_base(), l->conn, EV_READ | EV_PERSIST, conn_cb, l);
 	event_add(l->ev_conn, NULL);
 }
 
@@ -574,8 +574,9 @@ test_bad_host(void **state)
 	char host[300], *err = NULL;
 
 	hello_spec_phone(&spec);
-	assert_int_equal(
-	    hello_spec_parse_extensions(&spec, "server_name", &err), 0);
+	assert_int_equal(hello_spec_parse_extensions(&spec, "server_name",
+	                     &err),
+	    0);
 	memset(host, 'a', 299);
 	host[299] = '\0';
 	assert_null(hellorun_start((struct sockaddr *)&sin, sizeof sin, &spec,

@@ -76,8 +76,8 @@ hello_pki_make(struct hello_pki *p, const char *cn)
 {
 	p->ca_key = hello_pki_key("ca.key");
 	p->key = hello_pki_key("server.key");
-	p->ca = hello_pki_cert("hello test CA", p->ca_key, NULL, p->ca_key, 1,
-	    1);
+	p->ca =
+	    hello_pki_cert("hello test CA", p->ca_key, NULL, p->ca_key, 1, 1);
 	p->cert = hello_pki_cert(cn, p->key, p->ca, p->ca_key, 0, 2);
 }
 
