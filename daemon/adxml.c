@@ -1018,6 +1018,7 @@ adxml_parse(const char *body, size_t len)
 	struct adxml_ctx c;
 	enum xmlsafe_status status;
 	xmlDocPtr doc;
+	char *why = NULL;
 
 	r = xcalloc(1, sizeof *r);
 	memset(&c, 0, sizeof c);
@@ -1034,14 +1035,19 @@ adxml_parse(const char *body, size_t len)
 		    "an HTML page");
 		return r;
 	}
-	doc = xmlsafe_parse(body, len, ADXML_MAX_BODY, &status);
+	doc = xmlsafe_parse(body, len, ADXML_MAX_BODY, &status, &why);
 	if (doc == NULL) {
 		if (status == XMLSAFE_FORBIDDEN)
 			r->forbidden = 1;
 		if (status == XMLSAFE_TOO_LARGE)
 			r->too_large = 1;
-		adxml_fail(&c, ADXML_MALFORMED, xmlsafe_status_name(status),
-		    NULL);
+		if (why != NULL)
+			adxml_fail(&c, ADXML_MALFORMED,
+			    xmlsafe_status_name(status), "%s", why);
+		else
+			adxml_fail(&c, ADXML_MALFORMED,
+			    xmlsafe_status_name(status), NULL);
+		free(why);
 		return r;
 	}
 	adxml_classify(&c, xmlDocGetRootElement(doc));

@@ -17,8 +17,12 @@
 #define EWS_NS_T "http://schemas.microsoft.com/exchange/services/2006/types"
 #define EWS_NS_E "http://schemas.microsoft.com/exchange/services/2006/errors"
 
-/* EWS answers to GetFolder are small; 4 MiB bounds any EWS operation. */
-#define EWS_MAX_ANSWER (4u << 20)
+/*
+ * A GetFolder(calendar, IdOnly) answer is about 1 KB; 1 MiB bounds it with
+ * room to spare and keeps the parse within the loop's budget
+ * (docs/xml-limits.md).
+ */
+#define EWS_MAX_ANSWER (1u << 20)
 
 /*
  * The request: GetFolder on the calendar (what the phone reads), IdOnly,
@@ -230,7 +234,8 @@ ews_parse_answer(const char *body, size_t len, struct ews_answer *ans)
 
 	memset(ans, 0, sizeof *ans);
 	ans->outcome = EWS_MALFORMED;
-	if ((doc = xmlsafe_parse(body, len, EWS_MAX_ANSWER, &status)) == NULL) {
+	if ((doc = xmlsafe_parse(body, len, EWS_MAX_ANSWER, &status, NULL)) ==
+	    NULL) {
 		ans->response_code = xstrdup(xmlsafe_status_name(status));
 		return 0;
 	}

@@ -64,7 +64,7 @@ struct adxml_result {
 	/*
 	 * Why an answer is malformed or not Autodiscover (static string):
 	 * xml_empty, response_too_large, xml_malformed, xml_dtd_forbidden,
-	 * ad_incomplete, xml_wrong_namespace, not_autodiscover; else NULL.
+	 * xml_too_complex, ad_incomplete, xml_wrong_namespace, not_autodiscover; else NULL.
 	 */
 	const char *reason;
 	int forbidden; /* carried a DTD / entity declarations */

@@ -69,7 +69,7 @@ test_request(void **unused)
 	assert_non_null(strstr(req, "DistinguishedFolderId Id=\"calendar\""));
 	assert_non_null(strstr(req, "<t:BaseShape>IdOnly</t:BaseShape>"));
 	assert_null(strstr(req, "https://schemas"));
-	doc = xmlsafe_parse(req, strlen(req), 1 << 20, &st);
+	doc = xmlsafe_parse(req, strlen(req), 1 << 20, &st, NULL);
 	assert_non_null(doc);
 	xmlFreeDoc(doc);
 	free(req);
