@@ -275,8 +275,9 @@ ad_hop(struct autodiscover *ad)
 }
 
 /*
- * Validate a redirect target URL: https, a host that may be asked, not
- * visited yet. Return the reason it is refused, or REASON_OK.
+ * Validate a redirect target URL: a URL at all (printable ASCII), https, a
+ * host that may be asked, not visited yet. Return the reason it is
+ * refused (*why says it for a human), or REASON_OK.
  */
 static enum reason
 ad_check_redirect(struct autodiscover *ad, const char *url, const char **why)
@@ -285,6 +286,8 @@ ad_check_redirect(struct autodiscover *ad, const char *url, const char **why)
 	char *scheme = NULL, *host = NULL;
 	enum reason r = REASON_OK;
 
+	if ((*why = http_url_refused(url)) != NULL)
+		return REASON_REDIRECT_REJECTED;
 	if ((u = curl_url()) == NULL)
 		fatalx("curl_url: out of memory");
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
@@ -319,9 +322,7 @@ ad_follow(struct autodiscover *ad, enum ad_kind kind, const char *url)
 
 	if ((r = ad_check_redirect(ad, url, &why)) != REASON_OK) {
 		step_set(ad->st, STEP_FAIL, reason_name(r),
-		    "redirect to %s "
-		    "refused: %s",
-		    url, why);
+		    "redirect to %s refused: %s", url, why);
 		ad->last_reason = ad->refused = r;
 		if (r == REASON_REDIRECT_LOOP) {
 			ad_stop(ad, r, why);
@@ -380,8 +381,9 @@ ad_keep_answer(struct autodiscover_result *r, const char *source,
 }
 
 /*
- * Why a RedirectAddress to address is refused, or NULL to follow it. Its
- * domain must pass the host policy against the mailbox's own domain: that
+ * Why a RedirectAddress to address is refused, or NULL to follow it. It
+ * must be an address a request can carry (no white space or control
+ * characters, UTF-8: the test is building one). Its domain must pass the host policy against the mailbox's own domain: that
  * domain or under it, or listed in redirect_allow (credentials go nowhere
  * the admin did not name), and never a public suffix.
  */
@@ -389,10 +391,15 @@ static const char *
 ad_redirect_address_refused(struct autodiscover *ad, const char *address)
 {
 	const char *at = strrchr(address, '@'), *why = NULL;
-	char *domain;
+	char *domain, *body;
 
 	if (at == NULL || at == address || at[1] == '\0')
 		return "not an SMTP address";
+	if (strpbrk(address, " \t\r\n") != NULL ||
+	    (body = adxml_pox_request(address)) == NULL)
+		return "not an SMTP address (a space, a control character or "
+		       "bytes that are not UTF-8)";
+	free(body);
 	domain = dns_lower(xstrdup(at + 1));
 	if (!dns_valid_hostname(domain))
 		why = "not a DNS domain";
@@ -405,13 +412,44 @@ ad_redirect_address_refused(struct autodiscover *ad, const char *address)
 	return why;
 }
 
+/*
+ * Drop an EWS URL from an answer that is not a URL: return why
+ * (http_url_refused), or NULL if it is kept.
+ */
+static const char *
+ad_url_refused(char **url)
+{
+	const char *why;
+
+	if (*url == NULL || (why = http_url_refused(*url)) == NULL)
+		return NULL;
+	free(*url);
+	*url = NULL;
+	return why;
+}
+
+/* An answer's URL as a step shows it: the URL, why it was refused, or none. */
+static char *
+ad_url_shown(const char *url, const char *refused)
+{
+	char *out;
+
+	if (url != NULL)
+		return xstrdup(url);
+	if (refused == NULL)
+		return xstrdup("(none)");
+	xasprintf(&out, "(refused: %s)", refused);
+	return out;
+}
+
 /* Read an Autodiscover answer (200). */
 static void
 ad_answer(struct autodiscover *ad)
 {
 	struct autodiscover_result *r = ad->res;
 	struct adxml_result *x;
-	const char *refused;
+	const char *refused, *bad_in, *bad_ex;
+	char *shown_in, *shown_ex;
 	const char *body;
 	size_t len;
 
@@ -419,18 +457,30 @@ ad_answer(struct autodiscover *ad)
 	x = adxml_parse(body, len);
 	switch (x->outcome) {
 	case ADXML_SETTINGS:
+		bad_in = ad_url_refused(&x->internal_ews_url);
+		bad_ex = ad_url_refused(&x->external_ews_url);
+		shown_in = ad_url_shown(x->internal_ews_url, bad_in);
+		shown_ex = ad_url_shown(x->external_ews_url, bad_ex);
 		if (x->internal_ews_url == NULL &&
 		    x->external_ews_url == NULL) {
-			step_set(ad->st, STEP_FAIL, "autodiscover_no_ews_url",
-			    "no EWS URL in the answer");
-			ad->last_reason = REASON_AUTODISCOVER_NO_EWS_URL;
+			step_set(ad->st, STEP_FAIL,
+			    bad_in || bad_ex ? "ews_url_refused"
+			                     : "autodiscover_no_ews_url",
+			    "no %sEWS URL in the answer: InternalEwsUrl %s, "
+			    "ExternalEwsUrl %s",
+			    bad_in || bad_ex ? "usable " : "", shown_in,
+			    shown_ex);
+			ad->last_reason = bad_in || bad_ex
+			    ? REASON_AUTODISCOVER_MALFORMED
+			    : REASON_AUTODISCOVER_NO_EWS_URL;
+			free(shown_in);
+			free(shown_ex);
 			break;
 		}
 		step_set(ad->st, STEP_OK, NULL,
-		    "InternalEwsUrl %s, "
-		    "ExternalEwsUrl %s",
-		    x->internal_ews_url ? x->internal_ews_url : "(none)",
-		    x->external_ews_url ? x->external_ews_url : "(none)");
+		    "InternalEwsUrl %s, ExternalEwsUrl %s", shown_in, shown_ex);
+		free(shown_in);
+		free(shown_ex);
 		ad_keep_answer(r, ad->cur->url, x);
 		if (!r->found) {
 			r->found = 1;
@@ -597,8 +647,19 @@ ad_dns_cb(const struct dns_result *dr, void *arg)
 		body = c->kind == AD_SOAP
 		    ? adxml_soap_request(c->url, ad->address)
 		    : adxml_pox_request(ad->address);
-		if (body == NULL)
-			fatalx("cannot build an autodiscover request");
+		if (body == NULL) {
+			/* The address or URL cannot be written as XML. */
+			step_set(ad->st, STEP_FAIL, "redirect_rejected",
+			    "%s cannot be sent in an Autodiscover request "
+			    "(control characters or bytes that are not UTF-8)",
+			    c->kind == AD_SOAP ? "the address or the URL"
+			                       : "the address");
+			http_req_free(ad->req);
+			ad->req = NULL;
+			ad->last_reason = REASON_REDIRECT_REJECTED;
+			ad_next(ad);
+			return;
+		}
 		http_req_add_header(ad->req,
 		    "Content-Type: text/xml; charset=utf-8");
 		http_req_set_body(ad->req, body, strlen(body));
@@ -657,6 +718,7 @@ ad_next(struct autodiscover *ad)
 	struct ad_cand *c;
 	CURLU *u;
 	char *host = NULL, *port = NULL, *name;
+	const char *why;
 
 	ad_cand_free(ad->cur);
 	ad->cur = NULL;
@@ -685,6 +747,13 @@ ad_next(struct autodiscover *ad)
 		        ? " (POX)"
 		        : " (redirect probe, no credentials)");
 		step_set_str(&ad->st->url, c->url);
+		if ((why = http_url_refused(c->url)) != NULL) {
+			step_set(ad->st, STEP_FAIL, "redirect_rejected",
+			    "not a usable URL: %s", why);
+			ad_cand_free(c);
+			ad->cur = NULL;
+			continue;
+		}
 		if ((u = curl_url()) == NULL)
 			fatalx("curl_url: out of memory");
 		if (curl_url_set(u, CURLUPART_URL, c->url, 0) != CURLUE_OK ||

@@ -637,7 +637,8 @@ ewsprobe_start(const struct ewsprobe_params *p, ewsprobe_done_cb done,
 
 	if ((u = curl_url()) == NULL)
 		fatalx("curl_url: out of memory");
-	if (curl_url_set(u, CURLUPART_URL, p->url, 0) != CURLUE_OK ||
+	if (http_url_refused(p->url) != NULL ||
+	    curl_url_set(u, CURLUPART_URL, p->url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
 	        CURLUE_OK) {

@@ -601,9 +601,49 @@ http_ssl_ctx_fn(CURL *easy, void *ssl_ctx, void *arg)
 }
 
 /*
- * Check the URL before anything touches the network: well formed, no
- * credentials in it, an allowed scheme, and a pinned host:port. Returns
- * HTTP_DONE when it may go on; otherwise sets the error text.
+ * Why url is not a URL ewsprobed will use, or NULL when it is one. A URL
+ * is printable ASCII (RFC 3986 §2): a control character, a space or a
+ * byte above 0x7e is refused here, whatever libcurl's parser would make
+ * of it (it passes 0xff through), so that such bytes never reach a
+ * request, an XML body or a report as a URL. Then libcurl must parse it
+ * and find a host. Pure: servers' Location headers, RedirectUrls and EWS
+ * URLs all pass through it.
+ */
+const char *
+http_url_refused(const char *url)
+{
+	const unsigned char *p;
+	CURLU *u;
+	char *host = NULL;
+	const char *why = NULL;
+
+	if (url == NULL || *url == '\0')
+		return "empty";
+	for (p = (const unsigned char *)url; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return "holds a control character";
+		if (*p == ' ')
+			return "holds a space";
+		if (*p > 0x7e)
+			return "holds a byte that is not ASCII";
+	}
+	if ((u = curl_url()) == NULL)
+		fatalx("curl_url: out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+		why = "not a URL";
+	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    host == NULL || *host == '\0')
+		why = "no host";
+	curl_free(host);
+	curl_url_cleanup(u);
+	return why;
+}
+
+/*
+ * Check the URL before anything touches the network: a URL at all
+ * (http_url_refused), no credentials in it, an allowed scheme, and a
+ * pinned host:port. Returns HTTP_DONE when it may go on; otherwise sets
+ * the error text.
  */
 static enum http_status
 http_check_url(struct http_req *req)
@@ -611,7 +651,12 @@ http_check_url(struct http_req *req)
 	CURLU *u;
 	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
 	enum http_status st = HTTP_ERR_BAD_URL;
+	const char *why;
 
+	if ((why = http_url_refused(req->url)) != NULL) {
+		xasprintf(&req->error, "not a usable URL: %s", why);
+		return HTTP_ERR_BAD_URL;
+	}
 	if ((u = curl_url()) == NULL)
 		fatalx("curl_url: out of memory");
 	if (curl_url_set(u, CURLUPART_URL, req->url, 0) != CURLUE_OK ||

@@ -238,6 +238,21 @@ def hostile_body(behaviour, target):
     if behaviour == "long_names":
         name = "n" * 60000
         return f'<?xml version="1.0"?>\n<{name}></{name}>\n'
+    if behaviour == "many_attributes":
+        # ~120,000 attributes on one element, just under the 1 MiB cap:
+        # libxml2 2.9's duplicate checks make this 30 s of CPU (issue 12).
+        attrs, size, i = [], 200, 0
+        while size + len(f' a{i}=""') < (1 << 20) - 16:
+            attrs.append(f' a{i}=""')
+            size += len(attrs[-1])
+            i += 1
+        return (f'<?xml version="1.0"?>\n<Autodiscover xmlns="{NS_POX}"'
+                + "".join(attrs) + "/>\n")
+    if behaviour == "many_namespaces":
+        # 40,000 namespace declarations on one element (1.6 s in libxml2).
+        decls = "".join(f' xmlns:p{i}="u"' for i in range(40000))
+        return (f'<?xml version="1.0"?>\n<Autodiscover xmlns="{NS_POX}"'
+                + decls + "/>\n")
     if behaviour == "malformed_xml":
         return "<?xml version='1.0'?><Autodiscover><Response>"
     raise ValueError(f"unknown hostile body {behaviour}")

@@ -35,7 +35,8 @@ MAX_BODY = 1 << 20
 EMAIL_RE = re.compile(rb"<(?:[\w-]+:)?(?:Mailbox|EMailAddress)>\s*([^<\s]+)")
 HOSTILE = ("slow_drip", "stall", "oversized", "huge_length", "header_flood",
            "reset", "malformed_xml", "html", "billion_laughs", "quadratic",
-           "xxe", "external_dtd", "deep_nesting", "long_names")
+           "xxe", "external_dtd", "deep_nesting", "long_names",
+           "many_attributes", "many_namespaces")
 
 
 class VHost:

@@ -609,6 +609,146 @@ test_deep_nesting(void **state)
 	free(buf);
 }
 
+/* Build "<a" + n copies of unit (with %zu numbered) + tail into a buffer. */
+static char *
+build_repeat(const char *head, const char *pre, const char *post, size_t n,
+    const char *tail, size_t *len)
+{
+	size_t cap = strlen(head) + n * (strlen(pre) + strlen(post) + 24) +
+	    strlen(tail) + 1;
+	char *buf = malloc(cap), *p;
+	size_t i;
+
+	assert_non_null(buf);
+	p = buf + sprintf(buf, "%s", head);
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s%zu%s", pre, i, post);
+	p += sprintf(p, "%s", tail);
+	*len = (size_t)(p - buf);
+	return buf;
+}
+
+/* The reason adxml gives a document (static in the result). */
+static void
+expect_reason(const char *buf, size_t len, const char *reason)
+{
+	struct adxml_result *r = adxml_parse(buf, len);
+
+	check_invariants(r);
+	assert_non_null(r->reason);
+	assert_string_equal(r->reason, reason);
+	adxml_result_free(r);
+}
+
+/*
+ * The pre-scan refuses structure libxml2 handles in more than linear time
+ * (issue 12 item 4: 120,000 attributes on one element took 30 s), and
+ * admits everything up to each limit.
+ */
+static void
+test_prescan_limits(void **state)
+{
+	char *buf, name[XMLSAFE_MAX_NAME + 16];
+	size_t len, i;
+
+	/* The attack itself, just under the 1 MiB cap. */
+	buf = build_repeat("<a", " a", "=\"\"", 100000, "/>", &len);
+	assert_true(len < ADXML_MAX_BODY);
+	expect_reason(buf, len, "xml_too_complex");
+	free(buf);
+	buf = build_repeat("<a", " xmlns:p", "=\"u\"", 40000, "/>", &len);
+	expect_reason(buf, len, "xml_too_complex");
+	free(buf);
+	/* Attributes per element: the limit passes, one more does not. */
+	buf = build_repeat("<a", " a", "=''", XMLSAFE_MAX_ATTRS, "/>", &len);
+	expect_reason(buf, len, "not_autodiscover");
+	free(buf);
+	buf =
+	    build_repeat("<a", " a", "=''", XMLSAFE_MAX_ATTRS + 1, "/>", &len);
+	expect_reason(buf, len, "xml_too_complex");
+	free(buf);
+	/* Namespace declarations in the document, one per element. */
+	buf = build_repeat("<a>", "<b xmlns:p", "='u'/>",
+	    XMLSAFE_MAX_NAMESPACES, "</a>", &len);
+	expect_reason(buf, len, "not_autodiscover");
+	free(buf);
+	buf = build_repeat("<a>", "<b xmlns:p", "='u'/>",
+	    XMLSAFE_MAX_NAMESPACES + 1, "</a>", &len);
+	expect_reason(buf, len, "xml_too_complex");
+	free(buf);
+	/* Elements (end tags do not count). */
+	buf = build_repeat("<a>", "<b n='", "'></b>", XMLSAFE_MAX_ITEMS - 1,
+	    "</a>", &len);
+	expect_reason(buf, len, "not_autodiscover");
+	free(buf);
+	buf =
+	    build_repeat("<a>", "<!--", "-->", XMLSAFE_MAX_ITEMS, "</a>", &len);
+	expect_reason(buf, len, "xml_too_complex");
+	free(buf);
+	/* Depth. */
+	buf = malloc(8 * XMLSAFE_MAX_DEPTH + 16);
+	assert_non_null(buf);
+	for (len = 0, i = 0; i < XMLSAFE_MAX_DEPTH; i++, len += 3)
+		memcpy(buf + len, "<a>", 3);
+	for (i = 0; i < XMLSAFE_MAX_DEPTH; i++, len += 4)
+		memcpy(buf + len, "</a>", 4);
+	expect_reason(buf, len, "not_autodiscover");
+	memmove(buf + 3, buf, len);
+	memcpy(buf, "<a>", 3);
+	memcpy(buf + len + 3, "</a>", 4);
+	expect_reason(buf, len + 7, "xml_too_complex");
+	free(buf);
+	/* Names. */
+	memset(name, 'n', sizeof name);
+	len = (size_t)snprintf(buf = malloc(1024), 1024, "<%.*s/>",
+	    (int)XMLSAFE_MAX_NAME, name);
+	expect_reason(buf, len, "not_autodiscover");
+	len = (size_t)snprintf(buf, 1024, "<a %.*s='x'/>",
+	    (int)XMLSAFE_MAX_NAME + 1, name);
+	expect_reason(buf, len, "xml_too_complex");
+	free(buf);
+}
+
+/* What the pre-scan must not mistake for structure, and what it refuses. */
+static void
+test_prescan_lexing(void **state)
+{
+	static const struct {
+		const char *doc;
+		const char *reason;
+	} cases[] = {
+	    /* Markup-like text inside comments, CDATA, PIs and values. */
+	    {"<a><!-- <!DOCTYPE a> <b c='d'> --></a>", "not_autodiscover"},
+	    {"<a><![CDATA[<!DOCTYPE a><x y='z'>]]></a>", "not_autodiscover"},
+	    {"<?xml version='1.0' encoding='ISO-8859-1'?><?pi <!DOCTYPE?><a/>",
+	        "not_autodiscover"},
+	    {"<a b='>' c = \"'<x>'\"/>", "xml_malformed"},
+	    {"<a b='>' c = \"'x'\" ></a >", "not_autodiscover"},
+	    {"\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"utf-8\"?><a/>",
+	        "not_autodiscover"},
+	    {"<?xml version='1.0' encoding='windows-1252'?><a>\x80</a>",
+	        "not_autodiscover"},
+	    /* DTDs, encodings that move ASCII bytes, NULs, text first. */
+	    {"<?xml version='1.0'?><!DOCTYPE a><a/>", "xml_dtd_forbidden"},
+	    {"<?xml version='1.0' encoding='UTF-7'?><a/>", "xml_malformed"},
+	    {"<?xml version='1.0' encoding='EBCDIC-US'?><a/>", "xml_malformed"},
+	    {"<?xml version='1.0' encoding='UTF-16'?><a/>", "xml_malformed"},
+	    {"Service Unavailable", "xml_malformed"},
+	    {"<a><!ENTITY x 'y'></a>", "xml_malformed"},
+	    {"<a></b></a></a>", "xml_malformed"},
+	    {"<a b></a>", "xml_malformed"},
+	    {"<a b='c></a>", "xml_malformed"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		print_message("%s\n", cases[i].doc);
+		expect_reason(cases[i].doc, strlen(cases[i].doc),
+		    cases[i].reason);
+	}
+	expect_reason("<a>\0</a>", 8, "xml_malformed");
+}
+
 /* A 60,000-character element name exceeds XML_MAX_NAME_LENGTH. */
 static void
 test_long_name(void **state)
@@ -1121,6 +1261,8 @@ main(void)
 	    cmocka_unit_test(test_too_large),
 	    cmocka_unit_test(test_deep_nesting),
 	    cmocka_unit_test(test_long_name),
+	    cmocka_unit_test(test_prescan_limits),
+	    cmocka_unit_test(test_prescan_lexing),
 	    cmocka_unit_test(test_billion_laughs),
 	    cmocka_unit_test(test_quadratic),
 	    cmocka_unit_test(test_xxe_canary),

@@ -390,7 +390,7 @@ static void
 test_pin_and_scheme(void **unused)
 {
 	struct http_req *req;
-	char url[128];
+	char url[128], bad[128];
 
 	server_forget();
 	/* A name that resolves nowhere works through its pin (test_get). */
@@ -418,6 +418,12 @@ test_pin_and_scheme(void **unused)
 	snprintf(url, sizeof url, "http://fixture.test:%d/ok", fx.port_http);
 	req = http_req_new("GET", url);
 	http_req_pin(req, "fixture.test", fx.port_http, "127.0.0.1");
+	expect_early(req, HTTP_ERR_BAD_URL);
+	/* A byte libcurl's parser lets through is still not a URL. */
+	snprintf(bad, sizeof bad, "https://fixture.test:%d/o\xffk",
+	    fx.port_https);
+	req = http_req_new("GET", bad);
+	http_req_pin(req, "fixture.test", fx.port_https, "127.0.0.1");
 	expect_early(req, HTTP_ERR_BAD_URL);
 	assert_null(server_said("/ok", 0)); /* nothing reached the server */
 
@@ -656,10 +662,53 @@ test_basic(void **unused)
 	assert_no_secret(captured);
 }
 
+/*
+ * Which strings are URLs: printable ASCII that libcurl parses with a
+ * host. Location headers, RedirectUrls and EWS URLs all pass here.
+ */
+static void
+test_url_refused(void **unused)
+{
+	static const char *const good[] = {
+	    "https://mail.contoso.com/EWS/Exchange.asmx",
+	    "https://autodiscover.contoso.com:8443/autodiscover/"
+	    "autodiscover.svc?x=%20y#f",
+	    "http://[::1]/a",
+	};
+	static const struct {
+		const char *url;
+		const char *why;
+	} bad[] = {
+	    {"", "empty"},
+	    {"https://mail.contoso.com/EWS/\xff", "not ASCII"},
+	    {"https://mail.contoso.com/\xc3\xa9", "not ASCII"},
+	    {"https://mail.contoso.com/a\tb", "control character"},
+	    {"https://mail.contoso.com/EWS\n  verdict: ok", "control"},
+	    {"https://mail.contoso.com/\x7f", "control character"},
+	    {"https://mail.contoso.com/\xc2\x9b", "not ASCII"},
+	    {"https://mail.contoso.com/a b", "space"},
+	    {"not a url", "space"},
+	    {"https://", "not a URL"},
+	    {"/relative/path", "not a URL"},
+	};
+	size_t i;
+	const char *why;
+
+	for (i = 0; i < sizeof good / sizeof good[0]; i++)
+		assert_null(http_url_refused(good[i]));
+	assert_non_null(http_url_refused(NULL));
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		why = http_url_refused(bad[i].url);
+		assert_non_null(why);
+		assert_non_null(strstr(why, bad[i].why));
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_url_refused),
 	    cmocka_unit_test(test_get),
 	    cmocka_unit_test(test_post),
 	    cmocka_unit_test(test_multi_header),
