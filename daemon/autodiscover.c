@@ -275,42 +275,54 @@ ad_hop(struct autodiscover *ad)
 }
 
 /*
- * Validate a redirect target URL: a URL at all (printable ASCII), https, a
- * host that may be asked, not visited yet. Return the reason it is
- * refused (*why says it for a human), or REASON_OK.
+ * Why a redirect target URL is refused, or NULL: it must be a URL at all
+ * (printable ASCII, http_url_refused), https, and on a host that may be
+ * asked for a mailbox in domain (autodiscover_host_allowed). Pure: the
+ * fuzzer drives it with Location and RedirectUrl values.
  */
-static enum reason
-ad_check_redirect(struct autodiscover *ad, const char *url, const char **why)
+const char *
+autodiscover_redirect_refused(const char *url, const char *domain,
+    const struct config_strlist *allow)
 {
 	CURLU *u;
 	char *scheme = NULL, *host = NULL;
-	enum reason r = REASON_OK;
+	const char *why = NULL;
 
-	if ((*why = http_url_refused(url)) != NULL)
-		return REASON_REDIRECT_REJECTED;
+	if ((why = http_url_refused(url)) != NULL)
+		return why;
 	if ((u = curl_url()) == NULL)
 		fatalx("curl_url: out of memory");
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		*why = "not a URL";
-		r = REASON_REDIRECT_REJECTED;
-	} else if (strcmp(scheme, "https") != 0) {
-		*why = "not https (redirect_not_https)";
-		r = REASON_REDIRECT_REJECTED;
-	} else if (!autodiscover_host_allowed(host, ad->domain,
-	               ad->p.redirect_allow)) {
-		*why = "host outside the mailbox's domain and not in "
-		       "redirect_allow (redirect_host_not_allowed)";
-		r = REASON_REDIRECT_REJECTED;
-	} else if (config_strlist_has(&ad->visited_urls, url)) {
-		*why = "already visited (redirect_loop)";
-		r = REASON_REDIRECT_LOOP;
-	}
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		why = "not a URL";
+	else if (strcmp(scheme, "https") != 0)
+		why = "not https (redirect_not_https)";
+	else if (!autodiscover_host_allowed(host, domain, allow))
+		why = "host outside the mailbox's domain and not in "
+		      "redirect_allow (redirect_host_not_allowed)";
 	curl_free(scheme);
 	curl_free(host);
 	curl_url_cleanup(u);
-	return r;
+	return why;
+}
+
+/*
+ * Validate a redirect target URL (autodiscover_redirect_refused) and that
+ * it was not visited yet. Return the reason it is refused (*why says it
+ * for a human), or REASON_OK.
+ */
+static enum reason
+ad_check_redirect(struct autodiscover *ad, const char *url, const char **why)
+{
+	if ((*why = autodiscover_redirect_refused(url, ad->domain,
+	         ad->p.redirect_allow)) != NULL)
+		return REASON_REDIRECT_REJECTED;
+	if (config_strlist_has(&ad->visited_urls, url)) {
+		*why = "already visited (redirect_loop)";
+		return REASON_REDIRECT_LOOP;
+	}
+	return REASON_OK;
 }
 
 /* A redirect to url (re-POST with the same kind), if it passes. */
@@ -383,12 +395,14 @@ ad_keep_answer(struct autodiscover_result *r, const char *source,
 /*
  * Why a RedirectAddress to address is refused, or NULL to follow it. It
  * must be an address a request can carry (no white space or control
- * characters, UTF-8: the test is building one). Its domain must pass the host policy against the mailbox's own domain: that
- * domain or under it, or listed in redirect_allow (credentials go nowhere
- * the admin did not name), and never a public suffix.
+ * characters, UTF-8: the test is building one). Its domain must pass the
+ * host policy against the mailbox's own domain home: that domain or under
+ * it, or listed in redirect_allow (credentials go nowhere the admin did
+ * not name), and never a public suffix. Pure: the fuzzer drives it.
  */
-static const char *
-ad_redirect_address_refused(struct autodiscover *ad, const char *address)
+const char *
+autodiscover_address_refused(const char *address, const char *home,
+    const struct config_strlist *allow)
 {
 	const char *at = strrchr(address, '@'), *why = NULL;
 	char *domain, *body;
@@ -405,8 +419,7 @@ ad_redirect_address_refused(struct autodiscover *ad, const char *address)
 		why = "not a DNS domain";
 	else if (dns_public_suffix(domain))
 		why = "a public suffix";
-	else if (!autodiscover_host_allowed(domain, ad->home,
-	             ad->p.redirect_allow))
+	else if (!autodiscover_host_allowed(domain, home, allow))
 		why = "outside the mailbox's domain and not in redirect_allow";
 	free(domain);
 	return why;
@@ -505,8 +518,8 @@ ad_answer(struct autodiscover *ad)
 		adxml_result_free(x);
 		return;
 	case ADXML_REDIRECT_ADDRESS:
-		if ((refused = ad_redirect_address_refused(ad,
-		         x->redirect_target)) != NULL) {
+		if ((refused = autodiscover_address_refused(x->redirect_target,
+		         ad->home, ad->p.redirect_allow)) != NULL) {
 			step_set(ad->st, STEP_FAIL, "redirect_addr_not_allowed",
 			    "RedirectAddress %s refused: %s",
 			    x->redirect_target, refused);

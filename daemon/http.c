@@ -112,7 +112,7 @@ struct http_req {
 	size_t resp_len;
 	size_t header_bytes;
 	struct http_header *resp_headers;
-	size_t nresp_headers;
+	size_t nresp_headers, resp_headers_cap;
 	char *address;
 	char *tls_version;
 	struct step_timings timings;
@@ -499,7 +499,7 @@ http_clear_headers(struct http_req *req)
 	}
 	free(req->resp_headers);
 	req->resp_headers = NULL;
-	req->nresp_headers = 0;
+	req->nresp_headers = req->resp_headers_cap = 0;
 }
 
 /* Record one "Name: value" header line (trimmed). */
@@ -518,34 +518,47 @@ http_keep_header(struct http_req *req, const char *data, size_t len)
 		end--;
 	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
 		;
-	req->resp_headers = xreallocarray(req->resp_headers,
-	    req->nresp_headers + 1, sizeof *req->resp_headers);
+	if (req->nresp_headers == req->resp_headers_cap) {
+		/* Grown geometrically: 64 KiB of "a:\n" lines is 21,000. */
+		req->resp_headers_cap =
+		    req->resp_headers_cap == 0 ? 16 : req->resp_headers_cap * 2;
+		req->resp_headers = xreallocarray(req->resp_headers,
+		    req->resp_headers_cap, sizeof *req->resp_headers);
+	}
 	h = &req->resp_headers[req->nresp_headers++];
 	h->name = xstrndup(data, (size_t)(colon - data));
 	h->value = xstrndup(v, (size_t)(end - v));
 }
 
 /*
- * CURLOPT_HEADERFUNCTION: keep the last response's headers (an NTLM
- * exchange has several responses in one transfer) and count the bytes of
- * all of them; past the cap the transfer is aborted.
+ * Read one response header line of len bytes as libcurl hands it over
+ * (the status line starts a response, so an NTLM exchange's several
+ * responses leave only the last one's headers) and count the bytes of
+ * all of them. Return 0, or -1 past the cap (the transfer is aborted).
+ * Pure apart from req: the fuzzer feeds it server bytes.
  */
-static size_t
-http_header_cb(char *data, size_t size, size_t n, void *arg)
+int
+http_req_feed_header(struct http_req *req, const char *data, size_t len)
 {
-	struct http_req *req = arg;
-	size_t len = size * n;
-
 	if (len > req->max_headers - req->header_bytes) {
 		req->headers_too_large = 1;
-		return 0;
+		return -1;
 	}
 	req->header_bytes += len;
 	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
 		http_clear_headers(req);
 	else
 		http_keep_header(req, data, len);
-	return len;
+	return 0;
+}
+
+/* CURLOPT_HEADERFUNCTION: http_req_feed_header; 0 aborts the transfer. */
+static size_t
+http_header_cb(char *data, size_t size, size_t n, void *arg)
+{
+	size_t len = size * n;
+
+	return http_req_feed_header(arg, data, len) == 0 ? len : 0;
 }
 
 /* Whether addr is pinned for the URL's host and port. */

@@ -63,6 +63,10 @@ struct autodiscover *autodiscover_start(const struct autodiscover_params *,
     autodiscover_done_cb, void *);
 void autodiscover_cancel(struct autodiscover *);
 void autodiscover_result_free(struct autodiscover_result *);
+const char *autodiscover_redirect_refused(const char *, const char *,
+    const struct config_strlist *);
+const char *autodiscover_address_refused(const char *, const char *,
+    const struct config_strlist *);
 int autodiscover_host_allowed(const char *, const char *,
     const struct config_strlist *);
 

@@ -85,5 +85,6 @@ const char *http_req_url(const struct http_req *);
 void http_req_timings(const struct http_req *, struct step_timings *);
 const char *http_status_name(enum http_status);
 const char *http_url_refused(const char *);
+int http_req_feed_header(struct http_req *, const char *, size_t);
 
 #endif

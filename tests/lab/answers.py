@@ -239,7 +239,7 @@ def hostile_body(behaviour, target):
         name = "n" * 60000
         return f'<?xml version="1.0"?>\n<{name}></{name}>\n'
     if behaviour == "many_attributes":
-        # ~120,000 attributes on one element, just under the 1 MiB cap:
+        # ~105,000 attributes on one element, just under the 1 MiB cap:
         # libxml2 2.9's duplicate checks make this 30 s of CPU (issue 12).
         attrs, size, i = [], 200, 0
         while size + len(f' a{i}=""') < (1 << 20) - 16:

@@ -378,6 +378,8 @@ def inside_hostile():
                        ("/xxe", 'SYSTEM "file:///run/contoso/lab/canary'),
                        ("/external-dtd", 'SYSTEM "http://hostile'),
                        ("/deep", "<a><a><a>"),
+                       ("/many-attributes", ' a100000=""'),
+                       ("/many-namespaces", ' xmlns:p39999="u"'),
                        ("/wrong-namespace", 'xmlns="http://evil.test/x"')):
         rc, code, _, body = curl("-d", POX_REQUEST, url + path)
         check((rc, code) == (0, "200") and text in body, path)
