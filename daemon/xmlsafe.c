@@ -29,15 +29,14 @@ xmlsafe_deny_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
 }
 
 /*
- * Parser errors echo attacker bytes: they are never printed. The first
- * error stops the parser: libxml2 2.9 would otherwise go on scanning the
- * rest of a document it already rejected (with SAX off), at its own cost.
+ * Parser errors echo attacker bytes: they are never printed. (Stopping
+ * the parser here would bound the work after a fatal error, but
+ * xmlStopParser frees the input under the function that raised the error;
+ * the pre-scan already bounds the whole document.)
  */
 static void
 xmlsafe_error_cb(void *ctx, xmlErrorPtr error)
 {
-	if (ctx != NULL && error != NULL && error->level == XML_ERR_FATAL)
-		xmlStopParser(ctx);
 }
 
 /* Swallow one libxml2 generic (printf-style) message. */
@@ -450,8 +449,7 @@ xmlsafe_parse(const char *buf, size_t len, size_t max,
 	xmlSetGenericErrorFunc(old_gctx, old_generic);
 	if (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL))
 		*status = XMLSAFE_FORBIDDEN;
-	else if (doc == NULL || !ctxt->wellFormed ||
-	    ctxt->errNo == XML_ERR_USER_STOP)
+	else if (doc == NULL || !ctxt->wellFormed)
 		*status = ctxt->errNo == XML_ERR_ENTITY_LOOP
 		    ? XMLSAFE_FORBIDDEN
 		    : XMLSAFE_MALFORMED;
