@@ -619,7 +619,8 @@ build_repeat(const char *head, const char *pre, const char *post, size_t n,
 	char *buf = malloc(cap), *p;
 	size_t i;
 
-	assert_non_null(buf);
+	if (buf == NULL)
+		abort();
 	p = buf + sprintf(buf, "%s", head);
 	for (i = 0; i < n; i++)
 		p += sprintf(p, "%s%zu%s", pre, i, post);
@@ -686,8 +687,8 @@ test_prescan_limits(void **state)
 	expect_reason(buf, len, "xml_too_complex");
 	free(buf);
 	/* Depth. */
-	buf = malloc(8 * XMLSAFE_MAX_DEPTH + 16);
-	assert_non_null(buf);
+	if ((buf = malloc(8 * XMLSAFE_MAX_DEPTH + 16)) == NULL)
+		abort();
 	for (len = 0, i = 0; i < XMLSAFE_MAX_DEPTH; i++, len += 3)
 		memcpy(buf + len, "<a>", 3);
 	for (i = 0; i < XMLSAFE_MAX_DEPTH; i++, len += 4)
@@ -700,8 +701,10 @@ test_prescan_limits(void **state)
 	free(buf);
 	/* Names. */
 	memset(name, 'n', sizeof name);
-	len = (size_t)snprintf(buf = malloc(1024), 1024, "<%.*s/>",
-	    (int)XMLSAFE_MAX_NAME, name);
+	if ((buf = malloc(1024)) == NULL)
+		abort();
+	len =
+	    (size_t)snprintf(buf, 1024, "<%.*s/>", (int)XMLSAFE_MAX_NAME, name);
 	expect_reason(buf, len, "not_autodiscover");
 	len = (size_t)snprintf(buf, 1024, "<a %.*s='x'/>",
 	    (int)XMLSAFE_MAX_NAME + 1, name);
