@@ -40,6 +40,19 @@
 #define CONFIG_MAX_ERRORS 200 /* shown */
 #define CONFIG_KEEP_ERRORS 10000 /* kept to sort */
 
+/*
+ * What one file may cost. A reload runs on the event loop, so the work a
+ * file can cause is bounded: every check is linear (hash sets, no pairwise
+ * comparisons), and the file, its sections and their keys are capped. The
+ * caps are far above any real file: a mailbox takes 60-200 bytes, so 8 MiB
+ * holds the 50,000 sections the section cap allows, with ten keys each;
+ * a mailbox has one profile, or a few.
+ */
+#define CONFIG_MAX_FILE (8 * 1024 * 1024) /* bytes */
+#define CONFIG_MAX_SECTIONS 50000
+#define CONFIG_MAX_KEYS 500000 /* key lines in the file */
+#define CONFIG_MAX_MBOX_PROFILES 16
+
 enum config_section {
 	CONFIG_SECTION_NONE, /* before the first section */
 	CONFIG_SECTION_DAEMON,
@@ -60,14 +73,23 @@ struct config_mbox_draft {
 
 /* One problem found, kept until the load ends and they are sorted. */
 struct config_err {
-	int line; /* 0: about the whole file */
+	int line; /* 0: about the whole file; -1: a cap was hit */
 	size_t seq; /* order found, to keep the sort stable */
 	char *text; /* the full line, without "\n" */
 };
 
-/* A set of strings (open addressing), to spot duplicate sections fast. */
+/* A slot of a config_set: a string and what it stands for. */
+struct config_slot {
+	char *key; /* NULL: free */
+	void *value;
+};
+
+/*
+ * A set of strings (open addressing) with a value each: duplicate
+ * sections and keys and profile names are found in constant time.
+ */
 struct config_set {
-	char **slots;
+	struct config_slot *slots;
 	size_t size; /* a power of two, or 0 */
 	size_t n;
 };
@@ -92,11 +114,44 @@ struct config_parse {
 	struct config_profile *profile;
 	struct config_mailbox *mailbox;
 	struct config_mbox_draft *draft;
-	char **keys; /* keys seen in this section */
-	size_t nkeys;
+	struct config_set keys; /* keys seen in this section */
+	size_t nkeys; /* key lines in the file */
 	struct config_set sections; /* every section header seen */
+	size_t nsections;
+	struct config_set profiles; /* name -> struct config_profile */
 	struct config_mbox_draft **drafts; /* parallel to cfg->mailboxes */
 };
+
+static void config_format_duration(char *, size_t, uint64_t);
+
+/*
+ * The command-line option of --once that sets a key (CONFIG_LOAD_CMDLINE):
+ * its errors name the option the user wrote, not a line of a file the
+ * user never saw.
+ */
+static const char *
+config_cmdline_option(const char *key)
+{
+	static const char *map[][2] = {
+	    {"address", "--address"},
+	    {"account", "--account"},
+	    {"credential", "--password-file"},
+	    {"frontend", "--frontend"},
+	    {"frontend_ca", "--frontend-ca"},
+	    {"web_trusted_ca", "--trust-ca"},
+	    {"ews_internal_url", "--ews-url"},
+	    {"ews_external_url", "--ews-external-url"},
+	    {"dns_servers", "--dns-server"},
+	    {"system_store", "--system-store"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof map / sizeof map[0]; i++) {
+		if (strcmp(map[i][0], key) == 0)
+			return map[i][1];
+	}
+	return key;
+}
 
 /* Record one problem, formatted, at a line (0: the whole file). */
 static void config_error_at(struct config_parse *cp, int line, const char *key,
@@ -110,16 +165,20 @@ config_error_at(struct config_parse *cp, int line, const char *key,
 	char *msg;
 	va_list ap;
 
-	if (cp->nfound++ >= CONFIG_KEEP_ERRORS)
+	/* A cap that was hit is always kept: it explains what follows. */
+	if (cp->nfound++ >= CONFIG_KEEP_ERRORS && line >= 0)
 		return;
 	va_start(ap, fmt);
 	xvasprintf(&msg, fmt, ap);
 	va_end(ap);
 	cp->errs = xreallocarray(cp->errs, cp->nerrs + 1, sizeof *cp->errs);
 	e = &cp->errs[cp->nerrs++];
-	e->line = line > 0 ? line : 0;
+	e->line = line > 0 ? line : line < 0 ? -1 : 0;
 	e->seq = cp->nerrs;
-	if (line <= 0)
+	if ((cp->flags & CONFIG_LOAD_CMDLINE) != 0 && key != NULL)
+		xasprintf(&e->text, "%s: %s: %s", cp->path,
+		    config_cmdline_option(key), msg);
+	else if ((cp->flags & CONFIG_LOAD_CMDLINE) != 0 || line <= 0)
 		xasprintf(&e->text, "%s: %s", cp->path, msg);
 	else if (cp->sname == NULL)
 		xasprintf(&e->text, "%s:%d: %s", cp->path, line, msg);
@@ -132,12 +191,17 @@ config_error_at(struct config_parse *cp, int line, const char *key,
 	free(msg);
 }
 
-/* Order errors by line, file-wide ones last, then as found. */
+/*
+ * Order errors by line, caps that were hit first, file-wide ones last,
+ * then as found.
+ */
 static int
 config_err_cmp(const void *a, const void *b)
 {
 	const struct config_err *x = a, *y = b;
 
+	if (x->line != y->line && (x->line < 0 || y->line < 0))
+		return x->line < 0 ? -1 : 1;
 	if (x->line != y->line) {
 		if (x->line == 0 || y->line == 0)
 			return x->line == 0 ? 1 : -1;
@@ -191,12 +255,39 @@ config_hash(const char *s)
 	return h;
 }
 
-/* Add s to a set; return 0 if it was there already. */
-static int
-config_set_add(struct config_set *set, const char *s)
+/* The slot of s in a set: where it is, or the free slot it would take. */
+static struct config_slot *
+config_set_slot(const struct config_set *set, const char *s)
 {
-	char **old;
-	size_t i, j, oldsize;
+	size_t i = config_hash(s) & (set->size - 1);
+
+	for (; set->slots[i].key != NULL; i = (i + 1) & (set->size - 1)) {
+		if (strcmp(set->slots[i].key, s) == 0)
+			break;
+	}
+	return &set->slots[i];
+}
+
+/* Whether s is in the set. */
+static int
+config_set_has(const struct config_set *set, const char *s)
+{
+	return set->size != 0 && config_set_slot(set, s)->key != NULL;
+}
+
+/* The value stored with s, or NULL when s is not in the set. */
+static void *
+config_set_get(const struct config_set *set, const char *s)
+{
+	return config_set_has(set, s) ? config_set_slot(set, s)->value : NULL;
+}
+
+/* Add s with a value to a set; return 0 if it was there already. */
+static int
+config_set_add(struct config_set *set, const char *s, void *value)
+{
+	struct config_slot *old, *slot;
+	size_t i, oldsize;
 
 	if (set->n + 1 > set->size / 2) {
 		old = set->slots;
@@ -204,33 +295,28 @@ config_set_add(struct config_set *set, const char *s)
 		set->size = oldsize == 0 ? 64 : oldsize * 2;
 		set->slots = xcalloc(set->size, sizeof *set->slots);
 		for (i = 0; i < oldsize; i++) {
-			if (old[i] == NULL)
-				continue;
-			j = config_hash(old[i]) & (set->size - 1);
-			while (set->slots[j] != NULL)
-				j = (j + 1) & (set->size - 1);
-			set->slots[j] = old[i];
+			if (old[i].key != NULL)
+				*config_set_slot(set, old[i].key) = old[i];
 		}
 		free(old);
 	}
-	i = config_hash(s) & (set->size - 1);
-	for (; set->slots[i] != NULL; i = (i + 1) & (set->size - 1)) {
-		if (strcmp(set->slots[i], s) == 0)
-			return 0;
-	}
-	set->slots[i] = xstrdup(s);
+	slot = config_set_slot(set, s);
+	if (slot->key != NULL)
+		return 0;
+	slot->key = xstrdup(s);
+	slot->value = value;
 	set->n++;
 	return 1;
 }
 
-/* Empty a set. */
+/* Empty a set (the values are not owned). */
 static void
 config_set_clear(struct config_set *set)
 {
 	size_t i;
 
 	for (i = 0; i < set->size; i++)
-		free(set->slots[i]);
+		free(set->slots[i].key);
 	free(set->slots);
 	memset(set, 0, sizeof *set);
 }
@@ -288,9 +374,13 @@ config_split(const char *value, struct config_strlist *l)
 	return l->n;
 }
 
-/* Parse "30s", "5m", "24h", "2d", "1500ms"; a bare number is seconds. */
-int
-config_parse_duration(const char *s, uint64_t *ms)
+/*
+ * Parse "30s", "5m", "24h", "2d", "1500ms" (a bare number is seconds) into
+ * *ms. Return 0, -1 when it is not a duration (or zero), or -2 when it
+ * does not fit in 64 bits of milliseconds.
+ */
+static int
+config_parse_duration_any(const char *s, uint64_t *ms)
 {
 	unsigned long long n, mult;
 	char *end;
@@ -299,7 +389,7 @@ config_parse_duration(const char *s, uint64_t *ms)
 		return -1;
 	errno = 0;
 	n = strtoull(s, &end, 10);
-	if (errno != 0 || end == s)
+	if (end == s || (n == 0 && errno == 0))
 		return -1;
 	if (*end == '\0' || strcmp(end, "s") == 0)
 		mult = 1000;
@@ -313,9 +403,25 @@ config_parse_duration(const char *s, uint64_t *ms)
 		mult = 86400 * 1000;
 	else
 		return -1;
-	if (n == 0 || n > UINT64_MAX / mult)
-		return -1;
+	if (errno != 0 || n > UINT64_MAX / mult)
+		return -2;
 	*ms = n * mult;
+	return 0;
+}
+
+/*
+ * Parse a duration of at most CONFIG_MAX_DURATION_MS; see config.h. The
+ * bound keeps every sum of durations (an interval plus its jitter, a
+ * timestamp plus an interval) far from overflowing.
+ */
+int
+config_parse_duration(const char *s, uint64_t *ms)
+{
+	uint64_t v;
+
+	if (config_parse_duration_any(s, &v) != 0 || v > CONFIG_MAX_DURATION_MS)
+		return -1;
+	*ms = v;
 	return 0;
 }
 
@@ -324,19 +430,23 @@ static void
 config_duration(struct config_parse *cp, const char *key, const char *value,
     uint64_t min, uint64_t max, uint64_t *ms)
 {
-	uint64_t v;
+	char lo[32], hi[32];
+	uint64_t v = 0;
+	int r;
 
-	if (config_parse_duration(value, &v) != 0) {
+	if ((r = config_parse_duration_any(value, &v)) == -1) {
 		config_error_at(cp, cp->lineno, key,
 		    "invalid duration '%s' (use e.g. 1500ms, 30s, 5m, 24h, 2d)",
 		    value);
 		return;
 	}
-	if (v < min || v > max) {
+	if (max > CONFIG_MAX_DURATION_MS)
+		max = CONFIG_MAX_DURATION_MS;
+	if (r != 0 || v < min || v > max) {
+		config_format_duration(lo, sizeof lo, min);
+		config_format_duration(hi, sizeof hi, max);
 		config_error_at(cp, cp->lineno, key,
-		    "duration '%s' out of range (%" PRIu64 "ms to %" PRIu64
-		    "ms)",
-		    value, min, max);
+		    "duration '%s' out of range (%s to %s)", value, lo, hi);
 		return;
 	}
 	*ms = v;
@@ -617,19 +727,6 @@ config_free(struct config *cfg)
 	free(cfg);
 }
 
-/* Find a profile by name. */
-static struct config_profile *
-config_find_profile(struct config *cfg, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < cfg->nprofiles; i++) {
-		if (strcmp(cfg->profiles[i]->name, name) == 0)
-			return cfg->profiles[i];
-	}
-	return NULL;
-}
-
 /* Replace *field with value, or NULL when value is empty. */
 static void
 config_set_path(char **field, const char *value)
@@ -645,12 +742,13 @@ config_daemon_key(struct config_parse *cp, const char *key, const char *v)
 	struct config *c = cp->cfg;
 
 	if (strcmp(key, "interval") == 0)
-		config_duration(cp, key, v, 1000, UINT64_MAX, &c->interval_ms);
+		config_duration(cp, key, v, 1000, CONFIG_MAX_DURATION_MS,
+		    &c->interval_ms);
 	else if (strcmp(key, "retry_interval") == 0)
-		config_duration(cp, key, v, 1000, UINT64_MAX,
+		config_duration(cp, key, v, 1000, CONFIG_MAX_DURATION_MS,
 		    &c->retry_interval_ms);
 	else if (strcmp(key, "discovery_interval") == 0)
-		config_duration(cp, key, v, 1000, UINT64_MAX,
+		config_duration(cp, key, v, 1000, CONFIG_MAX_DURATION_MS,
 		    &c->discovery_interval_ms);
 	else if (strcmp(key, "timeout") == 0)
 		config_duration(cp, key, v, 1000, 600 * 1000, &c->timeout_ms);
@@ -765,7 +863,7 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 	else if (strcmp(key, "allow_basic") == 0)
 		config_bool(cp, key, v, &p->allow_basic);
 	else if (strcmp(key, "frontend_interval") == 0)
-		config_duration(cp, key, v, 1000, UINT64_MAX,
+		config_duration(cp, key, v, 1000, CONFIG_MAX_DURATION_MS,
 		    &p->frontend_interval_ms);
 	else
 		return 0;
@@ -881,7 +979,8 @@ config_mailbox_key(struct config_parse *cp, const char *key, const char *v)
 		cp->draft->profiles = xstrdup(v);
 		cp->draft->profiles_line = cp->lineno;
 	} else if (strcmp(key, "interval") == 0)
-		config_duration(cp, key, v, 1000, UINT64_MAX, &m->interval_ms);
+		config_duration(cp, key, v, 1000, CONFIG_MAX_DURATION_MS,
+		    &m->interval_ms);
 	else if (strcmp(key, "dns_servers") == 0)
 		config_dns_servers(cp, key, v, &m->dns_servers);
 	else if (strcmp(key, "ews_internal_url") == 0)
@@ -926,7 +1025,6 @@ config_handler(void *arg, const char *section, const char *key,
     const char *value)
 {
 	struct config_parse *cp = arg;
-	size_t i;
 	int known = 0;
 
 	switch (cp->kind) {
@@ -939,15 +1037,19 @@ config_handler(void *arg, const char *section, const char *key,
 	default:
 		break;
 	}
-	for (i = 0; i < cp->nkeys; i++) {
-		if (strcmp(cp->keys[i], key) == 0) {
-			config_error_at(cp, cp->lineno, key,
-			    "given more than once in this section");
-			return 1;
-		}
+	if (++cp->nkeys > CONFIG_MAX_KEYS) {
+		if (cp->nkeys == CONFIG_MAX_KEYS + 1)
+			config_error_at(cp, -1, NULL,
+			    "more than %d keys; line %d and the rest of the "
+			    "file are not read",
+			    CONFIG_MAX_KEYS, cp->lineno);
+		return 1;
 	}
-	cp->keys = xreallocarray(cp->keys, cp->nkeys + 1, sizeof *cp->keys);
-	cp->keys[cp->nkeys++] = xstrdup(key);
+	if (!config_set_add(&cp->keys, key, NULL)) {
+		config_error_at(cp, cp->lineno, key,
+		    "given more than once in this section");
+		return 1;
+	}
 
 	if (cp->kind == CONFIG_SECTION_DAEMON)
 		known = config_daemon_key(cp, key, value);
@@ -965,17 +1067,12 @@ static void
 config_end_section(struct config_parse *cp)
 {
 	struct config_profile *p = cp->profile;
-	size_t i;
 
 	if (p != NULL && p->tls_min > p->tls_max)
 		config_error_at(cp, cp->tls_line, NULL,
 		    "tls_min %d.%d is above tls_max %d.%d", p->tls_min / 10,
 		    p->tls_min % 10, p->tls_max / 10, p->tls_max % 10);
-	for (i = 0; i < cp->nkeys; i++)
-		free(cp->keys[i]);
-	free(cp->keys);
-	cp->keys = NULL;
-	cp->nkeys = 0;
+	config_set_clear(&cp->keys);
 	free(cp->sname);
 	cp->sname = NULL;
 	cp->profile = NULL;
@@ -1011,7 +1108,15 @@ config_begin_section(struct config_parse *cp, const char *header)
 	name[0] = '\0';
 	if (sscanf(header, "%15s %127s", type, name) < 1)
 		type[0] = '\0';
-	if (!config_set_add(&cp->sections, header)) {
+	if (++cp->nsections > CONFIG_MAX_SECTIONS) {
+		if (cp->nsections == CONFIG_MAX_SECTIONS + 1)
+			config_error_at(cp, -1, NULL,
+			    "more than %d sections; line %d and the rest of "
+			    "the file are not read",
+			    CONFIG_MAX_SECTIONS, cp->lineno);
+		return;
+	}
+	if (!config_set_add(&cp->sections, header, NULL)) {
 		config_error_at(cp, cp->lineno, NULL, "section defined twice");
 		return;
 	}
@@ -1029,7 +1134,7 @@ config_begin_section(struct config_parse *cp, const char *header)
 		}
 		if (type[0] == 'p') {
 			cp->kind = CONFIG_SECTION_PROFILE;
-			cp->profile = config_find_profile(cp->cfg, name);
+			cp->profile = config_set_get(&cp->profiles, name);
 			if (cp->profile == NULL) {
 				cp->profile =
 				    config_profile_new(name, cp->lineno);
@@ -1039,6 +1144,8 @@ config_begin_section(struct config_parse *cp, const char *header)
 				        sizeof *cp->cfg->profiles);
 				cp->cfg->profiles[cp->cfg->nprofiles++] =
 				    cp->profile;
+				config_set_add(&cp->profiles, name,
+				    cp->profile);
 			}
 			cp->profile->line = cp->lineno;
 		} else {
@@ -1279,6 +1386,12 @@ config_credential(struct config_parse *cp, struct config_mailbox *m, int line)
 	else if (memchr(buf, '\0', len) != NULL)
 		config_error_at(cp, line, "credential",
 		    "%s contains a NUL byte", path);
+	else if (memchr(buf, '\n', len) != NULL ||
+	    memchr(buf, '\r', len) != NULL)
+		config_error_at(cp, line, "credential",
+		    "%s has a line break (CR or LF) that is not its one final "
+		    "end of line; a password is one line",
+		    path);
 	else
 		m->password = xstrdup(buf);
 out:
@@ -1321,7 +1434,7 @@ config_check_mailbox(struct config_parse *cp, struct config_mailbox *m,
 	        &names) == 0)
 		config_error_at(cp, pline, "profiles", "no profile named");
 	for (i = 0; i < names.n; i++) {
-		if ((p = config_find_profile(cp->cfg, names.items[i])) ==
+		if ((p = config_set_get(&cp->profiles, names.items[i])) ==
 		    NULL) {
 			config_error_at(cp, pline, "profiles",
 			    "no profile '%s' (define [profile %s])",
@@ -1336,6 +1449,11 @@ config_check_mailbox(struct config_parse *cp, struct config_mailbox *m,
 			config_error_at(cp, pline, "profiles",
 			    "profile '%s' listed twice", p->name);
 			continue;
+		}
+		if (m->nprofiles == CONFIG_MAX_MBOX_PROFILES) {
+			config_error_at(cp, pline, "profiles",
+			    "more than %d profiles", CONFIG_MAX_MBOX_PROFILES);
+			break;
 		}
 		m->profiles = xreallocarray(m->profiles, m->nprofiles + 1,
 		    sizeof *m->profiles);
@@ -1353,6 +1471,12 @@ config_check_profile(struct config_parse *cp, struct config_profile *p)
 	if (p->frontend_host != NULL || p->frontend_ca_file != NULL ||
 	    p->web_trusted.n != 0 || p->public_roots_file != NULL)
 		return;
+	if ((cp->flags & CONFIG_LOAD_CMDLINE) != 0) {
+		config_error_at(cp, 0, NULL,
+		    "no trust anchor: give --frontend (the Lync pool, "
+		    "host[:port]), --frontend-ca or --trust-ca");
+		return;
+	}
 	free(cp->sname);
 	xasprintf(&cp->sname, "profile %s", p->name);
 	config_error_at(cp, p->line, NULL,
@@ -1364,26 +1488,30 @@ config_check_profile(struct config_parse *cp, struct config_profile *p)
 	                               : "");
 }
 
-/* Check what needs the whole file: references and credentials. */
+/*
+ * Check what needs the whole file: references and credentials, and the
+ * trust anchors of every profile a mailbox uses (collected in a set, so
+ * that this stays linear).
+ */
 static void
 config_check(struct config_parse *cp)
 {
 	struct config *cfg = cp->cfg;
-	size_t i, j, k;
-	int used;
+	struct config_set used = {NULL, 0, 0};
+	size_t i, k;
 
 	for (i = 0; i < cfg->nmailboxes; i++)
 		config_check_mailbox(cp, cfg->mailboxes[i], cp->drafts[i]);
+	for (i = 0; i < cfg->nmailboxes; i++) {
+		for (k = 0; k < cfg->mailboxes[i]->nprofiles; k++)
+			config_set_add(&used,
+			    cfg->mailboxes[i]->profiles[k]->name, NULL);
+	}
 	for (i = 0; i < cfg->nprofiles; i++) {
-		used = 0;
-		for (j = 0; j < cfg->nmailboxes && !used; j++) {
-			for (k = 0; k < cfg->mailboxes[j]->nprofiles; k++)
-				used |= cfg->mailboxes[j]->profiles[k] ==
-				    cfg->profiles[i];
-		}
-		if (used)
+		if (config_set_has(&used, cfg->profiles[i]->name))
 			config_check_profile(cp, cfg->profiles[i]);
 	}
+	config_set_clear(&used);
 	free(cp->sname);
 	cp->sname = NULL;
 	if (cfg->nmailboxes == 0)
@@ -1406,6 +1534,83 @@ config_load_flags(const char *path, int flags, struct config **cfgp,
 	return config_load_text(path, NULL, flags, cfgp, errors);
 }
 
+/* Report a file over the size cap. */
+static void
+config_too_big(struct config_parse *cp)
+{
+	config_error_at(cp, -1, NULL,
+	    "larger than %d MiB (the cap bounds the time a reload may hold "
+	    "the event loop)",
+	    CONFIG_MAX_FILE / (1024 * 1024));
+}
+
+/*
+ * Read the file path into a new buffer (caller frees), at most one byte
+ * more than CONFIG_MAX_FILE, or report why not and return NULL. Only a
+ * regular file is read: opened without blocking (a FIFO would wait for a
+ * writer) and checked through the descriptor, so /dev/zero or a FIFO is
+ * refused before a byte is read.
+ */
+static char *
+config_read_file(struct config_parse *cp, const char *path, size_t *lenp)
+{
+	struct stat sb;
+	size_t len = 0, cap;
+	ssize_t n;
+	char *buf;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		config_error_at(cp, 0, NULL, "%s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb) != 0) {
+		config_error_at(cp, 0, NULL, "%s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		config_error_at(cp, 0, NULL, "%s",
+		    S_ISDIR(sb.st_mode) ? "is a directory"
+		                        : "is not a regular file");
+		close(fd);
+		return NULL;
+	}
+	if (sb.st_size > CONFIG_MAX_FILE) {
+		config_too_big(cp);
+		close(fd);
+		return NULL;
+	}
+	cap = (size_t)sb.st_size + 2;
+	buf = xmalloc(cap);
+	/* The file may grow while it is read: read one byte past the cap. */
+	while (len <= CONFIG_MAX_FILE) {
+		if (len + 1 >= cap) {
+			cap = cap * 2 < CONFIG_MAX_FILE + 2
+			    ? cap * 2
+			    : CONFIG_MAX_FILE + 2;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			config_error_at(cp, 0, NULL, "cannot read the file: %s",
+			    strerror(errno));
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
 /*
  * Load from text in memory (named path in errors), or from the file path
  * when text is NULL.
@@ -1416,8 +1621,8 @@ config_load_text(const char *path, const char *text, int flags,
 {
 	struct config_parse cp;
 	struct config *cfg;
-	struct stat sb;
-	size_t i;
+	char *buf = NULL;
+	size_t i, len;
 	int r;
 
 	memset(&cp, 0, sizeof cp);
@@ -1443,23 +1648,27 @@ config_load_text(const char *path, const char *text, int flags,
 	cfg->profiles = xcalloc(1, sizeof *cfg->profiles);
 	cfg->profiles[0] = config_profile_new(CONFIG_PROFILE_PHONE, 0);
 	cfg->nprofiles = 1;
+	config_set_add(&cp.profiles, CONFIG_PROFILE_PHONE, cfg->profiles[0]);
 	cp.cfg = cfg;
 
 	if (text != NULL)
-		cp.fp = fmemopen((void *)text, strlen(text), "r");
+		len = strlen(text);
+	else if ((buf = config_read_file(&cp, path, &len)) == NULL)
+		goto done;
 	else
-		cp.fp = fopen(path, "re");
-	if (cp.fp == NULL) {
-		config_error_at(&cp, 0, NULL, "%s", strerror(errno));
+		text = buf;
+	if (len > CONFIG_MAX_FILE) {
+		config_too_big(&cp);
 		goto done;
 	}
-	if (fstat(fileno(cp.fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		config_error_at(&cp, 0, NULL, "is a directory");
+	/* fmemopen wants at least one byte; an empty file has no lines. */
+	r = 0;
+	if (len > 0) {
+		if ((cp.fp = fmemopen((void *)text, len, "r")) == NULL)
+			fatal("fmemopen");
+		r = ini_parse_stream(config_reader, &cp, config_handler, &cp);
 		fclose(cp.fp);
-		goto done;
 	}
-	r = ini_parse_stream(config_reader, &cp, config_handler, &cp);
-	fclose(cp.fp);
 	config_end_section(&cp);
 	if (cp.read_errno != 0)
 		config_error_at(&cp, 0, NULL, "cannot read the file: %s",
@@ -1471,8 +1680,10 @@ config_load_text(const char *path, const char *text, int flags,
 	config_check(&cp);
 
 done:
+	free(buf);
 	config_end_section(&cp);
 	config_set_clear(&cp.sections);
+	config_set_clear(&cp.profiles);
 	for (i = 0; i < cfg->nmailboxes; i++) {
 		if (cp.drafts != NULL && cp.drafts[i] != NULL) {
 			free(cp.drafts[i]->profiles);
@@ -1509,7 +1720,13 @@ config_unref(struct config *cfg)
 const struct config_profile *
 config_profile_find(const struct config *cfg, const char *name)
 {
-	return config_find_profile((struct config *)cfg, name);
+	size_t i;
+
+	for (i = 0; i < cfg->nprofiles; i++) {
+		if (strcmp(cfg->profiles[i]->name, name) == 0)
+			return cfg->profiles[i];
+	}
+	return NULL;
 }
 
 /* Find a mailbox by name. */

@@ -558,7 +558,8 @@ once_run(const struct once_opts *op)
 	o.color = !op->json && isatty(STDOUT_FILENO);
 	if (op->config == NULL && (text = once_flags_config(op)) == NULL)
 		return ONCE_UNKNOWN;
-	r = config_load_text(name, text, 0, &o.cfg, &errors);
+	r = config_load_text(name, text,
+	    op->config == NULL ? CONFIG_LOAD_CMDLINE : 0, &o.cfg, &errors);
 	free(text);
 	if (r != 0) {
 		fprintf(stderr, "%s%s: configuration invalid\n", errors, name);

@@ -110,6 +110,11 @@ struct config {
  * has no password for those mailboxes and must not be used to probe.
  */
 #define CONFIG_LOAD_CHECK 0x01
+/*
+ * The text was built from --once's command-line options: errors name the
+ * option ("(command line): --address: ..."), never a line number.
+ */
+#define CONFIG_LOAD_CMDLINE 0x02
 
 /*
  * Load and validate path. On success return 0 and set *cfgp (refcount 1).
@@ -120,7 +125,10 @@ struct config {
  *	file:line: message			(a line outside any section)
  *	file: message				(the whole file)
  * Past 200 problems the rest are counted ("file: N more errors not
- * shown"). No message ever contains a password.
+ * shown"). No message ever contains a password. Only a regular file of at
+ * most 8 MiB is read (a FIFO or a device is refused without blocking);
+ * at most 50,000 sections and 500,000 keys are taken, so
+ * that a load costs time linear in a bounded size.
  */
 int config_load(const char *, struct config **, char **);
 int config_load_flags(const char *, int, struct config **, char **);
@@ -135,7 +143,17 @@ config_profile_find(const struct config *, const char *);
 const struct config_mailbox *
 config_mailbox_find(const struct config *, const char *);
 
-/* Parse "30s", "5m", "24h", "2d", "1500ms" (bare number = seconds). */
+/*
+ * The longest duration any key takes (30 days). Every duration in a loaded
+ * configuration is at most this, so adding two (an interval and its
+ * jitter, a time and an interval) never overflows 64 bits.
+ */
+#define CONFIG_MAX_DURATION_MS (30ULL * 86400 * 1000)
+
+/*
+ * Parse "30s", "5m", "24h", "2d", "1500ms" (bare number = seconds), from
+ * 1ms to CONFIG_MAX_DURATION_MS.
+ */
 int config_parse_duration(const char *, uint64_t *);
 
 /* String lists (also for other modules' own lists). */
