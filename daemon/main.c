@@ -5,7 +5,6 @@
  * configuration and its reloads.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "anchors.h"
 #include "checkcert.h"
+#include "cmdline.h"
 #include "config.h"
 #include "dns.h"
 #include "http.h"
@@ -35,67 +35,9 @@
 #define EXIT_CONFIG 1 /* configuration invalid, or a fatal runtime error */
 #define EXIT_USAGE 2 /* bad command line */
 
-static const char *main_config_path = EWSPROBED_DEFAULT_CONFIG;
+static const char *main_config_path;
 static struct config *main_config;
 static int main_stopping;
-
-/* Print the usage text to fp. */
-static void
-main_usage(FILE *fp)
-{
-	fprintf(fp,
-	    "usage: ewsprobed [-dnhV] [-f file]\n"
-	    "       ewsprobed --once [-d] [--json] [-f file] [MAILBOX...]\n"
-	    "       ewsprobed --once [--json] --address SMTP\n"
-	    "                 [--account ACCOUNT --password-file FILE]\n"
-	    "                 [--frontend HOST[:PORT]]\n"
-	    "                 [--frontend-ca PEM] [--trust-ca PEM]...\n"
-	    "                 [--ews-url URL] [--ews-external-url URL]\n"
-	    "                 [--dns-server ADDR] [--system-store PEM]\n"
-	    "       ewsprobed parse FILE|-\n"
-	    "       ewsprobed check-cert FILE|--host HOST[:PORT] "
-	    "[--name HOST]...\n"
-	    "                 [-f file] [--profile NAME]... [--json]\n"
-	    "       ewsprobed anchors [-f file] [--profile NAME]... [--json]\n"
-	    "       ewsprobed status [-f file] [--json] [--max-age DURATION]\n"
-	    "                 [TARGET...]\n"
-	    "\n"
-	    "Emulates a Lync Phone Edition phone's path to Exchange (DNS\n"
-	    "autodiscover, then EWS over TLS with NTLM under the phone's\n"
-	    "trust policy) and journals when phones would break.\n"
-	    "\n"
-	    "  -f, --config FILE    configuration file (default %s)\n"
-	    "  -n, --check-config   validate the configuration and exit\n"
-	    "  -d, --debug          stay in the foreground, log to stderr,\n"
-	    "                       debug level\n"
-	    "  -V, --version        print the version and exit\n"
-	    "  -h, --help           print this help and exit\n"
-	    "      --once           probe the mailboxes once, print a report\n"
-	    "                       (exit 0 ok, 1 warning, 2 critical,\n"
-	    "                       3 unknown)\n"
-	    "      --json           with --once: print JSON instead\n"
-	    "      --address ... --system-store\n"
-	    "                       with --once and no -f: the one mailbox\n"
-	    "                       to probe, described on the command line\n"
-	    "                       (without --account, sign-in is not "
-	    "tested)\n"
-	    "\n"
-	    "  parse FILE           print as JSON what a phone would take "
-	    "from\n"
-	    "                       an Autodiscover answer (- for stdin)\n"
-	    "  check-cert           will phones trust this certificate? "
-	    "(before\n"
-	    "                       you install it; exit status as --once)\n"
-	    "  anchors              what phones trust now, per profile\n"
-	    "  status               the daemon's view from its status file\n"
-	    "                       (exit status by the worst state)\n"
-	    "\n"
-	    "Exit status: 0 success; 1 invalid configuration or fatal error;\n"
-	    "2 usage error. parse: 0 the file was read, 1 it was not.\n"
-	    "With --once: 0 ok, 1 warning, 2 critical,\n"
-	    "3 unknown (the Nagios convention).\n",
-	    EWSPROBED_DEFAULT_CONFIG);
-}
 
 /* Print every line of a newline-separated error list to stderr. */
 static void
@@ -213,7 +155,22 @@ static int
 main_daemon(int debug)
 {
 	char *errors = NULL, *summary;
+	sigset_t set;
 
+	/*
+	 * Loading a large configuration takes a moment, and systemd may send
+	 * SIGHUP (a reload) or SIGTERM in it: with the default actions they
+	 * would kill the daemon (rc 129). Such signals wait, blocked, until
+	 * the loop's handlers are in place; a SIGHUP in that window is then
+	 * one reload, a SIGTERM a clean stop. They are unblocked then even
+	 * when the parent left them blocked: the daemon handles them.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		fatal("sigprocmask");
 	if (config_load(main_config_path, &main_config, &errors) != 0) {
 		main_print_errors(errors);
 		if (log_to_journal())
@@ -227,6 +184,8 @@ main_daemon(int debug)
 	loop_signal(SIGTERM, main_shutdown, NULL);
 	loop_signal(SIGINT, main_shutdown, NULL);
 	loop_signal(SIGHUP, main_reload, NULL);
+	if (sigprocmask(SIG_UNBLOCK, &set, NULL) != 0)
+		fatal("sigprocmask");
 
 	if (scheduler_start(main_config, &errors) != 0) {
 		fprintf(stderr, "ewsprobed: %s\n", errors);
@@ -258,141 +217,48 @@ main_daemon(int debug)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'f'},
-	    {"check-config", no_argument, NULL, 'n'},
-	    {"debug", no_argument, NULL, 'd'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"once", no_argument, NULL, 'o'},
-	    {"json", no_argument, NULL, 'J'},
-	    {"address", required_argument, NULL, 'A'},
-	    {"account", required_argument, NULL, 'U'},
-	    {"password-file", required_argument, NULL, 'P'},
-	    {"frontend", required_argument, NULL, 'F'},
-	    {"frontend-ca", required_argument, NULL, 'C'},
-	    {"trust-ca", required_argument, NULL, 'T'},
-	    {"ews-url", required_argument, NULL, 'E'},
-	    {"ews-external-url", required_argument, NULL, 'X'},
-	    {"dns-server", required_argument, NULL, 'D'},
-	    {"system-store", required_argument, NULL, 'S'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct once_opts oo;
-	int ch, debug = 0, check = 0, once = 0, config_given = 0;
+	struct cmdline cl;
+	int rc;
 
-	memset(&oo, 0, sizeof oo);
-
-	while (
-	    (ch = getopt_long(argc, argv, "+f:ndVh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			main_config_path = optarg;
-			config_given = 1;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'd':
-			debug = 1;
-			break;
-		case 'V':
-			printf("ewsprobed %s\n", PACKAGE_VERSION);
-			return EXIT_OK;
-		case 'h':
-			main_usage(stdout);
-			return EXIT_OK;
-		case 'o':
-			once = 1;
-			break;
-		case 'J':
-			oo.json = 1;
-			break;
-		case 'A':
-			oo.address = optarg;
-			break;
-		case 'U':
-			oo.account = optarg;
-			break;
-		case 'P':
-			oo.password_file = optarg;
-			break;
-		case 'F':
-			oo.frontend = optarg;
-			break;
-		case 'C':
-			oo.frontend_ca = optarg;
-			break;
-		case 'T':
-			if (oo.ntrust_ca ==
-			    (int)(sizeof oo.trust_ca / sizeof oo.trust_ca[0])) {
-				fprintf(stderr,
-				    "ewsprobed: too many --trust-ca\n");
-				return EXIT_USAGE;
-			}
-			oo.trust_ca[oo.ntrust_ca++] = optarg;
-			break;
-		case 'E':
-			oo.ews_internal_url = optarg;
-			break;
-		case 'X':
-			oo.ews_external_url = optarg;
-			break;
-		case 'D':
-			oo.dns_servers = optarg;
-			break;
-		case 'S':
-			oo.system_store = optarg;
-			break;
-		default:
-			main_usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	argc -= optind;
-	argv += optind;
-
-	/* Commands print to stdout/stderr; the daemon logs to the journal. */
-	if (argc > 0 && strcmp(argv[0], "parse") == 0) {
-		if (argc != 2) {
-			main_usage(stderr);
-			return EXIT_USAGE;
-		}
-		log_init(LOG_TARGET_STDERR, debug);
-		return parsecmd_run(argv[1]);
-	}
-	/* Admin commands parse their own options (ewsprobed(8)). */
-	if (argc > 0 && strcmp(argv[0], "check-cert") == 0) {
-		log_init(LOG_TARGET_STDERR, debug);
-		return checkcert_main(argc, argv, main_config_path);
-	}
-	if (argc > 0 && strcmp(argv[0], "anchors") == 0) {
-		log_init(LOG_TARGET_STDERR, debug);
-		return anchors_main(argc, argv, main_config_path);
-	}
-	if (argc > 0 && strcmp(argv[0], "status") == 0) {
-		log_init(LOG_TARGET_STDERR, debug);
-		return statuscmd_main(argc, argv, main_config_path);
-	}
-	if (once) {
-		log_init(LOG_TARGET_STDERR, debug);
-		/* Flags describing a mailbox mean: no configuration file. */
-		oo.config = config_given || oo.address == NULL
-		    ? main_config_path
-		    : NULL;
-		oo.mailboxes = argv;
-		oo.nmailboxes = argc;
-		return once_run(&oo);
-	}
-	if (argc > 0) {
-		fprintf(stderr, "ewsprobed: unknown command '%s'\n", argv[0]);
-		main_usage(stderr);
+	switch (cmdline_parse(argc, argv, EWSPROBED_DEFAULT_CONFIG, &cl)) {
+	case CMDLINE_USAGE:
+		fprintf(stderr, "ewsprobed: %s\n", cl.error);
+		cmdline_usage(stderr, EWSPROBED_DEFAULT_CONFIG);
+		cmdline_clear(&cl);
 		return EXIT_USAGE;
-	}
-	if (check) {
-		log_init(LOG_TARGET_STDERR, debug);
+	case CMDLINE_VERSION:
+		printf("ewsprobed %s\n", PACKAGE_VERSION);
+		return EXIT_OK;
+	case CMDLINE_HELP:
+		cmdline_usage(stdout, EWSPROBED_DEFAULT_CONFIG);
+		return EXIT_OK;
+	case CMDLINE_PARSE:
+		/* Commands print to stdout/stderr; the daemon logs. */
+		log_init(LOG_TARGET_STDERR, cl.debug);
+		return parsecmd_run(cl.parse_file);
+	case CMDLINE_ONCE:
+		log_init(LOG_TARGET_STDERR, cl.debug);
+		return once_run(&cl.once);
+	case CMDLINE_ADMIN:
+		/* Admin commands parse their own options (ewsprobed(8)). */
+		log_init(LOG_TARGET_STDERR, cl.debug);
+		if (strcmp(cl.admin_argv[0], "check-cert") == 0)
+			return checkcert_main(cl.admin_argc, cl.admin_argv,
+			    cl.config);
+		if (strcmp(cl.admin_argv[0], "anchors") == 0)
+			return anchors_main(cl.admin_argc, cl.admin_argv,
+			    cl.config);
+		return statuscmd_main(cl.admin_argc, cl.admin_argv, cl.config);
+	case CMDLINE_CHECK:
+		main_config_path = cl.config;
+		log_init(LOG_TARGET_STDERR, cl.debug);
 		return main_check_config();
+	case CMDLINE_DAEMON:
+		break;
 	}
-	log_init(debug ? LOG_TARGET_STDERR : LOG_TARGET_AUTO, debug);
-	return main_daemon(debug);
+	main_config_path = cl.config;
+	log_init(cl.debug ? LOG_TARGET_STDERR : LOG_TARGET_AUTO, cl.debug);
+	rc = main_daemon(cl.debug);
+	cmdline_clear(&cl);
+	return rc;
 }

@@ -7,6 +7,7 @@ three problems named by file:line (security.md row 34); allocation failure
 ends in a clean exit 1, never a crash (row 40); usage errors exit 2.
 """
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -20,8 +21,12 @@ SOURCE = os.path.abspath(sys.argv[2])
 
 def run(args, env=None, preexec=None):
     """Run ewsprobed with args; return (status, stdout, stderr)."""
-    p = subprocess.run([EWSPROBED] + args, capture_output=True, text=True,
-                       env=env, timeout=30, preexec_fn=preexec)
+    try:
+        p = subprocess.run([EWSPROBED] + args, capture_output=True,
+                           text=True, env=env, timeout=30,
+                           preexec_fn=preexec)
+    except subprocess.TimeoutExpired:
+        check(False, f"{args} still running after 30 s (a hang guard)")
     return p.returncode, p.stdout, p.stderr
 
 
@@ -119,6 +124,92 @@ def test_usage():
     check(rc == 0 and "--check-config" in out, "-h")
 
 
+def test_not_regular():
+    """-n -f /dev/zero and -f FIFO (no writer) are refused at once instead
+    of reading forever or waiting for a writer (the 30 s subprocess timeout
+    is only a hang guard)."""
+    d = tempdir()
+    fifo = os.path.join(d, "fifo.conf")
+    os.mkfifo(fifo)
+    for path in ("/dev/zero", fifo):
+        rc, out, err = run(["-n", "-f", path])
+        check(rc == 1 and f"{path}: is not a regular file" in err,
+              f"-n -f {path}: {rc} {err!r}")
+
+
+def test_password_line_breaks():
+    """One final LF or CR LF is the end of the password's line; any other
+    CR or LF is refused with a line that says so."""
+    d = tempdir()
+    cfg = os.path.join(d, "ewsprobed.conf")
+    write_file(cfg, basic_config(d))
+    pw = os.path.join(d, "lab.password")
+    for content in (b"secret\n\n", b"sec ret\r\r\n", b"secret\r"):
+        with open(pw, "wb") as f:
+            f.write(content)
+        rc, out, err = run(["-n", "-f", cfg])
+        check(rc == 1 and "has a line break (CR or LF) that is not its "
+              "one final end of line" in err, f"{content!r}: {rc} {err!r}")
+    for content in (b"sec ret\r\n", b"secret\n", b"secret"):
+        with open(pw, "wb") as f:
+            f.write(content)
+        rc, out, err = run(["-n", "-f", cfg])
+        check(rc == 0, f"{content!r}: {rc} {err!r}")
+
+
+def test_duration_bounds():
+    """Durations are bounded (30 days), so no sum of them overflows."""
+    d = tempdir()
+    cfg = os.path.join(d, "ewsprobed.conf")
+    for value in ("18446744073709551615ms", "31d", "2592001s"):
+        write_file(cfg, basic_config(d).replace("interval = 5m",
+                                                f"interval = {value}"))
+        rc, out, err = run(["-n", "-f", cfg])
+        check(rc == 1 and f"duration '{value}' out of range (1s to 30d)"
+              in err, f"interval = {value}: {rc} {err!r}")
+    write_file(cfg, basic_config(d).replace("interval = 5m",
+                                            "interval = 30d"))
+    check(run(["-n", "-f", cfg])[0] == 0, "interval = 30d refused")
+
+
+def test_wrong_combinations():
+    """Options that would be ignored are usage errors (exit 2) naming
+    them; errors about a mailbox given by options name the option, never
+    a line of a file the user did not write."""
+    cases = [
+        (["--json"], "--json needs --once"),
+        (["--json", "-f", "/nonexistent"], "--json needs --once"),
+        (["-n", "--address", "a@contoso.com"], "--address needs --once"),
+        (["-n", "--once"], "-n and --once cannot be combined"),
+        (["--once", "--address", "a@contoso.com"],
+         "--address needs a trust anchor"),
+        (["--once", "--frontend", "fe.contoso.com"],
+         "--frontend needs --address"),
+        (["--once", "-f", "/nonexistent", "--address", "a@contoso.com"],
+         "-f and --address cannot be combined"),
+        (["--once", "--address", "a@contoso.com", "--frontend",
+          "fe.contoso.com", "lab"], "need a configuration file"),
+        (["--once", "--address", "a@contoso.com", "--frontend",
+          "fe.contoso.com", "--account", "C\\a"],
+         "--account and --password-file go together"),
+        (["-n", "parse", "-"], "parse cannot be combined with -n"),
+        (["--address"], "option --address needs a value"),
+        (["-q"], "unknown option '-q'"),
+        (["--no-such\x1b[31m"], "unknown option '--no-such\\033[31m'"),
+    ]
+    for args, want in cases:
+        rc, out, err = run(args)
+        check(rc == 2 and want in err and "\x1b" not in err,
+              f"{args}: {rc} {err!r}")
+        check(":4:" not in err and "[profile" not in err, f"{args}: {err!r}")
+    rc, out, err = run(["--once", "--address", "not-an-address",
+                        "--frontend", "fe.contoso.com"])
+    check(rc == 3 and "(command line): --address: 'not-an-address' is not "
+          "an SMTP address" in err, f"bad --address: {rc} {err!r}")
+    check(not re.search(r"\(command line\):\d", err), f"a fake line: {err!r}")
+
+
 run_tests([test_sample_config_ok, test_sample_without_credentials_dir,
            test_three_errors_named, test_oom_is_clean,
-           test_usage])
+           test_usage, test_not_regular, test_password_line_breaks,
+           test_duration_bounds, test_wrong_combinations])

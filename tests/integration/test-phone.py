@@ -203,7 +203,7 @@ def inside_cli(ewsprobed):
     p = subprocess.run([ewsprobed, "--once", "--address", "x@contoso.com",
                         "--account", "CONTOSO\\lab"],
                        capture_output=True, text=True, timeout=30)
-    check(p.returncode == 3 and "--password-file" in p.stderr,
+    check(p.returncode == 2 and "--password-file" in p.stderr,
           f"missing flags: {p.returncode} {p.stderr}")
 
 

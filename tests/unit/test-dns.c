@@ -381,13 +381,20 @@ responder_stop(struct responder *r)
 
 static struct responder zr; /* the zone responder of every test */
 
-/* Start the loop, dns (300 ms x 2 tries) and the zone responder. */
+/*
+ * The timeout of lookups that are answered: a hang guard, long enough that
+ * a busy machine (valgrind, a CPU hog on every core) never turns an answer
+ * the responder gives into a timeout. Tests of timeouts set their own.
+ */
+#define DNS_GUARD_MS 3000
+
+/* Start the loop, dns (DNS_GUARD_MS x 2 tries) and the zone responder. */
 static int
 setup(void **unused)
 {
 	log_init(LOG_TARGET_STDERR, getenv("TEST_DEBUG") != NULL);
 	loop_init();
-	dns_init(300, 2);
+	dns_init(DNS_GUARD_MS, 2);
 	responder_start(&zr, R_ZONE);
 	return 0;
 }
@@ -413,7 +420,7 @@ lookup(int srv, const char *name, const char *servers)
 	else
 		dns_lookup_addr(name, servers, done_cb, NULL);
 	assert_int_equal(got.calls, 0); /* never inside the caller */
-	assert_int_equal(run_loop(5000), 0);
+	assert_int_equal(run_loop(4 * DNS_GUARD_MS), 0);
 	assert_int_equal(got.calls, 1);
 	assert_non_null(got.r);
 	assert_string_equal(got.r->name, name);
@@ -553,7 +560,7 @@ test_malformed(void **unused)
 		assert_int_equal(got.r->naddrs, 0);
 		responder_stop(&r);
 	}
-	dns_init(300, 2);
+	dns_init(DNS_GUARD_MS, 2);
 }
 
 /* A silent server times out within timeout x tries (300 ms x 2). */
@@ -563,15 +570,19 @@ test_timeout(void **unused)
 	struct responder r;
 	uint64_t t0, dt;
 
+	dns_init(300, 2);
 	responder_start(&r, R_SILENT);
 	t0 = loop_now_ms();
 	lookup(1, "_autodiscover._tcp.example.test", r.servers);
 	dt = loop_now_ms() - t0;
+	dns_init(DNS_GUARD_MS, 2);
 	assert_int_equal(got.r->status, DNS_TIMEOUT);
 	assert_int_equal(r.queries, 2);
-	/* 300 ms, then 600 ms (c-ares 1.18 doubles per round). */
+	/*
+	 * 300 ms, then 600 ms (c-ares 1.18 doubles per round): at least the
+	 * first timeout. No upper bound: a busy machine may take longer.
+	 */
 	assert_true(dt >= 250);
-	assert_true(dt < 2500);
 	responder_stop(&r);
 }
 
@@ -708,7 +719,7 @@ test_shutdown(void **unused)
 	    NULL);
 	dns_lookup_addr("127.0.0.9", NULL, done_cb, NULL);
 	dns_shutdown();
-	dns_init(300, 2);
+	dns_init(DNS_GUARD_MS, 2);
 	assert_int_equal(run_loop(200), 1);
 	assert_int_equal(got.calls, 0);
 	responder_stop(&r);

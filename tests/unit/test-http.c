@@ -23,6 +23,13 @@
 #include "loop.h"
 #include "helpers/run-loop.h"
 
+/*
+ * Every wait here is a hang guard, never a measure of speed: the suite must
+ * pass under valgrind on a busy machine, where four NTLM handshakes can
+ * take many seconds. Only the limits a test is about are short.
+ */
+#define GUARD_MS 120000 /* the longest any wait may take */
+
 static struct fixture fx;
 static char fxlog[65536]; /* what the server reported, accumulated */
 
@@ -70,7 +77,7 @@ make(const char *method, int port, const char *path)
 	req = http_req_new(method, url);
 	http_req_pin(req, "fixture.test", port, "127.0.0.1");
 	http_req_set_ca_pem(req, fx.ca_pem, fx.ca_pem_len);
-	http_req_set_timeouts(req, 3000, 5000, 1, 30);
+	http_req_set_timeouts(req, GUARD_MS / 2, GUARD_MS / 2, 1, 60);
 	return req;
 }
 
@@ -116,7 +123,7 @@ server_forget(void)
 static void
 test_get(void **unused)
 {
-	struct http_req *req = run(make("GET", fx.port_https, "/ok"), 5000);
+	struct http_req *req = run(make("GET", fx.port_https, "/ok"), GUARD_MS);
 	struct step_timings t;
 	char addr[64];
 	size_t len;
@@ -147,7 +154,7 @@ test_post(void **unused)
 
 	http_req_add_header(req, "Content-Type: text/xml; charset=utf-8");
 	http_req_set_body(req, "<a>payload</a>", 14);
-	run(req, 5000);
+	run(req, GUARD_MS);
 	assert_int_equal(http_req_code(req), 200);
 	assert_string_equal(http_req_body(req, NULL), "<a>payload</a>");
 	assert_string_equal(http_req_header(req, "X-Method"), "POST");
@@ -158,7 +165,8 @@ test_post(void **unused)
 static void
 test_multi_header(void **unused)
 {
-	struct http_req *req = run(make("POST", fx.port_https, "/401"), 5000);
+	struct http_req *req =
+	    run(make("POST", fx.port_https, "/401"), GUARD_MS);
 	const char *v[4];
 
 	assert_int_equal(http_req_status(req), HTTP_DONE);
@@ -180,13 +188,13 @@ test_redirect_not_followed(void **unused)
 	struct http_req *req;
 
 	server_forget();
-	req = run(make("POST", fx.port_https, "/302"), 5000);
+	req = run(make("POST", fx.port_https, "/302"), GUARD_MS);
 	assert_int_equal(http_req_status(req), HTTP_DONE);
 	assert_int_equal(http_req_code(req), 302);
 	assert_string_equal(http_req_header(req, "Location"),
 	    "https://elsewhere.test/autodiscover/autodiscover.xml");
 	http_req_free(req);
-	assert_non_null(server_said(" /302 ", 1000));
+	assert_non_null(server_said(" /302 ", GUARD_MS));
 	assert_null(strstr(fxlog, "autodiscover"));
 }
 
@@ -195,22 +203,20 @@ static void
 test_body_caps(void **unused)
 {
 	struct http_req *req = make("GET", fx.port_https, "/big");
-	uint64_t t0 = loop_now_ms();
 	const char *sent;
 
 	server_forget();
 	http_req_set_limits(req, 100000, 65536);
-	run(req, 5000);
+	run(req, GUARD_MS);
 	assert_int_equal(http_req_status(req), HTTP_ERR_TOO_LARGE);
 	assert_true(strlen(http_req_body(req, NULL)) <= 100000);
-	assert_true(loop_now_ms() - t0 < 4000);
 	http_req_free(req);
 	/* The server noticed long before sending everything. */
-	assert_non_null(sent = server_said(" sent ", 3000));
+	assert_non_null(sent = server_said(" sent ", GUARD_MS));
 	assert_true(strtoull(sent + 6, NULL, 10) < FIXTURE_BIG_TOTAL / 2);
 
 	req = make("GET", fx.port_https, "/biglen");
-	run(req, 5000);
+	run(req, GUARD_MS);
 	assert_int_equal(http_req_status(req), HTTP_ERR_TOO_LARGE);
 	http_req_free(req);
 }
@@ -221,32 +227,39 @@ test_header_flood(void **unused)
 {
 	struct http_req *req = make("GET", fx.port_https, "/hdrflood");
 
-	run(req, 5000);
+	run(req, GUARD_MS);
 	assert_int_equal(http_req_status(req), HTTP_ERR_HEADERS_TOO_LARGE);
 	http_req_free(req);
 }
 
-/* A drip below the low-speed limit is "stalled"; silence is "timeout". */
+/*
+ * A drip below the low-speed limit is "stalled"; silence is "timeout".
+ * Each test sets only the limit it is about short; the status says which
+ * limit ended the transfer, and no limit fires early (a lower bound holds
+ * however busy the machine is; an upper bound would not).
+ */
 static void
 test_stall_and_timeout(void **unused)
 {
 	struct http_req *req = make("GET", fx.port_https, "/slow");
 	uint64_t t0 = loop_now_ms();
 
-	http_req_set_timeouts(req, 3000, 8000, 100, 1);
-	run(req, 5000);
+	http_req_set_timeouts(req, GUARD_MS / 2, GUARD_MS / 2, 100, 1);
+	run(req, GUARD_MS);
 	assert_int_equal(http_req_status(req), HTTP_ERR_STALLED);
-	assert_true(loop_now_ms() - t0 < 4000);
+	assert_true(loop_now_ms() - t0 >= 900);
 	http_req_free(req);
 
 	req = make("GET", fx.port_https, "/stall");
 	t0 = loop_now_ms();
-	/* Long enough for a handshake under valgrind, else it is "connect". */
-	http_req_set_timeouts(req, 3000, 2000, 1, 60);
-	run(req, 5000);
+	/*
+	 * TIMEOUT, not CONNECT_TIMEOUT, once TCP is connected (at once on
+	 * loopback), however long the TLS handshake takes.
+	 */
+	http_req_set_timeouts(req, GUARD_MS / 2, 2000, 1, 60);
+	run(req, GUARD_MS);
 	assert_int_equal(http_req_status(req), HTTP_ERR_TIMEOUT);
 	assert_true(loop_now_ms() - t0 >= 1900);
-	assert_true(loop_now_ms() - t0 < 4000);
 	http_req_free(req);
 }
 
@@ -266,7 +279,7 @@ test_refused(void **unused)
 	getsockname(fd, (struct sockaddr *)&sin, &len);
 	port = ntohs(sin.sin_port);
 	close(fd);
-	req = run(make("GET", port, "/ok"), 5000);
+	req = run(make("GET", port, "/ok"), GUARD_MS);
 	assert_int_equal(http_req_status(req), HTTP_ERR_CONNECT);
 	assert_non_null(http_req_error(req));
 	http_req_free(req);
@@ -280,7 +293,7 @@ test_verify_failure(void **unused)
 	char url[128];
 
 	http_req_set_ca_pem(req, fx.other_ca_pem, fx.other_ca_pem_len);
-	run(req, 5000);
+	run(req, GUARD_MS);
 	assert_int_equal(http_req_status(req), HTTP_ERR_TLS_VERIFY);
 	assert_int_equal(http_req_code(req), 0);
 	http_req_free(req);
@@ -288,7 +301,7 @@ test_verify_failure(void **unused)
 	/* No trust anchors at all: fail closed, not the system store. */
 	req = make("GET", fx.port_https, "/ok");
 	http_req_set_ca_pem(req, NULL, 0);
-	run(req, 5000);
+	run(req, GUARD_MS);
 	assert_int_equal(http_req_status(req), HTTP_ERR_TLS_VERIFY);
 	http_req_free(req);
 
@@ -296,7 +309,7 @@ test_verify_failure(void **unused)
 	req = http_req_new("GET", url);
 	http_req_pin(req, "wrong.test", fx.port_https, "127.0.0.1");
 	http_req_set_ca_pem(req, fx.ca_pem, fx.ca_pem_len);
-	run(req, 5000);
+	run(req, GUARD_MS);
 	assert_int_equal(http_req_status(req), HTTP_ERR_TLS_VERIFY);
 	http_req_free(req);
 }
@@ -309,7 +322,7 @@ test_tls_version(void **unused)
 
 	http_req_set_tls(req, CONFIG_TLS_1_0, CONFIG_TLS_1_0,
 	    "DEFAULT:@SECLEVEL=0");
-	run(req, 5000);
+	run(req, GUARD_MS);
 	assert_int_equal(http_req_status(req), HTTP_ERR_TLS_VERSION);
 	assert_null(http_req_tls_version(req));
 	http_req_free(req);
@@ -318,7 +331,7 @@ test_tls_version(void **unused)
 	req = make("GET", fx.port_https, "/ok");
 	http_req_set_tls(req, CONFIG_TLS_1_0, CONFIG_TLS_1_0,
 	    "DEFAULT:@SECLEVEL=0");
-	run(req, 5000);
+	run(req, GUARD_MS);
 	assert_int_equal(http_req_status(req), HTTP_DONE);
 	assert_string_equal(http_req_tls_version(req), "TLSv1");
 	http_req_free(req);
@@ -326,7 +339,7 @@ test_tls_version(void **unused)
 	/* A 1.2 ceiling is kept. */
 	req = make("GET", fx.port_https12, "/ok");
 	http_req_set_tls(req, CONFIG_TLS_1_2, CONFIG_TLS_1_2, NULL);
-	run(req, 5000);
+	run(req, GUARD_MS);
 	assert_string_equal(http_req_tls_version(req), "TLSv1.2");
 	http_req_free(req);
 }
@@ -350,14 +363,14 @@ test_ssl_ctx_hook(void **unused)
 	int calls = 0;
 
 	http_req_set_ssl_ctx(req, ssl_hook, &calls);
-	run(req, 5000);
+	run(req, GUARD_MS);
 	assert_int_equal(calls, 1);
 	assert_int_equal(http_req_status(req), HTTP_DONE);
 	http_req_free(req);
 
 	req = make("GET", fx.port_https, "/ok");
 	http_req_set_ssl_ctx(req, ssl_hook, &calls);
-	run(req, 5000);
+	run(req, GUARD_MS);
 	assert_int_equal(calls, 2);
 	assert_int_equal(http_req_status(req), HTTP_ERR_OTHER);
 	assert_non_null(strstr(http_req_error(req), "hook"));
@@ -368,7 +381,7 @@ test_ssl_ctx_hook(void **unused)
 	http_req_set_ca_pem(req, fx.other_ca_pem, fx.other_ca_pem_len);
 	http_req_set_ssl_ctx(req, ssl_hook, &calls);
 	http_req_set_verify(req, 0, 0);
-	run(req, 5000);
+	run(req, GUARD_MS);
 	assert_int_equal(calls, 3);
 	assert_int_equal(http_req_status(req), HTTP_DONE);
 	http_req_free(req);
@@ -378,7 +391,7 @@ test_ssl_ctx_hook(void **unused)
 static void
 expect_early(struct http_req *req, enum http_status want)
 {
-	run(req, 2000);
+	run(req, GUARD_MS);
 	assert_int_equal(http_req_status(req), want);
 	assert_non_null(http_req_error(req));
 	assert_int_equal(http_req_code(req), 0);
@@ -430,7 +443,7 @@ test_pin_and_scheme(void **unused)
 	req = http_req_new("GET", url);
 	http_req_pin(req, "fixture.test", fx.port_http, "127.0.0.1");
 	http_req_allow_http(req);
-	run(req, 5000);
+	run(req, GUARD_MS);
 	assert_int_equal(http_req_status(req), HTTP_DONE);
 	assert_int_equal(http_req_code(req), 200);
 	assert_null(http_req_tls_version(req));
@@ -439,7 +452,7 @@ test_pin_and_scheme(void **unused)
 	/* Two addresses for one name (::1 has no listener): both pinned. */
 	req = make("GET", fx.port_https, "/ok");
 	http_req_pin(req, "fixture.test", fx.port_https, "::1");
-	run(req, 5000);
+	run(req, GUARD_MS);
 	assert_int_equal(http_req_status(req), HTTP_DONE);
 	http_req_free(req);
 }
@@ -453,17 +466,17 @@ test_fresh_connection(void **unused)
 	int pid1, pid2;
 
 	server_forget();
-	req = run(make("GET", fx.port_https, "/ka"), 5000);
+	req = run(make("GET", fx.port_https, "/ka"), GUARD_MS);
 	assert_int_equal(http_req_code(req), 200);
 	http_req_free(req);
-	req = run(make("GET", fx.port_https, "/ka"), 5000);
+	req = run(make("GET", fx.port_https, "/ka"), GUARD_MS);
 	assert_int_equal(http_req_code(req), 200);
 	http_req_free(req);
-	assert_non_null(server_said("/ka", 1000));
+	assert_non_null(server_said("/ka", GUARD_MS));
 	p = fxlog;
 	assert_int_equal(sscanf(p, "%d /ka", &pid1), 1);
 	assert_non_null(p = strchr(p, '\n'));
-	assert_non_null(server_said("\n", 1000));
+	assert_non_null(server_said("\n", GUARD_MS));
 	assert_int_equal(sscanf(p + 1, "%d /ka", &pid2), 1);
 	assert_int_not_equal(pid1, pid2);
 }
@@ -516,7 +529,7 @@ test_cancel(void **unused)
 	http_req_submit(sibling, done_cb, NULL);
 	req = make("GET", fx.port_https, "/ok");
 	http_req_submit(req, free_self_cb, NULL);
-	assert_int_equal(run_loop(5000), 0);
+	assert_int_equal(run_loop(GUARD_MS), 0);
 	assert_int_equal(done_calls, 1);
 	assert_null(sibling);
 	assert_int_equal(run_loop(200), 1);
@@ -553,7 +566,7 @@ run_captured(struct http_req *req)
 	log_init(LOG_TARGET_STDERR, 1);
 	fflush(stderr);
 	dup2(fileno(tmp), 2);
-	run(req, 5000);
+	run(req, GUARD_MS);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -592,7 +605,7 @@ test_ntlm(void **unused)
 	http_req_free(req);
 	assert_non_null(captured[0] != '\0' ? captured : NULL);
 	assert_no_secret(captured);
-	assert_non_null(p = server_said("/ntlm NTLM3", 1000));
+	assert_non_null(p = server_said("/ntlm NTLM3", GUARD_MS));
 	assert_non_null(p = strstr(fxlog, "/ntlm NTLM1"));
 	sscanf(fxlog, "%d /ntlm NTLM1", &pid1);
 	sscanf(strchr(fxlog, '\n') + 1, "%d /ntlm NTLM3", &pid3);
@@ -630,7 +643,7 @@ test_ntlm_concurrent(void **unused)
 		http_req_set_ntlm(req[i], "lab", "Canary-Pa55w0rd-31c4");
 		http_req_submit(req[i], count_cb, &left);
 	}
-	assert_int_equal(run_loop(5000), 0);
+	assert_int_equal(run_loop(GUARD_MS), 0);
 	assert_int_equal(left, 0);
 	for (i = 0; i < 4; i++) {
 		assert_int_equal(http_req_status(req[i]), HTTP_DONE);
@@ -650,7 +663,7 @@ test_basic(void **unused)
 	run_captured(req);
 	assert_int_equal(http_req_code(req), 401);
 	http_req_free(req);
-	assert_non_null(server_said("/basic", 1000));
+	assert_non_null(server_said("/basic", GUARD_MS));
 	assert_null(strstr(fxlog, "Basic"));
 	assert_no_secret(captured);
 
