@@ -12,6 +12,9 @@
  *
  * Passwords are read here and nowhere else; no message ever contains one.
  */
+/* libbsd's <vis.h> wants a choice of strnvis(); neither is used here. */
+#define LIBBSD_OPENBSD_VIS
+
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
@@ -26,6 +29,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <vis.h>
 
 #include <curl/curl.h>
 #include <ini.h>
@@ -188,6 +192,17 @@ config_error_at(struct config_parse *cp, int line, const char *key,
 	else
 		xasprintf(&e->text, "%s:%d: [%s] %s: %s", cp->path, line,
 		    cp->sname, key, msg);
+	free(msg);
+	/*
+	 * Messages quote the file (and the path from the command line), and
+	 * go to the terminal and the journal: control bytes (a tab in a
+	 * value), backslashes and non-ASCII bytes (bidi controls) are shown
+	 * escaped.
+	 */
+	msg = e->text;
+	if (stravis(&e->text, msg,
+	        VIS_OCTAL | VIS_CSTYLE | VIS_TAB | VIS_NL | VIS_NOLOCALE) < 0)
+		fatal("stravis");
 	free(msg);
 }
 

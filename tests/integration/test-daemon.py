@@ -33,6 +33,9 @@ MSGID_FE_CHANGED = "44993bbf63f941aabbd5e74c69423668"
 MSGID_EXPIRING = "eeea44f1eabc42d3bf11e607556b1d50"
 MSGID_URL_CHANGED = "e3880e2d911e46af9a44645ca9a0d193"
 TARGET = "lab/lync-phone-edition"
+# Waits are hang guards, never measures of speed: the suite must pass with
+# a CPU hog on every core.
+GUARD = 60
 
 
 @contextlib.contextmanager
@@ -171,9 +174,7 @@ def inside(ewsprobed):
         check(len(journal(MSGID_DOWN)) == 1, "a second 'down' entry")
 
         d.send_signal(signal.SIGTERM)
-        t0 = time.monotonic()
-        check(d.wait(timeout=5) == 0, "SIGTERM exit status")
-        check(time.monotonic() - t0 < 2.0, "shutdown took 2 s or more")
+        check(d.wait(timeout=GUARD) == 0, "SIGTERM exit status")
         check(target_state() == "ok", "status file after shutdown")
         pw = open(os.environ["LAB_PASSWORD_FILE"]).read().strip()
         every = subprocess.run(["journalctl", "--no-pager", "-o", "json"],
@@ -205,7 +206,7 @@ def inside_fe(ewsprobed):
         check(len(down) == 1 and "12045" in down[0]["MESSAGE"],
               f"down entries: {down}")
         d.send_signal(signal.SIGTERM)
-        check(d.wait(timeout=5) == 0, "SIGTERM exit status")
+        check(d.wait(timeout=GUARD) == 0, "SIGTERM exit status")
 
 
 def inside_robust(ewsprobed):
@@ -219,18 +220,17 @@ def inside_robust(ewsprobed):
         f.write(base + "ews_internal_url = https://hostile.contoso.com/"
                 "stall\n")
     with running([ewsprobed, "-f", conf]) as d:
-        # The first run starts within the first interval (<= 10 s).
-        deadline = time.monotonic() + 15
+        # The first run starts within the first interval (<= 10 s; the
+        # wait is a hang guard).
+        deadline = time.monotonic() + GUARD
         while True:
             with open(os.environ["LAB_REQUEST_LOG"]) as f:
                 if "/stall" in f.read():
                     break
             check(time.monotonic() < deadline, "the stall was never hit")
             time.sleep(0.1)
-        t0 = time.monotonic()
         d.send_signal(signal.SIGTERM)
-        check(d.wait(timeout=5) == 0, "exit status after SIGTERM")
-        check(time.monotonic() - t0 < 2.0, "shutdown took 2 s or more")
+        check(d.wait(timeout=GUARD) == 0, "exit status after SIGTERM")
         check(status() is not None, "no whole status file at shutdown")
         check(not [n for n in os.listdir(state) if ".tmp" in n],
               "a temporary file left behind")
@@ -259,7 +259,7 @@ def inside_robust(ewsprobed):
         n = p.stdout.count("status.json not written")
         check(n == 1, f"{n} log lines about the status file, want 1")
         d.send_signal(signal.SIGTERM)
-        check(d.wait(timeout=5) == 0, "exit status")
+        check(d.wait(timeout=GUARD) == 0, "exit status")
 
     # A full disk (4 KiB): the write fails with ENOSPC, leaves no
     # temporary file, is logged once, and alerting goes on.
@@ -291,7 +291,7 @@ def inside_robust(ewsprobed):
             with open(os.path.join(full, "status.json")) as f:
                 json.load(f)    # an earlier, smaller version: whole
         d.send_signal(signal.SIGTERM)
-        check(d.wait(timeout=5) == 0, "exit status")
+        check(d.wait(timeout=GUARD) == 0, "exit status")
 
 
 def inside_restricted(ewsprobed):
@@ -342,7 +342,7 @@ def inside_restricted(ewsprobed):
             proc = f.read()
         check("CapEff:\t0000000000000000" in proc, "capabilities left")
         d.send_signal(signal.SIGTERM)
-        check(d.wait(timeout=5) == 0, "exit status")
+        check(d.wait(timeout=GUARD) == 0, "exit status")
 
 
 def inside_expiring(ewsprobed):
@@ -367,7 +367,7 @@ def inside_expiring(ewsprobed):
               e["EWSPROBED_WINDOW_DAYS"] == "30", "position and window")
         check(target_state() == "warning", f"state {target_state()}")
         d.send_signal(signal.SIGTERM)
-        check(d.wait(timeout=5) == 0, "exit status")
+        check(d.wait(timeout=GUARD) == 0, "exit status")
 
 
 def inside_many_stalled(ewsprobed):
@@ -413,10 +413,8 @@ def inside_many_stalled(ewsprobed):
               f"{threads} thread(s), VmRSS {rss_kb} kB")
         check(threads == 1, f"{threads} threads")
         check(rss_kb < 64 * 1024, f"VmRSS {rss_kb} kB")
-        t0 = time.monotonic()
         d.send_signal(signal.SIGTERM)
-        check(d.wait(timeout=5) == 0, "exit status")
-        check(time.monotonic() - t0 < 2.0, "shutdown took 2 s or more")
+        check(d.wait(timeout=GUARD) == 0, "exit status")
 
 
 def inside_moved(ewsprobed):
@@ -445,7 +443,7 @@ def inside_moved(ewsprobed):
               "https://casarray.contoso.com/EWS/Exchange.asmx",
               f"fields {ent[0]}")
         d.send_signal(signal.SIGTERM)
-        check(d.wait(timeout=5) == 0, "exit status")
+        check(d.wait(timeout=GUARD) == 0, "exit status")
 
 
 def inside_clock(ewsprobed):
@@ -480,17 +478,22 @@ def inside_clock(ewsprobed):
             f.write("@2020-06-01 00:00:00\n")
         runs0 = t["runs"]
         t0 = time.monotonic()
-        time.sleep(4)
+        # The runs go on after the jump (a busy machine may slow them, so
+        # only their count is awaited), and do not come in a burst.
+        deadline = t0 + GUARD
+        while last()[1]["runs"] < runs0 + 3:
+            check(time.monotonic() < deadline, "no runs after the jump")
+            time.sleep(0.2)
         written, t = last()
-        rate = (t["runs"] - runs0) / (time.monotonic() - t0)
+        elapsed = time.monotonic() - t0
         check(written.startswith("2020-"), f"written {written}")
         check(t["last_run"]["reason"] == "cert_not_yet_valid",
               f"2020: {t['last_run']['reason']}")
-        # interval 1 s: about one run a second, before and after.
-        check(0.5 <= rate <= 1.5, f"{rate:.2f} runs per second after the "
-              "jump")
+        # interval 1 s: at most about one run a second after the jump.
+        check(t["runs"] - runs0 <= 1.5 * elapsed + 2,
+              f"{t['runs'] - runs0} runs in {elapsed:.1f} s after the jump")
         d.send_signal(signal.SIGTERM)
-        check(d.wait(timeout=5) == 0, "exit status")
+        check(d.wait(timeout=GUARD) == 0, "exit status")
 
 
 def write_conf_text(text):

@@ -762,7 +762,7 @@ test_value_errors(void **state)
 	    "[profile other]: tls_min 1.3 is above tls_max 1.2");
 	assert_error(errors, 16, "is a directory");
 	assert_error(errors, 18, "address: 'lab@192.168.1.1' does not end");
-	assert_error(errors, 19, "neither DOMAIN\\user nor user@domain");
+	assert_error(errors, 19, "neither DOMAIN\\\\user nor user@domain");
 	assert_error(errors, 21, "profiles: no profile 'nosuch'");
 	assert_error(errors, 21, "profiles: profile 'other' listed twice");
 	assert_error(errors, 22, "redirect_allow: invalid host name '*.exam");
@@ -1433,6 +1433,32 @@ test_not_regular(void **state)
 }
 
 /*
+ * Values quoted in messages are escaped: a tab, a backslash and the bytes
+ * of U+202E (right-to-left override) never reach a terminal or the
+ * journal raw.
+ */
+static void
+test_escaped_messages(void **state)
+{
+	char *errors;
+
+	(void)state;
+	errors = load_errors("[profile p]\n"
+	                     "tls_min = 1\t.2\n"
+	                     "frontend = a\xe2\x80\xae"
+	                     "b.example\n"
+	                     "[mailbox m]\n"
+	                     "account = A\\b\\c\n",
+	    NULL);
+	assert_error(errors, 2, "invalid TLS version '1\\t.2'");
+	assert_error(errors, 3, "invalid host 'a\\342\\200\\256b.example'");
+	assert_error(errors, 5, "'A\\\\b\\\\c' is neither");
+	assert_null(strchr(errors, '\t'));
+	assert_null(strstr(errors, "\xe2\x80\xae"));
+	free(errors);
+}
+
+/*
  * What a file may cost is bounded: its size, its sections and its keys.
  * Each cap is reported once, and the file is refused.
  */
@@ -1561,6 +1587,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_many_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_not_regular, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_escaped_messages, setup,
+	        teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
