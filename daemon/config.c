@@ -1034,6 +1034,24 @@ config_mailbox_key(struct config_parse *cp, const char *key, const char *v)
 	return 1;
 }
 
+/*
+ * Count one more key or section; past the cap, report it once (the rest
+ * of the file is only skipped) and return 1.
+ */
+static int
+config_over_cap(struct config_parse *cp, size_t *count, size_t max,
+    const char *what)
+{
+	if (++*count <= max)
+		return 0;
+	if (*count == max + 1)
+		config_error_at(cp, -1, NULL,
+		    "more than %zu %s; line %d and the rest of the file are "
+		    "not read",
+		    max, what, cp->lineno);
+	return 1;
+}
+
 /* inih's handler: one key = value line of the current section. */
 static int
 config_handler(void *arg, const char *section, const char *key,
@@ -1052,14 +1070,8 @@ config_handler(void *arg, const char *section, const char *key,
 	default:
 		break;
 	}
-	if (++cp->nkeys > CONFIG_MAX_KEYS) {
-		if (cp->nkeys == CONFIG_MAX_KEYS + 1)
-			config_error_at(cp, -1, NULL,
-			    "more than %d keys; line %d and the rest of the "
-			    "file are not read",
-			    CONFIG_MAX_KEYS, cp->lineno);
+	if (config_over_cap(cp, &cp->nkeys, CONFIG_MAX_KEYS, "keys"))
 		return 1;
-	}
 	if (!config_set_add(&cp->keys, key, NULL)) {
 		config_error_at(cp, cp->lineno, key,
 		    "given more than once in this section");
@@ -1123,14 +1135,9 @@ config_begin_section(struct config_parse *cp, const char *header)
 	name[0] = '\0';
 	if (sscanf(header, "%15s %127s", type, name) < 1)
 		type[0] = '\0';
-	if (++cp->nsections > CONFIG_MAX_SECTIONS) {
-		if (cp->nsections == CONFIG_MAX_SECTIONS + 1)
-			config_error_at(cp, -1, NULL,
-			    "more than %d sections; line %d and the rest of "
-			    "the file are not read",
-			    CONFIG_MAX_SECTIONS, cp->lineno);
+	if (config_over_cap(cp, &cp->nsections, CONFIG_MAX_SECTIONS,
+	        "sections"))
 		return;
-	}
 	if (!config_set_add(&cp->sections, header, NULL)) {
 		config_error_at(cp, cp->lineno, NULL, "section defined twice");
 		return;
