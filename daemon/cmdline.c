@@ -248,6 +248,17 @@ cmdline_check(struct cmdline *cl, const char *seen, int nargs, char **args)
 	return cl->mode;
 }
 
+/* Whether s holds a control character (they would reach the report). */
+static int
+cmdline_has_control(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	}
+	return 0;
+}
+
 /* Parse the command line; see cmdline.h. */
 enum cmdline_mode
 cmdline_parse(int argc, char **argv, const char *default_config,
@@ -276,6 +287,12 @@ cmdline_parse(int argc, char **argv, const char *default_config,
 			    optind > 0 && optind <= argc ? argv[optind - 1]
 			                                 : "?");
 		seen[(unsigned char)ch] = 1;
+		if (strchr(cmdline_mailbox_opts, ch) != NULL &&
+		    cmdline_has_control(optarg))
+			return cmdline_fail(cl,
+			    "%s '%s': control characters are not allowed in a "
+			    "value",
+			    cmdline_name(ch), optarg);
 		switch (ch) {
 		case 'f':
 			cl->config = optarg;
