@@ -72,7 +72,7 @@ class NotifyListener:
         self.sock.bind(self.path)
         self.messages = []
 
-    def wait_for(self, key, timeout=5.0):
+    def wait_for(self, key, timeout=60.0):
         """Wait until a datagram containing line `key` arrives; return it."""
         deadline = time.monotonic() + timeout
         while True:

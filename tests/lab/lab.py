@@ -109,7 +109,7 @@ def sh(*args):
         raise LabError(f"{' '.join(args)}: {p.stderr.strip()}")
 
 
-def wait_for(cond, what, timeout=10.0):
+def wait_for(cond, what, timeout=60.0):
     """Poll cond until true, or fail the lab after timeout seconds."""
     deadline = time.monotonic() + timeout
     while not cond():
@@ -233,7 +233,7 @@ class Runner:
             return
         if "dns" in self.procs:
             self.stop("dns")
-        wait_for(lambda: not udp_bound(dns.ADDRESS, 53), "port 53 free", 5)
+        wait_for(lambda: not udp_bound(dns.ADDRESS, 53), "port 53 free", 60)
         self.spawn("dns", argv)
         self.dns_argv = argv
         wait_for(lambda: udp_bound(dns.ADDRESS, 53) or

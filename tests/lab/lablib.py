@@ -154,7 +154,7 @@ class NotifyListener:
                                     "message": text}) + "\n")
         return text
 
-    def wait_for(self, key, timeout=5.0):
+    def wait_for(self, key, timeout=60.0):
         """Wait until a datagram with a line equal to key, or starting with
         it, arrives; return that datagram. Earlier datagrams are kept."""
         deadline = time.monotonic() + timeout
