@@ -6,18 +6,14 @@
  * silently ignored (--json without --once would otherwise start the
  * daemon).
  */
-/* libbsd's <vis.h> wants a choice of strnvis(); neither is used here. */
-#define LIBBSD_OPENBSD_VIS
-
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <vis.h>
 
 #include "cmdline.h"
-#include "log.h"
+#include "textsafe.h"
 #include "xmalloc.h"
 
 /* The options that describe a mailbox on the command line (--once only). */
@@ -126,8 +122,8 @@ cmdline_name(int ch)
 }
 
 /*
- * Make cl a usage error with a formatted message (control and non-ASCII
- * bytes escaped); return CMDLINE_USAGE.
+ * Make cl a usage error with a formatted message (escaped by textsafe);
+ * return CMDLINE_USAGE.
  */
 static enum cmdline_mode cmdline_fail(struct cmdline *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
@@ -141,11 +137,9 @@ cmdline_fail(struct cmdline *cl, const char *fmt, ...)
 	va_start(ap, fmt);
 	xvasprintf(&raw, fmt, ap);
 	va_end(ap);
-	/* The message quotes argv: its control bytes are made visible. */
+	/* The message quotes argv: escaped as all text from outside. */
 	free(cl->error);
-	if (stravis(&cl->error, raw,
-	        VIS_OCTAL | VIS_CSTYLE | VIS_TAB | VIS_NL | VIS_NOLOCALE) < 0)
-		fatal("stravis");
+	cl->error = textsafe(raw);
 	free(raw);
 	cl->mode = CMDLINE_USAGE;
 	return CMDLINE_USAGE;

@@ -12,9 +12,6 @@
  *
  * Passwords are read here and nowhere else; no message ever contains one.
  */
-/* libbsd's <vis.h> wants a choice of strnvis(); neither is used here. */
-#define LIBBSD_OPENBSD_VIS
-
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
@@ -29,7 +26,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <vis.h>
 
 #include <curl/curl.h>
 #include <ini.h>
@@ -38,6 +34,7 @@
 #include "dns.h"
 #include "ewsprobed-build.h"
 #include "log.h"
+#include "textsafe.h"
 #include "xmalloc.h"
 
 #define CONFIG_MAX_PASSWORD 1024
@@ -195,14 +192,11 @@ config_error_at(struct config_parse *cp, int line, const char *key,
 	free(msg);
 	/*
 	 * Messages quote the file (and the path from the command line), and
-	 * go to the terminal and the journal: control bytes (a tab in a
-	 * value), backslashes and non-ASCII bytes (bidi controls) are shown
-	 * escaped.
+	 * go to the terminal and the journal: what they quote is escaped as
+	 * every other text from outside (textsafe).
 	 */
 	msg = e->text;
-	if (stravis(&e->text, msg,
-	        VIS_OCTAL | VIS_CSTYLE | VIS_TAB | VIS_NL | VIS_NOLOCALE) < 0)
-		fatal("stravis");
+	e->text = textsafe(msg);
 	free(msg);
 }
 

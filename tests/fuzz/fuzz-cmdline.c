@@ -1,7 +1,7 @@
 /*
  * libFuzzer harness for the command line: the input split at NUL bytes is
  * argv (after "ewsprobed"); cmdline_parse must give one consistent mode,
- * a usage error with an escaped message, and never crash or leak. Nothing
+ * a usage error with a message textsafe would not change, and never crash or leak. Nothing
  * is started: the parser is pure.
  */
 #include <stdint.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "textsafe.h"
 
 /* Stop at the first broken invariant with a clear crash. */
 #define CHECK(c) \
@@ -26,17 +27,12 @@ static void
 fuzz_invariants(const struct cmdline *cl, enum cmdline_mode mode)
 {
 	const struct once_opts *oo = &cl->once;
-	const char *p;
 
 	CHECK(mode == cl->mode);
 	CHECK((mode == CMDLINE_USAGE) == (cl->error != NULL));
 	CHECK(cl->config != NULL);
-	if (cl->error != NULL) {
-		CHECK(*cl->error != '\0');
-		for (p = cl->error; *p != '\0'; p++)
-			CHECK((unsigned char)*p >= 0x20 &&
-			    (unsigned char)*p < 0x7f);
-	}
+	if (cl->error != NULL)
+		CHECK(*cl->error != '\0' && textsafe_is_safe(cl->error));
 	if (mode == CMDLINE_PARSE)
 		CHECK(cl->parse_file != NULL);
 	if (mode != CMDLINE_ONCE)

@@ -195,9 +195,9 @@ def test_wrong_combinations():
         (["-n", "parse", "-"], "parse cannot be combined with -n"),
         (["--address"], "option --address needs a value"),
         (["-q"], "unknown option '-q'"),
-        (["--no-such\x1b[31m"], "unknown option '--no-such\\033[31m'"),
+        (["--no-such\x1b[31m"], "unknown option '--no-such\\x1b[31m'"),
         (["--once", "--address", "a@contoso.com\x1b[2J", "--frontend",
-          "fe.contoso.com"], "--address 'a@contoso.com\\033[2J': control"),
+          "fe.contoso.com"], "--address 'a@contoso.com\\x1b[2J': control"),
     ]
     for args, want in cases:
         rc, out, err = run(args)
