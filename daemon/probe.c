@@ -1,7 +1,7 @@
 /*
  * probe: owns a target's run (Front End learning when due, then the two EWS
- * URLs one after the other) and the rule that turns two URL results into
- * one verdict; and the probe context (trust sets per configuration load,
+ * URLs one after the other, or once when they are the same URL) and the
+ * rule that turns two URL results into one verdict; and the probe context (trust sets per configuration load,
  * when each profile's pool issuer was last learned, the learning in flight
  * that concurrent runs of a profile share).
  */
@@ -64,6 +64,7 @@ struct probe {
 	size_t pidx;
 	char *servers;
 	int url; /* next URL: 0 internal, 1 external */
+	int both; /* the internal URL is the external one too */
 	int fixed; /* the URLs are the configuration's, not discovered */
 	struct autodiscover *ad;
 	size_t midx;
@@ -141,6 +142,28 @@ fail:
 }
 
 /*
+ * Make urls[1] the external view of urls[0], the one probe of a URL that
+ * is both internal and external: the same evidence under both roles, so
+ * every report shows both. The view borrows everything but its role;
+ * it is rebuilt whenever urls[0] changes.
+ */
+static void
+probe_share_url(struct probe_result *r)
+{
+	struct ewsprobe_result *v;
+
+	if (r->urls[1] != NULL) {
+		free(r->urls[1]->role);
+		free(r->urls[1]);
+	}
+	v = xmalloc(sizeof *v);
+	*v = *r->urls[0];
+	v->role = xstrdup("external");
+	r->urls[1] = v;
+	r->one_url = 1;
+}
+
+/*
  * Drop what a kept result no longer needs: the steps of what went well (a
  * found discovery, a learned issuer, a URL that is ok without findings).
  * The daemon keeps one result per target, so with 10,000 targets this is
@@ -156,11 +179,13 @@ probe_result_trim(struct probe_result *r)
 		step_list_free(&r->discovery->steps);
 	if (r->frontend != NULL && r->frontend->ok)
 		step_list_free(&r->frontend->steps);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < (r->one_url ? 1 : 2); i++) {
 		if ((u = r->urls[i]) != NULL && u->reason == REASON_OK &&
 		    !u->warning)
 			step_list_free(&u->steps);
 	}
+	if (r->one_url)
+		probe_share_url(r);
 }
 
 /*
@@ -213,7 +238,11 @@ probe_result_free(struct probe_result *r)
 	free(r->prev_external_ews_url);
 	frontend_result_free(r->frontend);
 	ewsprobe_result_free(r->urls[0]);
-	ewsprobe_result_free(r->urls[1]);
+	if (r->one_url && r->urls[1] != NULL) {
+		free(r->urls[1]->role);
+		free(r->urls[1]);
+	} else
+		ewsprobe_result_free(r->urls[1]);
 	free(r);
 }
 
@@ -353,7 +382,10 @@ probe_frontend_cb(struct frontend_result *fr, void *arg)
 		frontend_result_free(fr);
 }
 
-/* One URL is done: keep its result, go on. */
+/*
+ * One URL is done: keep its result, go on. A URL probed for both roles
+ * is reported under each (its messages name both).
+ */
 static void
 probe_url_cb(struct ewsprobe_result *er, void *arg)
 {
@@ -361,6 +393,12 @@ probe_url_cb(struct ewsprobe_result *er, void *arg)
 
 	pr->ep = NULL;
 	pr->res->urls[pr->url++] = er;
+	if (pr->both) {
+		free(er->role);
+		er->role = xstrdup("internal");
+		probe_share_url(pr->res);
+		pr->url = 2;
+	}
 	probe_next(pr);
 }
 
@@ -395,9 +433,14 @@ probe_next(struct probe *pr)
 			pr->url++;
 			continue;
 		}
+		/* Most deployments publish one URL for both: probe it once. */
+		pr->both = pr->url == 0 && pr->res->external_ews_url != NULL &&
+		    strcmp(url, pr->res->external_ews_url) == 0;
 		memset(&ep, 0, sizeof ep);
 		ep.url = url;
-		ep.role = pr->url == 0 ? "internal" : "external";
+		ep.role = pr->both ? "internal and external"
+		    : pr->url == 0 ? "internal"
+		                   : "external";
 		ep.profile = pr->p;
 		ep.phone = pr->ctx->phones[pr->pidx];
 		ep.system = pr->p->system_store ? pr->ctx->system : NULL;

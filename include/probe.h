@@ -35,6 +35,11 @@ struct probe_result {
 	char *prev_internal_ews_url;
 	char *prev_external_ews_url;
 	struct ewsprobe_result *urls[2]; /* internal, external (or NULL) */
+	/*
+	 * Internal and external are one URL, probed once: urls[1] is a view
+	 * of urls[0] that owns only its role (probe_result_free knows).
+	 */
+	int one_url;
 	int64_t started; /* wall clock, seconds */
 	int64_t duration_us;
 };
