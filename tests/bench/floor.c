@@ -12,11 +12,14 @@
  *
  *   floor [-n PROBES] [-c THREADS] [-v VERSION] [-d VERSION] -C CAFILE
  *         [-a ADDRESS] [-p PORT] [-A AUTODISCOVER_HOST] [-E EWS_HOST]
+ *         [-X EXTERNAL_EWS_HOST]
  *
  * -v sets the TLS version of both connections (1.0, 1.2 or 1.3; 1.0 with
  * the phone's cipher suites at security level 0), -d overrides it for the
  * Autodiscover connection, so the floor can negotiate exactly what
- * ewsprobed does.
+ * ewsprobed does. -X adds a third connection per probe, the same EWS POST
+ * to a second host (an answer whose Internal and External EWS URLs
+ * differ).
  *
  * It prints one line of key=value pairs (tests/bench/run reads it) and
  * exits 0 when every probe succeeded, 1 otherwise.
@@ -55,6 +58,7 @@ struct floor_conf {
 	struct sockaddr_in addr;
 	const char *ad_host; /* Host and SNI of the Autodiscover POST */
 	const char *ews_host; /* Host and SNI of the EWS POST */
+	const char *ext_host; /* ... of a second EWS POST, or NULL */
 };
 
 /* One thread's share of the probes and what came of them. */
@@ -100,7 +104,7 @@ floor_usage(void)
 	    "usage: floor [-n PROBES] [-c THREADS] [-v 1.0|1.2|1.3] "
 	    "[-d 1.0|1.2|1.3] -C CAFILE\n"
 	    "             [-a ADDRESS] [-p PORT] [-A AUTODISCOVER_HOST] "
-	    "[-E EWS_HOST]\n");
+	    "[-E EWS_HOST] [-X EXTERNAL_EWS_HOST]\n");
 	exit(2);
 }
 
@@ -344,8 +348,8 @@ floor_thread_main(void *arg)
 {
 	struct floor_thread *th = arg;
 	const struct floor_conf *fc = th->conf;
-	char *rsp, *ad, *ews;
-	size_t adlen, ewslen;
+	char *rsp, *ad, *ews, *ext = NULL;
+	size_t adlen, ewslen, extlen = 0;
 	unsigned long i;
 	int len;
 
@@ -365,19 +369,40 @@ floor_thread_main(void *arg)
 		return NULL;
 	}
 	ewslen = (size_t)len;
+	if (fc->ext_host != NULL) {
+		len = asprintf(&ext,
+		    "POST /EWS/Exchange.asmx HTTP/1.1\r\n"
+		    "Host: %s\r\n"
+		    "User-Agent: floor\r\n"
+		    "Accept: */*\r\n"
+		    "Content-Type: text/xml; charset=utf-8\r\n"
+		    "Content-Length: %zu\r\n"
+		    "Connection: close\r\n\r\n%s",
+		    fc->ext_host, sizeof floor_ews_body - 1, floor_ews_body);
+		if (len < 0) {
+			free(ews);
+			free(rsp);
+			return NULL;
+		}
+		extlen = (size_t)len;
+	}
 	for (i = 0; i < th->n; i++) {
 		ad = floor_ad_request(fc->ad_host, th->first + i, &adlen);
 		if (floor_request(th, fc->ad_ctx, fc->ad_host, ad, adlen, rsp,
 		        200, NULL) == 0 &&
 		    strstr(rsp, "InternalEwsUrl") != NULL &&
 		    floor_request(th, fc->ews_ctx, fc->ews_host, ews, ewslen,
-		        rsp, 401, "WWW-Authenticate: NTLM") == 0)
+		        rsp, 401, "WWW-Authenticate: NTLM") == 0 &&
+		    (ext == NULL ||
+		        floor_request(th, fc->ews_ctx, fc->ext_host, ext, extlen,
+		            rsp, 401, "WWW-Authenticate: NTLM") == 0))
 			th->ok++;
 		else
 			th->failed++;
 		free(ad);
 	}
 	free(ews);
+	free(ext);
 	free(rsp);
 	return NULL;
 }
@@ -446,7 +471,7 @@ main(int argc, char **argv)
 	memset(&fc, 0, sizeof fc);
 	fc.ad_host = "bench.test";
 	fc.ews_host = "mail.bench.test";
-	while ((ch = getopt(argc, argv, "n:c:v:d:C:a:p:A:E:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:c:v:d:C:a:p:A:E:X:")) != -1) {
 		switch (ch) {
 		case 'n':
 			probes = strtoul(optarg, NULL, 10);
@@ -474,6 +499,9 @@ main(int argc, char **argv)
 			break;
 		case 'E':
 			fc.ews_host = optarg;
+			break;
+		case 'X':
+			fc.ext_host = optarg;
 			break;
 		default:
 			floor_usage();
