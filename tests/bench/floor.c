@@ -342,6 +342,30 @@ floor_ad_request(const char *host, unsigned long n, size_t *lenp)
 	return req;
 }
 
+/* Build the EWS GetFolder POST to host (exits when out of memory). */
+static char *
+floor_ews_request(const char *host, size_t *lenp)
+{
+	char *req;
+	int len;
+
+	len = asprintf(&req,
+	    "POST /EWS/Exchange.asmx HTTP/1.1\r\n"
+	    "Host: %s\r\n"
+	    "User-Agent: floor\r\n"
+	    "Accept: */*\r\n"
+	    "Content-Type: text/xml; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n%s",
+	    host, sizeof floor_ews_body - 1, floor_ews_body);
+	if (len < 0) {
+		fprintf(stderr, "floor: out of memory\n");
+		exit(1);
+	}
+	*lenp = (size_t)len;
+	return req;
+}
+
 /* A thread: its share of the probes, one after another. */
 static void *
 floor_thread_main(void *arg)
@@ -351,41 +375,12 @@ floor_thread_main(void *arg)
 	char *rsp, *ad, *ews, *ext = NULL;
 	size_t adlen, ewslen, extlen = 0;
 	unsigned long i;
-	int len;
 
 	if ((rsp = malloc(FLOOR_RESPONSE_MAX)) == NULL)
 		return NULL;
-	len = asprintf(&ews,
-	    "POST /EWS/Exchange.asmx HTTP/1.1\r\n"
-	    "Host: %s\r\n"
-	    "User-Agent: floor\r\n"
-	    "Accept: */*\r\n"
-	    "Content-Type: text/xml; charset=utf-8\r\n"
-	    "Content-Length: %zu\r\n"
-	    "Connection: close\r\n\r\n%s",
-	    fc->ews_host, sizeof floor_ews_body - 1, floor_ews_body);
-	if (len < 0) {
-		free(rsp);
-		return NULL;
-	}
-	ewslen = (size_t)len;
-	if (fc->ext_host != NULL) {
-		len = asprintf(&ext,
-		    "POST /EWS/Exchange.asmx HTTP/1.1\r\n"
-		    "Host: %s\r\n"
-		    "User-Agent: floor\r\n"
-		    "Accept: */*\r\n"
-		    "Content-Type: text/xml; charset=utf-8\r\n"
-		    "Content-Length: %zu\r\n"
-		    "Connection: close\r\n\r\n%s",
-		    fc->ext_host, sizeof floor_ews_body - 1, floor_ews_body);
-		if (len < 0) {
-			free(ews);
-			free(rsp);
-			return NULL;
-		}
-		extlen = (size_t)len;
-	}
+	ews = floor_ews_request(fc->ews_host, &ewslen);
+	if (fc->ext_host != NULL)
+		ext = floor_ews_request(fc->ext_host, &extlen);
 	for (i = 0; i < th->n; i++) {
 		ad = floor_ad_request(fc->ad_host, th->first + i, &adlen);
 		if (floor_request(th, fc->ad_ctx, fc->ad_host, ad, adlen, rsp,
@@ -394,8 +389,8 @@ floor_thread_main(void *arg)
 		    floor_request(th, fc->ews_ctx, fc->ews_host, ews, ewslen,
 		        rsp, 401, "WWW-Authenticate: NTLM") == 0 &&
 		    (ext == NULL ||
-		        floor_request(th, fc->ews_ctx, fc->ext_host, ext, extlen,
-		            rsp, 401, "WWW-Authenticate: NTLM") == 0))
+		        floor_request(th, fc->ews_ctx, fc->ext_host, ext,
+		            extlen, rsp, 401, "WWW-Authenticate: NTLM") == 0))
 			th->ok++;
 		else
 			th->failed++;
