@@ -1,9 +1,10 @@
 /*
  * probe: owns a target's run (Front End learning when due, then the two EWS
  * URLs one after the other, or once when they are the same URL) and the
- * rule that turns two URL results into one verdict; and the probe context (trust sets per configuration load,
- * when each profile's pool issuer was last learned, the learning in flight
- * that concurrent runs of a profile share).
+ * rule that turns two URL results into one verdict; and the probe context
+ * (trust sets per configuration load, when each profile's pool issuer was
+ * last learned, the learning in flight that concurrent runs of a profile
+ * share).
  */
 #include <sys/queue.h>
 
