@@ -4,7 +4,7 @@
  * selected profiles and the system store (built as the probe builds them),
  * one bounded live run on the event loop that learns each profile's Front
  * End issuer (frontend.c) and, when asked, captures the chain a host
- * presents to each profile's own handshake (trust_capture, as the EWS
+ * presents to each profile's own handshake (tlscapture, as the EWS
  * probe does), and the one way these commands print text from outside.
  */
 #include <arpa/inet.h>
@@ -19,6 +19,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "tlscapture.h"
 #include "probe.h"
 #include "textsafe.h"
 #include "xmalloc.h"
@@ -35,13 +36,13 @@ struct admin_task {
 	struct frontend *fe;
 	struct dns_lookup *lookup;
 	struct http_req *req;
-	struct trust_capture *cap;
+	struct tlscapture *cap;
 	int done;
 };
 
 struct admin {
 	struct config *cfg; /* a reference */
-	struct trust_set *system;
+	struct trustset *system;
 	struct admin_profile *profiles;
 	size_t nprofiles;
 	struct admin_task *tasks; /* 2 per profile: learning, handshake */
@@ -100,7 +101,7 @@ admin_add(struct admin *a, const struct config_profile *p)
 /*
  * The command's profiles (the named ones, else every profile a mailbox
  * uses) with their phone sets, and the system set: built as the probe
- * builds them (trust_set_new_*). NULL with *cause.
+ * builds them (trustset_new_*). NULL with *cause.
  */
 struct admin *
 admin_new(struct config *cfg, char **names, size_t nnames, char **cause)
@@ -127,7 +128,7 @@ admin_new(struct config *cfg, char **names, size_t nnames, char **cause)
 			admin_add(a, cfg->profiles[i]);
 	}
 	a->tasks = xcalloc(2 * a->nprofiles + 1, sizeof *a->tasks);
-	if ((a->system = trust_set_new_system(cfg->system_store_file, &why)) ==
+	if ((a->system = trustset_new_system(cfg->system_store_file, &why)) ==
 	    NULL) {
 		xasprintf(cause, "system store: %s", why);
 		goto fail;
@@ -135,7 +136,7 @@ admin_new(struct config *cfg, char **names, size_t nnames, char **cause)
 	for (i = 0; i < a->nprofiles; i++) {
 		a->profiles[i].hs_reason = REASON_OK;
 		a->profiles[i].phone =
-		    trust_set_new_phone(a->profiles[i].p, &why);
+		    trustset_new_phone(a->profiles[i].p, &why);
 		if (a->profiles[i].phone == NULL) {
 			xasprintf(cause, "profile %s: %s",
 			    a->profiles[i].p->name, why);
@@ -161,7 +162,7 @@ admin_task_clear(struct admin_task *t)
 	if (t->lookup != NULL)
 		dns_cancel(t->lookup);
 	http_req_free(t->req);
-	trust_capture_free(t->cap);
+	tlscapture_free(t->cap);
 	t->fe = NULL;
 	t->lookup = NULL;
 	t->req = NULL;
@@ -181,7 +182,7 @@ admin_free(struct admin *a)
 		admin_task_clear(&a->tasks[i]);
 	for (i = 0; i < a->nprofiles; i++) {
 		ap = &a->profiles[i];
-		trust_set_free(ap->phone);
+		trustset_free(ap->phone);
 		frontend_result_free(ap->fe);
 		if (ap->chain != NULL)
 			sk_X509_pop_free(ap->chain, X509_free);
@@ -191,7 +192,7 @@ admin_free(struct admin *a)
 	}
 	free(a->profiles);
 	free(a->tasks);
-	trust_set_free(a->system);
+	trustset_free(a->system);
 	free(a->servers);
 	free(a->host);
 	config_unref(a->cfg);
@@ -213,7 +214,7 @@ admin_profile(struct admin *a, size_t i)
 }
 
 /* The system set (what a domain PC trusts). */
-const struct trust_set *
+const struct trustset *
 admin_system(const struct admin *a)
 {
 	return a->system;
@@ -245,14 +246,14 @@ admin_http_cb(struct http_req *req, void *arg)
 {
 	struct admin_task *t = arg;
 	struct admin_profile *ap = t->ap;
-	STACK_OF(X509) *chain = trust_capture_chain(t->cap);
+	STACK_OF(X509) *chain = tlscapture_chain(t->cap);
 	const char *err = http_req_error(req);
 	int i;
 
 	if (http_req_address(req) != NULL)
 		ap->address = xstrdup(http_req_address(req));
-	if (trust_capture_tls_version(t->cap) != NULL)
-		ap->tls_version = xstrdup(trust_capture_tls_version(t->cap));
+	if (tlscapture_tls_version(t->cap) != NULL)
+		ap->tls_version = xstrdup(tlscapture_tls_version(t->cap));
 	if (chain != NULL && sk_X509_num(chain) > 0) {
 		if ((ap->chain = sk_X509_new_null()) == NULL)
 			fatalx("sk_X509_new_null: out of memory");
@@ -311,10 +312,10 @@ admin_connect(struct admin_task *t, const char *addr)
 	http_req_set_timeouts(t->req, ms, ms, 1, ms / 1000 > 0 ? ms / 1000 : 1);
 	http_req_set_limits(t->req, 64u << 10, 64u << 10);
 	/* A capture judges nothing: the chain is judged afterwards. */
-	t->cap = trust_capture_new(t->ap->p, t->ap->phone, a->host, 0);
+	t->cap = tlscapture_new(t->ap->p, t->ap->phone, a->host, 0);
 	http_req_set_verify(t->req, 0, 0);
 	http_req_set_cafile(t->req, NULL);
-	http_req_set_ssl_ctx(t->req, trust_capture_install, t->cap);
+	http_req_set_ssl_ctx(t->req, tlscapture_install, t->cap);
 	http_req_submit(t->req, admin_http_cb, t);
 }
 

@@ -45,8 +45,8 @@ alert_transition(const struct alert_target *t, enum state_event ev,
     const struct probe_result *r)
 {
 	const struct ewsprobe_result *u = alert_url(r);
-	const struct trust_verdict *v = u != NULL ? u->verdict : NULL;
-	const struct trust_cert_info *c =
+	const struct chain_verdict *v = u != NULL ? u->verdict : NULL;
+	const struct certinfo *c =
 	    v != NULL && v->ncerts > 0 ? &v->certs[0] : NULL;
 	char phone[32] = "", http[16] = "", fails[16], oks[16], dur[32];
 	char notafter[32] = "", *expected = NULL;
@@ -144,7 +144,7 @@ void
 alert_cert_expiring(const struct alert_target *t,
     const struct ewsprobe_result *u, size_t pos, unsigned int days)
 {
-	const struct trust_cert_info *c;
+	const struct certinfo *c;
 	char when[32], position[24], window[16];
 
 	if (pos >= u->verdict->ncerts)

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "anchors.h"
+#include "explain.h"
 #include "json.h"
 #include "log.h"
 #include "status.h"
@@ -67,10 +68,10 @@ anchors_print_frontend(const struct admin_profile *ap, int indent)
 void
 anchors_print_profile(const struct admin_profile *ap, int indent)
 {
-	static const enum trust_source order[] = {TRUST_SOURCE_FRONTEND,
-	    TRUST_SOURCE_WEB_TRUSTED, TRUST_SOURCE_PUBLIC_ROOT};
-	struct trust_cert_info ci;
-	enum trust_source src;
+	static const enum trustset_source order[] = {TRUSTSET_FRONTEND,
+	    TRUSTSET_WEB_TRUSTED, TRUSTSET_PUBLIC_ROOT};
+	struct certinfo ci;
+	enum trustset_source src;
 	X509 *cert;
 	char thumb[41], until[32];
 	size_t i, k, n;
@@ -79,13 +80,13 @@ anchors_print_profile(const struct admin_profile *ap, int indent)
 	for (k = 0; k < sizeof order / sizeof *order; k++) {
 		n = 0;
 		for (i = 0;
-		     trust_set_anchor(ap->phone, i, &src, &ci, &cert) == 0;
+		     trustset_anchor(ap->phone, i, &src, &ci, &cert) == 0;
 		     i++) {
 			if (src == order[k]) {
 				anchors_thumbprint(cert, thumb);
-				trust_date(ci.not_after, until);
+				explain_date(ci.not_after, until);
 				admin_say(indent, "%-12s %s",
-				    n++ == 0 ? trust_source_name(src) : "",
+				    n++ == 0 ? trustset_source_name(src) : "",
 				    ci.subject);
 				admin_say(indent + 13,
 				    "sha256 %s, thumbprint %s, expires %s%s",
@@ -93,11 +94,11 @@ anchors_print_profile(const struct admin_profile *ap, int indent)
 				    ci.not_after < time(NULL) ? " (EXPIRED)"
 				                              : "");
 			}
-			trust_cert_info_clear(&ci);
+			certinfo_clear(&ci);
 		}
 		if (n == 0)
 			admin_say(indent, "%-12s none",
-			    trust_source_name(order[k]));
+			    trustset_source_name(order[k]));
 	}
 }
 
@@ -105,8 +106,8 @@ anchors_print_profile(const struct admin_profile *ap, int indent)
 void
 anchors_json_profile(struct json *j, const struct admin_profile *ap)
 {
-	struct trust_cert_info ci;
-	enum trust_source src;
+	struct certinfo ci;
+	enum trustset_source src;
 	X509 *cert;
 	char thumb[41], *pool = NULL;
 	size_t i;
@@ -120,24 +121,24 @@ anchors_json_profile(struct json *j, const struct admin_profile *ap)
 	json_kv_string(j, "pool", pool);
 	free(pool);
 	json_kv_bool(j, "learned", ap->fe != NULL && ap->fe->ok);
-	json_kv_string(j, "issuer", trust_set_frontend_issuer(ap->phone));
+	json_kv_string(j, "issuer", trustset_frontend_issuer(ap->phone));
 	json_kv_string(j, "error", ap->fe != NULL ? ap->fe->error : NULL);
 	json_kv_string(j, "frontend_ca", ap->p->frontend_ca_file);
 	json_object_end(j);
 	json_key(j, "anchors");
 	json_array_begin(j);
-	for (i = 0; trust_set_anchor(ap->phone, i, &src, &ci, &cert) == 0;
+	for (i = 0; trustset_anchor(ap->phone, i, &src, &ci, &cert) == 0;
 	     i++) {
 		anchors_thumbprint(cert, thumb);
 		json_object_begin(j);
-		json_kv_string(j, "source", trust_source_name(src));
+		json_kv_string(j, "source", trustset_source_name(src));
 		json_kv_string(j, "subject", ci.subject);
 		json_kv_string(j, "sha256", ci.sha256);
 		json_kv_string(j, "thumbprint", thumb);
 		json_key(j, "certificate");
 		status_cert_json(j, &ci, 0);
 		json_object_end(j);
-		trust_cert_info_clear(&ci);
+		certinfo_clear(&ci);
 	}
 	json_array_end(j);
 }

@@ -683,7 +683,7 @@ ad_dns_cb(const struct dns_result *dr, void *arg)
 		 * anything is sent), to an admitted host, by NTLM.
 		 */
 		http_req_set_cafile(ad->req, NULL);
-		http_req_set_ssl_ctx(ad->req, trust_set_install, ad->p.system);
+		http_req_set_ssl_ctx(ad->req, trustset_install, ad->p.system);
 		http_req_set_verify(ad->req, 1, 1);
 		if (ad->password != NULL)
 			http_req_set_ntlm(ad->req, ad->account, ad->password);

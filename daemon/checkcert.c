@@ -1,7 +1,7 @@
 /*
  * checkcert: owns the check-cert command: its options, the names to check
  * (given, or the hosts the configuration's mailboxes use), one judgement
- * per profile and name through trust_evaluate and trust_explain (the
+ * per profile and name through chain_evaluate and explain_verdict (the
  * probe's own), what a pre-change check adds to it (a CA the file lacks,
  * PCs that would not trust it, the fixes worded for before the change),
  * the text and JSON output and the exit status.
@@ -23,6 +23,7 @@
 #include "checkcert.h"
 #include "config.h"
 #include "dns.h"
+#include "explain.h"
 #include "json.h"
 #include "log.h"
 #include "once.h"
@@ -40,7 +41,7 @@ struct checkcert_name {
 /* The judgement of one name under one profile. */
 struct checkcert_result {
 	const struct checkcert_name *n;
-	struct trust_verdict *v; /* NULL: no chain (handshake failed) */
+	struct chain_verdict *v; /* NULL: no chain (handshake failed) */
 	enum state_verdict verdict;
 	enum reason reason;
 	char *message;
@@ -170,10 +171,10 @@ checkcert_fix(struct checkcert_result *r, const char *fmt, ...)
  * probe's remedy.
  */
 static void
-checkcert_fixes(struct checkcert_result *r, const struct trust_set *phone)
+checkcert_fixes(struct checkcert_result *r, const struct trustset *phone)
 {
-	const struct trust_verdict *v = r->v;
-	const char *fe = trust_set_frontend_issuer(phone);
+	const struct chain_verdict *v = r->v;
+	const char *fe = trustset_frontend_issuer(phone);
 	size_t i;
 
 	if (v == NULL || v->ncerts == 0)
@@ -201,8 +202,8 @@ checkcert_fixes(struct checkcert_result *r, const struct trust_set *phone)
 		    "add the intermediate ('%s') to the chain you serve",
 		    v->certs[0].issuer);
 	for (i = 0; i < 32; i++) {
-		if (v->findings & TRUST_FINDING_BIT(i))
-			checkcert_fix(r, "serve %s", trust_finding_fix(i));
+		if (v->findings & CHAIN_FINDING_BIT(i))
+			checkcert_fix(r, "serve %s", chain_finding_fix(i));
 	}
 }
 
@@ -215,9 +216,9 @@ static void
 checkcert_judge(struct checkcert *cc, struct admin_profile *ap,
     STACK_OF(X509) * chain, struct checkcert_result *r)
 {
-	const struct trust_set *sys =
+	const struct trustset *sys =
 	    ap->p->system_store ? admin_system(cc->a) : NULL;
-	struct trust_verdict *v;
+	struct chain_verdict *v;
 	char *role;
 
 	r->reason = REASON_OK;
@@ -231,7 +232,7 @@ checkcert_judge(struct checkcert *cc, struct admin_profile *ap,
 		    : STATE_UNKNOWN;
 		return;
 	}
-	r->v = v = trust_evaluate(ap->phone, sys, chain, r->n->name, time(NULL),
+	r->v = v = chain_evaluate(ap->phone, sys, chain, r->n->name, time(NULL),
 	    cc->cfg->cert_warn_days);
 	r->skipped = r->n->implicit &&
 	    !checkcert_names_host(sk_X509_value(chain, 0), r->n->name);
@@ -240,7 +241,7 @@ checkcert_judge(struct checkcert *cc, struct admin_profile *ap,
 	else
 		xasprintf(&role, "with the certificate %s port %d presents",
 		    cc->host, cc->port);
-	trust_explain(v, ap->phone, r->n->name, role, &r->message, &r->remedy);
+	explain_verdict(v, ap->phone, r->n->name, role, &r->message, &r->remedy);
 	free(role);
 	r->reason = v->reason;
 	r->missing_issuer =
@@ -263,7 +264,7 @@ checkcert_result_clear(struct checkcert_result *r)
 {
 	size_t i;
 
-	trust_verdict_free(r->v);
+	chain_verdict_free(r->v);
 	free(r->message);
 	free(r->remedy);
 	for (i = 0; i < r->nfixes; i++)
@@ -273,15 +274,15 @@ checkcert_result_clear(struct checkcert_result *r)
 
 /* The presented chain as text: one entry per certificate. */
 static void
-checkcert_print_chain(const struct trust_verdict *v, int indent)
+checkcert_print_chain(const struct chain_verdict *v, int indent)
 {
-	const struct trust_cert_info *c;
+	const struct certinfo *c;
 	char until[32];
 	size_t i;
 
 	for (i = 0; i < v->ncerts; i++) {
 		c = &v->certs[i];
-		trust_date(c->not_after, until);
+		explain_date(c->not_after, until);
 		admin_say(indent, "%zu %s", i, c->subject);
 		admin_say(indent + 4, "issued by '%s'", c->issuer);
 		admin_say(indent + 4, "sha256 %s, %s, %s, expires %s",
@@ -309,10 +310,10 @@ checkcert_print_chain(const struct trust_verdict *v, int indent)
  * trust: a CA of that name with another key is a look-alike).
  */
 static void
-checkcert_print_issuer(const struct trust_verdict *v,
+checkcert_print_issuer(const struct chain_verdict *v,
     const struct admin_profile *ap, int indent)
 {
-	const struct trust_cert_info *leaf = &v->certs[0];
+	const struct certinfo *leaf = &v->certs[0];
 	const char *sha = v->issuer_position >= 0
 	    ? v->certs[v->issuer_position].sha256
 	    : NULL;
@@ -333,7 +334,7 @@ checkcert_print_issuer(const struct trust_verdict *v,
 		    "phones trust it: it chains to '%s' (%s, "
 		    "sha256 %s)",
 		    v->phone.anchor != NULL ? v->phone.anchor : "?",
-		    trust_source_name(v->phone.anchor_source),
+		    trustset_source_name(v->phone.anchor_source),
 		    v->phone.anchor_sha256);
 	else if (v->issuer_lookalike)
 		admin_say(indent + 2,
@@ -349,7 +350,7 @@ checkcert_print_issuer(const struct trust_verdict *v,
 static void
 checkcert_print_result(const struct checkcert_result *r, int indent)
 {
-	const struct trust_verdict *v = r->v;
+	const struct chain_verdict *v = r->v;
 	const char *mark;
 	size_t i;
 
@@ -394,7 +395,7 @@ checkcert_print_result(const struct checkcert_result *r, int indent)
 		    v->certs[0].issuer);
 	for (i = 0; v != NULL && i < v->nfindings; i++)
 		admin_say(indent + 4, "finding: %s (%s)",
-		    trust_finding_name(v->finding_list[i].kind),
+		    chain_finding_name(v->finding_list[i].kind),
 		    v->finding_list[i].detail);
 	if (r->nfixes > 0)
 		admin_say(indent + 4, "fix:");
@@ -406,7 +407,7 @@ checkcert_print_result(const struct checkcert_result *r, int indent)
 static void
 checkcert_json_result(struct json *j, const struct checkcert_result *r)
 {
-	const struct trust_verdict *v = r->v;
+	const struct chain_verdict *v = r->v;
 	size_t i;
 
 	json_object_begin(j);
@@ -433,7 +434,7 @@ checkcert_json_result(struct json *j, const struct checkcert_result *r)
 		json_kv_string(j, "anchor", v->phone.anchor);
 		json_kv_string(j, "anchor_source",
 		    v->phone.anchor != NULL
-		        ? trust_source_name(v->phone.anchor_source)
+		        ? trustset_source_name(v->phone.anchor_source)
 		        : NULL);
 		json_object_end(j);
 		json_key(j, "system");
@@ -459,7 +460,7 @@ checkcert_json_result(struct json *j, const struct checkcert_result *r)
 	for (i = 0; v != NULL && i < v->nfindings; i++) {
 		json_object_begin(j);
 		json_kv_string(j, "kind",
-		    trust_finding_name(v->finding_list[i].kind));
+		    chain_finding_name(v->finding_list[i].kind));
 		json_kv_int(j, "position", v->finding_list[i].position);
 		json_kv_string(j, "detail", v->finding_list[i].detail);
 		json_object_end(j);
@@ -475,7 +476,7 @@ checkcert_json_result(struct json *j, const struct checkcert_result *r)
 
 /* The certificates of a chain as a JSON array member. */
 static void
-checkcert_json_chain(struct json *j, const struct trust_verdict *v)
+checkcert_json_chain(struct json *j, const struct chain_verdict *v)
 {
 	size_t i;
 
@@ -496,7 +497,7 @@ checkcert_profile(struct checkcert *cc, struct admin_profile *ap,
 {
 	STACK_OF(X509) *chain = cc->file != NULL ? cc->file_chain : ap->chain;
 	struct checkcert_result *res;
-	const struct trust_verdict *shown = NULL;
+	const struct chain_verdict *shown = NULL;
 	size_t i, judged = 0;
 	int worst = ONCE_OK;
 
@@ -581,11 +582,11 @@ checkcert_usage(FILE *fp)
 static void
 checkcert_header(struct checkcert *cc, struct json *j)
 {
-	struct trust_verdict *v = NULL;
+	struct chain_verdict *v = NULL;
 	size_t i;
 
 	if (cc->file != NULL)
-		v = trust_evaluate(admin_profile(cc->a, 0)->phone, NULL,
+		v = chain_evaluate(admin_profile(cc->a, 0)->phone, NULL,
 		    cc->file_chain, NULL, time(NULL), 0);
 	if (j != NULL) {
 		json_key(j, "source");
@@ -607,7 +608,7 @@ checkcert_header(struct checkcert *cc, struct json *j)
 		admin_say(0, "names checked:");
 	} else
 		admin_say(0, "%s port %d, names checked:", cc->host, cc->port);
-	trust_verdict_free(v);
+	chain_verdict_free(v);
 	for (i = 0; i < cc->nnames; i++) {
 		if (j != NULL) {
 			json_object_begin(j);

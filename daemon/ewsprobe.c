@@ -11,12 +11,14 @@
 
 #include "autodiscover.h"
 #include "dns.h"
+#include "explain.h"
 #include "ews.h"
 #include "ewsprobe.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
 #include "loop.h"
+#include "tlscapture.h"
 #include "xmalloc.h"
 
 enum ewsprobe_state {
@@ -36,7 +38,7 @@ struct ewsprobe {
 	char *addr;
 	struct dns_lookup *lookup;
 	struct http_req *req;
-	struct trust_capture *cap;
+	struct tlscapture *cap;
 	struct ewsprobe_result *res;
 	ewsprobe_done_cb done;
 	void *arg;
@@ -54,7 +56,7 @@ ewsprobe_free(struct ewsprobe *ep)
 	if (ep->lookup != NULL)
 		dns_cancel(ep->lookup);
 	http_req_free(ep->req);
-	trust_capture_free(ep->cap);
+	tlscapture_free(ep->cap);
 	free(ep->url);
 	free(ep->role);
 	free(ep->account);
@@ -77,7 +79,7 @@ ewsprobe_free(struct ewsprobe *ep)
 void
 ewsprobe_result_json(struct json *j, const struct ewsprobe_result *u)
 {
-	const struct trust_verdict *v = u->verdict;
+	const struct chain_verdict *v = u->verdict;
 
 	json_kv_string(j, "role", u->role);
 	json_kv_string(j, "url", u->url);
@@ -113,7 +115,7 @@ ewsprobe_result_free(struct ewsprobe_result *r)
 	free(r->tls_version);
 	free(r->auth_offered);
 	free(r->ews_code);
-	trust_verdict_free(r->verdict);
+	chain_verdict_free(r->verdict);
 	free(r->message);
 	free(r->remedy);
 	step_list_free(&r->steps);
@@ -233,17 +235,17 @@ static int
 ewsprobe_judge(struct ewsprobe *ep)
 {
 	struct ewsprobe_result *r = ep->res;
-	STACK_OF(X509) *chain = trust_capture_chain(ep->cap);
+	STACK_OF(X509) *chain = tlscapture_chain(ep->cap);
 	struct step *st;
 	char *msg = NULL, *fix = NULL;
 
-	r->verdict = trust_evaluate(ep->p.phone, ep->p.system, chain, ep->host,
+	r->verdict = chain_evaluate(ep->p.phone, ep->p.system, chain, ep->host,
 	    time(NULL), ep->p.warn_days);
 	st = step_add(&r->steps, STEP_TLS, 1,
 	    "certificate chain under %s "
 	    "and the system store",
 	    ep->p.profile->name);
-	trust_explain(r->verdict, ep->p.phone, ep->url, ep->role, &msg, &fix);
+	explain_verdict(r->verdict, ep->p.phone, ep->url, ep->role, &msg, &fix);
 	if (r->verdict->reason != REASON_OK) {
 		r->reason = r->verdict->reason;
 		free(r->message);
@@ -256,7 +258,7 @@ ewsprobe_judge(struct ewsprobe *ep)
 	}
 	if (r->verdict->findings != 0) {
 		r->warning = 1;
-		/* trust_explain's message names the findings already. */
+		/* explain_verdict's message names the findings already. */
 		step_set(st, STEP_WARN, NULL, "%s", msg);
 	} else
 		step_set(st, STEP_OK, NULL, "%s", msg);
@@ -274,7 +276,7 @@ ewsprobe_submit(struct ewsprobe *ep, int auth)
 	char *body = ews_getfolder_request();
 
 	http_req_free(ep->req);
-	trust_capture_free(ep->cap);
+	tlscapture_free(ep->cap);
 	ep->req = http_req_new("POST", ep->url);
 	http_req_add_header(ep->req, "Content-Type: text/xml; charset=utf-8");
 	http_req_add_header(ep->req, "Accept: text/xml");
@@ -290,10 +292,10 @@ ewsprobe_submit(struct ewsprobe *ep, int auth)
 	 * in the handshake itself, so the credential never goes to a server
 	 * phones would refuse.
 	 */
-	ep->cap = trust_capture_new(ep->p.profile, ep->p.phone, ep->host, auth);
+	ep->cap = tlscapture_new(ep->p.profile, ep->p.phone, ep->host, auth);
 	http_req_set_verify(ep->req, 0, 0);
 	http_req_set_cafile(ep->req, NULL);
-	http_req_set_ssl_ctx(ep->req, trust_capture_install, ep->cap);
+	http_req_set_ssl_ctx(ep->req, tlscapture_install, ep->cap);
 	if (auth)
 		http_req_set_ntlm(ep->req, ep->account, ep->password);
 	ep->state = auth ? EWSPROBE_AUTH : EWSPROBE_PROBE;
@@ -400,7 +402,7 @@ ewsprobe_step_probe(struct ewsprobe *ep)
 	if (http_req_status(ep->req) != HTTP_DONE) {
 		ewsprobe_transport_failed(ep, st);
 		/* A chain seen before the failure is still judged. */
-		if (trust_capture_chain(ep->cap) != NULL &&
+		if (tlscapture_chain(ep->cap) != NULL &&
 		    r->reason == REASON_TLS_HANDSHAKE_FAILED)
 			(void)ewsprobe_judge(ep);
 		ewsprobe_finish(ep);
@@ -464,7 +466,7 @@ ewsprobe_step_auth(struct ewsprobe *ep)
 	    ep->account);
 	ewsprobe_http_step(st, ep->req);
 	if (http_req_status(ep->req) != HTTP_DONE) {
-		if (trust_capture_refused(ep->cap))
+		if (tlscapture_refused(ep->cap))
 			ewsprobe_fail(ep, REASON_CERT_UNTRUSTED_PHONE, NULL,
 			    "the certificate changed between two requests and "
 			    "phones do not trust the new one");

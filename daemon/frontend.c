@@ -11,17 +11,18 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "tlscapture.h"
 #include "xmalloc.h"
 
 struct frontend {
 	const struct config_profile *profile;
-	struct trust_set *phone;
+	struct trustset *phone;
 	char *servers;
 	long timeout_ms;
 	char *url;
 	struct dns_lookup *lookup;
 	struct http_req *req;
-	struct trust_capture *cap;
+	struct tlscapture *cap;
 	struct frontend_result *res;
 	frontend_done_cb done;
 	void *arg;
@@ -78,7 +79,7 @@ frontend_free(struct frontend *fe)
 	if (fe->lookup != NULL)
 		dns_cancel(fe->lookup);
 	http_req_free(fe->req);
-	trust_capture_free(fe->cap);
+	tlscapture_free(fe->cap);
 	frontend_result_free(fe->res);
 	free(fe->servers);
 	free(fe->url);
@@ -102,7 +103,7 @@ frontend_http_cb(struct http_req *req, void *arg)
 {
 	struct frontend *fe = arg;
 	struct frontend_result *r = fe->res;
-	const char *before = trust_set_frontend_issuer(fe->phone);
+	const char *before = trustset_frontend_issuer(fe->phone);
 	char *prev = before != NULL ? xstrdup(before) : NULL, *cause = NULL;
 	struct step *st;
 
@@ -111,7 +112,7 @@ frontend_http_cb(struct http_req *req, void *arg)
 	step_set_str(&st->address, http_req_address(req));
 	step_set_str(&st->tls_version, http_req_tls_version(req));
 	http_req_timings(req, &st->timings);
-	if (trust_capture_chain(fe->cap) == NULL) {
+	if (tlscapture_chain(fe->cap) == NULL) {
 		xasprintf(&r->error,
 		    "no TLS handshake with the Lync pool %s: "
 		    "%s",
@@ -120,14 +121,14 @@ frontend_http_cb(struct http_req *req, void *arg)
 		        ? http_req_error(req)
 		        : http_status_name(http_req_status(req)));
 		step_set(st, STEP_FAIL, "frontend_unknown", "%s", r->error);
-	} else if (trust_set_learn_frontend(fe->phone,
-	               trust_capture_chain(fe->cap), &r->changed,
+	} else if (trustset_learn_frontend(fe->phone,
+	               tlscapture_chain(fe->cap), &r->changed,
 	               &cause) != 0) {
 		r->error = cause;
 		step_set(st, STEP_FAIL, "frontend_unknown", "%s", r->error);
 	} else {
 		r->ok = 1;
-		r->issuer = xstrdup(trust_set_frontend_issuer(fe->phone));
+		r->issuer = xstrdup(trustset_frontend_issuer(fe->phone));
 		if (r->changed)
 			r->previous = prev, prev = NULL;
 		step_set(st, STEP_OK, NULL,
@@ -164,11 +165,11 @@ frontend_dns_cb(const struct dns_result *dr, void *arg)
 	    fe->profile->frontend_port, dr->addrs[0].text);
 	http_req_set_timeouts(fe->req, fe->timeout_ms, fe->timeout_ms, 1,
 	    fe->timeout_ms / 1000 > 0 ? fe->timeout_ms / 1000 : 1);
-	fe->cap = trust_capture_new(fe->profile, fe->phone,
+	fe->cap = tlscapture_new(fe->profile, fe->phone,
 	    fe->profile->frontend_host, 0);
 	http_req_set_verify(fe->req, 0, 0);
 	http_req_set_cafile(fe->req, NULL);
-	http_req_set_ssl_ctx(fe->req, trust_capture_install, fe->cap);
+	http_req_set_ssl_ctx(fe->req, tlscapture_install, fe->cap);
 	http_req_submit(fe->req, frontend_http_cb, fe);
 }
 
@@ -177,7 +178,7 @@ frontend_dns_cb(const struct dns_result *dr, void *arg)
  * name a frontend host.
  */
 struct frontend *
-frontend_learn(const struct config_profile *p, struct trust_set *phone,
+frontend_learn(const struct config_profile *p, struct trustset *phone,
     const char *servers, long timeout_ms, frontend_done_cb done, void *arg)
 {
 	struct frontend *fe = xcalloc(1, sizeof *fe);

@@ -254,7 +254,7 @@ once_json_steps(struct json *j, const char *key, const char *scope,
 static void
 once_json_url(struct json *j, const struct ewsprobe_result *u)
 {
-	const struct trust_verdict *v = u->verdict;
+	const struct chain_verdict *v = u->verdict;
 	size_t i;
 
 	json_object_begin(j);

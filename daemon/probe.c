@@ -43,8 +43,8 @@ struct probe_learning {
 struct probe_ctx {
 	struct config *cfg; /* a reference */
 	struct probe_disc *disc; /* by mailbox index */
-	struct trust_set *system;
-	struct trust_set **phones; /* by profile index */
+	struct trustset *system;
+	struct trustset **phones; /* by profile index */
 	uint64_t *learned_ms; /* by profile index; 0 = never */
 	struct probe_learning *learning; /* by profile index */
 	enum config_discovery discovery; /* for mailboxes that set none */
@@ -121,13 +121,13 @@ probe_ctx_new(struct config *cfg, char **cause)
 	}
 	ctx->disc = xcalloc(cfg->nmailboxes > 0 ? cfg->nmailboxes : 1,
 	    sizeof *ctx->disc);
-	ctx->system = trust_set_new_system(cfg->system_store_file, &why);
+	ctx->system = trustset_new_system(cfg->system_store_file, &why);
 	if (ctx->system == NULL) {
 		xasprintf(cause, "system store: %s", why);
 		goto fail;
 	}
 	for (i = 0; i < cfg->nprofiles; i++) {
-		ctx->phones[i] = trust_set_new_phone(cfg->profiles[i], &why);
+		ctx->phones[i] = trustset_new_phone(cfg->profiles[i], &why);
 		if (ctx->phones[i] == NULL) {
 			xasprintf(cause, "profile %s: %s",
 			    cfg->profiles[i]->name, why);
@@ -208,7 +208,7 @@ probe_ctx_free(struct probe_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	for (i = 0; i < ctx->cfg->nprofiles; i++) {
-		trust_set_free(ctx->phones[i]);
+		trustset_free(ctx->phones[i]);
 		frontend_cancel(ctx->learning[i].fe);
 	}
 	free(ctx->phones);
@@ -219,7 +219,7 @@ probe_ctx_free(struct probe_ctx *ctx)
 		free(ctx->disc[i].external);
 	}
 	free(ctx->disc);
-	trust_set_free(ctx->system);
+	trustset_free(ctx->system);
 	config_unref(ctx->cfg);
 	free(ctx);
 }

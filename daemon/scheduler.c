@@ -268,7 +268,7 @@ sched_check_expiry(struct target *t, const struct probe_result *r,
     const struct alert_target *at)
 {
 	const unsigned int windows[] = {sched_cfg->cert_warn_days, 7, 1};
-	const struct trust_verdict *v;
+	const struct chain_verdict *v;
 	const struct ewsprobe_result *u;
 	time_t now = time(NULL);
 	char *key;

@@ -91,7 +91,7 @@ status_steps(struct json *j, const struct step_list *steps)
  * JSON: one way to write a certificate).
  */
 void
-status_cert_json(struct json *j, const struct trust_cert_info *c,
+status_cert_json(struct json *j, const struct certinfo *c,
     size_t position)
 {
 	size_t k;
@@ -118,7 +118,7 @@ status_cert_json(struct json *j, const struct trust_cert_info *c,
 static void
 status_url(struct json *j, const struct ewsprobe_result *u)
 {
-	const struct trust_verdict *v = u->verdict;
+	const struct chain_verdict *v = u->verdict;
 	size_t i;
 
 	json_object_begin(j);

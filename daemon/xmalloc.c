@@ -105,3 +105,24 @@ xfree_secret(char *secret)
 	explicit_bzero(secret, strlen(secret));
 	free(secret);
 }
+
+/* Open a string that grows as it is written (open_memstream); *out is set. */
+FILE *
+xopen_memstream(char **out, size_t *len)
+{
+	FILE *fp;
+
+	*out = NULL;
+	if ((fp = open_memstream(out, len)) == NULL)
+		fatal("open_memstream");
+	return fp;
+}
+
+/* Close a growing string and return it (the caller frees). */
+char *
+xclose_memstream(FILE *fp, char **out)
+{
+	if (fclose(fp) != 0 || *out == NULL)
+		fatalx("open_memstream: out of memory");
+	return *out;
+}

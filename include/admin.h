@@ -22,7 +22,7 @@
 #include "config.h"
 #include "frontend.h"
 #include "reason.h"
-#include "trust.h"
+#include "trustset.h"
 
 /* Exit status of a command that could not judge (--once's "unknown"). */
 #define ADMIN_EXIT_UNKNOWN 3
@@ -30,7 +30,7 @@
 /* One profile of a command: its sets and what the live run found. */
 struct admin_profile {
 	const struct config_profile *p;
-	struct trust_set *phone;
+	struct trustset *phone;
 	struct frontend_result *fe; /* NULL: the profile names no pool */
 	/* admin_run with a host: the handshake under this profile's TLS */
 	STACK_OF(X509) * chain; /* presented, leaf first; NULL: none */
@@ -48,7 +48,7 @@ void admin_free(struct admin *);
 void admin_run(struct admin *, const char *, int);
 size_t admin_nprofiles(const struct admin *);
 struct admin_profile *admin_profile(struct admin *, size_t);
-const struct trust_set *admin_system(const struct admin *);
+const struct trustset *admin_system(const struct admin *);
 int admin_split_host(const char *, char **, int *);
 
 void admin_error(const char *, ...) __attribute__((format(printf, 1, 2)));

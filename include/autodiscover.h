@@ -20,7 +20,7 @@
 #include "config.h"
 #include "reason.h"
 #include "step.h"
-#include "trust.h"
+#include "trustset.h"
 
 #define AUTODISCOVER_MAX_HOPS 10
 
@@ -29,7 +29,7 @@ struct autodiscover_params {
 	const char *account;
 	const char *password;
 	const char *dns_servers; /* NULL: the system's */
-	struct trust_set *system; /* validates TLS (shared, not copied) */
+	struct trustset *system; /* validates TLS (shared, not copied) */
 	const struct config_strlist *redirect_allow;
 	enum config_discovery mode;
 	long timeout_ms;

@@ -15,14 +15,14 @@
 #include "config.h"
 #include "reason.h"
 #include "step.h"
-#include "trust.h"
+#include "chain.h"
 
 struct ewsprobe_params {
 	const char *url;
 	const char *role; /* "internal" or "external" */
 	const struct config_profile *profile;
-	const struct trust_set *phone;
-	const struct trust_set *system; /* NULL: not evaluated */
+	const struct trustset *phone;
+	const struct trustset *system; /* NULL: not evaluated */
 	const char *account;
 	const char *password;
 	const char *dns_servers; /* NULL: the system's */
@@ -50,7 +50,7 @@ struct ewsprobe_result {
 	long http_status; /* of the last EWS answer */
 	char *auth_offered; /* "Negotiate, NTLM" */
 	char *ews_code; /* ResponseCode / faultcode */
-	struct trust_verdict *verdict; /* NULL when no chain was seen */
+	struct chain_verdict *verdict; /* NULL when no chain was seen */
 	char *message; /* one line, from the evidence */
 	char *remedy; /* or NULL */
 	struct step_list steps; /* emptied by probe_result_trim() when ok */

@@ -1,7 +1,7 @@
 /*
  * frontend: learning what phones trust from the Lync Front End pool — a
  * TLS handshake with the pool on the event loop, whose presented chain
- * names the issuing CA of the pool certificate (trust_set_learn_frontend).
+ * names the issuing CA of the pool certificate (trustset_learn_frontend).
  * The result is delivered once through the done callback; runs that share
  * one learning get copies (frontend_result_copy).
  */
@@ -10,7 +10,7 @@
 
 #include "config.h"
 #include "step.h"
-#include "trust.h"
+#include "trustset.h"
 
 struct frontend_result {
 	int ok; /* the issuer was learned */
@@ -25,7 +25,7 @@ struct frontend;
 typedef void (*frontend_done_cb)(struct frontend_result *, void *);
 
 struct frontend *frontend_learn(const struct config_profile *,
-    struct trust_set *, const char *, long, frontend_done_cb, void *);
+    struct trustset *, const char *, long, frontend_done_cb, void *);
 void frontend_cancel(struct frontend *);
 struct frontend_result *frontend_result_copy(const struct frontend_result *);
 void frontend_result_free(struct frontend_result *);

@@ -17,7 +17,7 @@
 #include "frontend.h"
 #include "reason.h"
 #include "state.h"
-#include "trust.h"
+#include "trustset.h"
 
 struct probe_ctx;
 

@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 void *xmalloc(size_t);
 void *xcalloc(size_t, size_t);
@@ -20,6 +21,10 @@ char *xstrndup(const char *, size_t);
 int xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
 int xvasprintf(char **, const char *, va_list)
     __attribute__((format(printf, 2, 0)));
+
+/* A string written through a FILE (open_memstream), never NULL. */
+FILE *xopen_memstream(char **, size_t *);
+char *xclose_memstream(FILE *, char **);
 
 /* Wipe a secret buffer so it does not linger in freed memory, then free. */
 void xfree_secret(char *);

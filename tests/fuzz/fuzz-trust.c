@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for trust_evaluate() and trust_explain(): the input is
+ * libFuzzer harness for chain_evaluate() and explain_verdict(): the input is
  * a small program that builds a presented chain of 0-64 certificates —
  * keys of several types (made once at start), look-alike anchors (the
  * trusted FE CA's DN with another key), odd and huge DNs in every string
@@ -23,7 +23,9 @@
 
 #include "config.h"
 #include "textsafe.h"
-#include "trust.h"
+#include "chain.h"
+#include "explain.h"
+#include "trustset.h"
 
 /* Stop at the first broken invariant with a clear crash. */
 #define CHECK(c) \
@@ -49,7 +51,7 @@ static EVP_PKEY *fuzz_keys[8];
 static size_t fuzz_nkeys;
 static EVP_PKEY *fuzz_root_key, *fuzz_fe_key, *fuzz_look_key;
 static X509 *fuzz_root, *fuzz_fe, *fuzz_look;
-static struct trust_set *fuzz_phone, *fuzz_system;
+static struct trustset *fuzz_phone, *fuzz_system;
 
 /* The next byte of input, or 0. */
 static uint8_t
@@ -386,7 +388,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	memset(&p, 0, sizeof p);
 	p.frontend_host = (char *)"lyncpool.contoso.com";
-	fuzz_phone = trust_set_new_phone(&p, &cause);
+	fuzz_phone = trustset_new_phone(&p, &cause);
 	CHECK(fuzz_phone != NULL && pool != NULL);
 	/* The pool's certificate (only its issuer counts), then the FE CA. */
 	sk_X509_push(pool,
@@ -394,14 +396,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	        fuzz_fe_key));
 	X509_up_ref(fuzz_fe);
 	sk_X509_push(pool, fuzz_fe);
-	CHECK(
-	    trust_set_learn_frontend(fuzz_phone, pool, &changed, &cause) == 0);
+	CHECK(trustset_learn_frontend(fuzz_phone, pool, &changed, &cause) == 0);
 	sk_X509_pop_free(pool, X509_free);
 
 	CHECK((fd = mkstemp(path)) >= 0 && (fp = fdopen(fd, "w")) != NULL);
 	CHECK(PEM_write_X509(fp, fuzz_root) == 1);
 	fclose(fp);
-	fuzz_system = trust_set_new_system(path, &cause);
+	fuzz_system = trustset_new_system(path, &cause);
 	unlink(path);
 	CHECK(fuzz_system != NULL);
 	return 0;
@@ -409,7 +410,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* The verdict and its explanation hold what they promise. */
 static void
-fuzz_check(const struct trust_verdict *v, int n)
+fuzz_check(const struct chain_verdict *v, int n)
 {
 	char *msg, *fix, *safe;
 	size_t i;
@@ -424,7 +425,7 @@ fuzz_check(const struct trust_verdict *v, int n)
 		CHECK(v->phone_trusted && n <= 16 && n > 0);
 	if (n > 16)
 		CHECK(v->reason == REASON_CERT_INVALID);
-	trust_explain(v, fuzz_phone, "https://ews/EWS/Exchange.asmx",
+	explain_verdict(v, fuzz_phone, "https://ews/EWS/Exchange.asmx",
 	    "internal", &msg, &fix);
 	CHECK(msg != NULL);
 	safe = textsafe(msg);
@@ -442,7 +443,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	X509 *made[FUZZ_MAX_CHAIN], *x, *extra[3];
 	EVP_PKEY *keys[FUZZ_MAX_CHAIN];
 	STACK_OF(X509) *sk = sk_X509_new_null();
-	struct trust_verdict *v;
+	struct chain_verdict *v;
 	const char *hosts[] = {"casarray.contoso.com", "127.0.0.1",
 	    "*.contoso.com", "::1", ""};
 	char host[64];
@@ -479,10 +480,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sk_X509_push(sk, extra[i]);
 		}
 	}
-	v = trust_evaluate(fuzz_phone, (order & 0x10) != 0 ? NULL : fuzz_system,
+	v = chain_evaluate(fuzz_phone, (order & 0x10) != 0 ? NULL : fuzz_system,
 	    sk, host[0] != '\0' ? host : NULL, FUZZ_NOW, warn);
 	fuzz_check(v, sk_X509_num(sk));
-	trust_verdict_free(v);
+	chain_verdict_free(v);
 	sk_X509_pop_free(sk, X509_free);
 	ERR_clear_error();
 	return 0;

@@ -31,7 +31,10 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
-#include "trust.h"
+#include "chain.h"
+#include "explain.h"
+#include "tlscapture.h"
+#include "trustset.h"
 
 #define KEYS TEST_DATA_DIR "/trust/"
 #define DAY 86400L
@@ -66,7 +69,7 @@ static struct {
 	X509 *fe_root, *fe_ca, *cas_root, *cas_ca, *rogue_root, *lookalike;
 	X509 *sub;
 } ca;
-static struct trust_set *sys_set;
+static struct trustset *sys_set;
 
 /* Load a fixed key. */
 static EVP_PKEY *
@@ -265,8 +268,8 @@ setup(void **unused)
 	ca.sub = ca_make("CN=Contoso Web Sub CA", k.sub, ca.fe_ca, k.fe_ca);
 
 	/* PCs trust both enterprise roots. */
-	sys_set = trust_set_new_system(pem_write("system.pem", ca.fe_root,
-	                                   ca.cas_root, NULL),
+	sys_set = trustset_new_system(pem_write("system.pem", ca.fe_root,
+	                                  ca.cas_root, NULL),
 	    &cause);
 	assert_non_null(sys_set);
 	return 0;
@@ -293,7 +296,7 @@ teardown(void **unused)
 		X509_free(*xs[i]);
 	for (i = 0; i < sizeof ks / sizeof *ks; i++)
 		EVP_PKEY_free(*ks[i]);
-	trust_set_free(sys_set);
+	trustset_free(sys_set);
 	return nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -307,11 +310,11 @@ static STACK_OF(X509) * pool_chain(X509 *issuer, EVP_PKEY *ikey)
 }
 
 /* A phone set for a profile that learned its FE issuer from the pool. */
-static struct trust_set *
+static struct trustset *
 phone_set(const char *web_trusted)
 {
 	struct config_profile p;
-	struct trust_set *set;
+	struct trustset *set;
 	STACK_OF(X509) *fe = pool_chain(ca.fe_ca, k.fe_ca);
 	char *cause = NULL, *items[1];
 	int changed = -1;
@@ -323,22 +326,21 @@ phone_set(const char *web_trusted)
 		p.web_trusted.items = items;
 		p.web_trusted.n = 1;
 	}
-	set = trust_set_new_phone(&p, &cause);
+	set = trustset_new_phone(&p, &cause);
 	assert_non_null(set);
-	assert_int_equal(trust_set_learn_frontend(set, fe, &changed, &cause),
-	    0);
+	assert_int_equal(trustset_learn_frontend(set, fe, &changed, &cause), 0);
 	assert_int_equal(changed, 0);
 	chain_free(fe);
 	return set;
 }
 
 /* Judge a chain (freed here) for the EWS host, now. */
-static struct trust_verdict *
-judge(const struct trust_set *phone, STACK_OF(X509) * sk, unsigned int warn)
+static struct chain_verdict *
+judge(const struct trustset *phone, STACK_OF(X509) * sk, unsigned int warn)
 {
-	struct trust_verdict *v;
+	struct chain_verdict *v;
 
-	v = trust_evaluate(phone, sys_set, sk, EWS_HOST, now, warn);
+	v = chain_evaluate(phone, sys_set, sk, EWS_HOST, now, warn);
 	chain_free(sk);
 	return v;
 }
@@ -363,12 +365,12 @@ static STACK_OF(X509) * reissued_chain(void)
 
 /* The explanation as one journal line: "<message> Fix: <remedy>". */
 static char *
-explain_line(const struct trust_verdict *v, const struct trust_set *phone,
+explain_line(const struct chain_verdict *v, const struct trustset *phone,
     const char *role)
 {
 	char *msg, *fix, *line;
 
-	trust_explain(v, phone, EWS_URL, role, &msg, &fix);
+	explain_verdict(v, phone, EWS_URL, role, &msg, &fix);
 	assert_non_null(msg);
 	assert_null(strchr(msg, '\n'));
 	if (fix == NULL)
@@ -408,7 +410,7 @@ test_dn_display(void **unused)
 
 	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
 		n = name_make(cases[i].spec);
-		s = trust_dn(n);
+		s = certinfo_dn(n);
 		assert_string_equal(s, cases[i].shown);
 		free(s);
 		X509_NAME_free(n);
@@ -419,9 +421,9 @@ test_dn_display(void **unused)
 static void
 test_incident(void **unused)
 {
-	struct trust_set *phone = phone_set(NULL);
-	struct trust_verdict *v = judge(phone, incident_chain(), 30);
-	const struct trust_cert_info *c;
+	struct trustset *phone = phone_set(NULL);
+	struct chain_verdict *v = judge(phone, incident_chain(), 30);
+	const struct certinfo *c;
 	char *line, *msg, *fix;
 
 	assert_int_equal(v->reason, REASON_CERT_UNTRUSTED_PHONE);
@@ -439,8 +441,8 @@ test_incident(void **unused)
 	assert_int_equal(v->system.error, X509_V_OK);
 	assert_string_equal(v->system.anchor,
 	    "CN=contoso-ROOT-CA, DC=contoso, DC=com");
-	assert_int_equal(v->system.anchor_source, TRUST_SOURCE_SYSTEM);
-	assert_string_equal(trust_set_frontend_issuer(phone), FE_DN);
+	assert_int_equal(v->system.anchor_source, TRUSTSET_SYSTEM);
+	assert_string_equal(trustset_frontend_issuer(phone), FE_DN);
 	assert_int_equal(v->issuer_position, 1);
 	assert_false(v->issuer_lookalike);
 	assert_int_equal(v->nfindings, 0);
@@ -476,23 +478,23 @@ test_incident(void **unused)
 	    "(0x80072F0D). Fix: reissue the certificate from '" FE_DN "', or "
 	    "publish its CA with New-CsWebTrustedCACertificate.");
 	free(line);
-	trust_explain(v, phone, EWS_URL, "internal", &msg, &fix);
+	explain_verdict(v, phone, EWS_URL, "internal", &msg, &fix);
 	assert_string_equal(fix,
 	    "reissue the certificate from '" FE_DN "', or publish its CA "
 	    "with New-CsWebTrustedCACertificate.");
 	assert_null(strstr(msg, "Fix:"));
 	free(msg);
 	free(fix);
-	trust_verdict_free(v);
-	trust_set_free(phone);
+	chain_verdict_free(v);
+	trustset_free(phone);
 }
 
 /* Reissued from the FE's CA, or its CA web-trusted: phones trust it. */
 static void
 test_fixed(void **unused)
 {
-	struct trust_set *phone = phone_set(NULL);
-	struct trust_verdict *v = judge(phone, reissued_chain(), 30);
+	struct trustset *phone = phone_set(NULL);
+	struct chain_verdict *v = judge(phone, reissued_chain(), 30);
 	char path[300], *msg, *fix;
 	unsigned char *der = NULL;
 	int len;
@@ -502,16 +504,16 @@ test_fixed(void **unused)
 	assert_true(v->phone_trusted);
 	assert_int_equal(v->system_trusted, 1);
 	assert_string_equal(v->phone.anchor, FE_DN);
-	assert_int_equal(v->phone.anchor_source, TRUST_SOURCE_FRONTEND);
+	assert_int_equal(v->phone.anchor_source, TRUSTSET_FRONTEND);
 	assert_int_equal(v->findings, 0);
 	assert_null(v->findings_text);
 	assert_int_equal(reason_wininet(v->reason), 0);
-	trust_explain(v, phone, EWS_URL, "external", &msg, &fix);
+	explain_verdict(v, phone, EWS_URL, "external", &msg, &fix);
 	assert_non_null(strstr(msg, "phones can use EWS"));
 	assert_null(fix);
 	free(msg);
-	trust_verdict_free(v);
-	trust_set_free(phone);
+	chain_verdict_free(v);
+	trustset_free(phone);
 
 	/*
 	 * The CAS array's CA published as web-trusted: a directory with it as
@@ -537,29 +539,29 @@ test_fixed(void **unused)
 	snprintf(path, sizeof path, "%s/web", dir);
 
 	phone = phone_set(path);
-	assert_int_equal(trust_set_count(phone, TRUST_SOURCE_WEB_TRUSTED), 1);
-	assert_int_equal(trust_set_count(phone, TRUST_SOURCE_FRONTEND), 1);
+	assert_int_equal(trustset_count(phone, TRUSTSET_WEB_TRUSTED), 1);
+	assert_int_equal(trustset_count(phone, TRUSTSET_FRONTEND), 1);
 	v = judge(phone, incident_chain(), 30);
 	assert_int_equal(v->reason, REASON_OK);
 	assert_string_equal(v->phone.anchor, CAS_DN);
-	assert_int_equal(v->phone.anchor_source, TRUST_SOURCE_WEB_TRUSTED);
-	trust_verdict_free(v);
-	trust_set_free(phone);
+	assert_int_equal(v->phone.anchor_source, TRUSTSET_WEB_TRUSTED);
+	chain_verdict_free(v);
+	trustset_free(phone);
 
 	/* The same as a PEM file. */
 	phone = phone_set(pem_write("web-cas.pem", ca.cas_ca, NULL));
 	v = judge(phone, incident_chain(), 30);
 	assert_int_equal(v->reason, REASON_OK);
-	trust_verdict_free(v);
-	trust_set_free(phone);
+	chain_verdict_free(v);
+	trustset_free(phone);
 }
 
 /* Same DN, other key: anchors match by certificate, never by name. */
 static void
 test_lookalike(void **unused)
 {
-	struct trust_set *phone = phone_set(NULL);
-	struct trust_verdict *v;
+	struct trustset *phone = phone_set(NULL);
+	struct chain_verdict *v;
 	struct spec s = leaf_spec();
 	char *line;
 	int i;
@@ -591,9 +593,9 @@ test_lookalike(void **unused)
 		assert_non_null(strstr(line, "PCs do not trust it either"));
 		assert_non_null(strstr(line, "another key"));
 		free(line);
-		trust_verdict_free(v);
+		chain_verdict_free(v);
 	}
-	trust_set_free(phone);
+	trustset_free(phone);
 }
 
 /*
@@ -606,8 +608,8 @@ test_lookalike(void **unused)
 static void
 test_long_chain(void **unused)
 {
-	struct trust_set *phone = phone_set(NULL);
-	struct trust_verdict *v;
+	struct trustset *phone = phone_set(NULL);
+	struct chain_verdict *v;
 	struct spec s = leaf_spec();
 	STACK_OF(X509) * sk;
 	char *line;
@@ -636,7 +638,7 @@ test_long_chain(void **unused)
 	assert_non_null(strstr(line, "the server sent 18 certificates"));
 	assert_non_null(strstr(line, "12169"));
 	free(line);
-	trust_verdict_free(v);
+	chain_verdict_free(v);
 
 	/* The same, healthy but too long: still not ok. */
 	s = leaf_spec();
@@ -648,8 +650,8 @@ test_long_chain(void **unused)
 	v = judge(phone, sk, 30);
 	assert_int_equal(v->ncerts, 16);
 	assert_int_equal(v->reason, REASON_CERT_INVALID);
-	trust_verdict_free(v);
-	trust_set_free(phone);
+	chain_verdict_free(v);
+	trustset_free(phone);
 }
 
 /* Learning the FE issuer; a renewed pool certificate moves it. */
@@ -657,81 +659,81 @@ static void
 test_frontend_learning(void **unused)
 {
 	struct config_profile p;
-	struct trust_set *phone;
-	struct trust_verdict *v;
+	struct trustset *phone;
+	struct chain_verdict *v;
 	STACK_OF(X509) * sk;
 	char *cause = NULL, *msg, *fix;
 	int changed = -1;
 
 	memset(&p, 0, sizeof p);
 	p.frontend_host = (char *)"lyncpool.contoso.com";
-	phone = trust_set_new_phone(&p, &cause);
+	phone = trustset_new_phone(&p, &cause);
 	assert_non_null(phone);
-	assert_null(trust_set_frontend_issuer(phone));
+	assert_null(trustset_frontend_issuer(phone));
 
 	/* Not learned yet: phones' trust cannot be judged. */
 	v = judge(phone, reissued_chain(), 30);
 	assert_int_equal(v->reason, REASON_FRONTEND_UNKNOWN);
 	assert_string_equal(reason_name(v->reason), "frontend_unknown");
 	assert_int_equal(reason_wininet(v->reason), 0);
-	trust_explain(v, phone, EWS_URL, "internal", &msg, &fix);
+	explain_verdict(v, phone, EWS_URL, "internal", &msg, &fix);
 	assert_non_null(strstr(msg, "cannot tell"));
 	assert_non_null(strstr(fix, "frontend"));
 	free(msg);
 	free(fix);
-	trust_verdict_free(v);
+	chain_verdict_free(v);
 
 	/* A pool that does not send its issuer teaches nothing. */
 	sk = pool_chain(ca.fe_ca, k.fe_ca);
 	X509_free(sk_X509_pop(sk));
-	assert_int_equal(trust_set_learn_frontend(phone, sk, &changed, &cause),
+	assert_int_equal(trustset_learn_frontend(phone, sk, &changed, &cause),
 	    -1);
 	assert_non_null(strstr(cause, FE_DN));
 	free(cause);
 	chain_free(sk);
 
 	sk = pool_chain(ca.fe_ca, k.fe_ca);
-	assert_int_equal(trust_set_learn_frontend(phone, sk, &changed, &cause),
+	assert_int_equal(trustset_learn_frontend(phone, sk, &changed, &cause),
 	    0);
 	assert_int_equal(changed, 0);
 	chain_free(sk);
-	assert_string_equal(trust_set_frontend_issuer(phone), FE_DN);
+	assert_string_equal(trustset_frontend_issuer(phone), FE_DN);
 	v = judge(phone, reissued_chain(), 30);
 	assert_int_equal(v->reason, REASON_OK);
-	trust_verdict_free(v);
+	chain_verdict_free(v);
 
 	/* The pool's certificate renewed from the CAS array's CA. */
 	sk = pool_chain(ca.cas_ca, k.cas_ca);
-	assert_int_equal(trust_set_learn_frontend(phone, sk, &changed, &cause),
+	assert_int_equal(trustset_learn_frontend(phone, sk, &changed, &cause),
 	    0);
 	assert_int_equal(changed, 1);
-	assert_string_equal(trust_set_frontend_issuer(phone), CAS_DN);
-	assert_int_equal(trust_set_count(phone, TRUST_SOURCE_FRONTEND), 1);
+	assert_string_equal(trustset_frontend_issuer(phone), CAS_DN);
+	assert_int_equal(trustset_count(phone, TRUSTSET_FRONTEND), 1);
 	v = judge(phone, incident_chain(), 30);
 	assert_int_equal(v->reason, REASON_OK);
-	trust_verdict_free(v);
+	chain_verdict_free(v);
 	v = judge(phone, reissued_chain(), 30);
 	assert_int_equal(v->reason, REASON_CERT_UNTRUSTED_PHONE);
-	trust_verdict_free(v);
+	chain_verdict_free(v);
 	/* The same issuer again is no change. */
-	assert_int_equal(trust_set_learn_frontend(phone, sk, &changed, &cause),
+	assert_int_equal(trustset_learn_frontend(phone, sk, &changed, &cause),
 	    0);
 	assert_int_equal(changed, 0);
 	chain_free(sk);
-	trust_set_free(phone);
+	trustset_free(phone);
 
 	/* A frontend_ca file, then a pool that says otherwise: changed. */
 	memset(&p, 0, sizeof p);
 	p.frontend_ca_file = (char *)pem_write("fe-ca.pem", ca.fe_ca, NULL);
-	phone = trust_set_new_phone(&p, &cause);
+	phone = trustset_new_phone(&p, &cause);
 	assert_non_null(phone);
-	assert_string_equal(trust_set_frontend_issuer(phone), FE_DN);
+	assert_string_equal(trustset_frontend_issuer(phone), FE_DN);
 	sk = pool_chain(ca.cas_ca, k.cas_ca);
-	assert_int_equal(trust_set_learn_frontend(phone, sk, &changed, &cause),
+	assert_int_equal(trustset_learn_frontend(phone, sk, &changed, &cause),
 	    0);
 	assert_int_equal(changed, 1);
 	chain_free(sk);
-	trust_set_free(phone);
+	trustset_free(phone);
 
 	/*
 	 * The FE's issuer also published as web-trusted: when the pool moves
@@ -739,30 +741,30 @@ test_frontend_learning(void **unused)
 	 */
 	phone = phone_set(pem_write("web-cas2.pem", ca.cas_ca, NULL));
 	sk = pool_chain(ca.cas_ca, k.cas_ca);
-	assert_int_equal(trust_set_learn_frontend(phone, sk, &changed, &cause),
+	assert_int_equal(trustset_learn_frontend(phone, sk, &changed, &cause),
 	    0);
 	assert_int_equal(changed, 1);
 	chain_free(sk);
 	sk = pool_chain(ca.fe_ca, k.fe_ca);
-	assert_int_equal(trust_set_learn_frontend(phone, sk, &changed, &cause),
+	assert_int_equal(trustset_learn_frontend(phone, sk, &changed, &cause),
 	    0);
 	assert_int_equal(changed, 1);
 	chain_free(sk);
-	assert_int_equal(trust_set_count(phone, TRUST_SOURCE_WEB_TRUSTED), 1);
-	assert_int_equal(trust_set_count(phone, TRUST_SOURCE_FRONTEND), 1);
+	assert_int_equal(trustset_count(phone, TRUSTSET_WEB_TRUSTED), 1);
+	assert_int_equal(trustset_count(phone, TRUSTSET_FRONTEND), 1);
 	v = judge(phone, incident_chain(), 30);
 	assert_int_equal(v->reason, REASON_OK);
-	assert_int_equal(v->phone.anchor_source, TRUST_SOURCE_WEB_TRUSTED);
-	trust_verdict_free(v);
-	trust_set_free(phone);
+	assert_int_equal(v->phone.anchor_source, TRUSTSET_WEB_TRUSTED);
+	chain_verdict_free(v);
+	trustset_free(phone);
 }
 
 /* Dates: 12037, which certificate and when; untrusted comes first. */
 static void
 test_dates(void **unused)
 {
-	struct trust_set *phone = phone_set(NULL);
-	struct trust_verdict *v;
+	struct trustset *phone = phone_set(NULL);
+	struct chain_verdict *v;
 	struct spec s = leaf_spec(), o;
 	X509 *old;
 	char *line;
@@ -783,7 +785,7 @@ test_dates(void **unused)
 	    strstr(line, "its certificate 'CN=" EWS_HOST "' expired on"));
 	assert_non_null(strstr(line, "errorCode=12037 (0x80072F05)"));
 	free(line);
-	trust_verdict_free(v);
+	chain_verdict_free(v);
 
 	s = leaf_spec();
 	s.nb = 10;
@@ -794,7 +796,7 @@ test_dates(void **unused)
 	line = explain_line(v, phone, "internal");
 	assert_non_null(strstr(line, "is not valid before"));
 	free(line);
-	trust_verdict_free(v);
+	chain_verdict_free(v);
 
 	/* An expired intermediate: the message names it, not the leaf. */
 	o = (struct spec){"CN=Contoso Old Sub CA", k.sub, ca.fe_ca, k.fe_ca, 1,
@@ -812,7 +814,7 @@ test_dates(void **unused)
 	    "the CA certificate 'CN=Contoso Old Sub "
 	    "CA' it sends (position 1) expired on"));
 	free(line);
-	trust_verdict_free(v);
+	chain_verdict_free(v);
 	X509_free(old);
 
 	/* Expired and untrusted: untrusted is reported (CryptoAPI order). */
@@ -825,16 +827,16 @@ test_dates(void **unused)
 	assert_int_equal(v->reason, REASON_CERT_UNTRUSTED_PHONE);
 	assert_int_equal(v->system_trusted, 1);
 	assert_int_equal(v->date_position, 0);
-	trust_verdict_free(v);
-	trust_set_free(phone);
+	chain_verdict_free(v);
+	trustset_free(phone);
 }
 
 /* Names: 12038 with the names the certificate does carry. */
 static void
 test_names(void **unused)
 {
-	struct trust_set *phone = phone_set(NULL);
-	struct trust_verdict *v;
+	struct trustset *phone = phone_set(NULL);
+	struct chain_verdict *v;
 	struct spec s = leaf_spec();
 	char *line;
 
@@ -852,22 +854,22 @@ test_names(void **unused)
 	    "mail.contoso.com;"));
 	assert_non_null(strstr(line, "errorCode=12038 (0x80072F06)"));
 	free(line);
-	trust_verdict_free(v);
+	chain_verdict_free(v);
 
 	/* No partial wildcards. */
 	s.san = "DNS:cas*.contoso.com";
 	v = judge(phone, chain_make(cert_make(&s), ca.fe_ca, NULL), 30);
 	assert_int_equal(v->reason, REASON_CERT_NAME_MISMATCH);
-	trust_verdict_free(v);
-	trust_set_free(phone);
+	chain_verdict_free(v);
+	trustset_free(phone);
 }
 
 /* A bad signature inside the presented chain: 12169. */
 static void
 test_invalid(void **unused)
 {
-	struct trust_set *phone = phone_set(NULL);
-	struct trust_verdict *v;
+	struct trustset *phone = phone_set(NULL);
+	struct chain_verdict *v;
 	struct spec s = leaf_spec();
 
 	/* Names the sub CA as issuer, signed with another key. */
@@ -878,71 +880,71 @@ test_invalid(void **unused)
 	assert_int_equal(reason_wininet(v->reason), 12169);
 	assert_int_equal(v->phone.error, X509_V_ERR_CERT_SIGNATURE_FAILURE);
 	assert_false(v->phone_trusted);
-	trust_verdict_free(v);
+	chain_verdict_free(v);
 
 	/* Nothing presented. */
-	v = trust_evaluate(phone, sys_set, NULL, EWS_HOST, now, 30);
+	v = chain_evaluate(phone, sys_set, NULL, EWS_HOST, now, 30);
 	assert_int_equal(v->reason, REASON_CERT_INVALID);
 	assert_int_equal(v->ncerts, 0);
-	trust_verdict_free(v);
-	trust_set_free(phone);
+	chain_verdict_free(v);
+	trustset_free(phone);
 }
 
 /* Findings: warnings on a chain phones trust. */
 static void
 test_findings(void **unused)
 {
-	struct trust_set *phone = phone_set(NULL);
-	struct trust_verdict *v;
+	struct trustset *phone = phone_set(NULL);
+	struct chain_verdict *v;
 	struct spec s;
 	STACK_OF(X509) * sk;
 	char *line;
 	int i;
 	static const struct {
-		enum trust_finding_kind kind;
+		enum chain_finding_kind kind;
 		int position;
 		const char *key;
 	} want[] = {
-	    {TRUST_FINDING_WILDCARD, 0, "RSA-2048"},
-	    {TRUST_FINDING_EXTRA_INTERMEDIATES, -1, "RSA-2048"},
-	    {TRUST_FINDING_ROOT_SENT, 2, "RSA-2048"},
-	    {TRUST_FINDING_SHA384_512, 0, "RSA-2048"},
-	    {TRUST_FINDING_ECDSA, 0, "EC P-256"},
-	    {TRUST_FINDING_RSA_PSS, 0, "RSA-2048"},
-	    {TRUST_FINDING_LARGE_KEY, 0, "RSA-4096"},
-	    {TRUST_FINDING_EXPIRING, 0, "RSA-2048"},
+	    {CHAIN_FINDING_WILDCARD, 0, "RSA-2048"},
+	    {CHAIN_FINDING_EXTRA_INTERMEDIATES, -1, "RSA-2048"},
+	    {CHAIN_FINDING_ROOT_SENT, 2, "RSA-2048"},
+	    {CHAIN_FINDING_SHA384_512, 0, "RSA-2048"},
+	    {CHAIN_FINDING_ECDSA, 0, "EC P-256"},
+	    {CHAIN_FINDING_RSA_PSS, 0, "RSA-2048"},
+	    {CHAIN_FINDING_LARGE_KEY, 0, "RSA-4096"},
+	    {CHAIN_FINDING_EXPIRING, 0, "RSA-2048"},
 	};
 
 	for (i = 0; i < (int)(sizeof want / sizeof *want); i++) {
 		s = leaf_spec();
 		sk = NULL;
 		switch (want[i].kind) {
-		case TRUST_FINDING_WILDCARD:
+		case CHAIN_FINDING_WILDCARD:
 			s.subject = "CN=*.contoso.com";
 			s.san = "DNS:*.contoso.com";
 			break;
-		case TRUST_FINDING_EXTRA_INTERMEDIATES:
+		case CHAIN_FINDING_EXTRA_INTERMEDIATES:
 			s.issuer = ca.sub;
 			s.ikey = k.sub;
 			sk = chain_make(cert_make(&s), ca.sub, ca.fe_ca, NULL);
 			break;
-		case TRUST_FINDING_ROOT_SENT:
+		case CHAIN_FINDING_ROOT_SENT:
 			sk = chain_make(cert_make(&s), ca.fe_ca, ca.fe_root,
 			    NULL);
 			break;
-		case TRUST_FINDING_SHA384_512:
+		case CHAIN_FINDING_SHA384_512:
 			s.md = EVP_sha384();
 			break;
-		case TRUST_FINDING_ECDSA:
+		case CHAIN_FINDING_ECDSA:
 			s.key = k.ec;
 			break;
-		case TRUST_FINDING_RSA_PSS:
+		case CHAIN_FINDING_RSA_PSS:
 			s.pss = 1;
 			break;
-		case TRUST_FINDING_LARGE_KEY:
+		case CHAIN_FINDING_LARGE_KEY:
 			s.key = k.leaf4096;
 			break;
-		case TRUST_FINDING_EXPIRING:
+		case CHAIN_FINDING_EXPIRING:
 			s.na = 10;
 			break;
 		}
@@ -952,25 +954,25 @@ test_findings(void **unused)
 		if (v->reason != REASON_OK || v->nfindings != 1 ||
 		    v->finding_list[0].kind != want[i].kind)
 			fail_msg("%s: reason %s, %zu findings (%s)",
-			    trust_finding_name(want[i].kind),
+			    chain_finding_name(want[i].kind),
 			    reason_name(v->reason), v->nfindings,
 			    v->findings_text ? v->findings_text : "-");
-		assert_int_equal(v->findings, TRUST_FINDING_BIT(want[i].kind));
+		assert_int_equal(v->findings, CHAIN_FINDING_BIT(want[i].kind));
 		assert_int_equal(v->finding_list[0].position, want[i].position);
 		assert_non_null(v->finding_list[0].detail);
 		assert_non_null(
-		    strstr(v->findings_text, trust_finding_name(want[i].kind)));
+		    strstr(v->findings_text, chain_finding_name(want[i].kind)));
 		assert_string_equal(v->certs[0].key, want[i].key);
 		line = explain_line(v, phone, "internal");
 		assert_non_null(strstr(line, "phones may fail on"));
 		free(line);
-		trust_verdict_free(v);
+		chain_verdict_free(v);
 	}
 
 	/* Names and details a dashboard relies on. */
-	assert_string_equal(trust_finding_name(TRUST_FINDING_WILDCARD),
+	assert_string_equal(chain_finding_name(CHAIN_FINDING_WILDCARD),
 	    "wildcard_name");
-	assert_string_equal(trust_source_name(TRUST_SOURCE_WEB_TRUSTED),
+	assert_string_equal(trustset_source_name(TRUSTSET_WEB_TRUSTED),
 	    "web-trusted");
 
 	/* Signature algorithm names as OpenSSL spells them. */
@@ -978,19 +980,19 @@ test_findings(void **unused)
 	s.md = EVP_sha384();
 	v = judge(phone, chain_make(cert_make(&s), ca.fe_ca, NULL), 0);
 	assert_string_equal(v->certs[0].sigalg, "sha384WithRSAEncryption");
-	trust_verdict_free(v);
+	chain_verdict_free(v);
 
 	/* Every position counts for expiry; a window of 0 days: none. */
 	s = leaf_spec();
 	s.na = 10;
 	v = judge(phone, chain_make(cert_make(&s), ca.fe_ca, NULL), 0);
 	assert_int_equal(v->findings, 0);
-	trust_verdict_free(v);
+	chain_verdict_free(v);
 	v = judge(phone, reissued_chain(), 4000);
 	assert_int_equal(v->nfindings, 2);
 	assert_int_equal(v->finding_list[1].position, 1);
-	trust_verdict_free(v);
-	trust_set_free(phone);
+	chain_verdict_free(v);
+	trustset_free(phone);
 }
 
 /* A missing intermediate is never fetched (no AIA): untrusted. */
@@ -998,20 +1000,20 @@ static void
 test_missing_intermediate(void **unused)
 {
 	struct config_profile p;
-	struct trust_set *phone;
-	struct trust_verdict *v;
+	struct trustset *phone;
+	struct chain_verdict *v;
 	struct spec s = leaf_spec();
 	char *cause = NULL, *line;
 
 	memset(&p, 0, sizeof p);
 	p.public_roots_file = (char *)pem_write("roots.pem", ca.fe_root, NULL);
-	phone = trust_set_new_phone(&p, &cause);
+	phone = trustset_new_phone(&p, &cause);
 	assert_non_null(phone);
-	assert_int_equal(trust_set_count(phone, TRUST_SOURCE_PUBLIC_ROOT), 1);
+	assert_int_equal(trustset_count(phone, TRUSTSET_PUBLIC_ROOT), 1);
 	v = judge(phone, reissued_chain(), 30);
 	assert_int_equal(v->reason, REASON_OK);
-	assert_int_equal(v->phone.anchor_source, TRUST_SOURCE_PUBLIC_ROOT);
-	trust_verdict_free(v);
+	assert_int_equal(v->phone.anchor_source, TRUSTSET_PUBLIC_ROOT);
+	chain_verdict_free(v);
 
 	v = judge(phone, chain_make(cert_make(&s), NULL), 30);
 	assert_int_equal(v->ncerts, 1);
@@ -1022,8 +1024,8 @@ test_missing_intermediate(void **unused)
 	assert_non_null(strstr(line, "the server does not send"));
 	assert_non_null(strstr(line, "1 firmware public root"));
 	free(line);
-	trust_verdict_free(v);
-	trust_set_free(phone);
+	chain_verdict_free(v);
+	trustset_free(phone);
 }
 
 /* Sets that cannot be loaded say why. */
@@ -1031,18 +1033,18 @@ static void
 test_load_errors(void **unused)
 {
 	struct config_profile p;
-	struct trust_set *set;
+	struct trustset *set;
 	char *cause = NULL, path[300];
 	FILE *fp;
 
 	memset(&p, 0, sizeof p);
-	set = trust_set_new_phone(&p, &cause);
+	set = trustset_new_phone(&p, &cause);
 	assert_non_null(set);
-	assert_int_equal(trust_set_count(set, TRUST_SOURCE_FRONTEND), 0);
-	trust_set_free(set);
+	assert_int_equal(trustset_count(set, TRUSTSET_FRONTEND), 0);
+	trustset_free(set);
 
 	p.public_roots_file = (char *)"/nonexistent/roots.pem";
-	assert_null(trust_set_new_phone(&p, &cause));
+	assert_null(trustset_new_phone(&p, &cause));
 	assert_non_null(strstr(cause, "/nonexistent/roots.pem"));
 	free(cause);
 
@@ -1051,7 +1053,7 @@ test_load_errors(void **unused)
 	assert_non_null(fp);
 	fputs("-----BEGIN CERTIFICATE-----\nnot base64\n", fp);
 	fclose(fp);
-	assert_null(trust_set_new_system(path, &cause));
+	assert_null(trustset_new_system(path, &cause));
 	assert_non_null(strstr(cause, "no certificate"));
 	free(cause);
 }
@@ -1134,12 +1136,12 @@ server_ctx(STACK_OF(X509) * sk, EVP_PKEY *key, int min, int max)
 
 /* A phone-profile client with a capture. */
 static SSL_CTX *
-client_ctx(struct trust_capture *cap)
+client_ctx(struct tlscapture *cap)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
 	assert_non_null(ctx);
-	assert_int_equal(trust_capture_install(ctx, cap), 0);
+	assert_int_equal(tlscapture_install(ctx, cap), 0);
 	return ctx;
 }
 
@@ -1148,9 +1150,9 @@ static void
 test_handshake_tls10(void **unused)
 {
 	struct config_profile p;
-	struct trust_set *phone = phone_set(NULL);
-	struct trust_capture *cap;
-	struct trust_verdict *v;
+	struct trustset *phone = phone_set(NULL);
+	struct tlscapture *cap;
+	struct chain_verdict *v;
 	STACK_OF(X509) *sk = incident_chain();
 	SSL_CTX *sctx, *cctx;
 	unsigned long err;
@@ -1158,94 +1160,79 @@ test_handshake_tls10(void **unused)
 
 	memset(&p, 0, sizeof p);
 	p.tls_min = p.tls_max = CONFIG_TLS_1_0;
-	cap = trust_capture_new(&p, phone, EWS_HOST, 0);
+	cap = tlscapture_new(&p, phone, EWS_HOST, 0);
 	sctx = server_ctx(sk, k.leaf, TLS1_VERSION, TLS1_3_VERSION);
 	cctx = client_ctx(cap);
-	assert_null(trust_capture_chain(cap));
+	assert_null(tlscapture_chain(cap));
 	assert_int_equal(handshake(cctx, sctx, &err), 1);
-	assert_non_null(trust_capture_chain(cap));
-	assert_int_equal(sk_X509_num(trust_capture_chain(cap)), 2);
-	assert_int_equal(X509_cmp(sk_X509_value(trust_capture_chain(cap), 0),
+	assert_non_null(tlscapture_chain(cap));
+	assert_int_equal(sk_X509_num(tlscapture_chain(cap)), 2);
+	assert_int_equal(X509_cmp(sk_X509_value(tlscapture_chain(cap), 0),
 	                     sk_X509_value(sk, 0)),
 	    0);
-	assert_string_equal(trust_capture_tls_version(cap), "TLSv1");
-	assert_false(trust_capture_refused(cap));
+	assert_string_equal(tlscapture_tls_version(cap), "TLSv1");
+	assert_false(tlscapture_refused(cap));
 
 	/* Both verdicts on the captured chain. */
-	v = trust_evaluate(phone, sys_set, trust_capture_chain(cap), EWS_HOST,
-	    now, 30);
+	v = chain_evaluate(phone, sys_set, tlscapture_chain(cap), EWS_HOST, now,
+	    30);
 	assert_int_equal(v->reason, REASON_CERT_UNTRUSTED_PHONE);
 	memcpy(sha, v->certs[1].sha256, sizeof sha);
-	trust_verdict_free(v);
-	v = trust_evaluate(phone, NULL, sk, EWS_HOST, now, 30);
+	chain_verdict_free(v);
+	v = chain_evaluate(phone, NULL, sk, EWS_HOST, now, 30);
 	assert_string_equal(v->certs[1].sha256, sha);
 	assert_int_equal(v->reason, REASON_CERT_UNTRUSTED);
 	assert_int_equal(v->system_trusted, -1);
-	trust_verdict_free(v);
+	chain_verdict_free(v);
 
 	SSL_CTX_free(cctx);
 	SSL_CTX_free(sctx);
-	trust_capture_free(cap);
+	tlscapture_free(cap);
 	chain_free(sk);
-	trust_set_free(phone);
+	trustset_free(phone);
 }
 
-/* A server that refuses TLS < 1.2: tls_version_unsupported, 12157. */
+/*
+ * A server that refuses TLS < 1.2: the TLS 1.0 profile cannot shake hands
+ * (http.c names this tls_version_unsupported: test-http test_tls_version).
+ */
 static void
 test_handshake_tls12_only(void **unused)
 {
 	struct config_profile p;
-	struct trust_set *phone = phone_set(NULL);
-	struct trust_capture *cap;
+	struct trustset *phone = phone_set(NULL);
+	struct tlscapture *cap;
 	STACK_OF(X509) *sk = reissued_chain();
 	SSL_CTX *sctx, *cctx;
 	unsigned long err;
-	char buf[256];
 
 	memset(&p, 0, sizeof p);
 	p.tls_min = p.tls_max = CONFIG_TLS_1_0;
-	cap = trust_capture_new(&p, phone, EWS_HOST, 0);
+	cap = tlscapture_new(&p, phone, EWS_HOST, 0);
 	sctx = server_ctx(sk, k.leaf, TLS1_2_VERSION, TLS1_3_VERSION);
 	cctx = client_ctx(cap);
 	assert_int_equal(handshake(cctx, sctx, &err), 0);
 	assert_int_not_equal(err, 0);
-	assert_int_equal(trust_classify_handshake_error(err),
-	    REASON_TLS_VERSION_UNSUPPORTED);
 	assert_int_equal(reason_wininet(REASON_TLS_VERSION_UNSUPPORTED), 12157);
 	assert_int_equal(reason_hresult(REASON_TLS_VERSION_UNSUPPORTED),
 	    0x80072F7D);
-	assert_null(trust_capture_chain(cap));
-	/* libcurl's error buffer carries the same code as text. */
-	snprintf(buf, sizeof buf, "OpenSSL/3.0: %s",
-	    ERR_error_string(err, NULL));
-	assert_int_equal(trust_classify_handshake_message(buf),
-	    REASON_TLS_VERSION_UNSUPPORTED);
-	assert_int_equal(trust_classify_handshake_message(
-	                     "error:0A00042E:SSL routines::tlsv1 alert "
-	                     "protocol version"),
-	    REASON_TLS_VERSION_UNSUPPORTED);
-	assert_int_equal(trust_classify_handshake_message(
-	                     "Connection reset by peer"),
-	    REASON_TLS_HANDSHAKE_FAILED);
-	assert_int_equal(trust_classify_handshake_error(
-	                     ERR_PACK(ERR_LIB_SSL, 0, SSL_R_NO_SHARED_CIPHER)),
-	    REASON_TLS_HANDSHAKE_FAILED);
+	assert_null(tlscapture_chain(cap));
 	SSL_CTX_free(cctx);
 	SSL_CTX_free(sctx);
-	trust_capture_free(cap);
+	tlscapture_free(cap);
 
 	/* The same server, to a profile with a TLS 1.2 ceiling: fine. */
 	p.tls_max = CONFIG_TLS_1_2;
-	cap = trust_capture_new(&p, phone, EWS_HOST, 0);
+	cap = tlscapture_new(&p, phone, EWS_HOST, 0);
 	sctx = server_ctx(sk, k.leaf, TLS1_2_VERSION, TLS1_3_VERSION);
 	cctx = client_ctx(cap);
 	assert_int_equal(handshake(cctx, sctx, &err), 1);
-	assert_string_equal(trust_capture_tls_version(cap), "TLSv1.2");
+	assert_string_equal(tlscapture_tls_version(cap), "TLSv1.2");
 	SSL_CTX_free(cctx);
 	SSL_CTX_free(sctx);
-	trust_capture_free(cap);
+	tlscapture_free(cap);
 	chain_free(sk);
-	trust_set_free(phone);
+	trustset_free(phone);
 }
 
 /* Enforcing: no handshake completes unless phones trust the server. */
@@ -1253,8 +1240,8 @@ static void
 test_handshake_enforce(void **unused)
 {
 	struct config_profile p;
-	struct trust_set *phone = phone_set(NULL);
-	struct trust_capture *cap;
+	struct trustset *phone = phone_set(NULL);
+	struct tlscapture *cap;
 	struct spec s = leaf_spec();
 	STACK_OF(X509) * sks[3];
 	static const enum reason want[3] = {REASON_CERT_UNTRUSTED, REASON_OK,
@@ -1270,21 +1257,20 @@ test_handshake_enforce(void **unused)
 	s.san = "DNS:owa.contoso.com";
 	sks[2] = chain_make(cert_make(&s), ca.fe_ca, NULL);
 	for (i = 0; i < 3; i++) {
-		cap = trust_capture_new(&p, phone, EWS_HOST, 1);
+		cap = tlscapture_new(&p, phone, EWS_HOST, 1);
 		sctx = server_ctx(sks[i], k.leaf, TLS1_VERSION, TLS1_VERSION);
 		cctx = client_ctx(cap);
 		assert_int_equal(handshake(cctx, sctx, &err),
 		    want[i] == REASON_OK);
-		assert_int_equal(trust_capture_refused(cap),
-		    want[i] != REASON_OK);
-		assert_int_equal(trust_capture_reason(cap), want[i]);
-		assert_non_null(trust_capture_chain(cap));
+		assert_int_equal(tlscapture_refused(cap), want[i] != REASON_OK);
+		assert_int_equal(tlscapture_reason(cap), want[i]);
+		assert_non_null(tlscapture_chain(cap));
 		SSL_CTX_free(cctx);
 		SSL_CTX_free(sctx);
-		trust_capture_free(cap);
+		tlscapture_free(cap);
 		chain_free(sks[i]);
 	}
-	trust_set_free(phone);
+	trustset_free(phone);
 }
 
 int

@@ -1,0 +1,218 @@
+/*
+ * certinfo: owns what is shown of one certificate — display DNs by the
+ * documented rules (certinfo.h), peer bytes made printable, the SHA-256
+ * fingerprint, dates, key, signature algorithm and DNS names — so that
+ * every other module handles plain data, not X509 objects.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+
+#include "certinfo.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* Bound on the DNS names kept of one certificate (it is the peer's input). */
+#define CERTINFO_MAX_SANS 64
+
+/*
+ * Write one DN value. Escape only what would otherwise read like structure
+ * (see certinfo.h): the point is that two look-alike names never print alike,
+ * while an ordinary value prints exactly as the certificate encodes it.
+ */
+static void
+certinfo_dn_value(FILE *fp, const unsigned char *p, size_t len, int utf8)
+{
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; i < len; i++) {
+		c = p[i];
+		if (c < 0x20 || c == 0x7f || (!utf8 && c >= 0x80))
+			fprintf(fp, "\\%02X", c);
+		else if (c == '\\' || c == '+')
+			fprintf(fp, "\\%c", c);
+		else if (c == ',' && (i + 1 == len || p[i + 1] == ' '))
+			fputs("\\,", fp);
+		else if (c == ' ' && (i == 0 || i + 1 == len))
+			fputs("\\ ", fp);
+		else
+			fputc(c, fp);
+	}
+}
+
+/* A certificate name for display, most specific RDN first (caller frees). */
+char *
+certinfo_dn(const X509_NAME *name)
+{
+	const X509_NAME_ENTRY *e;
+	const ASN1_STRING *data;
+	unsigned char *u;
+	char attr[80], *out;
+	size_t len;
+	FILE *fp = xopen_memstream(&out, &len);
+	int i, n, set, prev = -1, ulen, nid;
+
+	n = X509_NAME_entry_count(name);
+	for (i = n - 1; i >= 0; i--) {
+		e = X509_NAME_get_entry(name, i);
+		set = X509_NAME_ENTRY_set(e);
+		if (i != n - 1)
+			fputs(set == prev ? "+" : ", ", fp);
+		prev = set;
+		nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+		if (nid != NID_undef)
+			snprintf(attr, sizeof attr, "%s", OBJ_nid2sn(nid));
+		else
+			OBJ_obj2txt(attr, sizeof attr,
+			    X509_NAME_ENTRY_get_object(e), 1);
+		fprintf(fp, "%s=", attr);
+		data = X509_NAME_ENTRY_get_data(e);
+		if ((ulen = ASN1_STRING_to_UTF8(&u, data)) >= 0) {
+			certinfo_dn_value(fp, u, (size_t)ulen, 1);
+			OPENSSL_free(u);
+		} else {
+			/* Not convertible: show the raw bytes, escaped. */
+			ERR_clear_error();
+			certinfo_dn_value(fp, ASN1_STRING_get0_data(data),
+			    (size_t)ASN1_STRING_length(data), 0);
+		}
+	}
+	return xclose_memstream(fp, &out);
+}
+
+/* Peer-supplied bytes as a printable string (caller frees). */
+char *
+certinfo_printable(const unsigned char *p, int len)
+{
+	char *out;
+	size_t n;
+	FILE *fp = xopen_memstream(&out, &n);
+	int i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] < 0x21 || p[i] >= 0x7f || p[i] == '\\')
+			fprintf(fp, "\\%02X", p[i]);
+		else
+			fputc(p[i], fp);
+	}
+	return xclose_memstream(fp, &out);
+}
+
+/* The SHA-256 fingerprint of a certificate as lower-case hex. */
+void
+certinfo_sha256(X509 *cert, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0, i;
+
+	if (X509_digest(cert, EVP_sha256(), md, &len) != 1)
+		fatalx("X509_digest failed");
+	for (i = 0; i < len && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[2 * i] = '\0';
+}
+
+/* An ASN1_TIME as time_t (0 when unreadable). */
+time_t
+certinfo_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return timegm(&tm);
+}
+
+/* A key's type and size for display: "RSA-2048", "EC P-256". */
+static void
+certinfo_key(EVP_PKEY *key, char *buf, size_t size)
+{
+	char group[64] = "";
+	const char *nist;
+	int id = EVP_PKEY_get_base_id(key);
+
+	if (id == EVP_PKEY_EC) {
+		EVP_PKEY_get_group_name(key, group, sizeof group, NULL);
+		nist = EC_curve_nid2nist(OBJ_txt2nid(group));
+		snprintf(buf, size, "EC %s", nist != NULL ? nist : group);
+	} else if (id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS ||
+	    id == EVP_PKEY_DSA)
+		snprintf(buf, size, "%s-%d",
+		    id == EVP_PKEY_RSA_PSS ? "RSA-PSS"
+		                           : EVP_PKEY_get0_type_name(key),
+		    EVP_PKEY_get_bits(key));
+	else
+		snprintf(buf, size, "%s", OBJ_nid2sn(id));
+}
+
+/* Describe one certificate (clear it with certinfo_clear()). */
+void
+certinfo_describe(X509 *x, struct certinfo *ci)
+{
+	GENERAL_NAMES *gens;
+	const GENERAL_NAME *g;
+	EVP_PKEY *key;
+	BIGNUM *bn;
+	char *hex;
+	int i, nid;
+
+	ci->subject = certinfo_dn(X509_get_subject_name(x));
+	ci->issuer = certinfo_dn(X509_get_issuer_name(x));
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+	ci->serial = xstrdup(hex != NULL ? hex : "");
+	for (i = 0; ci->serial[i] != '\0'; i++)
+		ci->serial[i] = (char)tolower((unsigned char)ci->serial[i]);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	certinfo_sha256(x, ci->sha256);
+	ci->not_before = certinfo_time(X509_get0_notBefore(x));
+	ci->not_after = certinfo_time(X509_get0_notAfter(x));
+	if ((key = X509_get0_pubkey(x)) != NULL)
+		certinfo_key(key, ci->key, sizeof ci->key);
+	else
+		snprintf(ci->key, sizeof ci->key, "unreadable");
+	nid = X509_get_signature_nid(x);
+	if (nid != NID_undef)
+		snprintf(ci->sigalg, sizeof ci->sigalg, "%s", OBJ_nid2ln(nid));
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens) &&
+	     ci->nsans < CERTINFO_MAX_SANS;
+	     i++) {
+		g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type != GEN_DNS)
+			continue;
+		ci->sans =
+		    xreallocarray(ci->sans, ci->nsans + 1, sizeof *ci->sans);
+		ci->sans[ci->nsans++] =
+		    certinfo_printable(ASN1_STRING_get0_data(g->d.dNSName),
+		        ASN1_STRING_length(g->d.dNSName));
+	}
+	GENERAL_NAMES_free(gens);
+	ci->is_ca = (X509_get_extension_flags(x) & EXFLAG_CA) != 0;
+	ci->self_signed = X509_self_signed(x, 1) == 1;
+	ERR_clear_error();
+}
+
+/* Free what a certificate description holds and zero it. */
+void
+certinfo_clear(struct certinfo *ci)
+{
+	size_t j;
+
+	free(ci->subject);
+	free(ci->issuer);
+	free(ci->serial);
+	for (j = 0; j < ci->nsans; j++)
+		free(ci->sans[j]);
+	free(ci->sans);
+	memset(ci, 0, sizeof *ci);
+}

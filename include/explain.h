@@ -1,0 +1,21 @@
+/*
+ * explain: a verdict (chain.h) in words — a one-line message with the
+ * evidence and what phones log, and, apart, the remedy; a journal line
+ * reads "<message> Fix: <remedy>". The issuer named for an untrusted EWS
+ * certificate is the leaf's issuer: the CA to reissue from or to publish
+ * with New-CsWebTrustedCACertificate (any presented CA counts as an
+ * anchor). Certificate names are display DNs (certinfo.h).
+ */
+#ifndef EWSPROBED_EXPLAIN_H
+#define EWSPROBED_EXPLAIN_H
+
+#include <time.h>
+
+#include "chain.h"
+#include "trustset.h"
+
+void explain_verdict(const struct chain_verdict *, const struct trustset *,
+    const char *, const char *, char **, char **);
+void explain_date(time_t, char[32]);
+
+#endif
