@@ -127,8 +127,7 @@ anchors_json_profile(struct json *j, const struct admin_profile *ap)
 	json_object_end(j);
 	json_key(j, "anchors");
 	json_array_begin(j);
-	for (i = 0; trustset_anchor(ap->phone, i, &src, &ci, &cert) == 0;
-	     i++) {
+	for (i = 0; trustset_anchor(ap->phone, i, &src, &ci, &cert) == 0; i++) {
 		anchors_thumbprint(cert, thumb);
 		json_object_begin(j);
 		json_kv_string(j, "source", trustset_source_name(src));

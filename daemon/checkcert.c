@@ -241,7 +241,8 @@ checkcert_judge(struct checkcert *cc, struct admin_profile *ap,
 	else
 		xasprintf(&role, "with the certificate %s port %d presents",
 		    cc->host, cc->port);
-	explain_verdict(v, ap->phone, r->n->name, role, &r->message, &r->remedy);
+	explain_verdict(v, ap->phone, r->n->name, role, &r->message,
+	    &r->remedy);
 	free(role);
 	r->reason = v->reason;
 	r->missing_issuer =

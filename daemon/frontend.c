@@ -121,9 +121,8 @@ frontend_http_cb(struct http_req *req, void *arg)
 		        ? http_req_error(req)
 		        : http_status_name(http_req_status(req)));
 		step_set(st, STEP_FAIL, "frontend_unknown", "%s", r->error);
-	} else if (trustset_learn_frontend(fe->phone,
-	               tlscapture_chain(fe->cap), &r->changed,
-	               &cause) != 0) {
+	} else if (trustset_learn_frontend(fe->phone, tlscapture_chain(fe->cap),
+	               &r->changed, &cause) != 0) {
 		r->error = cause;
 		step_set(st, STEP_FAIL, "frontend_unknown", "%s", r->error);
 	} else {

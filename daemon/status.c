@@ -91,8 +91,7 @@ status_steps(struct json *j, const struct step_list *steps)
  * JSON: one way to write a certificate).
  */
 void
-status_cert_json(struct json *j, const struct certinfo *c,
-    size_t position)
+status_cert_json(struct json *j, const struct certinfo *c, size_t position)
 {
 	size_t k;
 
