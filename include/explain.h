@@ -4,7 +4,8 @@
  * reads "<message> Fix: <remedy>". The issuer named for an untrusted EWS
  * certificate is the leaf's issuer: the CA to reissue from or to publish
  * with New-CsWebTrustedCACertificate (any presented CA counts as an
- * anchor). Certificate names are display DNs (certinfo.h).
+ * anchor). Certificate names are display DNs (certinfo.h); times read
+ * "2026-01-31 23:59 UTC" (explain_date, also used by the admin commands).
  */
 #ifndef EWSPROBED_EXPLAIN_H
 #define EWSPROBED_EXPLAIN_H

@@ -1,8 +1,10 @@
 /*
- * Unit tests of trust: display DNs, trust sets and Front End issuer
- * learning, verdicts of presented chains under the phone and system sets
- * (reasons, precedence, chain details, findings), explanations, and the
- * TLS capture on a real in-process handshake over a socketpair.
+ * Unit tests of the trust modules, which share these fixtures: display DNs
+ * (certinfo), trust sets and Front End issuer learning (trustset), verdicts
+ * of presented chains under the phone and system sets — reasons,
+ * precedence, chain details, findings (chain) — their explanations
+ * (explain), and the TLS capture on a real in-process handshake over a
+ * socketpair (tlscapture).
  *
  * Every certificate is made here with the OpenSSL C API: the incident's
  * two enterprise PKIs with near-identical issuing CA names, a look-alike
