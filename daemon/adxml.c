@@ -75,7 +75,7 @@ struct adxml_ctx {
  * (on-premises 15.0/15.1/15.2 or Exchange Online), and AutoDiscoverSMTPAddress
  * shows the primary address when the configured one is an alias. All five
  * are in [MS-OXWSADISC]'s setting list; a server that does not offer one
- * answers with a per-setting error, which is only a note (protocol.md §1.2).
+ * answers with a per-setting error, only a note (docs/protocol.md §1.2).
  */
 static const char *const adxml_settings[] = {
     "InternalEwsUrl",
@@ -131,7 +131,7 @@ adxml_escape(const char *s)
 
 /*
  * The SOAP GetUserSettings request for one mailbox, to be POSTed to url
- * (which becomes wsa:To, protocol.md §1.2). NULL if url or mailbox cannot
+ * (which becomes wsa:To, docs/protocol.md §1.2). NULL if url or mailbox cannot
  * be written as XML. Caller frees.
  */
 char *
@@ -187,7 +187,7 @@ fail:
 }
 
 /*
- * The POX request for one mailbox (protocol.md §2.1), or NULL if the
+ * The POX request for one mailbox (docs/protocol.md §2.1), or NULL if the
  * mailbox cannot be written as XML. Caller frees.
  */
 char *
@@ -323,7 +323,7 @@ adxml_wrong_ns(struct adxml_ctx *c, const xmlNode *node)
 /*
  * Whether href is namespace ns. The http:// name is the real one; the
  * https:// spelling comes from Microsoft's rewritten documentation
- * (protocol.md §1.2) and is accepted on purpose, with a note.
+ * (docs/protocol.md §1.2) and is accepted on purpose, with a note.
  */
 static int
 adxml_ns_match(struct adxml_ctx *c, const xmlNs *ns, enum adxml_ns id)
@@ -723,7 +723,7 @@ adxml_soap_user(struct adxml_ctx *c, const xmlNode *ur)
 	    redirect[8] == 'A' ? ADXML_REDIRECT_ADDRESS : ADXML_REDIRECT_URL;
 }
 
-/* Classify a SOAP envelope (protocol.md §1.3). */
+/* Classify a SOAP envelope (docs/protocol.md §1.3). */
 static void
 adxml_soap(struct adxml_ctx *c, const xmlNode *env)
 {
@@ -836,7 +836,7 @@ adxml_pox_url(struct adxml_ctx *c, const xmlNode *proto, enum adxml_ns id,
 	return url;
 }
 
-/* Read Protocol elements: EXCH is internal, EXPR external (§2.2). */
+/* Read Protocols: EXCH is internal, EXPR external (docs/protocol.md §2.2). */
 static void
 adxml_pox_protocols(struct adxml_ctx *c, const xmlNode *acct, enum adxml_ns id)
 {
@@ -910,7 +910,7 @@ adxml_pox_redirect(struct adxml_ctx *c, const xmlNode *acct, enum adxml_ns id,
 }
 
 /*
- * Classify a POX Autodiscover document (protocol.md §2.2). Response is in
+ * Classify a POX Autodiscover document (docs/protocol.md §2.2). Response is in
  * the outlook 2006a namespace, except in Microsoft's error sample where it
  * keeps the outer 2006 one; its children are read in Response's namespace.
  */

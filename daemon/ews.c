@@ -27,7 +27,7 @@
 /*
  * The request: GetFolder on the calendar (what the phone reads), IdOnly,
  * version Exchange2010 as an attribute of t:RequestServerVersion
- * (protocol.md §8.1). Caller frees.
+ * (docs/protocol.md §8.1). Caller frees.
  */
 char *
 ews_getfolder_request(void)

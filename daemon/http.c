@@ -3,14 +3,14 @@
  * event loop, and the lifecycle of requests (struct http_req).
  *
  * The multi-socket pattern (curl's docs/examples/hiperfifo.c shape, with
- * its known traps avoided — style.md §3): the socket callback only records
+ * its traps avoided — docs/style.md §3): the socket callback only records
  * which events to watch; the timer callback only (re)arms one libevent
  * timer and never calls libcurl (curl/curl#8282); readiness and the timer
  * event call curl_multi_socket_action and then http_check_done, which
  * removes finished handles (never from inside a libcurl callback) and only
  * then calls the user's done callback.
  *
- * Hardening follows security.md §3: https only unless asked, no redirects,
+ * Hardening (docs/security.md §3): https only unless asked, no redirects,
  * no proxy from the environment, no cookies, no verbose output, pinned
  * addresses only (checked again when the connection is made), a restricted
  * CA set with the CA path cleared and no CA cache, no partial chains,
@@ -150,7 +150,7 @@ http_sock_free(void *arg)
 
 /*
  * Let libcurl act on a socket (or its timeouts). A CURLMcode error leaves
- * every transfer in an unknown state (curl_multi_socket_action.md): that
+ * every transfer in an unknown state (docs/style.md §3): that
  * is fatal to the multi, and the multi is the whole module.
  */
 static void
@@ -461,7 +461,7 @@ http_req_set_ntlm(struct http_req *req, const char *user, const char *password)
 
 /*
  * Authenticate with Basic as user. Only for a policy that explicitly
- * allows it: Basic hands the password to whoever asks (security.md §3.5).
+ * allows it: Basic gives the password to whoever asks (docs/security.md §3.5).
  */
 void
 http_req_set_basic(struct http_req *req, const char *user, const char *password)
@@ -783,7 +783,7 @@ http_setup_tls(struct http_req *req)
 	/*
 	 * Only the trust set given here: Debian's compiled-in CA path would
 	 * otherwise stay trusted, and curl's CA store cache (keyed by path
-	 * only) must not outlive a reload (security.md §3.4).
+	 * only) must not outlive a reload (docs/security.md §3.4).
 	 */
 	HTTP_SET(CURLOPT_CAINFO, req->cafile);
 	HTTP_SET(CURLOPT_CAPATH, (char *)NULL);
@@ -836,7 +836,7 @@ http_setup(struct http_req *req)
 	HTTP_SET(CURLOPT_HEADERDATA, req);
 	/*
 	 * Every request judges a full handshake on a new connection that is
-	 * closed afterwards (design §3.2). libcurl keeps the connection of an
+	 * closed after (docs/security.md §3). curl keeps the connection of an
 	 * NTLM handshake within the one transfer despite both options
 	 * (multi.c multi_done, url.c this_is_a_follow).
 	 */

@@ -1,7 +1,7 @@
 /*
  * reason: owns the names of the reasons and the mapping to what the phone
  * would log. WinINet codes are INTERNET_ERROR_BASE (12000) plus an offset;
- * the HRESULT is 0x80070000 | code (protocol.md §5).
+ * the HRESULT is 0x80070000 | code (docs/protocol.md §5).
  */
 #include <stddef.h>
 

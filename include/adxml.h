@@ -2,7 +2,7 @@
  * adxml: the Autodiscover XML a phone-like client sends and reads — the SOAP
  * GetUserSettings request (autodiscover.svc), the POX request
  * (autodiscover.xml), and the classification of any answer body into what a
- * phone would take from it (protocol.md §1, §2). Pure functions over bytes:
+ * phone would take (docs/protocol.md §1, §2). Pure functions over bytes:
  * no I/O, so they can be unit-tested and fuzzed.
  *
  * Every answer gets exactly one outcome; nothing is ever half-parsed. A

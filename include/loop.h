@@ -4,7 +4,7 @@
  *
  * Everything that waits (DNS, HTTP, timers, signals) waits on this base.
  * loop_defer() runs a function on the next loop turn, which is how objects
- * are freed safely from inside library callbacks (style guide rule 4).
+ * are freed safely from inside library callbacks (docs/style.md §9 rule 4).
  */
 #ifndef EWSPROBED_LOOP_H
 #define EWSPROBED_LOOP_H

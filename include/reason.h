@@ -1,7 +1,7 @@
 /*
  * reason: the closed set of reasons a probe result can carry (safe as a
  * metric label), each with what a Lync Phone Edition phone would log for
- * it: the WinINet error code and its HRESULT (protocol.md §5).
+ * it: the WinINet error code and its HRESULT (docs/protocol.md §5).
  */
 #ifndef EWSPROBED_REASON_H
 #define EWSPROBED_REASON_H

@@ -2,7 +2,7 @@
  * xmlsafe: the one way ewsprobed parses XML that came from the network
  * (Autodiscover and EWS answers) with libxml2 2.9.14.
  *
- * Rules (security.md §2): cap the bytes before parsing; parse with NONET and
+ * Rules (docs/security.md §2): cap bytes before parsing; parse with NONET and
  * without NOENT, DTDLOAD, HUGE, XINCLUDE or RECOVER; reject any document that
  * carries a DTD (answers never do, and entity tricks live there) before any
  * content is read; never print parser errors; deny every external entity.

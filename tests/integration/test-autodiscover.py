@@ -5,7 +5,7 @@ domain, autodiscover.<d>, the HTTP redirect probe only, SRV only, a
 RedirectAddress restart (allow-listed) and refusals (not allow-listed, a
 public suffix), a RedirectUrl loop, a redirect chain over the budget, a
 redirect to http://, a redirect to a host outside the mailbox's domain;
-hostile first candidates the walk must survive (security.md §7 rows 1-3,
+hostile first candidates the walk must survive (docs/security.md §7 rows 1-3,
 10, 16, 18-20, 23, 24, 26, 27); mode "all" and "first" — and the safety rules: no
 Authorization on port 80 and none but NTLM, no request at all to foreign
 hosts, no DNS name outside the policy.
@@ -70,7 +70,7 @@ CASES = {
 }
 
 # The step of the first candidate of a hostile domain: (title start,
-# step reasons accepted, security.md row).
+# step reasons accepted, docs/security.md row).
 HOSTILE = {
     # With NTLM, libcurl's first POST leg carries no body; a 200 with an
     # endless body to it makes libcurl close the connection (it would

@@ -3,7 +3,7 @@
 
 The shipped sample configuration validates; a configuration with a typo'd
 key, a bad duration and a world-readable credential file is refused with all
-three problems named by file:line (security.md row 34); allocation failure
+three problems named by file:line (docs/security.md row 34); allocation failure
 ends in a clean exit 1, never a crash (row 40); usage errors exit 2.
 """
 import os

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Integration test: the incident, end to end, with the real daemon, the
-real journald and the lab (design.md §8; issue "probe runs, state and
+real journald and the lab (tests/lab/README.md; issue "probe runs, state and
 alerts" item 7).
 
 The daemon starts on `healthy` and settles to ok; the lab switches to

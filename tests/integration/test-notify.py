@@ -3,7 +3,7 @@
 
 Runs the real daemon with a test-owned NOTIFY_SOCKET and checks READY,
 STATUS, WATCHDOG, RELOADING/READY around a rejected and an accepted reload
-(security.md row 32: a broken reload keeps the old configuration), STOPPING
+(docs/security.md row 32: a broken reload keeps the old configuration), STOPPING
 and a clean exit 0 on SIGTERM, and a SIGHUP during the start. The daemon runs where no journal
 socket exists (a private mount namespace with an empty /run/systemd when we
 are root), so its messages must reach stderr (row 37).

@@ -6,7 +6,7 @@ Runs `ewsprobed --once` inside tests/lab/contoso on the incident, its two
 fixes and the phone-checks scenario, and checks each verdict, reason and
 message; that no Authorization header ever reached a host whose chain the
 phone profile refused; and that no credential appears in any output
-(security.md rows 28-30 and 33). Needs root (the lab); skipped otherwise.
+(docs/security.md rows 28-30 and 33). Needs root (the lab); skipped otherwise.
 
   test-phone.py EWSPROBED SOURCE            run from outside
   test-phone.py --inside NAME EWSPROBED     (internal) one check in a lab

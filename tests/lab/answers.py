@@ -1,6 +1,6 @@
 """Exchange's answers, as text: SOAP Autodiscover GetUserSettings
-(protocol.md §1.3), POX autodiscover.xml (§2.2), EWS GetFolder and its
-fault (§8), and the hostile XML bodies of security.md §7 (billion laughs,
+(docs/protocol.md §1.3), POX autodiscover.xml (§2.2), EWS GetFolder and its
+fault (§8), and the hostile XML bodies of docs/security.md §7 (billion laughs,
 quadratic blowup, XXE, external DTD, deep nesting, foreign namespace).
 
 Owns: the shapes only, as pure functions of the scenario's values; which
@@ -28,7 +28,7 @@ EWS_ANSWERS = ("success", "fault")
 
 
 def soap_user_response(error_code, body):
-    """A GetUserSettings answer with one UserResponse (protocol.md §1.3)."""
+    """A GetUserSettings answer, one UserResponse (docs/protocol.md §1.3)."""
     return f"""<?xml version="1.0" encoding="utf-8"?>
 <s:Envelope xmlns:s="{NS_SOAP}" xmlns:a="{NS_WSA}">
   <s:Header>
@@ -117,7 +117,7 @@ def soap_answer(kind, ad, target):
 
 
 def pox_answer(kind, ad, target):
-    """The POX Autodiscover body for an answer kind (protocol.md §2)."""
+    """The POX Autodiscover body for an answer kind (docs/protocol.md §2)."""
     if kind in ("error600", "error500"):
         code = kind[5:]
         return f"""<?xml version="1.0" encoding="utf-8"?>
@@ -167,7 +167,7 @@ def pox_answer(kind, ad, target):
 
 
 def ews_answer(kind):
-    """The EWS GetFolder answer (protocol.md §8): success or a fault."""
+    """The EWS GetFolder answer (docs/protocol.md §8): success or a fault."""
     if kind == "fault":
         return 500, f"""<?xml version="1.0" encoding="utf-8"?>
 <s:Envelope xmlns:s="{NS_SOAP}">
@@ -217,7 +217,7 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 
 
 def hostile_body(behaviour, target):
-    """An XML body built to hurt a parser (security.md §7 rows 4-9)."""
+    """An XML body built to hurt a parser (docs/security.md §7 rows 4-9)."""
     if behaviour == "billion_laughs":
         return BILLION_LAUGHS
     if behaviour == "quadratic":

@@ -1,6 +1,6 @@
 """The lab's Exchange and Lync test double: HTTPS and HTTP servers on each
 scenario host's loopback address that answer as Exchange does
-(reference/protocol.md §1-§3, §8).
+(docs/protocol.md §1-§3, §8).
 
 Owns: one listener per (address, port) and the per-connection TLS (the
 host's certificate chain and TLS version range, chosen when a connection
@@ -150,7 +150,7 @@ def _remember_sni(sslsock, name, ctx):
 
 def _blackhole(key):
     """A listener whose accept queue is full, so connects never complete
-    (SYNs are dropped): security.md §7 row 27."""
+    (SYNs are dropped): docs/security.md §7 row 27."""
     lsock = socket.socket()
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lsock.bind(key)
@@ -483,6 +483,6 @@ class ExchangeHandler(BaseHTTPRequestHandler):
                   [("Content-Type", "text/xml; charset=utf-8")])
 
 
-# What an Exchange 2013+ CAS adds to an Autodiscover 401 (protocol.md §1.1).
+# What Exchange 2013+ adds to an Autodiscover 401 (docs/protocol.md §1.1).
 SOAP_HEADERS = (("X-SOAP-Enabled", "True"), ("X-WSSecurity-Enabled", "True"),
                 ("X-OAuth-Enabled", "True"))

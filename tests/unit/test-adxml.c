@@ -1,7 +1,7 @@
 /*
  * Unit tests of adxml (and the json writer it prints with): the SOAP and
  * POX requests, every sample answer in tests/data/autodiscover, hostile
- * XML (security.md §7 rows 4-9), and a replay of the fuzzing corpus.
+ * XML (docs/security.md §7 rows 4-9), and a replay of the fuzzing corpus.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>

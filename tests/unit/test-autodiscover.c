@@ -1,6 +1,6 @@
 /*
  * Unit tests of autodiscover's host policy: which hosts a mailbox's
- * discovery may ask with credentials (security.md row 13 look-alikes).
+ * discovery may ask with credentials (docs/security.md row 13 look-alikes).
  */
 #include <setjmp.h>
 #include <stdarg.h>
