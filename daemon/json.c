@@ -3,6 +3,7 @@
  * places commas, colons and indentation, and string escaping that turns any
  * bytes into valid JSON text in valid UTF-8.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,12 +385,19 @@ json_int(struct json *j, long long v)
 	json_puts(j, num);
 }
 
-/* Write a number with up to 6 significant digits (%g); not NaN or inf. */
+/*
+ * Write a number with up to 6 significant digits (%g). JSON has no NaN or
+ * infinity (RFC 8259 §6) and printf would write "nan": they become null.
+ */
 void
 json_double(struct json *j, double v)
 {
 	char num[32];
 
+	if (!isfinite(v)) {
+		json_null(j);
+		return;
+	}
 	json_before_value(j);
 	snprintf(num, sizeof num, "%.6g", v);
 	json_puts(j, num);

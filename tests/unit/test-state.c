@@ -107,6 +107,45 @@ test_degraded_and_mixed(void **unused)
 	assert_int_equal(feed(&st, STATE_WARNING), STATE_EVENT_DEGRADED);
 }
 
+/*
+ * since is the time of the last hard change, not of the last run; a target
+ * that is down and flaps (ok every other run) stays down, silently; with
+ * thresholds of 1 every change is at once an event.
+ */
+static void
+test_since_and_flapping_down(void **unused)
+{
+	struct state st;
+	int i;
+
+	state_init(&st);
+	assert_int_equal(state_update(&st, STATE_OK, 3, 2, 100),
+	    STATE_EVENT_NONE);
+	assert_int_equal(st.since, 100);
+	state_update(&st, STATE_CRITICAL, 3, 2, 200);
+	state_update(&st, STATE_CRITICAL, 3, 2, 300);
+	assert_int_equal(st.since, 100);
+	assert_int_equal(state_update(&st, STATE_CRITICAL, 3, 2, 400),
+	    STATE_EVENT_DOWN);
+	assert_int_equal(st.since, 400);
+	for (i = 0; i < 20; i++)
+		assert_int_equal(state_update(&st,
+		                     i % 2 == 0 ? STATE_OK : STATE_CRITICAL, 3,
+		                     2, 500 + i),
+		    STATE_EVENT_NONE);
+	assert_int_equal(st.hard, STATE_CRITICAL);
+	assert_int_equal(st.since, 400);
+
+	state_init(&st);
+	assert_int_equal(state_update(&st, STATE_WARNING, 1, 1, 10),
+	    STATE_EVENT_DEGRADED);
+	assert_int_equal(state_update(&st, STATE_OK, 1, 1, 11),
+	    STATE_EVENT_RECOVERED);
+	assert_int_equal(state_update(&st, STATE_CRITICAL, 1, 1, 12),
+	    STATE_EVENT_DOWN);
+	assert_int_equal(st.since, 12);
+}
+
 /* Names are the stable strings used in fields and labels. */
 static void
 test_names(void **unused)
@@ -127,6 +166,7 @@ main(void)
 	    cmocka_unit_test(test_flapping_is_silent),
 	    cmocka_unit_test(test_broken_from_start),
 	    cmocka_unit_test(test_degraded_and_mixed),
+	    cmocka_unit_test(test_since_and_flapping_down),
 	    cmocka_unit_test(test_names),
 	};
 
