@@ -214,7 +214,7 @@ in_at_limits(struct body *b)
 	add(b, "</soap:Body></soap:Envelope>");
 }
 
-/* A real Exchange 2016 SOAP answer (protocol.md §1.3 shape). */
+/* A real Exchange 2016 SOAP answer (docs/protocol.md §1.3 shape). */
 static void
 in_real_soap(struct body *b)
 {
