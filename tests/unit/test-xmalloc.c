@@ -58,16 +58,23 @@ __asan_default_options(void)
 	return "allocator_may_return_null=1";
 }
 
-/* xfree_secret zeroes every byte of the secret before freeing it. */
-static void
-test_free_secret_wipes(void **unused)
+/* A secret for free() to watch. */
+static char *
+watched_secret(void)
 {
 	char *secret = xstrdup("S3cretCanary!");
 
 	watch_ptr = secret;
 	watch_len = strlen(secret);
 	watch_seen = watch_zero = 0;
-	xfree_secret(secret);
+	return secret;
+}
+
+/* xfree_secret zeroes every byte of the secret before freeing it. */
+static void
+test_free_secret_wipes(void **unused)
+{
+	xfree_secret(watched_secret());
 	assert_true(watch_seen);
 	assert_true(watch_zero);
 	/* NULL is a no-op. */
@@ -78,12 +85,7 @@ test_free_secret_wipes(void **unused)
 static void
 test_watch_sees_unwiped(void **unused)
 {
-	char *secret = xstrdup("S3cretCanary!");
-
-	watch_ptr = secret;
-	watch_len = strlen(secret);
-	watch_seen = watch_zero = 0;
-	free(secret);
+	free(watched_secret());
 	assert_true(watch_seen);
 	assert_false(watch_zero);
 }
