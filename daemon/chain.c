@@ -282,7 +282,7 @@ chain_wildcard_match(X509 *leaf, const char *host)
 }
 
 /*
- * Record the phone-risk findings of a presented chain (protocol.md §3.7:
+ * Record the phone-risk findings of a presented chain (docs/protocol.md §3.7:
  * support for these on LPE is unverified or reported broken). Keys and
  * dates count at every position; a signature only where the phone checks
  * it (not a self-signed root's own).

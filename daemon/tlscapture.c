@@ -18,7 +18,7 @@
  * The cipher suites offered under a TLS 1.0/1.1 ceiling, as a Windows CE 6
  * era schannel client (Lync Phone Edition) would: RSA key exchange with AES
  * or 3DES. XXX assumption: the LPE ClientHello is not documented publicly
- * (protocol.md §3.7 only says TLS 1.0, no TLS 1.2 [BUMPIN] [UCVNEXT]); CE 6
+ * (docs/protocol.md §3.7: TLS 1.0 only, no TLS 1.2 [BUMPIN] [UCVNEXT]); CE 6
  * predates schannel's ECC suites, so no ECDHE is offered. RC4-SHA/RC4-MD5
  * would belong here too, but OpenSSL 3 has no RC4 in its default provider,
  * so they would only be dropped. These suites need security level 0 in
