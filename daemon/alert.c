@@ -79,9 +79,9 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 	snprintf(dur, sizeof dur, "%.3f", r->duration_us / 1e6);
 	if (c != NULL)
 		alert_time(c->not_after, notafter);
-	if (t->frontend != NULL)
+	if (t->frontend_issuer != NULL)
 		xasprintf(&expected, "%s (issuer of the Lync pool certificate)",
-		    t->frontend);
+		    t->frontend_issuer);
 	const struct log_field f[] = {
 	    {"TARGET", t->name},
 	    {"ADDRESS", t->address},
@@ -128,7 +128,7 @@ alert_frontend_changed(const struct alert_target *t,
 {
 	const struct log_field f[] = {
 	    {"PROFILE", t->profile},
-	    {"FRONTEND", t->frontend},
+	    {"FRONTEND", t->frontend_host},
 	    {"CERT_ISSUER", fr->issuer},
 	    {"PREV_ISSUER", fr->previous},
 	};

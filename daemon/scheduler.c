@@ -323,14 +323,13 @@ sched_done(struct probe_result *r, void *arg)
 	at.name = t->name;
 	at.address = t->m->address;
 	at.profile = t->profile;
-	at.frontend = t->p->frontend_host;
+	at.frontend_host = t->p->frontend_host;
+	at.frontend_issuer = r->frontend != NULL ? r->frontend->issuer : NULL;
+	if (at.frontend_issuer == NULL && t->last != NULL &&
+	    t->last->frontend != NULL)
+		at.frontend_issuer = t->last->frontend->issuer;
 	if (r->frontend != NULL && r->frontend->changed)
 		alert_frontend_changed(&at, r->frontend);
-	at.frontend = r->frontend != NULL && r->frontend->issuer != NULL
-	    ? r->frontend->issuer
-	    : NULL;
-	if (at.frontend == NULL && t->last != NULL && t->last->frontend != NULL)
-		at.frontend = t->last->frontend->issuer;
 	if (r->urls_changed)
 		alert_urls_changed(&at, r);
 	if (ev != STATE_EVENT_NONE)

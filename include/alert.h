@@ -14,7 +14,8 @@ struct alert_target {
 	const char *name;
 	const char *address;
 	const char *profile;
-	const char *frontend;
+	const char *frontend_host; /* the profile's Lync pool, or NULL */
+	const char *frontend_issuer; /* its certificate's issuer, or NULL */
 };
 
 void alert_transition(const struct alert_target *, enum state_event,
