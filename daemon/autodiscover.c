@@ -649,7 +649,7 @@ ad_dns_cb(const struct dns_result *dr, void *arg)
 	}
 	http_req_free(ad->req);
 	ad->req = http_req_new(c->kind == AD_PROBE ? "GET" : "POST", c->url);
-	http_req_pin(ad->req, ad->host, ad->port, dr->addrs[0].text);
+	http_req_pin(ad->req, ad->host, ad->port, dns_result_pick(dr)->text);
 	http_req_set_timeouts(ad->req, ad->p.timeout_ms, ad->p.timeout_ms, 1,
 	    ad->p.timeout_ms / 1000 > 0 ? ad->p.timeout_ms / 1000 : 1);
 	http_req_set_limits(ad->req, 1u << 20, 64u << 10);

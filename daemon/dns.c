@@ -441,6 +441,28 @@ dns_result_free(struct dns_result *r)
 	free(r);
 }
 
+/*
+ * The one address a probe connects to, out of an A/AAAA result: the first
+ * IPv4 address, else the first address (c-ares order). IPv4 first because
+ * the phones' voice VLANs are IPv4 networks and a host that publishes an
+ * AAAA its phones cannot reach must not make every probe fail; every
+ * caller picks here so that probing each address later is one edit.
+ * NULL when the result holds no address.
+ */
+const struct dns_addr *
+dns_result_pick(const struct dns_result *r)
+{
+	size_t i;
+
+	if (r->naddrs == 0)
+		return NULL;
+	for (i = 0; i < r->naddrs; i++) {
+		if (r->addrs[i].family == AF_INET)
+			return &r->addrs[i];
+	}
+	return &r->addrs[0];
+}
+
 /* Deferred delivery: call the user back unless cancelled, then free. */
 static void
 dns_deliver(void *arg)

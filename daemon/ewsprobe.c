@@ -532,13 +532,12 @@ ewsprobe_http_cb(struct http_req *req, void *arg)
 		ewsprobe_step_auth(ep);
 }
 
-/* The DNS answer: pin the first address (IPv4 first), or fail. */
+/* The DNS answer: pin the address dns_result_pick chooses, or fail. */
 static void
 ewsprobe_dns_cb(const struct dns_result *dr, void *arg)
 {
 	struct ewsprobe *ep = arg;
 	struct step *st;
-	size_t i, pick = 0;
 
 	ep->lookup = NULL;
 	st = step_add(&ep->res->steps, STEP_DNS, 1, "DNS A/AAAA %s", ep->host);
@@ -566,13 +565,7 @@ ewsprobe_dns_cb(const struct dns_result *dr, void *arg)
 		ewsprobe_finish(ep);
 		return;
 	}
-	for (i = 0; i < dr->naddrs; i++) {
-		if (dr->addrs[i].family == AF_INET) {
-			pick = i;
-			break;
-		}
-	}
-	ep->addr = xstrdup(dr->addrs[pick].text);
+	ep->addr = xstrdup(dns_result_pick(dr)->text);
 	step_set_str(&st->address, ep->addr);
 	step_set(st, STEP_OK, NULL, "%s", ep->addr);
 	ewsprobe_submit(ep, 0);

@@ -146,6 +146,7 @@ frontend_dns_cb(const struct dns_result *dr, void *arg)
 	struct frontend *fe = arg;
 	struct frontend_result *r = fe->res;
 	struct step *st;
+	const char *addr;
 
 	fe->lookup = NULL;
 	st = step_add(&r->steps, STEP_DNS, 1, "DNS A/AAAA %s",
@@ -157,11 +158,12 @@ frontend_dns_cb(const struct dns_result *dr, void *arg)
 		frontend_finish(fe);
 		return;
 	}
-	step_set_str(&st->address, dr->addrs[0].text);
-	step_set(st, STEP_OK, NULL, "%s", dr->addrs[0].text);
+	addr = dns_result_pick(dr)->text;
+	step_set_str(&st->address, addr);
+	step_set(st, STEP_OK, NULL, "%s", addr);
 	fe->req = http_req_new("GET", fe->url);
 	http_req_pin(fe->req, fe->profile->frontend_host,
-	    fe->profile->frontend_port, dr->addrs[0].text);
+	    fe->profile->frontend_port, addr);
 	http_req_set_timeouts(fe->req, fe->timeout_ms, fe->timeout_ms, 1,
 	    fe->timeout_ms / 1000 > 0 ? fe->timeout_ms / 1000 : 1);
 	fe->cap = tlscapture_new(fe->profile, fe->phone,

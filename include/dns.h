@@ -91,6 +91,7 @@ void dns_cancel(struct dns_lookup *);
 void dns_load(unsigned int *, unsigned int *);
 struct dns_result *dns_result_copy(const struct dns_result *);
 void dns_result_free(struct dns_result *);
+const struct dns_addr *dns_result_pick(const struct dns_result *);
 void dns_srv_order(struct dns_srv *, size_t, dns_rng, void *);
 int dns_valid_hostname(const char *);
 int dns_public_suffix(const char *);

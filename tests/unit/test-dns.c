@@ -869,6 +869,24 @@ test_valid_hostname(void **unused)
 	assert_false(dns_valid_hostname("sp ace.example"));
 }
 
+/* The address picked: the first IPv4, else the first; none: NULL. */
+static void
+test_result_pick(void **unused)
+{
+	struct dns_addr a[3] = {
+	    {AF_INET6, "2001:db8::1"},
+	    {AF_INET, "192.0.2.1"},
+	    {AF_INET, "192.0.2.2"},
+	};
+	struct dns_result r = {.status = DNS_OK, .addrs = a, .naddrs = 3};
+
+	assert_string_equal(dns_result_pick(&r)->text, "192.0.2.1");
+	r.naddrs = 1;
+	assert_string_equal(dns_result_pick(&r)->text, "2001:db8::1");
+	r.naddrs = 0;
+	assert_null(dns_result_pick(&r));
+}
+
 int
 main(void)
 {
@@ -888,6 +906,7 @@ main(void)
 	    cmocka_unit_test(test_srv_order_deterministic),
 	    cmocka_unit_test(test_srv_order_zero_weights),
 	    cmocka_unit_test(test_valid_hostname),
+	    cmocka_unit_test(test_result_pick),
 	};
 
 	return cmocka_run_group_tests_name("dns", tests, setup, teardown);
