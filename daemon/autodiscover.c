@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 
 #include "adxml.h"
 #include "autodiscover.h"
@@ -276,7 +275,7 @@ ad_hop(struct autodiscover *ad)
 
 /*
  * Why a redirect target URL is refused, or NULL: it must be a URL at all
- * (printable ASCII, http_url_refused), https, and on a host that may be
+ * (printable ASCII, http_url_split), https, and on a host that may be
  * asked for a mailbox in domain (autodiscover_host_allowed). Pure: the
  * fuzzer drives it with Location and RedirectUrl values.
  */
@@ -284,26 +283,17 @@ const char *
 autodiscover_redirect_refused(const char *url, const char *domain,
     const struct config_strlist *allow)
 {
-	CURLU *u;
-	char *scheme = NULL, *host = NULL;
-	const char *why = NULL;
+	struct http_url u;
+	const char *why;
 
-	if ((why = http_url_refused(url)) != NULL)
+	if ((why = http_url_split(url, &u)) != NULL)
 		return why;
-	if ((u = curl_url()) == NULL)
-		fatalx("curl_url: out of memory");
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-		why = "not a URL";
-	else if (strcmp(scheme, "https") != 0)
+	if (strcmp(u.scheme, "https") != 0)
 		why = "not https (redirect_not_https)";
-	else if (!autodiscover_host_allowed(host, domain, allow))
+	else if (!autodiscover_host_allowed(u.host, domain, allow))
 		why = "host outside the mailbox's domain and not in "
 		      "redirect_allow (redirect_host_not_allowed)";
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
+	http_url_clear(&u);
 	return why;
 }
 
@@ -729,8 +719,8 @@ static void
 ad_next(struct autodiscover *ad)
 {
 	struct ad_cand *c;
-	CURLU *u;
-	char *host = NULL, *port = NULL, *name;
+	struct http_url u;
+	char *name;
 	const char *why;
 
 	ad_cand_free(ad->cur);
@@ -760,32 +750,18 @@ ad_next(struct autodiscover *ad)
 		        ? " (POX)"
 		        : " (redirect probe, no credentials)");
 		step_set_str(&ad->st->url, c->url);
-		if ((why = http_url_refused(c->url)) != NULL) {
+		if ((why = http_url_split(c->url, &u)) != NULL) {
 			step_set(ad->st, STEP_FAIL, "redirect_rejected",
 			    "not a usable URL: %s", why);
 			ad_cand_free(c);
 			ad->cur = NULL;
 			continue;
 		}
-		if ((u = curl_url()) == NULL)
-			fatalx("curl_url: out of memory");
-		if (curl_url_set(u, CURLUPART_URL, c->url, 0) != CURLUE_OK ||
-		    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-		    curl_url_get(u, CURLUPART_PORT, &port,
-		        CURLU_DEFAULT_PORT) != CURLUE_OK) {
-			curl_url_cleanup(u);
-			step_set(ad->st, STEP_FAIL, "redirect_rejected",
-			    "not a usable URL");
-			ad_cand_free(c);
-			ad->cur = NULL;
-			continue;
-		}
 		free(ad->host);
-		ad->host = xstrdup(host);
-		ad->port = atoi(port);
-		curl_free(host);
-		curl_free(port);
-		curl_url_cleanup(u);
+		ad->host = u.host;
+		ad->port = u.port;
+		u.host = NULL;
+		http_url_clear(&u);
 		ad->lookup =
 		    dns_lookup_addr(ad->host, ad->servers, ad_dns_cb, ad);
 		return;

@@ -14,7 +14,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <openssl/x509v3.h>
 
 #include "admin.h"
@@ -24,6 +23,7 @@
 #include "config.h"
 #include "dns.h"
 #include "explain.h"
+#include "http.h"
 #include "json.h"
 #include "log.h"
 #include "once.h"
@@ -88,21 +88,15 @@ static void
 checkcert_url_name(struct checkcert *cc, const struct config_mailbox *m,
     const char *key, const char *url)
 {
-	CURLU *u;
-	char *host = NULL, *from;
+	struct http_url u;
+	char *from;
 
-	if (url == NULL)
+	if (url == NULL || http_url_split(url, &u) != NULL)
 		return;
-	if ((u = curl_url()) == NULL)
-		fatalx("curl_url: out of memory");
-	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-		xasprintf(&from, "%s of mailbox %s", key, m->name);
-		checkcert_add_name(cc, host, from, 1);
-		free(from);
-	}
-	curl_free(host);
-	curl_url_cleanup(u);
+	xasprintf(&from, "%s of mailbox %s", key, m->name);
+	checkcert_add_name(cc, u.host, from, 1);
+	free(from);
+	http_url_clear(&u);
 }
 
 /*

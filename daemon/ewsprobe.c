@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 
 #include "autodiscover.h"
 #include "dns.h"
@@ -606,8 +605,7 @@ ewsprobe_start(const struct ewsprobe_params *p, ewsprobe_done_cb done,
     void *arg)
 {
 	struct ewsprobe *ep = xcalloc(1, sizeof *ep);
-	CURLU *u;
-	char *host = NULL, *port = NULL;
+	struct http_url u;
 
 	ep->p = *p;
 	ep->url = xstrdup(p->url);
@@ -630,27 +628,20 @@ ewsprobe_start(const struct ewsprobe_params *p, ewsprobe_done_cb done,
 	ep->res->role = xstrdup(p->role);
 	ep->res->reason = REASON_INTERNAL;
 
-	if ((u = curl_url()) == NULL)
-		fatalx("curl_url: out of memory");
-	if (http_url_refused(p->url) != NULL ||
-	    curl_url_set(u, CURLUPART_URL, p->url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
-	        CURLUE_OK) {
+	if (http_url_split(p->url, &u) != NULL) {
 		ewsprobe_fail(ep, REASON_HTTP_ERROR, NULL,
 		    "'%s' is not a usable URL", p->url);
 		ep->deferred = 1;
 		loop_defer(ewsprobe_bad_url, ep);
 	} else {
-		ep->host = xstrdup(host);
-		ep->port = atoi(port);
+		ep->host = u.host;
+		ep->port = u.port;
+		u.host = NULL;
+		http_url_clear(&u);
 		ep->state = EWSPROBE_DNS;
 		ep->lookup = dns_lookup_addr(ep->host, ep->dns_servers,
 		    ewsprobe_dns_cb, ep);
 	}
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
 	return ep;
 }
 

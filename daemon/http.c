@@ -614,22 +614,27 @@ http_ssl_ctx_fn(CURL *easy, void *ssl_ctx, void *arg)
 }
 
 /*
- * Why url is not a URL ewsprobed will use, or NULL when it is one. A URL
- * is printable ASCII (RFC 3986 §2): a control character, a space or a
- * byte above 0x7e is refused here, whatever libcurl's parser would make
- * of it (it passes 0xff through), so that such bytes never reach a
- * request, an XML body or a report as a URL. Then libcurl must parse it
- * and find a host. Pure: servers' Location headers, RedirectUrls and EWS
- * URLs all pass through it.
+ * Split url into its lower-case scheme, host and port (the scheme's
+ * default when none is given) with libcurl's parser, and note whether it
+ * carries a user name or password; return why it is not a URL ewsprobed
+ * will use, or NULL. A URL is printable ASCII (RFC 3986 §2): a control
+ * character, a space or a byte above 0x7e is refused here, whatever
+ * libcurl's parser would make of it (it passes 0xff through), so that such
+ * bytes never reach a request, an XML body or a report as a URL. Then
+ * libcurl must parse it and find a host. Pure: servers' Location headers,
+ * RedirectUrls and EWS URLs all pass through it. On success the caller
+ * frees out with http_url_clear; on failure out holds nothing.
  */
 const char *
-http_url_refused(const char *url)
+http_url_split(const char *url, struct http_url *out)
 {
 	const unsigned char *p;
 	CURLU *u;
-	char *host = NULL;
+	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
+	char *password = NULL;
 	const char *why = NULL;
 
+	memset(out, 0, sizeof *out);
 	if (url == NULL || *url == '\0')
 		return "empty";
 	for (p = (const unsigned char *)url; *p != '\0'; p++) {
@@ -642,62 +647,88 @@ http_url_refused(const char *url)
 	}
 	if ((u = curl_url()) == NULL)
 		fatalx("curl_url: out of memory");
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
 		why = "not a URL";
 	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    host == NULL || *host == '\0')
 		why = "no host";
+	else if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK)
+		why = "no port";
+	else {
+		out->scheme = xstrdup(scheme);
+		out->host = xstrdup(host);
+		out->port = (int)strtol(port, NULL, 10);
+		out->credentials =
+		    curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+		    curl_url_get(u, CURLUPART_PASSWORD, &password, 0) ==
+		        CURLUE_OK;
+	}
+	curl_free(scheme);
 	curl_free(host);
+	curl_free(port);
+	curl_free(user);
+	curl_free(password);
 	curl_url_cleanup(u);
+	return why;
+}
+
+/* Free what http_url_split kept. */
+void
+http_url_clear(struct http_url *u)
+{
+	free(u->scheme);
+	free(u->host);
+	memset(u, 0, sizeof *u);
+}
+
+/* Why url is not a URL ewsprobed will use (http_url_split), or NULL. */
+const char *
+http_url_refused(const char *url)
+{
+	struct http_url u;
+	const char *why;
+
+	if ((why = http_url_split(url, &u)) == NULL)
+		http_url_clear(&u);
 	return why;
 }
 
 /*
  * Check the URL before anything touches the network: a URL at all
- * (http_url_refused), no credentials in it, an allowed scheme, and a
+ * (http_url_split), no credentials in it, an allowed scheme, and a
  * pinned host:port. Returns HTTP_DONE when it may go on; otherwise sets
  * the error text.
  */
 static enum http_status
 http_check_url(struct http_req *req)
 {
-	CURLU *u;
-	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
-	enum http_status st = HTTP_ERR_BAD_URL;
+	struct http_url u;
 	const char *why;
 
-	if ((why = http_url_refused(req->url)) != NULL) {
+	if ((why = http_url_split(req->url, &u)) != NULL) {
 		xasprintf(&req->error, "not a usable URL: %s", why);
 		return HTTP_ERR_BAD_URL;
 	}
-	if ((u = curl_url()) == NULL)
-		fatalx("curl_url: out of memory");
-	if (curl_url_set(u, CURLUPART_URL, req->url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
-	        CURLUE_OK)
-		req->error = xstrdup("malformed URL");
-	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
+	if (u.credentials)
 		req->error = xstrdup("credentials in the URL refused");
-	else if (strcmp(scheme, "https") != 0 &&
-	    !(req->allow_http && strcmp(scheme, "http") == 0))
-		xasprintf(&req->error, "scheme %s not allowed", scheme);
+	else if (strcmp(u.scheme, "https") != 0 &&
+	    !(req->allow_http && strcmp(u.scheme, "http") == 0))
+		xasprintf(&req->error, "scheme %s not allowed", u.scheme);
 	else {
-		req->url_host = xstrdup(host);
-		req->url_port = (int)strtol(port, NULL, 10);
-		st = HTTP_DONE;
+		req->url_host = u.host;
+		req->url_port = u.port;
+		u.host = NULL;
 	}
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(user);
-	curl_url_cleanup(u);
-	if (st == HTTP_DONE && (req->bad_pin || !http_pinned(req, NULL))) {
-		st = HTTP_ERR_NOT_PINNED;
+	http_url_clear(&u);
+	if (req->error != NULL)
+		return HTTP_ERR_BAD_URL;
+	if (req->bad_pin || !http_pinned(req, NULL)) {
 		req->error = xstrdup("no address pinned for the URL's host");
+		return HTTP_ERR_NOT_PINNED;
 	}
-	return st;
+	return HTTP_DONE;
 }
 
 /*

@@ -39,6 +39,14 @@ enum http_status {
 	HTTP_ERR_OTHER,
 };
 
+/* A URL's parts (http_url_split); strings owned, freed by http_url_clear. */
+struct http_url {
+	char *scheme; /* lower case */
+	char *host;
+	int port; /* the scheme's default when the URL names none */
+	int credentials; /* the URL carries a user name or password */
+};
+
 struct http_req;
 typedef void (*http_done_cb)(struct http_req *, void *);
 /*
@@ -85,6 +93,8 @@ const char *http_req_url(const struct http_req *);
 void http_req_timings(const struct http_req *, struct step_timings *);
 const char *http_status_name(enum http_status);
 const char *http_url_refused(const char *);
+const char *http_url_split(const char *, struct http_url *);
+void http_url_clear(struct http_url *);
 int http_req_feed_header(struct http_req *, const char *, size_t);
 
 #endif
