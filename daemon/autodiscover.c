@@ -563,7 +563,7 @@ static void
 ad_http_cb(struct http_req *req, void *arg)
 {
 	struct autodiscover *ad = arg;
-	const char *loc = http_req_header(req, "Location");
+	const char *loc = http_req_redirect_url(req);
 	long code = http_req_code(req);
 
 	step_set_str(&ad->st->address, http_req_address(req));

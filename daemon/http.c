@@ -115,6 +115,7 @@ struct http_req {
 	size_t nresp_headers, resp_headers_cap;
 	char *address;
 	char *tls_version;
+	char *redirect_url; /* Location, resolved against url */
 	struct step_timings timings;
 	int body_too_large;
 	int headers_too_large;
@@ -614,30 +615,20 @@ http_ssl_ctx_fn(CURL *easy, void *ssl_ctx, void *arg)
 }
 
 /*
- * Split url into its lower-case scheme, host and port (the scheme's
- * default when none is given) with libcurl's parser, and note whether it
- * carries a user name or password; return why it is not a URL ewsprobed
- * will use, or NULL. A URL is printable ASCII (RFC 3986 §2): a control
- * character, a space or a byte above 0x7e is refused here, whatever
- * libcurl's parser would make of it (it passes 0xff through), so that such
- * bytes never reach a request, an XML body or a report as a URL. Then
- * libcurl must parse it and find a host. Pure: servers' Location headers,
- * RedirectUrls and EWS URLs all pass through it. On success the caller
- * frees out with http_url_clear; on failure out holds nothing.
+ * Why text cannot be a URL byte-wise, or NULL: a URL is printable ASCII
+ * (RFC 3986 §2). A control character, a space or a byte above 0x7e is
+ * refused whatever libcurl's parser would make of it (it passes 0xff
+ * through), so that such bytes never reach a request, an XML body or a
+ * report as a URL.
  */
-const char *
-http_url_split(const char *url, struct http_url *out)
+static const char *
+http_url_bytes_refused(const char *text)
 {
 	const unsigned char *p;
-	CURLU *u;
-	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
-	char *password = NULL;
-	const char *why = NULL;
 
-	memset(out, 0, sizeof *out);
-	if (url == NULL || *url == '\0')
+	if (text == NULL || *text == '\0')
 		return "empty";
-	for (p = (const unsigned char *)url; *p != '\0'; p++) {
+	for (p = (const unsigned char *)text; *p != '\0'; p++) {
 		if (*p < 0x20 || *p == 0x7f)
 			return "holds a control character";
 		if (*p == ' ')
@@ -645,6 +636,29 @@ http_url_split(const char *url, struct http_url *out)
 		if (*p > 0x7e)
 			return "holds a byte that is not ASCII";
 	}
+	return NULL;
+}
+
+/*
+ * Split url into its lower-case scheme, host and port (the scheme's
+ * default when none is given) with libcurl's parser, and note whether it
+ * carries a user name or password; return why it is not a URL ewsprobed
+ * will use, or NULL. A URL is printable ASCII (http_url_bytes_refused);
+ * then libcurl must parse it and find a host. Pure: servers' Location headers,
+ * RedirectUrls and EWS URLs all pass through it. On success the caller
+ * frees out with http_url_clear; on failure out holds nothing.
+ */
+const char *
+http_url_split(const char *url, struct http_url *out)
+{
+	CURLU *u;
+	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
+	char *password = NULL;
+	const char *why = NULL;
+
+	memset(out, 0, sizeof *out);
+	if ((why = http_url_bytes_refused(url)) != NULL)
+		return why;
 	if ((u = curl_url()) == NULL)
 		fatalx("curl_url: out of memory");
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
@@ -1065,6 +1079,30 @@ http_timing(CURL *e, CURLINFO what, int64_t *us)
 		*us = t;
 }
 
+/*
+ * Keep the redirect target: the Location resolved against the request's
+ * URL by libcurl (CURLINFO_REDIRECT_URL: a relative Location such as
+ * "/autodiscover/autodiscover.xml" becomes a full URL), or the raw
+ * Location when it holds bytes no URL may hold or libcurl could not
+ * resolve it, so that the caller's URL check names why it is refused.
+ */
+static void
+http_collect_redirect(struct http_req *req)
+{
+	const char *loc = http_req_header(req, "Location");
+	char *url = NULL;
+
+	if (loc == NULL)
+		return;
+	if (http_url_bytes_refused(loc) == NULL &&
+	    curl_easy_getinfo(req->easy, CURLINFO_REDIRECT_URL, &url) ==
+	        CURLE_OK &&
+	    url != NULL)
+		req->redirect_url = xstrdup(url);
+	else
+		req->redirect_url = xstrdup(loc);
+}
+
 /* Copy what is kept of a finished transfer before its handle goes. */
 static void
 http_collect(struct http_req *req, CURLcode result)
@@ -1080,6 +1118,7 @@ http_collect(struct http_req *req, CURLcode result)
 		xasprintf(&req->address,
 		    strchr(ip, ':') != NULL ? "[%s]:%ld" : "%s:%ld", ip, port);
 	}
+	http_collect_redirect(req);
 	http_timing(req->easy, CURLINFO_NAMELOOKUP_TIME_T,
 	    &req->timings.dns_us);
 	http_timing(req->easy, CURLINFO_CONNECT_TIME_T,
@@ -1190,6 +1229,7 @@ http_req_destroy(struct http_req *req)
 	free(req->resp);
 	free(req->address);
 	free(req->tls_version);
+	free(req->redirect_url);
 	http_clear_headers(req);
 	free(req);
 }
@@ -1264,6 +1304,16 @@ http_req_header(const struct http_req *req, const char *name)
 
 	http_req_header_values(req, name, &v, 1);
 	return v;
+}
+
+/*
+ * The redirect target of a response with a Location header (see
+ * http_collect_redirect), or NULL.
+ */
+const char *
+http_req_redirect_url(const struct http_req *req)
+{
+	return req->redirect_url;
 }
 
 /* "address:port" connected to ("[v6]:port"), or NULL. */

@@ -7,7 +7,8 @@
  * the submitter's stack); http_req_cancel() guarantees no later callback.
  * Every request opens a fresh connection, closes it afterwards and never
  * resumes a TLS session, so each one judges a real, full handshake.
- * Requests never follow redirects and never resolve names: the caller pins
+ * Requests never follow redirects (http_req_redirect_url gives the
+ * target, resolved) and never resolve names: the caller pins
  * the addresses it looked up with dns, and a request whose host is not
  * pinned (or that connects anywhere else) fails. Library codes are
  * converted here into enum http_status; strings returned by getters are
@@ -87,6 +88,7 @@ const char *http_req_body(const struct http_req *, size_t *);
 size_t http_req_header_values(const struct http_req *, const char *,
     const char **, size_t);
 const char *http_req_header(const struct http_req *, const char *);
+const char *http_req_redirect_url(const struct http_req *);
 const char *http_req_address(const struct http_req *);
 const char *http_req_tls_version(const struct http_req *);
 const char *http_req_url(const struct http_req *);

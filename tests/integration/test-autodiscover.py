@@ -4,7 +4,8 @@
 domain, autodiscover.<d>, the HTTP redirect probe only, SRV only, a
 RedirectAddress restart (allow-listed) and refusals (not allow-listed, a
 public suffix), a RedirectUrl loop, a redirect chain over the budget, a
-redirect to http://, a redirect to a host outside the mailbox's domain;
+redirect to http://, a redirect to a host outside the mailbox's domain,
+a relative Location (resolved and followed);
 hostile first candidates the walk must survive (docs/security.md §7 rows 1-3,
 10, 16, 18-20, 23, 24, 26, 27); mode "all" and "first" — and the safety rules: no
 Authorization on port 80 and none but NTLM, no request at all to foreign
@@ -67,6 +68,9 @@ CASES = {
     "two": ("two.example", "", True, "https://two.example" + SVC, 0),
     "twofirst": ("two.example", "discovery = first\n", True,
                  "https://two.example" + SVC, 0),
+    # A relative Location, resolved against the request's URL.
+    "relloc": ("relloc.example", "", True,
+               "https://autodiscover.relloc.example/ad2/autodiscover.svc", 1),
 }
 
 # The step of the first candidate of a hostile domain: (title start,

@@ -193,9 +193,44 @@ test_redirect_not_followed(void **unused)
 	assert_int_equal(http_req_code(req), 302);
 	assert_string_equal(http_req_header(req, "Location"),
 	    "https://elsewhere.test/autodiscover/autodiscover.xml");
+	assert_string_equal(http_req_redirect_url(req),
+	    "https://elsewhere.test/autodiscover/autodiscover.xml");
 	http_req_free(req);
 	assert_non_null(server_said(" /302 ", GUARD_MS));
 	assert_null(strstr(fxlog, "autodiscover"));
+}
+
+/*
+ * A relative Location is resolved against the request's URL (RFC 9110
+ * §10.2.2): the target is a full URL a caller can check and follow. A
+ * Location holding a byte no URL may hold is handed back raw, so that the
+ * caller's URL check refuses it.
+ */
+static void
+test_redirect_relative(void **unused)
+{
+	struct http_req *req;
+	char want[128];
+
+	req = run(make("POST", fx.port_https, "/sub/302rel"), GUARD_MS);
+	assert_int_equal(http_req_code(req), 302);
+	snprintf(want, sizeof want,
+	    "https://fixture.test:%d/autodiscover/autodiscover.xml?x=1",
+	    fx.port_https);
+	assert_string_equal(http_req_redirect_url(req), want);
+	assert_null(http_url_refused(http_req_redirect_url(req)));
+	http_req_free(req);
+
+	req = run(make("GET", fx.port_https, "/302ff"), GUARD_MS);
+	assert_int_equal(http_req_code(req), 302);
+	assert_string_equal(http_req_redirect_url(req),
+	    "https://fixture.test/\xff");
+	assert_non_null(http_url_refused(http_req_redirect_url(req)));
+	http_req_free(req);
+
+	req = run(make("GET", fx.port_https, "/ok"), GUARD_MS);
+	assert_null(http_req_redirect_url(req));
+	http_req_free(req);
 }
 
 /* Bodies over the cap stop the transfer: streamed or announced. */
@@ -728,6 +763,7 @@ main(void)
 	    cmocka_unit_test(test_post),
 	    cmocka_unit_test(test_multi_header),
 	    cmocka_unit_test(test_redirect_not_followed),
+	    cmocka_unit_test(test_redirect_relative),
 	    cmocka_unit_test(test_body_caps),
 	    cmocka_unit_test(test_header_flood),
 	    cmocka_unit_test(test_stall_and_timeout),

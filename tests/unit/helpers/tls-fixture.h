@@ -371,6 +371,13 @@ fixture_handle(struct fixture *f, struct fixture_conn *c,
 		    "Location: https://elsewhere.test/autodiscover/"
 		    "autodiscover.xml\r\n",
 		    "", 0);
+	else if (strcmp(p, "/sub/302rel") == 0)
+		fixture_reply(c, "302 Found",
+		    "Location: ../autodiscover/autodiscover.xml?x=1\r\n", "",
+		    0);
+	else if (strcmp(p, "/302ff") == 0)
+		fixture_reply(c, "302 Found",
+		    "Location: https://fixture.test/\xff\r\n", "", 0);
 	else if (strcmp(p, "/big") == 0)
 		fixture_big(f, c);
 	else if (strcmp(p, "/biglen") == 0) {
