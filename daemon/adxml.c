@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libxml/entities.h>
 #include <libxml/globals.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
@@ -17,6 +18,7 @@
 
 #include "adxml.h"
 #include "json.h"
+#include "log.h"
 #include "xmalloc.h"
 #include "xmlsafe.h"
 
@@ -86,15 +88,18 @@ static const char *const adxml_settings[] = {
 };
 
 /*
- * Escape s for XML text, or return NULL when it cannot be sent: empty, not
- * UTF-8, or holding control characters XML 1.0 cannot carry (or that have
- * no business in an address or URL). Caller frees.
+ * Escape s for XML text with libxml2 (xmlEncodeSpecialChars: &, <, >, "
+ * and CR), or return NULL when it cannot be sent: empty, not UTF-8, or
+ * holding control characters XML 1.0 cannot carry (or that have no
+ * business in an address or URL). The check is ours: libxml2 would
+ * encode what it should refuse. Caller frees.
  */
 static char *
 adxml_escape(const char *s)
 {
 	const unsigned char *p;
-	char *out, *o;
+	xmlChar *enc;
+	char *out;
 
 	if (s == NULL || *s == '\0' || !xmlCheckUTF8((const xmlChar *)s))
 		return NULL;
@@ -102,30 +107,10 @@ adxml_escape(const char *s)
 		if (*p < 0x20 || *p == 0x7f)
 			return NULL;
 	}
-	out = o = xreallocarray(NULL, strlen(s) + 1, 6);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		switch (*p) {
-		case '&':
-			o = stpcpy(o, "&amp;");
-			break;
-		case '<':
-			o = stpcpy(o, "&lt;");
-			break;
-		case '>':
-			o = stpcpy(o, "&gt;");
-			break;
-		case '"':
-			o = stpcpy(o, "&quot;");
-			break;
-		case '\'':
-			o = stpcpy(o, "&apos;");
-			break;
-		default:
-			*o++ = (char)*p;
-			break;
-		}
-	}
-	*o = '\0';
+	if ((enc = xmlEncodeSpecialChars(NULL, (const xmlChar *)s)) == NULL)
+		fatalx("xmlEncodeSpecialChars: out of memory");
+	out = xstrdup((const char *)enc);
+	xmlFree(enc);
 	return out;
 }
 
