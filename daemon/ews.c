@@ -83,6 +83,15 @@ ews_scheme_bit(const char *tok, size_t len)
  * starts with a scheme; RFC 7235 also allows several challenges in one
  * value separated by commas, so a token that follows a comma and is itself
  * followed by a space, a comma or the end is read as a scheme too.
+ *
+ * Why not libcurl's CURLINFO_HTTPAUTH_AVAIL: it drops every scheme libcurl
+ * does not implement (the report's "other", e.g. "offers only other"),
+ * reports Negotiate only when libcurl was built with GSS-API, and reads a
+ * challenge list by skipping to the next comma even inside a quoted
+ * parameter (lib/http.c Curl_http_input_auth), so a realm or Bearer
+ * parameter holding ", NTLM " would count as an NTLM offer and turn
+ * auth_ntlm_not_offered into a sign-in attempt. The fuzzer drives this
+ * parser with server bytes (tests/fuzz/fuzz-http.c).
  */
 int
 ews_auth_schemes(const char *const *values, size_t n)

@@ -2,6 +2,12 @@
  * json: owns JSON output — the growing buffer, the nesting bookkeeping that
  * places commas, colons and indentation, and string escaping that turns any
  * bytes into valid JSON text in valid UTF-8.
+ *
+ * Why a streaming writer and no JSON library's tree (jansson and the like
+ * build the whole document in memory, then serialise it): the status file
+ * and `--once --json` describe up to 10,000 targets with their steps, and
+ * with a sink the writer hands the text out in JSON_SINK_CHUNK pieces as
+ * it goes, so no copy of the whole document exists as a tree of nodes.
  */
 #include <math.h>
 #include <stdio.h>
