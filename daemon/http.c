@@ -1081,26 +1081,37 @@ http_timing(CURL *e, CURLINFO what, int64_t *us)
 
 /*
  * Keep the redirect target: the Location resolved against the request's
- * URL by libcurl (CURLINFO_REDIRECT_URL: a relative Location such as
- * "/autodiscover/autodiscover.xml" becomes a full URL), or the raw
- * Location when it holds bytes no URL may hold or libcurl could not
- * resolve it, so that the caller's URL check names why it is refused.
+ * URL by libcurl's URL parser (RFC 3986 §5: a relative Location such as
+ * "../autodiscover/autodiscover.xml" becomes a full URL), or the raw
+ * Location when it holds bytes no URL may hold or cannot be resolved, so
+ * that the caller's URL check names why it is refused.
+ *
+ * Not CURLINFO_REDIRECT_URL: libcurl resolves against its own copy of the
+ * URL, into which it has put CURLOPT_USERNAME and CURLOPT_PASSWORD, so a
+ * relative Location came back as https://user:password@host/… (the lab's
+ * relloc case) and the password would reach steps, reports and the
+ * journal. The request's URL never carries credentials (http_check_url).
  */
 static void
 http_collect_redirect(struct http_req *req)
 {
 	const char *loc = http_req_header(req, "Location");
+	CURLU *u;
 	char *url = NULL;
 
 	if (loc == NULL)
 		return;
+	if ((u = curl_url()) == NULL)
+		fatalx("curl_url: out of memory");
 	if (http_url_bytes_refused(loc) == NULL &&
-	    curl_easy_getinfo(req->easy, CURLINFO_REDIRECT_URL, &url) ==
-	        CURLE_OK &&
-	    url != NULL)
+	    curl_url_set(u, CURLUPART_URL, req->url, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_URL, loc, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK)
 		req->redirect_url = xstrdup(url);
 	else
 		req->redirect_url = xstrdup(loc);
+	curl_free(url);
+	curl_url_cleanup(u);
 }
 
 /* Copy what is kept of a finished transfer before its handle goes. */
