@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-
 #include "adxml.h"
 #include "autodiscover.h"
 #include "dns.h"
@@ -445,14 +444,94 @@ ad_url_shown(const char *url, const char *refused)
 	return out;
 }
 
+/*
+ * Settings with EWS URLs: keep them (the first answer is the result);
+ * return 0. Settings without a usable EWS URL fail the step; return -1.
+ */
+static int
+ad_answer_settings(struct autodiscover *ad, struct adxml_result *x)
+{
+	struct autodiscover_result *r = ad->res;
+	const char *bad_in, *bad_ex;
+	char *shown_in, *shown_ex;
+
+	bad_in = ad_url_refused(&x->internal_ews_url);
+	bad_ex = ad_url_refused(&x->external_ews_url);
+	shown_in = ad_url_shown(x->internal_ews_url, bad_in);
+	shown_ex = ad_url_shown(x->external_ews_url, bad_ex);
+	if (x->internal_ews_url == NULL && x->external_ews_url == NULL) {
+		step_set(ad->st, STEP_FAIL,
+		    bad_in || bad_ex ? "ews_url_refused"
+		                     : "autodiscover_no_ews_url",
+		    "no %sEWS URL in the answer: InternalEwsUrl %s, "
+		    "ExternalEwsUrl %s",
+		    bad_in || bad_ex ? "usable " : "", shown_in, shown_ex);
+		ad->last_reason = bad_in || bad_ex
+		    ? REASON_AUTODISCOVER_MALFORMED
+		    : REASON_AUTODISCOVER_NO_EWS_URL;
+		free(shown_in);
+		free(shown_ex);
+		return -1;
+	}
+	step_set(ad->st, STEP_OK, NULL, "InternalEwsUrl %s, ExternalEwsUrl %s",
+	    shown_in, shown_ex);
+	free(shown_in);
+	free(shown_ex);
+	ad_keep_answer(r, ad->cur->url, x);
+	if (!r->found) {
+		r->found = 1;
+		r->reason = REASON_OK;
+		r->internal_ews_url = x->internal_ews_url != NULL
+		    ? xstrdup(x->internal_ews_url)
+		    : NULL;
+		r->external_ews_url = x->external_ews_url != NULL
+		    ? xstrdup(x->external_ews_url)
+		    : NULL;
+		r->source = xstrdup(ad->cur->url);
+	}
+	if (ad->p.mode == CONFIG_DISCOVERY_FIRST)
+		ad_queue_clear(ad);
+	return 0;
+}
+
+/*
+ * A RedirectAddress: refused (outside the policy, or already tried), or
+ * discovery starts again from its domain. Then the next candidate.
+ */
+static void
+ad_answer_address(struct autodiscover *ad, const char *target)
+{
+	const char *refused;
+
+	if ((refused = autodiscover_address_refused(target, ad->home,
+	         ad->p.redirect_allow)) != NULL) {
+		step_set(ad->st, STEP_FAIL, "redirect_addr_not_allowed",
+		    "RedirectAddress %s refused: %s", target, refused);
+		ad->last_reason = ad->refused = REASON_REDIRECT_REJECTED;
+		ad_next(ad);
+		return;
+	}
+	if (strcasecmp(target, ad->address) == 0 ||
+	    config_strlist_has(&ad->visited_addrs, target)) {
+		step_set(ad->st, STEP_FAIL, "redirect_loop",
+		    "RedirectAddress %s was already tried", target);
+		ad->last_reason = REASON_REDIRECT_LOOP;
+		ad_next(ad);
+		return;
+	}
+	step_set(ad->st, STEP_OK, NULL,
+	    "RedirectAddress %s: starting again from its domain", target);
+	if (ad_hop(ad) == 0) {
+		ad_begin(ad, target);
+		ad_next(ad);
+	}
+}
+
 /* Read an Autodiscover answer (200). */
 static void
 ad_answer(struct autodiscover *ad)
 {
-	struct autodiscover_result *r = ad->res;
 	struct adxml_result *x;
-	const char *refused, *bad_in, *bad_ex;
-	char *shown_in, *shown_ex;
 	const char *body;
 	size_t len;
 
@@ -460,47 +539,12 @@ ad_answer(struct autodiscover *ad)
 	x = adxml_parse(body, len);
 	switch (x->outcome) {
 	case ADXML_SETTINGS:
-		bad_in = ad_url_refused(&x->internal_ews_url);
-		bad_ex = ad_url_refused(&x->external_ews_url);
-		shown_in = ad_url_shown(x->internal_ews_url, bad_in);
-		shown_ex = ad_url_shown(x->external_ews_url, bad_ex);
-		if (x->internal_ews_url == NULL &&
-		    x->external_ews_url == NULL) {
-			step_set(ad->st, STEP_FAIL,
-			    bad_in || bad_ex ? "ews_url_refused"
-			                     : "autodiscover_no_ews_url",
-			    "no %sEWS URL in the answer: InternalEwsUrl %s, "
-			    "ExternalEwsUrl %s",
-			    bad_in || bad_ex ? "usable " : "", shown_in,
-			    shown_ex);
-			ad->last_reason = bad_in || bad_ex
-			    ? REASON_AUTODISCOVER_MALFORMED
-			    : REASON_AUTODISCOVER_NO_EWS_URL;
-			free(shown_in);
-			free(shown_ex);
-			break;
+		if (ad_answer_settings(ad, x) == 0) {
+			adxml_result_free(x);
+			ad_next(ad);
+			return;
 		}
-		step_set(ad->st, STEP_OK, NULL,
-		    "InternalEwsUrl %s, ExternalEwsUrl %s", shown_in, shown_ex);
-		free(shown_in);
-		free(shown_ex);
-		ad_keep_answer(r, ad->cur->url, x);
-		if (!r->found) {
-			r->found = 1;
-			r->reason = REASON_OK;
-			r->internal_ews_url = x->internal_ews_url != NULL
-			    ? xstrdup(x->internal_ews_url)
-			    : NULL;
-			r->external_ews_url = x->external_ews_url != NULL
-			    ? xstrdup(x->external_ews_url)
-			    : NULL;
-			r->source = xstrdup(ad->cur->url);
-		}
-		adxml_result_free(x);
-		if (ad->p.mode == CONFIG_DISCOVERY_FIRST)
-			ad_queue_clear(ad);
-		ad_next(ad);
-		return;
+		break;
 	case ADXML_REDIRECT_URL:
 		step_set(ad->st, STEP_OK, NULL, "RedirectUrl %s",
 		    x->redirect_target);
@@ -508,36 +552,7 @@ ad_answer(struct autodiscover *ad)
 		adxml_result_free(x);
 		return;
 	case ADXML_REDIRECT_ADDRESS:
-		if ((refused = autodiscover_address_refused(x->redirect_target,
-		         ad->home, ad->p.redirect_allow)) != NULL) {
-			step_set(ad->st, STEP_FAIL, "redirect_addr_not_allowed",
-			    "RedirectAddress %s refused: %s",
-			    x->redirect_target, refused);
-			ad->last_reason = ad->refused =
-			    REASON_REDIRECT_REJECTED;
-			adxml_result_free(x);
-			ad_next(ad);
-			return;
-		}
-		if (strcasecmp(x->redirect_target, ad->address) == 0 ||
-		    config_strlist_has(&ad->visited_addrs,
-		        x->redirect_target)) {
-			step_set(ad->st, STEP_FAIL, "redirect_loop",
-			    "RedirectAddress %s was already tried",
-			    x->redirect_target);
-			ad->last_reason = REASON_REDIRECT_LOOP;
-			adxml_result_free(x);
-			ad_next(ad);
-			return;
-		}
-		step_set(ad->st, STEP_OK, NULL,
-		    "RedirectAddress %s: starting "
-		    "again from its domain",
-		    x->redirect_target);
-		if (ad_hop(ad) == 0) {
-			ad_begin(ad, x->redirect_target);
-			ad_next(ad);
-		}
+		ad_answer_address(ad, x->redirect_target);
 		adxml_result_free(x);
 		return;
 	default:

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "autodiscover.h"
 #include "dns.h"
 #include "explain.h"
