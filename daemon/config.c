@@ -525,6 +525,30 @@ config_is_ip(const char *s)
 	    inet_pton(AF_INET6, s, buf) == 1;
 }
 
+/*
+ * -n run by root checks for the service, whose unprivileged DynamicUser
+ * owns no file and is in no group: "other" must be able to read the file
+ * (and list it, a directory) and to search every directory above it.
+ * Return 1 when it can.
+ */
+static int
+config_other_readable(const char *path, const struct stat *sb)
+{
+	char *dir, *slash;
+	struct stat db;
+	int ok;
+
+	ok = (sb->st_mode & S_IROTH) != 0 &&
+	    (!S_ISDIR(sb->st_mode) || (sb->st_mode & S_IXOTH) != 0);
+	dir = xstrdup(path);
+	while (ok && (slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		ok = stat(dir, &db) == 0 && (db.st_mode & S_IXOTH) != 0;
+	}
+	free(dir);
+	return ok;
+}
+
 /* Check a readable regular file (or, when dir_ok, a directory). */
 static void
 config_file(struct config_parse *cp, const char *key, const char *path,
@@ -546,6 +570,13 @@ config_file(struct config_parse *cp, const char *key, const char *path,
 	else if (access(path, R_OK | (S_ISDIR(sb.st_mode) ? X_OK : 0)) != 0)
 		config_error_at(cp, cp->lineno, key, "%s: %s", path,
 		    strerror(errno));
+	else if ((cp->flags & CONFIG_LOAD_CHECK) != 0 && geteuid() == 0 &&
+	    !config_other_readable(path, &sb))
+		config_error_at(cp, cp->lineno, key,
+		    "%s: the service's unprivileged user (DynamicUser) cannot "
+		    "read it: make it and its directories readable by others "
+		    "(chmod o+r, o+x on directories)",
+		    path);
 }
 
 /* Parse a port number, digits only; return it or -1. */
@@ -1320,7 +1351,17 @@ config_credential(struct config_parse *cp, struct config_mailbox *m, int line)
 
 	if ((dir = getenv("CREDENTIALS_DIRECTORY")) != NULL && *dir == '\0')
 		dir = NULL;
-	if (ref[0] == '/')
+	if (ref[0] == '/' && (cp->flags & CONFIG_LOAD_CHECK) != 0 &&
+	    geteuid() == 0) {
+		/* A secret may not be readable by others (below). */
+		config_error_at(cp, line, "credential",
+		    "%s: the service's unprivileged user (DynamicUser) cannot "
+		    "read a private file; give a credential name instead "
+		    "(credential = ewsprobed_password, systemd "
+		    "LoadCredential=)",
+		    ref);
+		goto out;
+	} else if (ref[0] == '/')
 		path = xstrdup(ref);
 	else if (!config_valid_name(ref)) {
 		config_error_at(cp, line, "credential",

@@ -48,9 +48,13 @@ main_print_errors(const char *errors)
 	                                                            : "\n");
 }
 
-/* Journal each line of a rejected configuration's error list. */
+/*
+ * Journal each line of a configuration's error list: rejected on reload
+ * (the previous one stays), or invalid at start (there is none: the daemon
+ * exits).
+ */
 static void
-main_log_rejected(const char *path, const char *errors)
+main_log_rejected(const char *path, const char *errors, int starting)
 {
 	struct log_field f[2];
 	const char *p, *nl;
@@ -60,8 +64,13 @@ main_log_rejected(const char *path, const char *errors)
 	f[0].value = path;
 	f[1].name = "CONFIG_ERRORS";
 	f[1].value = errors;
-	log_event(LOG_ERR, MSGID_CONFIG_REJECTED, f, 2,
-	    "configuration %s rejected, keeping the previous one", path);
+	if (starting)
+		log_event(LOG_ERR, MSGID_CONFIG_INVALID, f, 2,
+		    "configuration %s invalid, not starting", path);
+	else
+		log_event(LOG_ERR, MSGID_CONFIG_REJECTED, f, 2,
+		    "configuration %s rejected, keeping the previous one",
+		    path);
 	for (p = errors; *p != '\0' && n < 50; p = nl + 1, n++) {
 		if ((nl = strchr(p, '\n')) == NULL)
 			nl = p + strlen(p) - 1;
@@ -85,10 +94,10 @@ main_reload(int signo, void *arg)
 		return;
 	notify_reloading();
 	if (config_load(main_config_path, &cfg, &errors) != 0) {
-		main_log_rejected(main_config_path, errors);
+		main_log_rejected(main_config_path, errors, 0);
 		free(errors);
 	} else if (scheduler_reload(cfg, &errors) != 0) {
-		main_log_rejected(main_config_path, errors);
+		main_log_rejected(main_config_path, errors, 0);
 		free(errors);
 		config_unref(cfg);
 	} else {
@@ -172,9 +181,11 @@ main_daemon(int debug)
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		fatal("sigprocmask");
 	if (config_load(main_config_path, &main_config, &errors) != 0) {
-		main_print_errors(errors);
+		/* Under systemd stderr is the journal too: say it once. */
 		if (log_to_journal())
-			main_log_rejected(main_config_path, errors);
+			main_log_rejected(main_config_path, errors, 1);
+		else
+			main_print_errors(errors);
 		free(errors);
 		return EXIT_CONFIG;
 	}
@@ -188,7 +199,6 @@ main_daemon(int debug)
 		fatal("sigprocmask");
 
 	if (scheduler_start(main_config, &errors) != 0) {
-		fprintf(stderr, "ewsprobed: %s\n", errors);
 		log_errx("cannot start: %s", errors);
 		free(errors);
 		return EXIT_CONFIG;

@@ -33,7 +33,7 @@ def run(args, env=None, preexec=None):
 def test_sample_config_ok():
     """conf/ewsprobed.conf passes -n (its credential from a creds dir)."""
     d = tempdir()
-    write_file(os.path.join(d, "ewsprobed-password"), "secret\n", 0o600)
+    write_file(os.path.join(d, "ewsprobed_password"), "secret\n", 0o600)
     env = dict(os.environ, CREDENTIALS_DIRECTORY=d)
     rc, out, err = run(["-n", "-f", os.path.join(SOURCE, "conf",
                                                    "ewsprobed.conf")], env)

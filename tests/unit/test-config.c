@@ -1109,6 +1109,60 @@ test_profile_without_anchors(void **state)
 	free(text);
 }
 
+/*
+ * -n run by root checks for the unit's unprivileged DynamicUser: a file
+ * others cannot read, or one under a directory they cannot search, is an
+ * error; so is an absolute-path credential. Loading for the daemon is not
+ * affected (it reads as whoever runs it).
+ */
+static void
+test_check_as_service_user(void **state)
+{
+	char ca[192], *text, *errors;
+	struct config *cfg;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	snprintf(ca, sizeof ca, "%s", write_file("fe-ca.pem", "x\n", 2, 0600));
+	assert_true(asprintf(&text,
+	                "[profile lync-phone-edition]\nfrontend_ca = %s\n"
+	                "[mailbox m]\naddress = m@contoso.com\n",
+	                ca) > 0);
+	write_file("t.conf", text, strlen(text), 0644);
+	snprintf(ca, sizeof ca, "%s/t.conf", dir);
+	cfg = NULL;
+	assert_null(load_path(ca, 0, &cfg));
+	config_unref(cfg);
+	errors = load_path(ca, CONFIG_LOAD_CHECK, NULL);
+	assert_int_equal(count_lines(errors), 1);
+	assert_error(errors, 2,
+	    "fe-ca.pem: the service's unprivileged user (DynamicUser) cannot "
+	    "read it");
+	free(errors);
+	/* Readable by others, but in a directory they cannot search. */
+	snprintf(ca, sizeof ca, "%s/fe-ca.pem", dir);
+	assert_int_equal(chmod(ca, 0644), 0);
+	assert_int_equal(chmod(dir, 0700), 0);
+	snprintf(ca, sizeof ca, "%s/t.conf", dir);
+	errors = load_path(ca, CONFIG_LOAD_CHECK, NULL);
+	assert_error(errors, 2, "cannot read it");
+	free(errors);
+	assert_int_equal(chmod(dir, 0711), 0);
+	assert_null(load_path(ca, CONFIG_LOAD_CHECK, NULL));
+	free(text);
+
+	/* An absolute-path credential: private, so never the service's. */
+	text = cred_text(cred);
+	write_file("t.conf", text, strlen(text), 0644);
+	errors = load_path(ca, CONFIG_LOAD_CHECK, NULL);
+	assert_error(errors, 6,
+	    "lab.password: the service's unprivileged user (DynamicUser) "
+	    "cannot read a private file; give a credential name instead");
+	free(errors);
+	free(text);
+}
+
 /* A credential NAME is looked up under $CREDENTIALS_DIRECTORY. */
 static void
 test_credentials_directory(void **state)
@@ -1358,7 +1412,7 @@ test_sample(void **state)
 	assert_int_equal(cfg->credentials_unchecked, 1);
 	config_unref(cfg);
 
-	write_file("ewsprobed-password", "secret\n", 7, 0600);
+	write_file("ewsprobed_password", "secret\n", 7, 0600);
 	setenv("CREDENTIALS_DIRECTORY", dir, 1);
 	errors = load_path(SAMPLE, 0, &cfg);
 	if (errors != NULL)
@@ -1569,6 +1623,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_profile_without_anchors, setup,
 	        teardown),
 	    cmocka_unit_test_setup_teardown(test_credentials_directory, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_check_as_service_user, setup,
 	        teardown),
 	    cmocka_unit_test_setup_teardown(test_credential_modes, setup,
 	        teardown),
