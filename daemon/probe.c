@@ -651,3 +651,40 @@ probe_cancel(struct probe *pr)
 	pr->state = PROBE_DONE;
 	probe_free(pr);
 }
+
+/*
+ * Seed mailbox midx's discovery cache with URLs found age_ms ago (kept
+ * across a restart by retain); takes internal and external.
+ */
+void
+probe_ctx_seed_discovery(struct probe_ctx *ctx, size_t midx, char *internal,
+    char *external, uint64_t age_ms)
+{
+	struct probe_disc *d = &ctx->disc[midx];
+	uint64_t now = loop_now_ms();
+
+	free(d->internal);
+	free(d->external);
+	d->internal = internal;
+	d->external = external;
+	d->at_ms = now > age_ms ? now - age_ms : 0;
+	d->valid = 1;
+}
+
+/*
+ * Mailbox midx's cached discovered URLs and their age; return 0 when there
+ * are none.
+ */
+int
+probe_ctx_discovery(const struct probe_ctx *ctx, size_t midx,
+    const char **internal, const char **external, uint64_t *age_ms)
+{
+	const struct probe_disc *d = &ctx->disc[midx];
+
+	if (!d->valid)
+		return 0;
+	*internal = d->internal;
+	*external = d->external;
+	*age_ms = loop_now_ms() - d->at_ms;
+	return 1;
+}

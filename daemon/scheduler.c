@@ -22,6 +22,7 @@
 #include "msgid.h"
 #include "notify.h"
 #include "probe.h"
+#include "retain.h"
 #include "scheduler.h"
 #include "state.h"
 #include "status.h"
@@ -179,6 +180,81 @@ sched_load(struct status_sched *s)
 	dns_load(&s->dns_in_flight, &s->dns_queued);
 }
 
+/*
+ * Hand every target's state and every mailbox's discovered URLs to retain,
+ * which keeps them for the next start.
+ */
+static void
+sched_retain_save(void)
+{
+	struct retain_discovery *d;
+	struct retain_target *rt;
+	struct target *t;
+	size_t n = 0, nd = 0, i;
+	uint64_t age_ms;
+
+	if (retain_path() == NULL)
+		return;
+	TAILQ_FOREACH(t, &sched_targets, entry)
+	n++;
+	rt = xcalloc(n > 0 ? n : 1, sizeof *rt);
+	n = 0;
+	TAILQ_FOREACH(t, &sched_targets, entry)
+	{
+		rt[n].name = t->name;
+		rt[n].st = t->st;
+		rt[n].runs = t->runs;
+		rt[n].last_success = t->last_success;
+		rt[n].expiring = t->expiring;
+		rt[n].nexpiring = t->nexpiring;
+		n++;
+	}
+	d = xcalloc(sched_cfg->nmailboxes + 1, sizeof *d);
+	for (i = 0; i < sched_cfg->nmailboxes; i++) {
+		if (!probe_ctx_discovery(sched_ctx, i, &d[nd].internal,
+		        &d[nd].external, &age_ms))
+			continue;
+		d[nd].mailbox = sched_cfg->mailboxes[i]->name;
+		d[nd].at = (int64_t)time(NULL) - (int64_t)(age_ms / 1000);
+		nd++;
+	}
+	retain_save(rt, n, d, nd);
+	free(rt);
+	free(d);
+}
+
+/*
+ * At start: give targets and mailboxes what the last run of the daemon
+ * retained, so that a restart neither alerts again nor rediscovers.
+ */
+static void
+sched_retain_restore(void)
+{
+	struct retain_target rt;
+	struct target *t;
+	char *in, *ex;
+	int64_t at, now = (int64_t)time(NULL);
+	size_t i;
+
+	TAILQ_FOREACH(t, &sched_targets, entry)
+	{
+		if (!retain_take_target(t->name, &rt))
+			continue;
+		t->st = rt.st;
+		t->runs = rt.runs;
+		t->last_success = rt.last_success;
+		t->expiring = rt.expiring;
+		t->nexpiring = rt.nexpiring;
+	}
+	for (i = 0; i < sched_cfg->nmailboxes; i++) {
+		if (retain_take_discovery(sched_cfg->mailboxes[i]->name, &in,
+		        &ex, &at))
+			probe_ctx_seed_discovery(sched_ctx, i, in, ex,
+			    at < now ? (uint64_t)(now - at) * 1000 : 0);
+	}
+	retain_forget();
+}
+
 /* Write the status files of every target, and the STATUS= line, now. */
 void
 scheduler_write_status(void)
@@ -222,6 +298,7 @@ scheduler_write_status(void)
 	status_write(sched_cfg->status_file, status_json, &doc, &json_error);
 	status_write(sched_cfg->metrics_file, status_prom, &doc, &prom_error);
 	free(st);
+	sched_retain_save();
 	sched_update_status();
 	took_ms = (loop_now_usec() - began) / 1000;
 	sched_status_last_ms = loop_now_ms();
@@ -650,6 +727,9 @@ scheduler_start(struct config *cfg, char **cause)
 	sched_max_in_flight = sched_fd_cap(cfg);
 	srandom((unsigned int)(time(NULL) ^ (time_t)getpid()));
 	sched_build(cfg);
+	/* systemd's StateDirectory=; without it nothing is retained. */
+	retain_load(getenv("STATE_DIRECTORY"));
+	sched_retain_restore();
 	sched_update_status();
 	return 0;
 }

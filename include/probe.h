@@ -50,6 +50,10 @@ typedef void (*probe_done_cb)(struct probe_result *, void *);
 struct probe_ctx *probe_ctx_new(struct config *, char **);
 void probe_ctx_set_discovery(struct probe_ctx *, enum config_discovery);
 void probe_ctx_free(struct probe_ctx *);
+void
+probe_ctx_seed_discovery(struct probe_ctx *, size_t, char *, char *, uint64_t);
+int probe_ctx_discovery(const struct probe_ctx *, size_t, const char **,
+    const char **, uint64_t *);
 struct probe *probe_start(struct probe_ctx *, const struct config_mailbox *,
     const struct config_profile *, probe_done_cb, void *);
 void probe_cancel(struct probe *);

@@ -1,0 +1,516 @@
+/*
+ * retain: owns the retained-state file (Nagios' retention): the hard state
+ * of every target with its counters, the certificate-expiry windows already
+ * alerted, and each mailbox's discovered EWS URLs, so that a restart or an
+ * upgrade neither alerts again what was alerted nor forgets what it found.
+ *
+ * The file lives in the service's state directory ($STATE_DIRECTORY, from
+ * systemd's StateDirectory=); without one nothing is retained. It is XML
+ * written with libxml2's writer and replaced atomically (afile), so it is
+ * either the old or the new one, never half written. At start it is read
+ * once through xmlsafe like any outside input: a missing, unreadable,
+ * corrupt or foreign-version file costs one warning and a fresh start,
+ * never the daemon. What was read is handed out once per target or mailbox
+ * (retain_take_*) and forgotten after the first build.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/xmlwriter.h>
+
+#include "afile.h"
+#include "log.h"
+#include "retain.h"
+#include "xmalloc.h"
+#include "xmlsafe.h"
+
+/* The format this code reads and writes; another one is ignored. */
+#define RETAIN_VERSION "1"
+#define RETAIN_ROOT "ewsprobed-retained"
+/* Far above 10,000 targets (about 300 bytes each). */
+#define RETAIN_MAX_BYTES (256u << 20)
+
+/* A retained target as read, until the scheduler takes it. */
+struct retain_entry {
+	char *name;
+	struct retain_target t;
+	int taken;
+};
+
+/* A retained discovery as read, until the prober takes it. */
+struct retain_disc {
+	char *mailbox;
+	char *internal;
+	char *external;
+	int64_t at;
+	int taken;
+};
+
+static char *retain_file; /* NULL: nothing is retained */
+static struct retain_entry *retain_entries; /* sorted by name */
+static size_t retain_nentries;
+static struct retain_disc *retain_discs; /* sorted by mailbox */
+static size_t retain_ndiscs;
+static char *retain_last_error; /* of the last failed save, said once */
+
+/* Order entries by name (for bsearch). */
+static int
+retain_entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct retain_entry *)a)->name,
+	    ((const struct retain_entry *)b)->name);
+}
+
+/* Order discoveries by mailbox (for bsearch). */
+static int
+retain_disc_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct retain_disc *)a)->mailbox,
+	    ((const struct retain_disc *)b)->mailbox);
+}
+
+/* Parse a verdict name; return -1 for anything else. */
+static int
+retain_verdict(const char *s, enum state_verdict *v)
+{
+	static const enum state_verdict all[] = {STATE_OK, STATE_WARNING,
+	    STATE_UNKNOWN, STATE_CRITICAL};
+
+	for (size_t i = 0; s != NULL && i < 4; i++) {
+		if (strcmp(s, state_verdict_name(all[i])) == 0) {
+			*v = all[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Parse a decimal integer in [min, max]; return -1 for anything else. */
+static int
+retain_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long n;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* Read an integer attribute of node into *out; return -1 when invalid. */
+static int
+retain_attr_int(const xmlNode *node, const char *name, int64_t min, int64_t max,
+    int64_t *out)
+{
+	char *s = xmlsafe_attr(node, name);
+	int r = retain_int(s, min, max, out);
+
+	free(s);
+	return r;
+}
+
+/* Free the table read at start. */
+static void
+retain_clear(void)
+{
+	for (size_t i = 0; i < retain_nentries; i++) {
+		free(retain_entries[i].name);
+		for (size_t e = 0; e < retain_entries[i].t.nexpiring; e++)
+			free(retain_entries[i].t.expiring[e]);
+		free(retain_entries[i].t.expiring);
+	}
+	free(retain_entries);
+	retain_entries = NULL;
+	retain_nentries = 0;
+	for (size_t i = 0; i < retain_ndiscs; i++) {
+		free(retain_discs[i].mailbox);
+		free(retain_discs[i].internal);
+		free(retain_discs[i].external);
+	}
+	free(retain_discs);
+	retain_discs = NULL;
+	retain_ndiscs = 0;
+}
+
+/* Read one <target>; return -1 when anything in it is invalid. */
+static int
+retain_read_target(const xmlNode *node, struct retain_entry *e)
+{
+	struct state *st = &e->t.st;
+	enum state_verdict hard = STATE_OK, cand = STATE_OK;
+	int64_t n[7];
+	char *s, *c;
+	xmlNode *x;
+	int r = 0;
+
+	memset(e, 0, sizeof *e);
+	state_init(st);
+	if ((e->name = xmlsafe_attr(node, "name")) == NULL ||
+	    e->name[0] == '\0')
+		return -1;
+	s = xmlsafe_attr(node, "hard");
+	c = xmlsafe_attr(node, "candidate");
+	r = retain_verdict(s, &hard) | retain_verdict(c, &cand);
+	free(s);
+	free(c);
+	if (r != 0 || retain_attr_int(node, "established", 0, 1, &n[0]) != 0 ||
+	    retain_attr_int(node, "streak", 0, UINT_MAX, &n[1]) != 0 ||
+	    retain_attr_int(node, "failures", 0, UINT_MAX, &n[2]) != 0 ||
+	    retain_attr_int(node, "successes", 0, UINT_MAX, &n[3]) != 0 ||
+	    retain_attr_int(node, "since", INT64_MIN, INT64_MAX, &n[4]) != 0 ||
+	    retain_attr_int(node, "runs", 0, INT64_MAX, &n[5]) != 0 ||
+	    retain_attr_int(node, "last-success", INT64_MIN, INT64_MAX,
+	        &n[6]) != 0)
+		return -1;
+	st->hard = hard;
+	st->candidate = cand;
+	st->established = (int)n[0];
+	st->streak = (unsigned int)n[1];
+	st->failures = (unsigned int)n[2];
+	st->successes = (unsigned int)n[3];
+	st->since = n[4];
+	e->t.runs = (uint64_t)n[5];
+	e->t.last_success = n[6];
+	for (x = xmlsafe_child(node, NULL, "expiring"); x != NULL;
+	     x = xmlsafe_next(x, NULL, "expiring")) {
+		if ((s = xmlsafe_attr(x, "key")) == NULL)
+			return -1;
+		e->t.expiring = xreallocarray(e->t.expiring, e->t.nexpiring + 1,
+		    sizeof *e->t.expiring);
+		e->t.expiring[e->t.nexpiring++] = s;
+	}
+	return 0;
+}
+
+/* Read one <discovery>; return -1 when anything in it is invalid. */
+static int
+retain_read_disc(const xmlNode *node, struct retain_disc *d)
+{
+	memset(d, 0, sizeof *d);
+	d->mailbox = xmlsafe_attr(node, "mailbox");
+	d->internal = xmlsafe_attr(node, "internal");
+	d->external = xmlsafe_attr(node, "external");
+	if (d->mailbox == NULL || d->mailbox[0] == '\0' ||
+	    (d->internal == NULL && d->external == NULL))
+		return -1;
+	return retain_attr_int(node, "at", 0, INT64_MAX, &d->at);
+}
+
+/* Turn a parsed document into the table; return why not, or NULL. */
+static const char *
+retain_read_doc(xmlDocPtr doc)
+{
+	xmlNode *root = xmlDocGetRootElement(doc), *x;
+	char *version;
+	int same;
+
+	if (root == NULL || !xmlsafe_is(root, NULL, RETAIN_ROOT))
+		return "not a retained-state file";
+	version = xmlsafe_attr(root, "version");
+	same = version != NULL && strcmp(version, RETAIN_VERSION) == 0;
+	free(version);
+	if (!same)
+		return "written in another format version";
+	for (x = xmlsafe_child(root, NULL, "target"); x != NULL;
+	     x = xmlsafe_next(x, NULL, "target")) {
+		retain_entries = xreallocarray(retain_entries,
+		    retain_nentries + 1, sizeof *retain_entries);
+		if (retain_read_target(x, &retain_entries[retain_nentries++]) !=
+		    0)
+			return "a target's state is invalid";
+	}
+	for (x = xmlsafe_child(root, NULL, "discovery"); x != NULL;
+	     x = xmlsafe_next(x, NULL, "discovery")) {
+		retain_discs = xreallocarray(retain_discs, retain_ndiscs + 1,
+		    sizeof *retain_discs);
+		if (retain_read_disc(x, &retain_discs[retain_ndiscs++]) != 0)
+			return "a discovery entry is invalid";
+	}
+	qsort(retain_entries, retain_nentries, sizeof *retain_entries,
+	    retain_entry_cmp);
+	qsort(retain_discs, retain_ndiscs, sizeof *retain_discs,
+	    retain_disc_cmp);
+	return NULL;
+}
+
+/* Read the whole file at path into *buf; return 0, or -1 with errno. */
+static int
+retain_read_file(const char *path, char **buf, size_t *len)
+{
+	struct stat sb;
+	size_t got = 0;
+	ssize_t n;
+	int fd, saved;
+
+	*buf = NULL;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	if (fstat(fd, &sb) != 0)
+		goto fail;
+	if (!S_ISREG(sb.st_mode) || (size_t)sb.st_size > RETAIN_MAX_BYTES) {
+		errno = S_ISREG(sb.st_mode) ? EFBIG : EINVAL;
+		goto fail;
+	}
+	*buf = xmalloc((size_t)sb.st_size + 1);
+	while (got < (size_t)sb.st_size) {
+		n = read(fd, *buf + got, (size_t)sb.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			goto fail;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	*len = got;
+	return 0;
+
+fail:
+	saved = errno;
+	close(fd);
+	free(*buf);
+	*buf = NULL;
+	errno = saved;
+	return -1;
+}
+
+/*
+ * Choose the file from the state directory (the first of a colon-separated
+ * $STATE_DIRECTORY; NULL or empty: retain nothing) and read it.
+ */
+void
+retain_load(const char *dir)
+{
+	enum xmlsafe_status xs;
+	const char *why = NULL;
+	size_t dlen, len = 0;
+	char *buf;
+	xmlDocPtr doc;
+
+	retain_clear();
+	free(retain_file);
+	retain_file = NULL;
+	if (dir == NULL || (dlen = strcspn(dir, ":")) == 0)
+		return;
+	xasprintf(&retain_file, "%.*s/%s", (int)dlen, dir, RETAIN_FILE);
+	if (retain_read_file(retain_file, &buf, &len) != 0) {
+		log_warnx("retained state %s: %s; starting without it",
+		    retain_file,
+		    errno == ENOENT ? "none yet" : strerror(errno));
+		return;
+	}
+	doc = xmlsafe_parse(buf, len, RETAIN_MAX_BYTES, &xs);
+	free(buf);
+	if (doc == NULL)
+		why = xmlsafe_status_name(xs);
+	else
+		why = retain_read_doc(doc);
+	xmlFreeDoc(doc);
+	if (why != NULL) {
+		retain_clear();
+		log_warnx("retained state %s ignored: %s; starting without it",
+		    retain_file, why);
+		return;
+	}
+	log_info("retained state %s: %zu targets, %zu discoveries", retain_file,
+	    retain_nentries, retain_ndiscs);
+}
+
+/*
+ * Hand out the retained state of target name (once); the caller owns the
+ * expiring list. Return 1 when there was one, 0 when not.
+ */
+int
+retain_take_target(const char *name, struct retain_target *out)
+{
+	struct retain_entry key, *e;
+
+	key.name = (char *)name;
+	e = retain_nentries == 0
+	    ? NULL
+	    : bsearch(&key, retain_entries, retain_nentries, sizeof *e,
+	          retain_entry_cmp);
+	if (e == NULL || e->taken)
+		return 0;
+	e->taken = 1;
+	*out = e->t;
+	out->name = NULL;
+	e->t.expiring = NULL;
+	e->t.nexpiring = 0;
+	return 1;
+}
+
+/*
+ * Hand out mailbox's retained discovered URLs (once; the caller owns them)
+ * and when they were found. Return 1 when there were some, 0 when not.
+ */
+int
+retain_take_discovery(const char *mailbox, char **internal, char **external,
+    int64_t *at)
+{
+	struct retain_disc key, *d;
+
+	key.mailbox = (char *)mailbox;
+	d = retain_ndiscs == 0 ? NULL
+	                       : bsearch(&key, retain_discs, retain_ndiscs,
+	                             sizeof *d, retain_disc_cmp);
+	if (d == NULL || d->taken)
+		return 0;
+	d->taken = 1;
+	*internal = d->internal;
+	*external = d->external;
+	*at = d->at;
+	d->internal = d->external = NULL;
+	return 1;
+}
+
+/* Drop what was read at start (after the first build, and at exit). */
+void
+retain_forget(void)
+{
+	retain_clear();
+}
+
+/* The file written, or NULL when nothing is retained. */
+const char *
+retain_path(void)
+{
+	return retain_file;
+}
+
+/*
+ * Whether s can go into an attribute and come back the same: printable
+ * ASCII only (discovered URLs are; anything else is not worth keeping).
+ */
+static int
+retain_printable(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Write a 64-bit integer attribute; return libxml2's result. */
+static int
+retain_write_int(xmlTextWriterPtr w, const char *name, int64_t v)
+{
+	return xmlTextWriterWriteFormatAttribute(w, BAD_CAST name, "%" PRId64,
+	    v);
+}
+
+/* Write one target; return < 0 when the writer failed. */
+static int
+retain_write_target(xmlTextWriterPtr w, const struct retain_target *t)
+{
+	const struct state *st = &t->st;
+	int r = 0;
+
+	r |= xmlTextWriterStartElement(w, BAD_CAST "target");
+	r |= xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST t->name);
+	r |= xmlTextWriterWriteAttribute(w, BAD_CAST "hard",
+	    BAD_CAST state_verdict_name(st->hard));
+	r |= retain_write_int(w, "established", st->established);
+	r |= xmlTextWriterWriteAttribute(w, BAD_CAST "candidate",
+	    BAD_CAST state_verdict_name(st->candidate));
+	r |= retain_write_int(w, "streak", st->streak);
+	r |= retain_write_int(w, "failures", st->failures);
+	r |= retain_write_int(w, "successes", st->successes);
+	r |= retain_write_int(w, "since", st->since);
+	r |= retain_write_int(w, "runs", (int64_t)t->runs);
+	r |= retain_write_int(w, "last-success", t->last_success);
+	for (size_t i = 0; i < t->nexpiring; i++) {
+		if (!retain_printable(t->expiring[i]))
+			continue;
+		r |= xmlTextWriterStartElement(w, BAD_CAST "expiring");
+		r |= xmlTextWriterWriteAttribute(w, BAD_CAST "key",
+		    BAD_CAST t->expiring[i]);
+		r |= xmlTextWriterEndElement(w);
+	}
+	r |= xmlTextWriterEndElement(w);
+	return r;
+}
+
+/* Write one mailbox's discovered URLs; return < 0 when the writer failed. */
+static int
+retain_write_disc(xmlTextWriterPtr w, const struct retain_discovery *d)
+{
+	int r = 0;
+
+	if (!retain_printable(d->internal) || !retain_printable(d->external) ||
+	    (d->internal == NULL && d->external == NULL))
+		return 0;
+	r |= xmlTextWriterStartElement(w, BAD_CAST "discovery");
+	r |= xmlTextWriterWriteAttribute(w, BAD_CAST "mailbox",
+	    BAD_CAST d->mailbox);
+	if (d->internal != NULL)
+		r |= xmlTextWriterWriteAttribute(w, BAD_CAST "internal",
+		    BAD_CAST d->internal);
+	if (d->external != NULL)
+		r |= xmlTextWriterWriteAttribute(w, BAD_CAST "external",
+		    BAD_CAST d->external);
+	r |= retain_write_int(w, "at", d->at);
+	r |= xmlTextWriterEndElement(w);
+	return r;
+}
+
+/*
+ * Replace the file with these targets and discoveries. A failure is logged
+ * once until the cause changes (this runs after every status write).
+ * Return 0, or -1 when it could not be written.
+ */
+int
+retain_save(const struct retain_target *t, size_t n,
+    const struct retain_discovery *d, size_t nd)
+{
+	xmlTextWriterPtr w;
+	xmlBufferPtr buf;
+	char *cause = NULL;
+	int r = 0;
+
+	if (retain_file == NULL)
+		return 0;
+	if ((buf = xmlBufferCreate()) == NULL ||
+	    (w = xmlNewTextWriterMemory(buf, 0)) == NULL)
+		fatalx("libxml2 writer: out of memory");
+	r |= xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL);
+	r |= xmlTextWriterStartElement(w, BAD_CAST RETAIN_ROOT);
+	r |= xmlTextWriterWriteAttribute(w, BAD_CAST "version",
+	    BAD_CAST RETAIN_VERSION);
+	for (size_t i = 0; i < n; i++)
+		r |= retain_write_target(w, &t[i]);
+	for (size_t i = 0; i < nd; i++)
+		r |= retain_write_disc(w, &d[i]);
+	r |= xmlTextWriterEndDocument(w);
+	xmlFreeTextWriter(w); /* flushes into buf */
+	if (r < 0)
+		cause = xstrdup("the XML writer failed");
+	else if (afile_write(retain_file, xmlBufferContent(buf),
+	             (size_t)xmlBufferLength(buf), 0600, &cause) == 0) {
+		free(retain_last_error);
+		retain_last_error = NULL;
+	}
+	xmlBufferFree(buf);
+	if (cause == NULL)
+		return 0;
+	if (retain_last_error == NULL || strcmp(retain_last_error, cause) != 0)
+		log_warnx("retained state %s not written: %s", retain_file,
+		    cause);
+	free(retain_last_error);
+	retain_last_error = cause;
+	return -1;
+}

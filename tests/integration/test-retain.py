@@ -1,0 +1,220 @@
+#!/usr/bin/python3
+"""Integration test: retained state survives a restart (issue 17).
+
+In the lab, with $STATE_DIRECTORY set as systemd's StateDirectory= sets it:
+- `incident`: the daemon alerts "target down" once; stopped and started
+  again, it runs on without a second "down" entry, its run counter goes on
+  from where it was, and the status file says critical at once;
+- `expiring`: the 30-day expiry warning is given once across a restart;
+- `healthy` with autodiscover: after a restart the discovered EWS URLs
+  are used again without asking autodiscover;
+- a corrupt, a foreign-version and an unreadable retained file each cost one
+  warning and a fresh start (the daemon runs and alerts as new).
+Needs root (the lab); skipped otherwise.
+"""
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from ewstest import (check, lab_args, run_in_lab, run_inside,  # noqa: E402
+                     run_tests)
+
+MSGID_DOWN = "39f4c06529b34f678a50fe21ce9564d3"
+MSGID_EXPIRING = "eeea44f1eabc42d3bf11e607556b1d50"
+TARGET = "lab/lync-phone-edition"
+
+
+def conf(fixed=True):
+    """LAB_CONF with fast timings (and fixed EWS URLs); return its path."""
+    with open(os.environ["LAB_CONF"]) as f:
+        text = f.read()
+    for key, value in (("interval", "1s"), ("retry_interval", "1s"),
+                       ("fail_after", "2"), ("recover_after", "2")):
+        text = "\n".join(f"{key} = {value}" if line.startswith(key + " =")
+                         else line for line in text.split("\n"))
+    if fixed:
+        text += ("ews_internal_url = https://casarray.contoso.com/EWS/"
+                 "Exchange.asmx\n")
+    path = os.path.join(os.environ["LAB_STATE_DIR"], "retain.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def state_dir():
+    """A private state directory, as systemd makes it."""
+    d = os.path.join(os.environ["LAB_STATE_DIR"], "state")
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    return d
+
+
+def target():
+    """The lab target in the status file, or None."""
+    path = os.path.join(os.environ["LAB_STATE_DIR"], "status.json")
+    try:
+        with open(path) as f:
+            st = json.load(f)
+    except FileNotFoundError:
+        return None
+    return next((t for t in st["targets"] if t["target"] == TARGET), None)
+
+
+def journal(msgid=None, grep=None):
+    """Journal entries (with this MESSAGE_ID or text), as dicts."""
+    argv = ["journalctl", "--no-pager", "-o", "json"]
+    argv += [f"MESSAGE_ID={msgid}"] if msgid else ["--grep", grep]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    return [json.loads(line) for line in p.stdout.splitlines()
+            if line.startswith("{")]
+
+
+@contextlib.contextmanager
+def daemon(ewsprobed, path):
+    """Run the daemon with the state directory; stop it with SIGTERM."""
+    env = dict(os.environ, STATE_DIRECTORY=state_dir())
+    d = subprocess.Popen([ewsprobed, "-f", path], env=env)
+    try:
+        yield d
+        d.send_signal(signal.SIGTERM)
+        check(d.wait(timeout=10) == 0, "exit status")
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+
+
+def wait(cond, what, d, timeout=60):
+    """Wait until cond() holds while the daemon runs."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        check(d.poll() is None, f"the daemon exited while waiting: {what}")
+        check(time.monotonic() < deadline, f"timed out: {what}")
+        time.sleep(0.2)
+
+
+def runs():
+    """The lab target's run counter (0 before the first status)."""
+    t = target()
+    return t["runs"] if t else 0
+
+
+def inside_down(ewsprobed):
+    """One "down" across a restart; counters go on."""
+    path = conf()
+    with daemon(ewsprobed, path) as d:
+        wait(lambda: journal(MSGID_DOWN), "the down alert", d)
+    before = runs()
+    check(before >= 2, f"{before} runs before the restart")
+    retained = os.path.join(state_dir(), "retained.xml")
+    check(os.stat(retained).st_mode & 0o777 == 0o600, "retained file mode")
+    with daemon(ewsprobed, path) as d:
+        wait(lambda: target() is not None and target()["state"] ==
+             "critical", "critical in the status", d)
+        wait(lambda: runs() >= before + 4, "four more runs", d)
+    check(len(journal(MSGID_DOWN)) == 1,
+          f"{len(journal(MSGID_DOWN))} down alerts across a restart")
+
+
+def inside_expiring(ewsprobed):
+    """One expiry warning across a restart."""
+    path = conf()
+    with daemon(ewsprobed, path) as d:
+        wait(lambda: journal(MSGID_EXPIRING), "the expiry warning", d)
+    before = runs()
+    with daemon(ewsprobed, path) as d:
+        wait(lambda: runs() >= before + 3, "three more runs", d)
+    check(len(journal(MSGID_EXPIRING)) == 1,
+          f"{len(journal(MSGID_EXPIRING))} expiry warnings")
+
+
+def autodiscover_requests():
+    """How many requests the double got for Autodiscover."""
+    with open(os.environ["LAB_REQUEST_LOG"]) as f:
+        return sum("autodiscover" in json.loads(line)["path"].lower()
+                   for line in f if line.startswith("{"))
+
+
+def inside_discovery(ewsprobed):
+    """Discovered URLs are used again after a restart."""
+    path = conf(fixed=False)
+    with daemon(ewsprobed, path) as d:
+        wait(lambda: target() is not None and target()["state"] == "ok",
+             "ok", d)
+    asked = autodiscover_requests()
+    check(asked >= 1, "autodiscover was never asked")
+    before = runs()
+    with daemon(ewsprobed, path) as d:
+        wait(lambda: runs() >= before + 3, "three more runs", d)
+    check(autodiscover_requests() == asked,
+          f"autodiscover asked again after the restart "
+          f"({asked} -> {autodiscover_requests()} requests)")
+
+
+def inside_bad_files(ewsprobed):
+    """Each bad file: one warning, a fresh start that alerts as new."""
+    path = conf()
+    retained = os.path.join(state_dir(), "retained.xml")
+    bad = {
+        "corrupt": b"<ewsprobed-retained version='1'><target name='x' ",
+        "foreign": b"<ewsprobed-retained version='99'/>",
+        "invalid": b"<ewsprobed-retained version='1'><target name='"
+                   b"lab/lync-phone-edition' hard='on fire'/>"
+                   b"</ewsprobed-retained>",
+        "dtd": b"<!DOCTYPE x [<!ENTITY e 'e'>]><ewsprobed-retained "
+               b"version='1'/>",
+        "unreadable": None,
+    }
+    for n, (name, data) in enumerate(bad.items(), start=1):
+        if os.path.lexists(retained):
+            os.unlink(retained)
+        if data is None:
+            os.mkdir(retained)      # not a regular file: cannot be read
+        else:
+            with open(retained, "wb") as f:
+                f.write(data)
+        with daemon(ewsprobed, path) as d:
+            wait(lambda: len(journal(MSGID_DOWN)) >= n,
+                 f"{name}: a down alert after a fresh start", d)
+        warn = journal(grep=f"retained state {retained}.*starting without")
+        check(len(warn) == n, f"{name}: {len(warn)} warnings, want {n}")
+        check(warn[-1]["PRIORITY"] == "4", f"{name}: not a warning")
+        if data is None:
+            os.rmdir(retained)
+
+
+def test_down_not_repeated():
+    """incident: one "down" across a restart."""
+    run_in_lab(SOURCE, "incident", __file__, "--inside-down", EWSPROBED)
+
+
+def test_expiry_not_repeated():
+    """expiring: one expiry warning across a restart."""
+    run_in_lab(SOURCE, "expiring", __file__, "--inside-expiring", EWSPROBED)
+
+
+def test_discovery_kept():
+    """healthy: no autodiscover after a restart (the URLs are kept)."""
+    run_in_lab(SOURCE, "healthy", __file__, "--inside-discovery", EWSPROBED)
+
+
+def test_bad_files():
+    """Corrupt, foreign, invalid, DTD, unreadable: warned, never fatal."""
+    run_in_lab(SOURCE, "incident", __file__, "--inside-bad", EWSPROBED)
+
+
+INSIDE = {"--inside-down": inside_down, "--inside-expiring": inside_expiring,
+          "--inside-bad": inside_bad_files,
+          "--inside-discovery": inside_discovery}
+if len(sys.argv) == 3 and sys.argv[1] in INSIDE:
+    run_inside("inside", INSIDE[sys.argv[1]], sys.argv[2])
+
+EWSPROBED, SOURCE = lab_args()
+run_tests([test_down_not_repeated, test_expiry_not_repeated,
+           test_discovery_kept, test_bad_files])
