@@ -14,6 +14,8 @@
  */
 #include <sys/stat.h>
 
+#include <pwd.h>
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -526,27 +528,54 @@ config_is_ip(const char *s)
 }
 
 /*
- * -n run by root checks for the service, whose unprivileged DynamicUser
- * owns no file and is in no group: "other" must be able to read the file
- * (and list it, a directory) and to search every directory above it.
- * Return 1 when it can.
+ * Whether the unit's user (EWSPROBED_USER, in no other group; "other" when
+ * it does not exist here) may use the file: read it, or read and search
+ * it as a directory (want 4 or 5), or search it (want 1).
  */
 static int
-config_other_readable(const char *path, const struct stat *sb)
+config_service_may(const struct stat *sb, const struct passwd *pw,
+    unsigned int want)
 {
+	unsigned int bits = sb->st_mode & 07;
+
+	if (pw != NULL && sb->st_uid == pw->pw_uid)
+		bits = (sb->st_mode >> 6) & 07;
+	else if (pw != NULL && sb->st_gid == pw->pw_gid)
+		bits = (sb->st_mode >> 3) & 07;
+	return (bits & want) == want;
+}
+
+/*
+ * -n run by root checks for the service, which runs as an unprivileged
+ * user: it must be able to read the file (and list a directory) and to
+ * search every directory above it. Return 1 when it can.
+ */
+static int
+config_service_readable(const char *path, const struct stat *sb)
+{
+	const struct passwd *pw = getpwnam(EWSPROBED_USER);
 	char *dir, *slash;
 	struct stat db;
 	int ok;
 
-	ok = (sb->st_mode & S_IROTH) != 0 &&
-	    (!S_ISDIR(sb->st_mode) || (sb->st_mode & S_IXOTH) != 0);
+	ok = config_service_may(sb, pw, S_ISDIR(sb->st_mode) ? 5 : 4);
 	dir = xstrdup(path);
 	while (ok && (slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
-		ok = stat(dir, &db) == 0 && (db.st_mode & S_IXOTH) != 0;
+		ok = stat(dir, &db) == 0 && config_service_may(&db, pw, 1);
 	}
 	free(dir);
 	return ok;
+}
+
+/* Whether the unit's user exists here and owns path. */
+static int
+config_service_owns(const char *path)
+{
+	const struct passwd *pw = getpwnam(EWSPROBED_USER);
+	struct stat sb;
+
+	return pw != NULL && lstat(path, &sb) == 0 && sb.st_uid == pw->pw_uid;
 }
 
 /* Check a readable regular file (or, when dir_ok, a directory). */
@@ -571,12 +600,12 @@ config_file(struct config_parse *cp, const char *key, const char *path,
 		config_error_at(cp, cp->lineno, key, "%s: %s", path,
 		    strerror(errno));
 	else if ((cp->flags & CONFIG_LOAD_CHECK) != 0 && geteuid() == 0 &&
-	    !config_other_readable(path, &sb))
+	    !config_service_readable(path, &sb))
 		config_error_at(cp, cp->lineno, key,
-		    "%s: the service's unprivileged user (DynamicUser) cannot "
-		    "read it: make it and its directories readable by others "
-		    "(chmod o+r, o+x on directories)",
-		    path);
+		    "%s: the service's user %s cannot read it: make it "
+		    "readable by that user or group, or by others (chmod o+r; "
+		    "o+x on its directories)",
+		    path, EWSPROBED_USER);
 }
 
 /* Parse a port number, digits only; return it or -1. */
@@ -1352,14 +1381,14 @@ config_credential(struct config_parse *cp, struct config_mailbox *m, int line)
 	if ((dir = getenv("CREDENTIALS_DIRECTORY")) != NULL && *dir == '\0')
 		dir = NULL;
 	if (ref[0] == '/' && (cp->flags & CONFIG_LOAD_CHECK) != 0 &&
-	    geteuid() == 0) {
-		/* A secret may not be readable by others (below). */
+	    geteuid() == 0 && !config_service_owns(ref)) {
+		/* Root could read it; the service's user cannot. */
 		config_error_at(cp, line, "credential",
-		    "%s: the service's unprivileged user (DynamicUser) cannot "
-		    "read a private file; give a credential name instead "
-		    "(credential = ewsprobed_password, systemd "
-		    "LoadCredential=)",
-		    ref);
+		    "%s: the service's user %s cannot read a file it does not "
+		    "own; chown it to %s, or put it in /etc/ewsprobed/"
+		    "credentials and give its credential name "
+		    "(credentials/password is credential = ewsprobed_password)",
+		    ref, EWSPROBED_USER, EWSPROBED_USER);
 		goto out;
 	} else if (ref[0] == '/')
 		path = xstrdup(ref);

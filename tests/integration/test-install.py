@@ -23,8 +23,10 @@ EXPECTED = sorted([
     "etc/ewsprobed/ewsprobed.conf",
     "usr/lib/systemd/catalog/ewsprobed.catalog",
     "usr/lib/systemd/system/ewsprobed.service",
+    "usr/lib/sysusers.d/ewsprobed.conf",
     "usr/sbin/ewsprobed",
     "usr/share/doc/ewsprobed/examples/ewsprobed.conf",
+    "usr/share/doc/ewsprobed/examples/ewsprobed.rules.yml",
     "usr/share/man/man5/ewsprobed.conf.5",
     "usr/share/man/man8/ewsprobed.8",
 ])

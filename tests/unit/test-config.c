@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "ewsprobed-build.h"
 
 /* A password no message may ever contain, nor a piece of it. */
 #define CANARY "Canary-Pa55w0rd-7a1d"
@@ -1110,10 +1112,11 @@ test_profile_without_anchors(void **state)
 }
 
 /*
- * -n run by root checks for the unit's unprivileged DynamicUser: a file
- * others cannot read, or one under a directory they cannot search, is an
- * error; so is an absolute-path credential. Loading for the daemon is not
- * affected (it reads as whoever runs it).
+ * -n run by root checks for the unit's unprivileged user (ewsprobed, not
+ * present here: then as "others"): a file it cannot read, or one under a
+ * directory it cannot search, is an error; so is an absolute-path
+ * credential it does not own. Loading for the daemon is not affected (it
+ * reads as whoever runs it).
  */
 static void
 test_check_as_service_user(void **state)
@@ -1137,8 +1140,7 @@ test_check_as_service_user(void **state)
 	errors = load_path(ca, CONFIG_LOAD_CHECK, NULL);
 	assert_int_equal(count_lines(errors), 1);
 	assert_error(errors, 2,
-	    "fe-ca.pem: the service's unprivileged user (DynamicUser) cannot "
-	    "read it");
+	    "fe-ca.pem: the service's user ewsprobed cannot read it");
 	free(errors);
 	/* Readable by others, but in a directory they cannot search. */
 	snprintf(ca, sizeof ca, "%s/fe-ca.pem", dir);
@@ -1152,13 +1154,13 @@ test_check_as_service_user(void **state)
 	assert_null(load_path(ca, CONFIG_LOAD_CHECK, NULL));
 	free(text);
 
-	/* An absolute-path credential: private, so never the service's. */
+	/* An absolute-path credential root owns: never the service's. */
 	text = cred_text(cred);
 	write_file("t.conf", text, strlen(text), 0644);
 	errors = load_path(ca, CONFIG_LOAD_CHECK, NULL);
 	assert_error(errors, 6,
-	    "lab.password: the service's unprivileged user (DynamicUser) "
-	    "cannot read a private file; give a credential name instead");
+	    "lab.password: the service's user ewsprobed cannot read a file "
+	    "it does not own");
 	free(errors);
 	free(text);
 }
