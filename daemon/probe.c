@@ -688,3 +688,32 @@ probe_ctx_discovery(const struct probe_ctx *ctx, size_t midx,
 	*age_ms = loop_now_ms() - d->at_ms;
 	return 1;
 }
+
+/*
+ * Seed profile pidx's phone trust with a Front End issuer learned before a
+ * restart (base64 DER, from retain). It is learned again on the first run,
+ * which then reports a change. A bad one is warned about and ignored.
+ */
+void
+probe_ctx_seed_frontend(struct probe_ctx *ctx, size_t pidx, const char *der64)
+{
+	char *cause = NULL;
+
+	if (trustset_seed_frontend(ctx->phones[pidx], der64, &cause) != 0) {
+		log_warnx("profile %s: retained Front End issuer ignored: %s",
+		    ctx->cfg->profiles[pidx]->name, cause);
+		free(cause);
+	}
+}
+
+/*
+ * Profile pidx's learned Front End issuer as base64 DER (the caller frees
+ * it), or NULL when the profile learns none.
+ */
+char *
+probe_ctx_frontend(const struct probe_ctx *ctx, size_t pidx)
+{
+	if (ctx->cfg->profiles[pidx]->frontend_host == NULL)
+		return NULL;
+	return trustset_frontend_der64(ctx->phones[pidx]);
+}

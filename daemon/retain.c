@@ -1,8 +1,9 @@
 /*
  * retain: owns the retained-state file (Nagios' retention): the hard state
  * of every target with its counters, the certificate-expiry windows already
- * alerted, and each mailbox's discovered EWS URLs, so that a restart or an
- * upgrade neither alerts again what was alerted nor forgets what it found.
+ * alerted, each mailbox's discovered EWS URLs and each profile's learned
+ * Front End issuer, so that a restart or an upgrade neither alerts again
+ * what was alerted nor forgets what it found.
  *
  * The file lives in the service's state directory ($STATE_DIRECTORY, from
  * systemd's StateDirectory=); without one nothing is retained. It is XML
@@ -53,7 +54,15 @@ struct retain_disc {
 	int taken;
 };
 
+/* A retained Front End issuer as read, until the prober takes it. */
+struct retain_fe {
+	char *profile;
+	char *der64;
+};
+
 static char *retain_file; /* NULL: nothing is retained */
+static struct retain_fe *retain_fes; /* sorted by profile */
+static size_t retain_nfes;
 static struct retain_entry *retain_entries; /* sorted by name */
 static size_t retain_nentries;
 static struct retain_disc *retain_discs; /* sorted by mailbox */
@@ -74,6 +83,14 @@ retain_disc_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct retain_disc *)a)->mailbox,
 	    ((const struct retain_disc *)b)->mailbox);
+}
+
+/* Order Front End issuers by profile (for bsearch). */
+static int
+retain_fe_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct retain_fe *)a)->profile,
+	    ((const struct retain_fe *)b)->profile);
 }
 
 /* Parse a verdict name; return -1 for anything else. */
@@ -142,6 +159,13 @@ retain_clear(void)
 	free(retain_discs);
 	retain_discs = NULL;
 	retain_ndiscs = 0;
+	for (size_t i = 0; i < retain_nfes; i++) {
+		free(retain_fes[i].profile);
+		free(retain_fes[i].der64);
+	}
+	free(retain_fes);
+	retain_fes = NULL;
+	retain_nfes = 0;
 }
 
 /* Read one <target>; return -1 when anything in it is invalid. */
@@ -213,6 +237,7 @@ static const char *
 retain_read_doc(xmlDocPtr doc)
 {
 	xmlNode *root = xmlDocGetRootElement(doc), *x;
+	struct retain_fe *fe;
 	char *version;
 	int same;
 
@@ -238,6 +263,17 @@ retain_read_doc(xmlDocPtr doc)
 		if (retain_read_disc(x, &retain_discs[retain_ndiscs++]) != 0)
 			return "a discovery entry is invalid";
 	}
+	for (x = xmlsafe_child(root, NULL, "frontend"); x != NULL;
+	     x = xmlsafe_next(x, NULL, "frontend")) {
+		retain_fes = xreallocarray(retain_fes, retain_nfes + 1,
+		    sizeof *retain_fes);
+		fe = &retain_fes[retain_nfes++];
+		fe->profile = xmlsafe_attr(x, "profile");
+		fe->der64 = xmlsafe_attr(x, "issuer");
+		if (fe->profile == NULL || fe->der64 == NULL)
+			return "a Front End entry is invalid";
+	}
+	qsort(retain_fes, retain_nfes, sizeof *retain_fes, retain_fe_cmp);
 	qsort(retain_entries, retain_nentries, sizeof *retain_entries,
 	    retain_entry_cmp);
 	qsort(retain_discs, retain_ndiscs, sizeof *retain_discs,
@@ -378,6 +414,27 @@ retain_take_discovery(const char *mailbox, char **internal, char **external,
 	return 1;
 }
 
+/*
+ * Hand out profile's retained Front End issuer (base64 DER; once, the
+ * caller owns it), or NULL.
+ */
+char *
+retain_take_frontend(const char *profile)
+{
+	struct retain_fe key, *fe;
+	char *der64;
+
+	key.profile = (char *)profile;
+	fe = retain_nfes == 0
+	    ? NULL
+	    : bsearch(&key, retain_fes, retain_nfes, sizeof *fe, retain_fe_cmp);
+	if (fe == NULL)
+		return NULL;
+	der64 = fe->der64;
+	fe->der64 = NULL;
+	return der64;
+}
+
 /* Drop what was read at start (after the first build, and at exit). */
 void
 retain_forget(void)
@@ -468,14 +525,33 @@ retain_write_disc(xmlTextWriterPtr w, const struct retain_discovery *d)
 	return r;
 }
 
+/* Write one profile's Front End issuer; return < 0 when the writer failed. */
+static int
+retain_write_fe(xmlTextWriterPtr w, const struct retain_frontend *fe)
+{
+	int r = 0;
+
+	if (fe->der64 == NULL || !retain_printable(fe->der64))
+		return 0;
+	r |= xmlTextWriterStartElement(w, BAD_CAST "frontend");
+	r |= xmlTextWriterWriteAttribute(w, BAD_CAST "profile",
+	    BAD_CAST fe->profile);
+	r |= xmlTextWriterWriteAttribute(w, BAD_CAST "issuer",
+	    BAD_CAST fe->der64);
+	r |= xmlTextWriterEndElement(w);
+	return r;
+}
+
 /*
- * Replace the file with these targets and discoveries. A failure is logged
+ * Replace the file with these targets, discoveries and Front End issuers.
+ * A failure is logged
  * once until the cause changes (this runs after every status write).
  * Return 0, or -1 when it could not be written.
  */
 int
 retain_save(const struct retain_target *t, size_t n,
-    const struct retain_discovery *d, size_t nd)
+    const struct retain_discovery *d, size_t nd,
+    const struct retain_frontend *fe, size_t nfe)
 {
 	xmlTextWriterPtr w;
 	xmlBufferPtr buf;
@@ -495,6 +571,8 @@ retain_save(const struct retain_target *t, size_t n,
 		r |= retain_write_target(w, &t[i]);
 	for (size_t i = 0; i < nd; i++)
 		r |= retain_write_disc(w, &d[i]);
+	for (size_t i = 0; i < nfe; i++)
+		r |= retain_write_fe(w, &fe[i]);
 	r |= xmlTextWriterEndDocument(w);
 	xmlFreeTextWriter(w); /* flushes into buf */
 	if (r < 0)

@@ -188,6 +188,7 @@ static void
 sched_retain_save(void)
 {
 	struct retain_discovery *d;
+	struct retain_frontend *fe;
 	struct retain_target *rt;
 	struct target *t;
 	size_t n = 0, nd = 0, i;
@@ -218,14 +219,23 @@ sched_retain_save(void)
 		d[nd].at = (int64_t)time(NULL) - (int64_t)(age_ms / 1000);
 		nd++;
 	}
-	retain_save(rt, n, d, nd);
+	fe = xcalloc(sched_cfg->nprofiles + 1, sizeof *fe);
+	for (i = 0; i < sched_cfg->nprofiles; i++) {
+		fe[i].profile = sched_cfg->profiles[i]->name;
+		fe[i].der64 = probe_ctx_frontend(sched_ctx, i);
+	}
+	retain_save(rt, n, d, nd, fe, sched_cfg->nprofiles);
+	for (i = 0; i < sched_cfg->nprofiles; i++)
+		free((char *)fe[i].der64);
+	free(fe);
 	free(rt);
 	free(d);
 }
 
 /*
- * At start: give targets and mailboxes what the last run of the daemon
- * retained, so that a restart neither alerts again nor rediscovers.
+ * At start: give targets, mailboxes and profiles what the last run of the
+ * daemon retained, so that a restart neither alerts again nor rediscovers,
+ * and a Front End issuer that changed meanwhile is reported.
  */
 static void
 sched_retain_restore(void)
@@ -251,6 +261,14 @@ sched_retain_restore(void)
 		        &ex, &at))
 			probe_ctx_seed_discovery(sched_ctx, i, in, ex,
 			    at < now ? (uint64_t)(now - at) * 1000 : 0);
+	}
+	for (i = 0; i < sched_cfg->nprofiles; i++) {
+		if (sched_cfg->profiles[i]->frontend_host == NULL ||
+		    (in = retain_take_frontend(sched_cfg->profiles[i]->name)) ==
+		        NULL)
+			continue;
+		probe_ctx_seed_frontend(sched_ctx, i, in);
+		free(in);
 	}
 	retain_forget();
 }

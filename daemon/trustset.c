@@ -7,12 +7,14 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -284,6 +286,78 @@ trustset_frontend_issuer(const struct trustset *set)
 			return set->anchors[i].dn;
 	}
 	return NULL;
+}
+
+/*
+ * The (first) Front End issuer anchor as base64 DER, to be retained across
+ * a restart; NULL when there is none. The caller frees it.
+ */
+char *
+trustset_frontend_der64(const struct trustset *set)
+{
+	unsigned char *der = NULL;
+	char *out = NULL;
+	size_t i;
+	int len;
+
+	for (i = 0; i < set->nanchors; i++) {
+		if (set->anchors[i].source != TRUSTSET_FRONTEND)
+			continue;
+		if ((len = i2d_X509(set->anchors[i].cert, &der)) <= 0)
+			break;
+		out = xmalloc(4 * (((size_t)len + 2) / 3) + 1);
+		EVP_EncodeBlock((unsigned char *)out, der, len);
+		OPENSSL_free(der);
+		break;
+	}
+	ERR_clear_error();
+	return out;
+}
+
+/*
+ * Take a retained Front End issuer (base64 DER, from
+ * trustset_frontend_der64 before a restart) as the set's FE anchor, as if
+ * just learned, so that phones' trust is what it was and the next learning
+ * sees a change. Only for a set that learns from a pool. 0, or -1 with
+ * *cause (the set is unchanged).
+ */
+int
+trustset_seed_frontend(struct trustset *set, const char *der64, char **cause)
+{
+	size_t n = strlen(der64), i;
+	const unsigned char *p;
+	unsigned char *der;
+	X509 *cert = NULL;
+	int len;
+
+	if (!set->learns_frontend) {
+		xasprintf(cause, "the profile learns from no Front End pool");
+		return -1;
+	}
+	der = xmalloc(n / 4 * 3 + 3);
+	len = n > 0 && n % 4 == 0 && n <= INT_MAX
+	    ? EVP_DecodeBlock(der, (const unsigned char *)der64, (int)n)
+	    : -1;
+	/* EVP_DecodeBlock counts the padding as bytes; DER ends itself. */
+	p = der;
+	if (len > 0)
+		cert = d2i_X509(NULL, &p, len);
+	free(der);
+	ERR_clear_error();
+	if (cert == NULL) {
+		xasprintf(cause, "not a certificate");
+		return -1;
+	}
+	for (i = 0; i < set->nanchors;) {
+		if (set->anchors[i].source == TRUSTSET_FRONTEND)
+			trustset_drop(set, i);
+		else
+			i++;
+	}
+	trustset_add(set, cert, TRUSTSET_FRONTEND);
+	X509_free(cert);
+	trustset_rebuild(set);
+	return 0;
 }
 
 /* Whether a set has no anchor at all (it can trust nothing). */

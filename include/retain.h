@@ -1,6 +1,7 @@
 /*
  * retain: what a restart must not forget (hard states and their counters,
- * the certificate-expiry windows already alerted, the discovered EWS URLs),
+ * the certificate-expiry windows already alerted, the discovered EWS URLs,
+ * the learned Front End issuers),
  * kept in a file of the service's state directory and read back at start.
  */
 #ifndef EWSPROBED_RETAIN_H
@@ -29,14 +30,22 @@ struct retain_discovery {
 	int64_t at;
 };
 
+/* One profile's learned Front End issuer, as base64 DER. */
+struct retain_frontend {
+	const char *profile;
+	const char *der64;
+};
+
 #define RETAIN_FILE "retained.xml"
 
 void retain_load(const char *);
 int retain_take_target(const char *, struct retain_target *);
 int retain_take_discovery(const char *, char **, char **, int64_t *);
+char *retain_take_frontend(const char *);
 void retain_forget(void);
 int retain_save(const struct retain_target *, size_t,
-    const struct retain_discovery *, size_t);
+    const struct retain_discovery *, size_t, const struct retain_frontend *,
+    size_t);
 const char *retain_path(void);
 
 #endif

@@ -38,6 +38,8 @@ trustset_learn_frontend(struct trustset *, STACK_OF(X509) *, int *, char **);
 /* Reading. */
 size_t trustset_count(const struct trustset *, enum trustset_source);
 const char *trustset_frontend_issuer(const struct trustset *);
+char *trustset_frontend_der64(const struct trustset *);
+int trustset_seed_frontend(struct trustset *, const char *, char **);
 int trustset_empty(const struct trustset *);
 int trustset_learns_frontend(const struct trustset *);
 int trustset_partial(const struct trustset *);

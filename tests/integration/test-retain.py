@@ -8,6 +8,8 @@ In the lab, with $STATE_DIRECTORY set as systemd's StateDirectory= sets it:
 - `expiring`: the 30-day expiry warning is given once across a restart;
 - `healthy` with autodiscover: after a restart the discovered EWS URLs
   are used again without asking autodiscover;
+- `healthy` -> `fe-renewed` while the daemon is stopped: the Front End
+  issuer learned before the restart is kept, so the change is reported;
 - a corrupt, a foreign-version and an unreadable retained file each cost one
   warning and a fresh start (the daemon runs and alerts as new).
 Needs root (the lab); skipped otherwise.
@@ -28,6 +30,7 @@ from ewstest import (check, lab_args, run_in_lab, run_inside,  # noqa: E402
 
 MSGID_DOWN = "39f4c06529b34f678a50fe21ce9564d3"
 MSGID_EXPIRING = "eeea44f1eabc42d3bf11e607556b1d50"
+MSGID_FE_CHANGED = "44993bbf63f941aabbd5e74c69423668"
 TARGET = "lab/lync-phone-edition"
 
 
@@ -157,6 +160,22 @@ def inside_discovery(ewsprobed):
           f"({asked} -> {autodiscover_requests()} requests)")
 
 
+def inside_frontend(ewsprobed):
+    """The pool's issuer changes while the daemon is stopped: reported."""
+    path = conf()
+    with daemon(ewsprobed, path) as d:
+        wait(lambda: target() is not None and target()["state"] == "ok",
+             "ok", d)
+    contoso = os.path.join(os.environ["LAB_TOOLS"], "contoso")
+    subprocess.run([contoso, "switch", "fe-renewed"], check=True, timeout=60)
+    with daemon(ewsprobed, path) as d:
+        wait(lambda: journal(MSGID_FE_CHANGED), "the FE issuer change", d)
+    fe = journal(MSGID_FE_CHANGED)
+    check(len(fe) == 1, f"{len(fe)} 'FE issuer changed' entries")
+    check(fe[0]["EWSPROBED_PREV_ISSUER"] == "CN=Issuing CA for contoso,com",
+          "previous issuer")
+
+
 def inside_bad_files(ewsprobed):
     """Each bad file: one warning, a fresh start that alerts as new."""
     path = conf()
@@ -204,6 +223,11 @@ def test_discovery_kept():
     run_in_lab(SOURCE, "healthy", __file__, "--inside-discovery", EWSPROBED)
 
 
+def test_frontend_kept():
+    """healthy, restart into fe-renewed: the issuer change is reported."""
+    run_in_lab(SOURCE, "healthy", __file__, "--inside-frontend", EWSPROBED)
+
+
 def test_bad_files():
     """Corrupt, foreign, invalid, DTD, unreadable: warned, never fatal."""
     run_in_lab(SOURCE, "incident", __file__, "--inside-bad", EWSPROBED)
@@ -211,10 +235,11 @@ def test_bad_files():
 
 INSIDE = {"--inside-down": inside_down, "--inside-expiring": inside_expiring,
           "--inside-bad": inside_bad_files,
-          "--inside-discovery": inside_discovery}
+          "--inside-discovery": inside_discovery,
+          "--inside-frontend": inside_frontend}
 if len(sys.argv) == 3 and sys.argv[1] in INSIDE:
     run_inside("inside", INSIDE[sys.argv[1]], sys.argv[2])
 
 EWSPROBED, SOURCE = lab_args()
 run_tests([test_down_not_repeated, test_expiry_not_repeated,
-           test_discovery_kept, test_bad_files])
+           test_discovery_kept, test_frontend_kept, test_bad_files])
