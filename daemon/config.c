@@ -568,14 +568,17 @@ config_service_readable(const char *path, const struct stat *sb)
 	return ok;
 }
 
-/* Whether the unit's user exists here and owns path. */
+/*
+ * Whether the unit's user could read path as its owner: it owns it, or it
+ * does not exist here (no unit installed: nothing to check against).
+ */
 static int
 config_service_owns(const char *path)
 {
 	const struct passwd *pw = getpwnam(EWSPROBED_USER);
 	struct stat sb;
 
-	return pw != NULL && lstat(path, &sb) == 0 && sb.st_uid == pw->pw_uid;
+	return pw == NULL || (lstat(path, &sb) == 0 && sb.st_uid == pw->pw_uid);
 }
 
 /* Check a readable regular file (or, when dir_ok, a directory). */

@@ -1114,9 +1114,8 @@ test_profile_without_anchors(void **state)
 /*
  * -n run by root checks for the unit's unprivileged user (ewsprobed, not
  * present here: then as "others"): a file it cannot read, or one under a
- * directory it cannot search, is an error; so is an absolute-path
- * credential it does not own. Loading for the daemon is not affected (it
- * reads as whoever runs it).
+ * directory it cannot search, is an error. Loading for the daemon is not
+ * affected (it reads as whoever runs it).
  */
 static void
 test_check_as_service_user(void **state)
@@ -1125,7 +1124,7 @@ test_check_as_service_user(void **state)
 	struct config *cfg;
 
 	(void)state;
-	if (geteuid() != 0)
+	if (geteuid() != 0 || getpwnam(EWSPROBED_USER) != NULL)
 		skip();
 	snprintf(ca, sizeof ca, "%s", write_file("fe-ca.pem", "x\n", 2, 0600));
 	assert_true(asprintf(&text,
@@ -1154,14 +1153,14 @@ test_check_as_service_user(void **state)
 	assert_null(load_path(ca, CONFIG_LOAD_CHECK, NULL));
 	free(text);
 
-	/* An absolute-path credential root owns: never the service's. */
+	/*
+	 * An absolute-path credential root owns passes: without the unit's
+	 * user here there is nothing to check it against (tests/systemd
+	 * checks it where the user exists).
+	 */
 	text = cred_text(cred);
 	write_file("t.conf", text, strlen(text), 0644);
-	errors = load_path(ca, CONFIG_LOAD_CHECK, NULL);
-	assert_error(errors, 6,
-	    "lab.password: the service's user ewsprobed cannot read a file "
-	    "it does not own");
-	free(errors);
+	assert_null(load_path(ca, CONFIG_LOAD_CHECK, NULL));
 	free(text);
 }
 
