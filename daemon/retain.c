@@ -39,14 +39,14 @@
 /* Far above 10,000 targets (about 300 bytes each). */
 #define RETAIN_MAX_BYTES (256u << 20)
 
-/* A retained target as read, until the scheduler takes it. */
+/* A retained target as read, until the scheduler takes it (key first). */
 struct retain_entry {
 	char *name;
 	struct retain_target t;
 	int taken;
 };
 
-/* A retained discovery as read, until the prober takes it. */
+/* A retained discovery as read, until the prober takes it (key first). */
 struct retain_disc {
 	char *mailbox;
 	char *internal;
@@ -55,7 +55,7 @@ struct retain_disc {
 	int taken;
 };
 
-/* A retained Front End issuer as read, until the prober takes it. */
+/* A retained Front End issuer as read, until taken (key first). */
 struct retain_fe {
 	char *profile;
 	char *der64;
@@ -70,28 +70,14 @@ static struct retain_disc *retain_discs; /* sorted by mailbox */
 static size_t retain_ndiscs;
 static char *retain_last_error; /* of the last failed save, said once */
 
-/* Order entries by name (for bsearch). */
+/*
+ * Order table rows by their key, the string each row struct starts with
+ * (name, mailbox, profile), for qsort and bsearch.
+ */
 static int
-retain_entry_cmp(const void *a, const void *b)
+retain_key_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct retain_entry *)a)->name,
-	    ((const struct retain_entry *)b)->name);
-}
-
-/* Order discoveries by mailbox (for bsearch). */
-static int
-retain_disc_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct retain_disc *)a)->mailbox,
-	    ((const struct retain_disc *)b)->mailbox);
-}
-
-/* Order Front End issuers by profile (for bsearch). */
-static int
-retain_fe_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct retain_fe *)a)->profile,
-	    ((const struct retain_fe *)b)->profile);
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Parse a verdict name; return -1 for anything else. */
@@ -274,11 +260,11 @@ retain_read_doc(xmlDocPtr doc)
 		if (fe->profile == NULL || fe->der64 == NULL)
 			return "a Front End entry is invalid";
 	}
-	qsort(retain_fes, retain_nfes, sizeof *retain_fes, retain_fe_cmp);
+	qsort(retain_fes, retain_nfes, sizeof *retain_fes, retain_key_cmp);
 	qsort(retain_entries, retain_nentries, sizeof *retain_entries,
-	    retain_entry_cmp);
+	    retain_key_cmp);
 	qsort(retain_discs, retain_ndiscs, sizeof *retain_discs,
-	    retain_disc_cmp);
+	    retain_key_cmp);
 	return NULL;
 }
 
@@ -403,7 +389,7 @@ retain_take_target(const char *name, struct retain_target *out)
 	e = retain_nentries == 0
 	    ? NULL
 	    : bsearch(&key, retain_entries, retain_nentries, sizeof *e,
-	          retain_entry_cmp);
+	          retain_key_cmp);
 	if (e == NULL || e->taken)
 		return 0;
 	e->taken = 1;
@@ -427,7 +413,7 @@ retain_take_discovery(const char *mailbox, char **internal, char **external,
 	key.mailbox = (char *)mailbox;
 	d = retain_ndiscs == 0 ? NULL
 	                       : bsearch(&key, retain_discs, retain_ndiscs,
-	                             sizeof *d, retain_disc_cmp);
+	                             sizeof *d, retain_key_cmp);
 	if (d == NULL || d->taken)
 		return 0;
 	d->taken = 1;
@@ -449,9 +435,9 @@ retain_take_frontend(const char *profile)
 	char *der64;
 
 	key.profile = (char *)profile;
-	fe = retain_nfes == 0
-	    ? NULL
-	    : bsearch(&key, retain_fes, retain_nfes, sizeof *fe, retain_fe_cmp);
+	fe = retain_nfes == 0 ? NULL
+	                      : bsearch(&key, retain_fes, retain_nfes,
+	                            sizeof *fe, retain_key_cmp);
 	if (fe == NULL)
 		return NULL;
 	der64 = fe->der64;
