@@ -1112,9 +1112,9 @@ test_profile_without_anchors(void **state)
 }
 
 /*
- * -n run by root checks for the unit's unprivileged user (ewsprobed, not
- * present here: then as "others"): a file it cannot read, or one under a
- * directory it cannot search, is an error. Loading for the daemon is not
+ * -n run by root, where the unit's user ewsprobed exists, checks for it: a
+ * file it cannot read, or one under a directory it cannot search, is an
+ * error; so is an absolute-path password it does not own. Loading for the daemon is not
  * affected (it reads as whoever runs it).
  */
 static void
@@ -1124,7 +1124,7 @@ test_check_as_service_user(void **state)
 	struct config *cfg;
 
 	(void)state;
-	if (geteuid() != 0 || getpwnam(EWSPROBED_USER) != NULL)
+	if (geteuid() != 0 || getpwnam(EWSPROBED_USER) == NULL)
 		skip();
 	snprintf(ca, sizeof ca, "%s", write_file("fe-ca.pem", "x\n", 2, 0600));
 	assert_true(asprintf(&text,
@@ -1153,14 +1153,12 @@ test_check_as_service_user(void **state)
 	assert_null(load_path(ca, CONFIG_LOAD_CHECK, NULL));
 	free(text);
 
-	/*
-	 * An absolute-path credential root owns passes: without the unit's
-	 * user here there is nothing to check it against (tests/systemd
-	 * checks it where the user exists).
-	 */
+	/* An absolute-path credential root owns. */
 	text = cred_text(cred);
 	write_file("t.conf", text, strlen(text), 0644);
-	assert_null(load_path(ca, CONFIG_LOAD_CHECK, NULL));
+	errors = load_path(ca, CONFIG_LOAD_CHECK, NULL);
+	assert_error(errors, 6, "cannot read a file it does not own");
+	free(errors);
 	free(text);
 }
 
