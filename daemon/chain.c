@@ -45,6 +45,31 @@ static const char *chain_finding_names[] = {
     [CHAIN_FINDING_EXPIRING] = "cert_expiring",
 };
 
+/*
+ * What each finding risks for a phone (docs/protocol.md §3.7), so that a
+ * warning says why it is one.
+ */
+static const char *chain_finding_risks[] = {
+    [CHAIN_FINDING_WILDCARD] = "a wildcard EWS certificate is reported to "
+                               "stop Exchange integration on phones",
+    [CHAIN_FINDING_EXTRA_INTERMEDIATES] = "extra intermediates or "
+                                          "cross-certificates broke phones "
+                                          "even with the root trusted",
+    [CHAIN_FINDING_ROOT_SENT] = "phones build the chain only from what is "
+                                "sent; a root in it is one more "
+                                "certificate to get wrong",
+    [CHAIN_FINDING_SHA384_512] = "whether phones verify SHA-384/512 "
+                                 "signatures is not known",
+    [CHAIN_FINDING_ECDSA] = "phones offer only RSA key exchange; whether "
+                            "they accept ECDSA is not known",
+    [CHAIN_FINDING_RSA_PSS] = "whether phones verify RSA-PSS signatures is "
+                              "not known",
+    [CHAIN_FINDING_LARGE_KEY] = "whether phones accept RSA keys over 2048 "
+                                "bits is not known",
+    [CHAIN_FINDING_EXPIRING] = "phones log 12037 and lose Exchange the day "
+                               "it expires",
+};
+
 /* What a phone should be served instead, per finding (for remedies). */
 static const char *chain_finding_fixes[] = {
     [CHAIN_FINDING_WILDCARD] = "a certificate that names the EWS host "
@@ -77,6 +102,38 @@ chain_finding_fix(enum chain_finding_kind k)
 	    sizeof chain_finding_fixes / sizeof *chain_finding_fixes)
 		return "a chain without this risk";
 	return chain_finding_fixes[k];
+}
+
+/* What a finding risks for a phone, in words. */
+const char *
+chain_finding_risk(enum chain_finding_kind k)
+{
+	if ((size_t)k >=
+	    sizeof chain_finding_risks / sizeof *chain_finding_risks)
+		return "unknown risk";
+	return chain_finding_risks[k];
+}
+
+/*
+ * The findings of a verdict with what each risks for phones, "name
+ * (detail): risk; ...", or NULL when there are none. Caller frees.
+ */
+char *
+chain_risks_text(const struct chain_verdict *v)
+{
+	char *risks;
+	size_t i, len;
+	FILE *fp;
+
+	if (v->nfindings == 0)
+		return NULL;
+	fp = xopen_memstream(&risks, &len);
+	for (i = 0; i < v->nfindings; i++)
+		fprintf(fp, "%s%s (%s): %s", i > 0 ? "; " : "",
+		    chain_finding_name(v->finding_list[i].kind),
+		    v->finding_list[i].detail,
+		    chain_finding_risk(v->finding_list[i].kind));
+	return xclose_memstream(fp, &risks);
 }
 
 /* The position of cert in the presented chain, or -1. */
@@ -378,6 +435,24 @@ static STACK_OF(X509) *
 }
 
 /*
+ * The reason of a chain that reaches an anchor: its other defects, in
+ * CryptoAPI's order (see chain_evaluate), or ok.
+ */
+static enum reason
+chain_defect_reason(const struct chain_errors *e)
+{
+	if (e->invalid)
+		return REASON_CERT_INVALID;
+	if (e->expired)
+		return REASON_CERT_EXPIRED;
+	if (e->not_yet_valid)
+		return REASON_CERT_NOT_YET_VALID;
+	if (e->name)
+		return REASON_CERT_NAME_MISMATCH;
+	return REASON_OK;
+}
+
+/*
  * The one reason for a verdict, from the errors met under the phone set
  * (pe), in the precedence chain_evaluate describes.
  */
@@ -387,24 +462,16 @@ chain_rank(const struct chain_verdict *v, const struct trustset *phone,
 {
 	if (pe->sig_invalid || v->npresented > v->ncerts)
 		return REASON_CERT_INVALID;
-	if (!v->phone_trusted) {
+	if (!v->phone.trusted) {
 		if (trustset_empty(phone) ||
 		    (trustset_learns_frontend(phone) &&
 		        trustset_count(phone, TRUSTSET_FRONTEND) == 0))
 			return REASON_FRONTEND_UNKNOWN;
-		if (v->system_trusted == 1)
+		if (v->system.trusted)
 			return REASON_CERT_UNTRUSTED_PHONE;
 		return REASON_CERT_UNTRUSTED;
 	}
-	if (pe->invalid)
-		return REASON_CERT_INVALID;
-	if (pe->expired)
-		return REASON_CERT_EXPIRED;
-	if (pe->not_yet_valid)
-		return REASON_CERT_NOT_YET_VALID;
-	if (pe->name)
-		return REASON_CERT_NAME_MISMATCH;
-	return REASON_OK;
+	return chain_defect_reason(pe);
 }
 
 /*
@@ -451,10 +518,16 @@ chain_evaluate(const struct trustset *phone, const struct trustset *system,
 	}
 	kept = chain_keep(v, presented, n);
 	chain_verify(phone, kept, host, now, &pe, &v->phone);
-	v->phone_trusted = v->phone.trusted;
 	if (system != NULL) {
-		chain_verify(system, kept, NULL, now, &se, &v->system);
-		v->system_trusted = v->system.trusted;
+		/* As a PC would: chain, dates and name. */
+		chain_verify(system, kept, host, now, &se, &v->system);
+		if (se.sig_invalid || v->npresented > v->ncerts)
+			v->system_reason = REASON_CERT_INVALID;
+		else if (!v->system.trusted)
+			v->system_reason = REASON_CERT_UNTRUSTED;
+		else
+			v->system_reason = chain_defect_reason(&se);
+		v->system_trusted = v->system_reason == REASON_OK;
 		free(se.date_subject);
 	}
 	v->date_position = pe.date_position;
@@ -462,9 +535,11 @@ chain_evaluate(const struct trustset *phone, const struct trustset *system,
 	v->date_when = pe.date_when;
 	sha = v->issuer_position >= 0 ? v->certs[v->issuer_position].sha256
 	                              : NULL;
-	v->issuer_lookalike = !v->phone_trusted && !v->certs[0].self_signed &&
+	v->issuer_lookalike = !v->phone.trusted && !v->certs[0].self_signed &&
 	    trustset_name_clash(phone, v->certs[0].issuer, sha);
 	v->reason = chain_rank(v, phone, &pe);
+	/* Would a phone accept it: chain, dates, name, all of it. */
+	v->phone_trusted = v->reason == REASON_OK;
 	chain_findings(v, kept, now, warn_days);
 	sk_X509_free(kept);
 	return v;

@@ -92,11 +92,25 @@ ewsprobe_result_json(struct json *j, const struct ewsprobe_result *u)
 	json_kv_string(j, "remedy", u->remedy);
 	if (v == NULL)
 		return;
-	json_kv_bool(j, "phone_trusted", v->phone_trusted);
-	if (v->system_trusted >= 0)
+	/*
+	 * Whether each policy accepts this connection (chain, dates, name;
+	 * for phones also the TLS handshake their profile makes); the chain
+	 * alone in *_chain_trusted.
+	 */
+	json_kv_bool(j, "phone_trusted",
+	    v->phone_trusted && u->reason != REASON_TLS_HANDSHAKE_FAILED &&
+	        u->reason != REASON_TLS_VERSION_UNSUPPORTED);
+	json_kv_bool(j, "phone_chain_trusted", v->phone.trusted);
+	if (v->system_trusted >= 0) {
 		json_kv_bool(j, "system_trusted", v->system_trusted);
-	else
+		json_kv_string(j, "system_reason",
+		    reason_name(v->system_reason));
+		json_kv_bool(j, "system_chain_trusted", v->system.trusted);
+	} else {
 		json_kv_null(j, "system_trusted");
+		json_kv_null(j, "system_reason");
+		json_kv_null(j, "system_chain_trusted");
+	}
 	json_kv_string(j, "anchor", v->phone.anchor);
 	json_kv_string(j, "findings", v->findings_text);
 }
@@ -150,6 +164,44 @@ ewsprobe_fail(struct ewsprobe *ep, enum reason reason, const char *remedy,
 	free(what);
 	free(r->remedy);
 	r->remedy = remedy != NULL ? xstrdup(remedy) : NULL;
+}
+
+/* Note a warning: phones work, at the risk named by reason. */
+static void
+ewsprobe_risk(struct ewsprobe *ep, enum reason reason)
+{
+	ep->res->warning = 1;
+	if (ep->res->risk == REASON_OK)
+		ep->res->risk = reason;
+}
+
+/*
+ * Everything phones need held: the result's reason is ok, or the first
+ * warning met (a warning's reason is never ok).
+ */
+static void
+ewsprobe_passed(struct ewsprobe *ep)
+{
+	ep->res->reason = ep->res->warning ? ep->res->risk : REASON_OK;
+}
+
+/*
+ * Append to the message of a URL that works what its certificate risks
+ * for phones, finding by finding: a warning says why it is one.
+ */
+static void
+ewsprobe_say_risks(struct ewsprobe *ep)
+{
+	struct ewsprobe_result *r = ep->res;
+	char *risks, *msg;
+
+	if (r->verdict == NULL ||
+	    (risks = chain_risks_text(r->verdict)) == NULL)
+		return;
+	xasprintf(&msg, "%s; but phones are at risk: %s", r->message, risks);
+	free(r->message);
+	r->message = msg;
+	free(risks);
 }
 
 /* Copy an HTTP request's outcome into a step. */
@@ -228,6 +280,31 @@ ewsprobe_transport_failed(struct ewsprobe *ep, struct step *st)
 	step_set(st, STEP_FAIL, reason_name(ep->res->reason), "%s", err);
 }
 
+/*
+ * The system store's verdict on a line of its own, before the phones'
+ * (which decides): the two policies may disagree either way, and each
+ * says so with its reason.
+ */
+static void
+ewsprobe_system_step(struct ewsprobe *ep)
+{
+	const struct chain_verdict *v = ep->res->verdict;
+	struct step *st;
+
+	st = step_add(&ep->res->steps, STEP_TLS, 1,
+	    "certificate under the system store (PCs)");
+	if (v->system_trusted < 0)
+		step_set(st, STEP_SKIP, NULL, "not checked: no system store");
+	else if (v->system_trusted)
+		step_set(st, STEP_OK, NULL, "PCs accept it: chains to '%s'",
+		    v->system.anchor != NULL ? v->system.anchor : "?");
+	else
+		step_set(st, STEP_FAIL, reason_name(v->system_reason),
+		    "PCs refuse it: %s (%s)", reason_name(v->system_reason),
+		    v->system.error_string != NULL ? v->system.error_string
+		                                   : "no usable chain");
+}
+
 /* Judge the captured chain; return 0 when phones trust it. */
 static int
 ewsprobe_judge(struct ewsprobe *ep)
@@ -239,9 +316,8 @@ ewsprobe_judge(struct ewsprobe *ep)
 
 	r->verdict = chain_evaluate(ep->p.phone, ep->p.system, chain, ep->host,
 	    time(NULL), ep->p.warn_days);
-	st = step_add(&r->steps, STEP_TLS, 1,
-	    "certificate chain under %s "
-	    "and the system store",
+	ewsprobe_system_step(ep);
+	st = step_add(&r->steps, STEP_TLS, 1, "certificate under %s (phones)",
 	    ep->p.profile->name);
 	explain_verdict(r->verdict, ep->p.phone, ep->url, ep->role, &msg, &fix);
 	if (r->verdict->reason != REASON_OK) {
@@ -255,9 +331,20 @@ ewsprobe_judge(struct ewsprobe *ep)
 		return -1;
 	}
 	if (r->verdict->findings != 0) {
-		r->warning = 1;
+		/*
+		 * A certain failure on a known date comes before the risks
+		 * that depend on the phone's firmware.
+		 */
+		ewsprobe_risk(ep,
+		    r->verdict->findings &
+		            CHAIN_FINDING_BIT(CHAIN_FINDING_EXPIRING)
+		        ? REASON_CERT_EXPIRING
+		        : REASON_CERT_PHONE_RISK);
 		/* explain_verdict's message names the findings already. */
-		step_set(st, STEP_WARN, NULL, "%s", msg);
+		step_set(st, STEP_WARN, reason_name(r->risk), "%s", msg);
+		free(r->remedy);
+		r->remedy = fix;
+		fix = NULL;
 	} else
 		step_set(st, STEP_OK, NULL, "%s", msg);
 	free(msg);
@@ -314,12 +401,13 @@ ewsprobe_unsigned(struct ewsprobe *ep)
 	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (NTLM)", ep->url);
 	step_set(st, STEP_SKIP, NULL,
 	    "sign-in not tested: the mailbox has no account and credential");
-	r->reason = REASON_OK;
+	ewsprobe_passed(ep);
 	free(r->message);
 	xasprintf(&r->message,
 	    "phones can reach EWS at %s (%s): TLS trusted, NTLM offered "
-	    "(sign-in not tested)%s",
-	    ep->url, ep->role, r->warning ? ", with warnings" : "");
+	    "(sign-in not tested)",
+	    ep->url, ep->role);
+	ewsprobe_say_risks(ep);
 	ewsprobe_finish(ep);
 }
 
@@ -364,8 +452,8 @@ ewsprobe_refuse_signin(struct ewsprobe *ep)
 	    "if it is your Exchange)",
 	    ep->host, ep->domain != NULL ? ep->domain : "(none)",
 	    ep->mailbox != NULL ? ep->mailbox : "?");
-	r->reason = REASON_OK;
-	r->warning = 1;
+	ewsprobe_risk(ep, REASON_SIGNIN_NOT_ALLOWED);
+	ewsprobe_passed(ep);
 	r->signin_refused = 1;
 	free(r->message);
 	xasprintf(&r->message,
@@ -373,6 +461,7 @@ ewsprobe_refuse_signin(struct ewsprobe *ep)
 	    "sign-in not tested: the credential goes only to hosts in %s "
 	    "or in signin_allow",
 	    ep->url, ep->role, ep->domain != NULL ? ep->domain : "(none)");
+	ewsprobe_say_risks(ep);
 	free(r->remedy);
 	xasprintf(&r->remedy,
 	    "if %s is your Exchange, add it to signin_allow in [mailbox %s]; "
@@ -499,14 +588,15 @@ ewsprobe_step_auth(struct ewsprobe *ep)
 		    "EWS answered HTTP %ld with %s", r->http_status,
 		    ews_outcome_name(ans.outcome));
 	else {
-		r->reason = REASON_OK;
+		ewsprobe_passed(ep);
 		free(r->message);
 		xasprintf(&r->message,
 		    "phones can use EWS at %s (%s): TLS "
-		    "trusted, NTLM accepted, calendar read%s",
-		    ep->url, ep->role, r->warning ? ", with warnings" : "");
+		    "trusted, NTLM accepted, calendar read",
+		    ep->url, ep->role);
+		ewsprobe_say_risks(ep);
 	}
-	if (r->reason == REASON_OK)
+	if (!reason_failed(r->reason))
 		step_set(st, STEP_OK, NULL, "HTTP 200, GetFolder %s%s%s",
 		    ans.response_code != NULL ? ans.response_code : "",
 		    ans.server_version != NULL ? ", server " : "",

@@ -108,9 +108,10 @@ explain_untrusted(const struct chain_verdict *v, const struct trustset *phone,
 		    v->issuer_position < 0 ? " (whose certificate the server "
 		                             "does not send)"
 		                           : "");
-	if (v->system_trusted == 1)
+	/* The CA is what is in question: the chain-only facts. */
+	if (v->system.evaluated && v->system.trusted)
 		pcs = "PCs do trust it";
-	else if (v->system_trusted == 0)
+	else if (v->system.evaluated)
 		pcs = "PCs do not trust it either";
 	else
 		pcs = "PC trust was not checked";
@@ -209,21 +210,15 @@ static void
 explain_ok(const struct chain_verdict *v, const char *url, const char *role,
     char **message, char **remedy)
 {
-	char *risks, *fixes;
-	size_t i, k, len, flen;
-	FILE *fp = xopen_memstream(&risks, &len);
+	char *risks = chain_risks_text(v), *fixes;
+	size_t i, k, flen;
 	FILE *fx = xopen_memstream(&fixes, &flen);
 
-	for (i = 0; i < v->nfindings; i++)
-		fprintf(fp, "%s%s (%s)", i > 0 ? "; " : "",
-		    chain_finding_name(v->finding_list[i].kind),
-		    v->finding_list[i].detail);
 	for (i = k = 0; i < CHAIN_FINDING_KINDS; i++) {
 		if (v->findings & CHAIN_FINDING_BIT(i))
 			fprintf(fx, "%s%s", k++ > 0 ? "; " : "",
 			    chain_finding_fix(i));
 	}
-	xclose_memstream(fp, &risks);
 	xclose_memstream(fx, &fixes);
 	if (v->nfindings == 0) {
 		xasprintf(message,

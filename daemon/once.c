@@ -194,9 +194,9 @@ once_print(struct once *o, const struct config_mailbox *m,
 			continue;
 		once_say(2,
 		    once_mark(o,
-		        u->reason == REASON_OK
-		            ? (u->warning ? STEP_WARN : STEP_OK)
-		            : STEP_FAIL),
+		        reason_failed(u->reason)        ? STEP_FAIL
+		            : reason_warning(u->reason) ? STEP_WARN
+		                                        : STEP_OK),
 		    "%s EWS %s", u->role, u->url);
 		once_print_steps(o, &u->steps, 2);
 	}

@@ -256,26 +256,32 @@ static void
 probe_verdict(struct probe *pr)
 {
 	struct probe_result *r = pr->res;
-	struct ewsprobe_result *bad = NULL, *refused = NULL, *u;
-	int i, nurl = 0, nok = 0, warn = 0, findings = 0;
+	struct ewsprobe_result *bad = NULL, *refused = NULL, *risky = NULL, *u;
+	int i, nurl = 0, nok = 0;
 
 	for (i = 0; i < 2; i++) {
 		if ((u = r->urls[i]) == NULL)
 			continue;
 		nurl++;
-		if (u->reason == REASON_OK) {
+		if (!reason_failed(u->reason)) {
 			nok++;
-			warn |= u->warning;
-			findings |=
-			    u->verdict != NULL && u->verdict->findings != 0;
+			if (reason_warning(u->reason) && risky == NULL)
+				risky = u;
 			if (u->signin_refused && refused == NULL)
 				refused = u;
 		} else if (bad == NULL)
 			bad = u;
 	}
-	r->reason = bad != NULL ? bad->reason : REASON_OK;
+	/* Never say "can use" for a sign-in that was not tried. */
+	if (refused != NULL)
+		risky = refused;
+	/* A warning's reason is never ok: it names the risk. */
+	r->reason = bad != NULL ? bad->reason
+	    : risky != NULL     ? risky->reason
+	                        : REASON_OK;
+	u = bad != NULL ? bad : risky;
 	r->role =
-	    bad != NULL ? (bad == r->urls[0] ? "internal" : "external") : NULL;
+	    u != NULL ? (u == r->urls[0] ? "internal" : "external") : NULL;
 	if (nurl == 0 && r->discovery != NULL && !r->discovery->found) {
 		r->verdict = STATE_CRITICAL;
 		r->reason = r->discovery->reason;
@@ -300,24 +306,22 @@ probe_verdict(struct probe *pr)
 		r->verdict = STATE_UNKNOWN;
 	else if (nok == 0)
 		r->verdict = STATE_CRITICAL;
-	else if (nok < nurl || warn)
+	else if (nok < nurl || risky != NULL)
 		r->verdict = STATE_WARNING;
 	else
 		r->verdict = STATE_OK;
 	if (bad != NULL) {
 		r->message = xstrdup(bad->message);
 		r->remedy = bad->remedy != NULL ? xstrdup(bad->remedy) : NULL;
-	} else if (refused != NULL) {
-		/* Never say "can use" for a sign-in that was not tried. */
-		r->message = xstrdup(refused->message);
-		r->remedy = xstrdup(refused->remedy);
+	} else if (risky != NULL) {
+		/* Its message says what the risk is for phones. */
+		r->message = xstrdup(risky->message);
+		r->remedy =
+		    risky->remedy != NULL ? xstrdup(risky->remedy) : NULL;
 	} else
-		xasprintf(&r->message, "phones can use Exchange for %s%s%s",
+		xasprintf(&r->message, "phones can use Exchange for %s%s",
 		    pr->m->address,
-		    pr->m->password == NULL ? " (sign-in not tested)" : "",
-		    findings ? ", with risks: see the certificate "
-		               "findings"
-		             : "");
+		    pr->m->password == NULL ? " (sign-in not tested)" : "");
 }
 
 /*

@@ -54,6 +54,13 @@ static const struct {
     [REASON_RESPONSE_TOO_LARGE] = {"response_too_large", 12152,
         "ERROR_HTTP_INVALID_SERVER_RESPONSE"},
     [REASON_INTERNAL] = {"internal_error", 0, NULL},
+    /*
+     * Warnings: the phone logs nothing today. An expiring certificate
+     * becomes cert_expired (12037) on its notAfter date.
+     */
+    [REASON_CERT_PHONE_RISK] = {"cert_phone_risk", 0, NULL},
+    [REASON_CERT_EXPIRING] = {"cert_expiring", 0, NULL},
+    [REASON_SIGNIN_NOT_ALLOWED] = {"signin_not_allowed", 0, NULL},
 };
 
 /* Whether r is a known reason. */
@@ -68,6 +75,21 @@ const char *
 reason_name(enum reason r)
 {
 	return reason_valid(r) ? reason_table[r].name : "internal_error";
+}
+
+/* Whether r is a warning: phones work today, at the risk it names. */
+int
+reason_warning(enum reason r)
+{
+	return r == REASON_CERT_PHONE_RISK || r == REASON_CERT_EXPIRING ||
+	    r == REASON_SIGNIN_NOT_ALLOWED;
+}
+
+/* Whether r is a failure: neither ok nor a warning. */
+int
+reason_failed(enum reason r)
+{
+	return r != REASON_OK && !reason_warning(r);
 }
 
 /* The WinINet error code a phone would log, or 0. */

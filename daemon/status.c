@@ -375,7 +375,7 @@ status_prom(FILE *fp, const struct status_doc *d)
 	    "Why the last run failed (reason and phone error code), value 1");
 	for (i = 0; i < d->n; i++) {
 		t = &d->targets[i];
-		if (t->last == NULL || t->last->reason == REASON_OK)
+		if (t->last == NULL || !reason_failed(t->last->reason))
 			continue;
 		status_series(fp, "ewsprobed_probe_failure_info", t);
 		fprintf(fp,

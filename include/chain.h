@@ -50,7 +50,7 @@ struct chain_finding {
 /* The chain under one trust set. */
 struct chain_check {
 	int evaluated; /* 0: this set was not asked */
-	int trusted; /* reaches one of its anchors, signatures valid */
+	int trusted; /* the chain reaches an anchor, signatures valid */
 	int error; /* first X509_V_ERR_* met, X509_V_OK if none */
 	const char *error_string; /* OpenSSL's words for it (static) */
 	int error_depth; /* depth of that error in the built chain, or -1 */
@@ -61,8 +61,14 @@ struct chain_check {
 
 struct chain_verdict {
 	enum reason reason; /* REASON_OK or a certificate reason */
-	int phone_trusted; /* == phone.trusted */
-	int system_trusted; /* == system.trusted; -1 when not evaluated */
+	/*
+	 * Whether the policy accepts the certificate for the host now: chain,
+	 * dates, name, no defect (phone_trusted: reason ok). The chain alone
+	 * is phone.trusted and system.trusted.
+	 */
+	int phone_trusted;
+	int system_trusted; /* -1 when not evaluated */
+	enum reason system_reason; /* the system set's verdict, as reason */
 	struct chain_check phone;
 	struct chain_check system;
 	char *host; /* the name checked */
@@ -84,10 +90,12 @@ struct chain_verdict {
 
 const char *chain_finding_name(enum chain_finding_kind);
 const char *chain_finding_fix(enum chain_finding_kind);
+const char *chain_finding_risk(enum chain_finding_kind);
 
 struct chain_verdict *
 chain_evaluate(const struct trustset *, const struct trustset *,
     STACK_OF(X509) *, const char *, time_t, unsigned int);
 void chain_verdict_free(struct chain_verdict *);
+char *chain_risks_text(const struct chain_verdict *);
 
 #endif

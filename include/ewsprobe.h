@@ -40,8 +40,9 @@ struct ewsprobe_params {
 };
 
 struct ewsprobe_result {
-	enum reason reason;
-	int warning; /* ok, but findings put phones at risk */
+	enum reason reason; /* ok, a warning (reason_warning) or a failure */
+	int warning; /* findings or a skipped sign-in put phones at risk */
+	enum reason risk; /* the first warning reason met, or REASON_OK */
 	int signin_refused; /* credentials held back: host not admitted */
 	char *url;
 	char *role;

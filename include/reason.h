@@ -33,9 +33,17 @@ enum reason {
 	REASON_FRONTEND_UNKNOWN,
 	REASON_RESPONSE_TOO_LARGE,
 	REASON_INTERNAL,
+	/* Warnings: phones work today, at a risk the reason names. */
+	REASON_CERT_PHONE_RISK,
+	REASON_CERT_EXPIRING,
+	REASON_SIGNIN_NOT_ALLOWED,
 };
 
 const char *reason_name(enum reason);
+/* Whether the reason is a warning (phones work, at a named risk). */
+int reason_warning(enum reason);
+/* Whether the reason is a failure: neither ok nor a warning. */
+int reason_failed(enum reason);
 /* The WinINet code (e.g. 12045) or 0 when the phone logs none of those. */
 int reason_wininet(enum reason);
 /* The HRESULT (e.g. 0x80072F0D) for the WinINet code, or 0. */

@@ -777,7 +777,11 @@ test_dates(void **unused)
 	assert_int_equal(v->reason, REASON_CERT_EXPIRED);
 	assert_int_equal(reason_wininet(v->reason), 12037);
 	assert_int_equal(reason_hresult(v->reason), 0x80072F05);
-	assert_true(v->phone_trusted);
+	/* Phones and PCs reject it; the chain alone is fine (issue 14). */
+	assert_false(v->phone_trusted);
+	assert_true(v->phone.trusted);
+	assert_int_equal(v->system_trusted, 0);
+	assert_int_equal(v->system_reason, REASON_CERT_EXPIRED);
 	assert_int_equal(v->phone.error, X509_V_ERR_CERT_HAS_EXPIRED);
 	assert_int_equal(v->date_position, 0);
 	assert_string_equal(v->date_subject, "CN=" EWS_HOST);
@@ -827,7 +831,8 @@ test_dates(void **unused)
 	s.na = -1;
 	v = judge(phone, chain_make(cert_make(&s), ca.cas_ca, NULL), 30);
 	assert_int_equal(v->reason, REASON_CERT_UNTRUSTED_PHONE);
-	assert_int_equal(v->system_trusted, 1);
+	assert_true(v->system.trusted);
+	assert_int_equal(v->system_trusted, 0);
 	assert_int_equal(v->date_position, 0);
 	chain_verdict_free(v);
 	trustset_free(phone);
@@ -849,7 +854,11 @@ test_names(void **unused)
 	assert_string_equal(reason_name(v->reason), "cert_name_mismatch");
 	assert_int_equal(reason_wininet(v->reason), 12038);
 	assert_int_equal(reason_hresult(v->reason), 0x80072F06);
-	assert_true(v->phone_trusted);
+	/* Neither phones nor PCs accept a wrong name (issue 14). */
+	assert_false(v->phone_trusted);
+	assert_true(v->phone.trusted);
+	assert_int_equal(v->system_trusted, 0);
+	assert_int_equal(v->system_reason, REASON_CERT_NAME_MISMATCH);
 	line = explain_line(v, phone, "external");
 	assert_non_null(strstr(line,
 	    "does not name '" EWS_HOST "' (names: owa.contoso.com, "
