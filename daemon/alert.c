@@ -38,11 +38,13 @@ alert_url(const struct probe_result *r)
 	return r->urls[0] != NULL ? r->urls[0] : r->urls[1];
 }
 
-/* Journal one hard state change of a target. */
+/*
+ * Journal one hard state change of a target; prev names the state before
+ * (state_hard_name: "pending" for a target that never had one).
+ */
 void
 alert_transition(const struct alert_target *t, enum state_event ev,
-    enum state_verdict prev, const struct state *st,
-    const struct probe_result *r)
+    const char *prev, const struct state *st, const struct probe_result *r)
 {
 	const struct ewsprobe_result *u = alert_url(r);
 	const struct chain_verdict *v = u != NULL ? u->verdict : NULL;
@@ -87,7 +89,7 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 	    {"ADDRESS", t->address},
 	    {"PROFILE", t->profile},
 	    {"STATE", state_verdict_name(st->hard)},
-	    {"PREV_STATE", state_verdict_name(prev)},
+	    {"PREV_STATE", prev},
 	    {"REASON", reason_name(r->reason)},
 	    {"PHONE_ERROR", phone[0] != '\0' ? phone : NULL},
 	    {"ROLE", u != NULL ? u->role : NULL},
@@ -96,7 +98,7 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 	    {"TLS_VERSION", u != NULL ? u->tls_version : NULL},
 	    {"CERT_SUBJECT", c != NULL ? c->subject : NULL},
 	    {"CERT_ISSUER", c != NULL ? c->issuer : NULL},
-	    {"CERT_SHA256", c != NULL ? c->sha256 : NULL},
+	    {"CERT_FINGERPRINT", c != NULL ? c->sha256 : NULL},
 	    {"CERT_NOT_AFTER", notafter[0] != '\0' ? notafter : NULL},
 	    {"EXPECTED_ANCHORS", expected},
 	    {"SYSTEM_TRUSTED",
@@ -112,7 +114,7 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 
 	if (ev == STATE_EVENT_RECOVERED)
 		log_event(pri, msgid, f, n, "%s recovered (was %s): %s",
-		    t->name, state_verdict_name(prev), r->message);
+		    t->name, prev, r->message);
 	else
 		log_event(pri, msgid, f, n, "%s %s: %s%s%s", t->name,
 		    state_verdict_name(st->hard), r->message,
@@ -159,7 +161,7 @@ alert_cert_expiring(const struct alert_target *t,
 	    {"ROLE", u->role},
 	    {"URL", u->url},
 	    {"CERT_SUBJECT", c->subject},
-	    {"CERT_SHA256", c->sha256},
+	    {"CERT_FINGERPRINT", c->sha256},
 	    {"CERT_NOT_AFTER", when},
 	    {"CERT_POSITION", position},
 	    {"WINDOW_DAYS", window},

@@ -935,7 +935,8 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 	} else if (strcmp(key, "system_store") == 0)
 		config_bool(cp, key, v, &p->system_store);
 	else if (strcmp(key, "allow_basic") == 0)
-		config_bool(cp, key, v, &p->allow_basic);
+		config_error_at(cp, cp->lineno, key,
+		    "removed: phones sign in with NTLM only; delete the line");
 	else if (strcmp(key, "frontend_interval") == 0)
 		config_duration(cp, key, v, 1000, CONFIG_MAX_DURATION_MS,
 		    &p->frontend_interval_ms);

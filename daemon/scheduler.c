@@ -406,7 +406,7 @@ sched_done(struct probe_result *r, void *arg)
 {
 	struct target *t = arg;
 	struct alert_target at;
-	enum state_verdict prev = t->st.hard;
+	const char *prev = state_hard_name(&t->st);
 	enum state_event ev;
 
 	sched_release(t);

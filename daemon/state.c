@@ -114,3 +114,13 @@ state_event_name(enum state_event e)
 	}
 	return "none";
 }
+
+/*
+ * The hard state's name, or "pending" before the first one: what a
+ * target was before its first alert (never "ok" for one never ok).
+ */
+const char *
+state_hard_name(const struct state *st)
+{
+	return st->established ? state_verdict_name(st->hard) : "pending";
+}

@@ -19,7 +19,7 @@ struct alert_target {
 };
 
 void alert_transition(const struct alert_target *, enum state_event,
-    enum state_verdict, const struct state *, const struct probe_result *);
+    const char *, const struct state *, const struct probe_result *);
 void alert_frontend_changed(const struct alert_target *,
     const struct frontend_result *);
 void

@@ -53,7 +53,6 @@ struct config_profile {
 	int tls_min; /* CONFIG_TLS_* */
 	int tls_max; /* CONFIG_TLS_* (the ceiling) */
 	int system_store; /* also evaluate the OS store */
-	int allow_basic; /* Basic auth allowed (default no) */
 	uint64_t frontend_interval_ms; /* FE issuer re-learning period */
 	int line; /* where the section starts */
 };

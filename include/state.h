@@ -43,6 +43,7 @@ enum state_event state_update(struct state *, enum state_verdict, unsigned int,
     unsigned int, int64_t);
 int state_soft_failing(const struct state *);
 const char *state_verdict_name(enum state_verdict);
+const char *state_hard_name(const struct state *);
 const char *state_event_name(enum state_event);
 
 #endif

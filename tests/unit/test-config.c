@@ -353,7 +353,6 @@ test_good_file(void **state)
 	                "tls_min = 1.2\n"
 	                "tls_max = 1.3\n"
 	                "system_store = no\n"
-	                "allow_basic = true\n"
 	                "frontend_interval = 2h\n"
 	                "\n"
 	                "[mailbox lab]\n"
@@ -408,14 +407,13 @@ test_good_file(void **state)
 	assert_int_equal(p->tls_min, CONFIG_TLS_1_2);
 	assert_int_equal(p->tls_max, CONFIG_TLS_1_3);
 	assert_false(p->system_store);
-	assert_true(p->allow_basic);
 	assert_int_equal(p->frontend_interval_ms, 7200000);
 	assert_null(config_profile_find(cfg, "Modern"));
 
 	assert_int_equal(cfg->nmailboxes, 1);
 	m = config_mailbox_find(cfg, "lab");
 	assert_non_null(m);
-	assert_int_equal(m->line, 23);
+	assert_int_equal(m->line, 22);
 	/* The domain is lower-cased and loses its trailing dot. */
 	assert_string_equal(m->address, "Lab@contoso.com");
 	assert_string_equal(m->domain, "contoso.com");
@@ -598,6 +596,29 @@ test_unknown_section_and_key(void **state)
 	assert_error(errors, 7, "[mailbox bad/name]: invalid section name");
 	assert_error(errors, 9, "[daemon] intervall: unknown key");
 	assert_error(errors, 16, "[mailbox lab] colour: unknown key");
+	free(errors);
+	free(text);
+}
+
+/*
+ * allow_basic was parsed and never read; phones sign in with NTLM only
+ * (issue 14): a file that still sets it is refused with a reason.
+ */
+static void
+test_allow_basic_removed(void **state)
+{
+	char *text, *errors;
+
+	(void)state;
+	assert_true(asprintf(&text,
+	                "[profile modern]\n"
+	                "allow_basic = no\n" MAILBOX_HEAD "credential = %s\n",
+	                cred) > 0);
+	errors = load_errors(text, NULL);
+	assert_int_equal(count_lines(errors), 1);
+	assert_error(errors, 2,
+	    "[profile modern] allow_basic: removed: phones sign "
+	    "in with NTLM only; delete the line");
 	free(errors);
 	free(text);
 }
@@ -1013,7 +1034,6 @@ test_builtin_profile_defaults(void **state)
 	assert_int_equal(p->tls_min, CONFIG_TLS_1_0);
 	assert_int_equal(p->tls_max, CONFIG_TLS_1_0);
 	assert_true(p->system_store);
-	assert_false(p->allow_basic);
 	assert_int_equal(p->frontend_port, 443);
 	assert_int_equal(p->frontend_interval_ms, 3600000);
 	assert_null(p->frontend_ca_file);
@@ -1025,7 +1045,6 @@ test_builtin_profile_defaults(void **state)
 	assert_int_equal(p->tls_min, CONFIG_TLS_1_0);
 	assert_int_equal(p->tls_max, CONFIG_TLS_1_3);
 	assert_true(p->system_store);
-	assert_false(p->allow_basic);
 	assert_int_equal(p->frontend_interval_ms, 3600000);
 	m = cfg->mailboxes[0];
 	assert_int_equal(m->nprofiles, 1);
@@ -1607,6 +1626,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_duplicate_key, setup,
 	        teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_section_and_key, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_allow_basic_removed, setup,
 	        teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_required, setup,
 	        teardown),

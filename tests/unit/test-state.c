@@ -82,7 +82,10 @@ test_broken_from_start(void **unused)
 	state_init(&st);
 	assert_int_equal(feed(&st, STATE_CRITICAL), STATE_EVENT_NONE);
 	assert_int_equal(feed(&st, STATE_CRITICAL), STATE_EVENT_NONE);
+	/* Before the first alert it was never ok (issue 14). */
+	assert_string_equal(state_hard_name(&st), "pending");
 	assert_int_equal(feed(&st, STATE_CRITICAL), STATE_EVENT_DOWN);
+	assert_string_equal(state_hard_name(&st), "critical");
 }
 
 /* Warnings degrade; mixed verdicts restart the streak. */
