@@ -281,7 +281,7 @@ ewsprobe_transport_failed(struct ewsprobe *ep, struct step *st)
 }
 
 /*
- * The system store's verdict on a line of its own, before the phones'
+ * The system store's verdict on a line of its own, after the phones'
  * (which decides): the two policies may disagree either way, and each
  * says so with its reason.
  */
@@ -316,9 +316,9 @@ ewsprobe_judge(struct ewsprobe *ep)
 
 	r->verdict = chain_evaluate(ep->p.phone, ep->p.system, chain, ep->host,
 	    time(NULL), ep->p.warn_days);
-	ewsprobe_system_step(ep);
 	st = step_add(&r->steps, STEP_TLS, 1, "certificate under %s (phones)",
 	    ep->p.profile->name);
+	ewsprobe_system_step(ep);
 	explain_verdict(r->verdict, ep->p.phone, ep->url, ep->role, &msg, &fix);
 	if (r->verdict->reason != REASON_OK) {
 		r->reason = r->verdict->reason;

@@ -103,13 +103,18 @@ CHECKS = {
     "expired": ("expired", "", "critical", "cert_expired", "12037"),
     "wrongname": ("wrongname", "", "critical", "cert_name_mismatch",
                   "names: owa.contoso.com"),
-    "wildcard": ("wildcard", "", "warning", None, "wildcard"),
-    "sha384": ("sha384", "", "warning", None, "sha384WithRSAEncryption"),
-    "rsa4096": ("rsa4096", "", "warning", None, "RSA-4096"),
+    # A warning's reason names its risk, and says it (issue 14).
+    "wildcard": ("wildcard", "", "warning", "cert_phone_risk",
+                 "a wildcard EWS certificate is reported to stop Exchange "
+                 "integration on phones"),
+    "sha384": ("sha384", "", "warning", "cert_phone_risk",
+               "sha384WithRSAEncryption"),
+    "rsa4096": ("rsa4096", "", "warning", "cert_phone_risk", "RSA-4096"),
     # Phones offer RSA key exchange only: an ECDSA-only server cannot
     # complete their handshake at all.
     "ecdsa": ("ecdsa", "", "critical", "tls_handshake_failed", "ECDSA"),
-    "extra": ("extra", "", "warning", None, "intermediate"),
+    "extra": ("extra", "", "warning", "cert_phone_risk",
+              "broke phones even with the root trusted"),
     "nointermediate": ("nointermediate", "", "ok", None, "chains to"),
     "tls12phone": ("tls12", "", "critical", "tls_version_unsupported",
                    "12157"),
@@ -162,6 +167,7 @@ def inside_checks(ewsprobed):
     want = [(box, v[2]) for box, v in CHECKS.items()]
     check(got == want, f"all at once: {got}, want {want}")
     check(p.returncode == 2, f"all at once: exit status {p.returncode}")
+    agree(ewsprobed, conf, doc)
     with open(os.environ["LAB_REQUEST_LOG"]) as f:
         recs = [json.loads(line) for line in f]
     refused = ("expired.contoso.com", "wrongname.contoso.com")
@@ -170,6 +176,46 @@ def inside_checks(ewsprobed):
     check(any(r["authorization"] == "NTLM" for r in recs
               if r["server"] == "wildcard.contoso.com"),
           "no sign-in where phones trust the chain")
+
+
+def agree(ewsprobed, conf, doc):
+    """Every field and line says the same thing (issue 14 section 2)."""
+    urls = {t["mailbox"]: t["urls"][0] for t in doc["targets"]}
+    tgts = {t["mailbox"]: t for t in doc["targets"]}
+    # A warning never has reason ok, at the URL or the target.
+    for box, t in tgts.items():
+        if t["verdict"] == "warning":
+            check(t["reason"] != "ok" and urls[box]["reason"] != "ok",
+                  f"{box}: a warning with reason ok: {t}")
+    w = urls["wildcard"]
+    check((w["reason"], w["warning"], w["phone_error"]) ==
+          ("cert_phone_risk", True, 0), f"wildcard: {w}")
+    check("stop Exchange integration on phones" in w["message"],
+          f"wildcard message: {w['message']}")
+    # phone_trusted: would phones accept this connection; the chain
+    # alone is phone_chain_trusted. Expired / wrong name: phones and
+    # PCs refuse it though the chain is fine.
+    for box, reason in (("expired", "cert_expired"),
+                        ("wrongname", "cert_name_mismatch")):
+        u = urls[box]
+        check((u["phone_trusted"], u["phone_chain_trusted"],
+               u["system_trusted"], u["system_reason"]) ==
+              (False, True, False, reason), f"{box}: {u}")
+    # ecdsa: the phones' handshake fails, so phones do not accept it.
+    check(urls["ecdsa"]["phone_trusted"] is False, f"ecdsa: {urls['ecdsa']}")
+    # nointermediate: phones accept it, PCs cannot build the chain.
+    u = urls["nointermediate"]
+    check((u["phone_trusted"], u["system_trusted"], u["system_reason"],
+           u["system_chain_trusted"]) ==
+          (True, False, "cert_untrusted", False), f"nointermediate: {u}")
+    # ... and the text report marks each policy on its own line.
+    rc, out = once(ewsprobed, conf, "nointermediate")
+    check("and the system store" not in out, f"one line for both:\n{out}")
+    check(re.search(r"✓ certificate under lync-phone-edition \(phones\)",
+                    out) is not None, f"no phone line:\n{out}")
+    check(re.search(r"✗ certificate under the system store \(PCs\)[^\n]*\n"
+                    r"\s+PCs refuse it: cert_untrusted", out) is not None,
+          f"no system line with its reason:\n{out}")
 
 
 def inside_cli(ewsprobed):
