@@ -90,16 +90,23 @@ ewsprobe_result_json(struct json *j, const struct ewsprobe_result *u)
 	json_kv_string(j, "auth_offered", u->auth_offered);
 	json_kv_string(j, "message", u->message);
 	json_kv_string(j, "remedy", u->remedy);
-	if (v == NULL)
-		return;
 	/*
 	 * Whether each policy accepts this connection (chain, dates, name;
 	 * for phones also the TLS handshake their profile makes); the chain
-	 * alone in *_chain_trusted.
+	 * alone in *_chain_trusted. No chain seen: phones could not connect,
+	 * and the rest is not known.
 	 */
 	json_kv_bool(j, "phone_trusted",
-	    v->phone_trusted && u->reason != REASON_TLS_HANDSHAKE_FAILED &&
+	    v != NULL && v->phone_trusted &&
+	        u->reason != REASON_TLS_HANDSHAKE_FAILED &&
 	        u->reason != REASON_TLS_VERSION_UNSUPPORTED);
+	if (v == NULL) {
+		json_kv_null(j, "phone_chain_trusted");
+		json_kv_null(j, "system_trusted");
+		json_kv_null(j, "system_reason");
+		json_kv_null(j, "system_chain_trusted");
+		return;
+	}
 	json_kv_bool(j, "phone_chain_trusted", v->phone.trusted);
 	if (v->system_trusted >= 0) {
 		json_kv_bool(j, "system_trusted", v->system_trusted);

@@ -14,6 +14,7 @@ Needs root (the lab); skipped otherwise.
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -90,9 +91,8 @@ def wait_state(want, timeout=30):
         time.sleep(0.2)
 
 
-def explain_down(entry):
-    """journalctl -x explains the alert from the installed catalog. The
-    catalog is installed into this lab's private mounts only."""
+def install_catalog():
+    """Install the catalog into this lab's private mounts only."""
     source = os.path.join(SOURCE_DIR, "systemd", "ewsprobed.catalog")
     for d in ("/usr/lib/systemd/catalog", "/var/lib/systemd/catalog"):
         if not os.path.isdir(d):
@@ -101,6 +101,11 @@ def explain_down(entry):
     subprocess.run(["cp", source, "/usr/lib/systemd/catalog/"], check=True)
     subprocess.run(["journalctl", "--update-catalog"], check=True,
                    timeout=30)
+
+
+def explain_down(entry):
+    """journalctl -x explains the alert from the installed catalog."""
+    install_catalog()
     p = subprocess.run(["journalctl", "--no-pager", "-x",
                         f"MESSAGE_ID={MSGID_DOWN}"], capture_output=True,
                        text=True, timeout=30)
@@ -252,6 +257,9 @@ def inside_robust(ewsprobed):
             check(time.monotonic() < deadline, "no alert with a read-only "
                   "status directory")
             time.sleep(0.2)
+        # Never ok before: its first alert does not say it was (issue 14).
+        prev = journal(MSGID_DOWN)[0]["EWSPROBED_PREV_STATE"]
+        check(prev == "pending", f"PREV_STATE {prev!r}, want 'pending'")
         time.sleep(2)
         p = subprocess.run(["journalctl", "--no-pager", "-o", "cat",
                             "-t", "ewsprobed"], capture_output=True,
@@ -496,6 +504,80 @@ def inside_clock(ewsprobed):
         check(d.wait(timeout=GUARD) == 0, "exit status")
 
 
+def message_ids():
+    """{name: id} of every MESSAGE_ID in include/msgid.h."""
+    with open(os.path.join(SOURCE_DIR, "include", "msgid.h")) as f:
+        return dict(re.findall(r'#define (MSGID_\w+) "([0-9a-f]{32})"',
+                               f.read()))
+
+
+# IDs no lab run can make the daemon write, and why.
+UNTRIGGERED = {}
+
+
+def wait_journal(msgid, what, timeout=60):
+    """Wait until an entry with this MESSAGE_ID is in the journal."""
+    deadline = time.monotonic() + timeout
+    while not journal(msgid):
+        check(time.monotonic() < deadline, f"no {what} entry")
+        time.sleep(0.2)
+
+
+def inside_catalog(ewsprobed):
+    """The daemon writes an entry of every MESSAGE_ID (start, reloads
+    taken and refused, degraded, expiring, down, recovered, URLs moved,
+    pool issuer changed, stop), and `journalctl -x` explains each with
+    every @FIELD@ of the catalog substituted (issue 14: systemd
+    substitutes only [A-Z_] names)."""
+    contoso = os.path.join(os.environ["LAB_TOOLS"], "contoso")
+    ids = message_ids()
+    with open(os.environ["LAB_CONF"]) as f:
+        text = write_conf_text(f.read())
+    text = text.replace("discovery_interval = 24h", "discovery_interval = 1s")
+    text = text.replace("[profile lync-phone-edition]\n",
+                        "[profile lync-phone-edition]\n"
+                        "frontend_interval = 1s\n")
+    conf = os.path.join(os.environ["LAB_STATE_DIR"], "catalog.conf")
+    with open(conf, "w") as f:
+        f.write(text)
+    with running([ewsprobed, "-f", conf]) as d:
+        wait_state("ok")
+        d.send_signal(signal.SIGHUP)
+        wait_journal(ids["MSGID_CONFIG_RELOADED"], "reloaded")
+        with open(conf, "w") as f:
+            f.write(text.replace("[mailbox lab]\n",
+                                 "[mailbox lab]\nno_such_key = 1\n"))
+        d.send_signal(signal.SIGHUP)
+        wait_journal(ids["MSGID_CONFIG_REJECTED"], "rejected")
+        with open(conf, "w") as f:
+            f.write(text)
+        for scenario, want in (("expiring", "warning"),
+                               ("incident", "critical"),
+                               ("healthy", "ok"), ("moved", "ok"),
+                               ("fe-renewed", "critical")):
+            subprocess.run([contoso, "switch", scenario], check=True,
+                           timeout=60)
+            wait_state(want, timeout=60)
+        wait_journal(ids["MSGID_EWS_URL_CHANGED"], "URLs changed")
+        wait_journal(ids["MSGID_FE_ISSUER_CHANGED"], "issuer changed")
+        d.send_signal(signal.SIGTERM)
+        check(d.wait(timeout=30) == 0, "SIGTERM exit status")
+    install_catalog()
+    raw = re.compile(r"@[A-Za-z0-9_]+@")
+    for name, msgid in sorted(ids.items()):
+        if name in UNTRIGGERED:
+            print(f"{name}: not triggered: {UNTRIGGERED[name]}")
+            continue
+        check(journal(msgid), f"no {name} entry in the journal")
+        p = subprocess.run(["journalctl", "--no-pager", "-x",
+                            f"MESSAGE_ID={msgid}"], capture_output=True,
+                           text=True, timeout=30)
+        check("Subject: " in p.stdout, f"{name}: no catalog text:\n"
+              f"{p.stdout}")
+        left = raw.findall(p.stdout)
+        check(not left, f"{name}: {left} not substituted:\n{p.stdout}")
+
+
 def write_conf_text(text):
     """Fast timings (1 s, alert after 2 failures) in a configuration."""
     for key, value in (("interval", "1s"), ("retry_interval", "1s"),
@@ -535,6 +617,11 @@ def test_clock_jumps():
     run_in_lab(SOURCE, "healthy", __file__, "--inside-clock", EWSPROBED)
 
 
+def test_catalog_every_id():
+    """journalctl -x explains every MESSAGE_ID with its fields."""
+    run_in_lab(SOURCE, "healthy", __file__, "--inside-catalog", EWSPROBED)
+
+
 def test_incident_end_to_end():
     """healthy -> incident -> fixed: one down, one recovered."""
     run_in_lab(SOURCE, "healthy", __file__, "--inside", EWSPROBED)
@@ -551,7 +638,8 @@ INSIDE = {"--inside": inside, "--inside-fe": lambda e: inside_fe(e),
           "--inside-expiring": lambda e: inside_expiring(e),
           "--inside-many": lambda e: inside_many_stalled(e),
           "--inside-moved": lambda e: inside_moved(e),
-          "--inside-clock": lambda e: inside_clock(e)}
+          "--inside-clock": lambda e: inside_clock(e),
+          "--inside-catalog": lambda e: inside_catalog(e)}
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 if len(sys.argv) == 3 and sys.argv[1] in INSIDE:
     run_inside("inside", INSIDE[sys.argv[1]], sys.argv[2])
@@ -559,4 +647,5 @@ if len(sys.argv) == 3 and sys.argv[1] in INSIDE:
 EWSPROBED, SOURCE = lab_args()
 run_tests([test_incident_end_to_end, test_frontend_renewed,
            test_robustness, test_restricted, test_expiring,
-           test_many_stalled, test_urls_moved, test_clock_jumps])
+           test_many_stalled, test_urls_moved, test_clock_jumps,
+           test_catalog_every_id])
