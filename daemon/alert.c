@@ -14,6 +14,7 @@
 #include "xmalloc.h"
 
 #define ALERT_NITEMS(a) (sizeof(a) / sizeof((a)[0]))
+#define ALERT_NONE(s) ((s) != NULL ? (s) : "(none)")
 
 /* A time as the journal fields write it (UTC, RFC 3339). */
 static void
@@ -177,20 +178,21 @@ alert_cert_expiring(const struct alert_target *t,
 void
 alert_urls_changed(const struct alert_target *t, const struct probe_result *r)
 {
+	/* "(none)" as in the message: the catalog text shows every field. */
 	const struct log_field f[] = {
 	    {"TARGET", t->name},
 	    {"ADDRESS", t->address},
-	    {"URL", r->internal_ews_url},
-	    {"PREV_URL", r->prev_internal_ews_url},
-	    {"EXTERNAL_URL", r->external_ews_url},
-	    {"PREV_EXTERNAL_URL", r->prev_external_ews_url},
+	    {"URL", ALERT_NONE(r->internal_ews_url)},
+	    {"PREV_URL", ALERT_NONE(r->prev_internal_ews_url)},
+	    {"EXTERNAL_URL", ALERT_NONE(r->external_ews_url)},
+	    {"PREV_EXTERNAL_URL", ALERT_NONE(r->prev_external_ews_url)},
 	};
 
 	log_event(LOG_NOTICE, MSGID_EWS_URL_CHANGED, f, ALERT_NITEMS(f),
 	    "autodiscover for %s now gives InternalEwsUrl %s and "
 	    "ExternalEwsUrl %s (before: %s and %s)",
-	    t->address, r->internal_ews_url ? r->internal_ews_url : "(none)",
-	    r->external_ews_url ? r->external_ews_url : "(none)",
-	    r->prev_internal_ews_url ? r->prev_internal_ews_url : "(none)",
-	    r->prev_external_ews_url ? r->prev_external_ews_url : "(none)");
+	    t->address, ALERT_NONE(r->internal_ews_url),
+	    ALERT_NONE(r->external_ews_url),
+	    ALERT_NONE(r->prev_internal_ews_url),
+	    ALERT_NONE(r->prev_external_ews_url));
 }

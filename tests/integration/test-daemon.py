@@ -576,6 +576,11 @@ def inside_catalog(ewsprobed):
               f"{p.stdout}")
         left = raw.findall(p.stdout)
         check(not left, f"{name}: {left} not substituted:\n{p.stdout}")
+        # A field the entry lacks shows as its bare name.
+        text = "".join(line for line in p.stdout.splitlines(True)
+                       if line.startswith("\u2591\u2591"))
+        check("EWSPROBED_" not in text, f"{name}: a field missing from "
+              f"the entry:\n{p.stdout}")
 
 
 def write_conf_text(text):
