@@ -246,9 +246,16 @@ checkcert_judge(struct checkcert *cc, struct admin_profile *ap,
 		r->verdict = STATE_UNKNOWN;
 	else if (v->reason != REASON_OK)
 		r->verdict = STATE_CRITICAL;
-	else if (v->findings != 0 || r->missing_issuer || r->pcs_untrusted)
+	else if (v->findings != 0 || r->missing_issuer || r->pcs_untrusted) {
 		r->verdict = STATE_WARNING;
-	else
+		/* A warning's reason names its risk, never ok (issue 14). */
+		if (v->findings & CHAIN_FINDING_BIT(CHAIN_FINDING_EXPIRING))
+			r->reason = REASON_CERT_EXPIRING;
+		else if (v->findings != 0 || !r->pcs_untrusted)
+			r->reason = REASON_CERT_PHONE_RISK;
+		else
+			r->reason = v->system_reason; /* PCs refuse it */
+	} else
 		r->verdict = STATE_OK;
 	checkcert_fixes(r, ap->phone);
 }
@@ -425,7 +432,9 @@ checkcert_json_result(struct json *j, const struct checkcert_result *r)
 		json_object_end(j);
 		json_key(j, "phone");
 		json_object_begin(j);
-		json_kv_bool(j, "trusted", v->phone.trusted);
+		/* trusted: the policy accepts it; the chain alone apart. */
+		json_kv_bool(j, "trusted", v->phone_trusted);
+		json_kv_bool(j, "chain_trusted", v->phone.trusted);
 		json_kv_string(j, "anchor", v->phone.anchor);
 		json_kv_string(j, "anchor_source",
 		    v->phone.anchor != NULL
@@ -435,7 +444,10 @@ checkcert_json_result(struct json *j, const struct checkcert_result *r)
 		json_key(j, "system");
 		if (v->system.evaluated) {
 			json_object_begin(j);
-			json_kv_bool(j, "trusted", v->system.trusted);
+			json_kv_bool(j, "trusted", v->system_trusted == 1);
+			json_kv_bool(j, "chain_trusted", v->system.trusted);
+			json_kv_string(j, "reason",
+			    reason_name(v->system_reason));
 			json_kv_string(j, "anchor", v->system.anchor);
 			json_kv_string(j, "error",
 			    v->system.trusted ? NULL : v->system.error_string);

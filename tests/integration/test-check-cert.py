@@ -148,6 +148,10 @@ def inside_incident(ewsprobed):
     r = result(doc, name="mail.contoso.com")
     check((rc, r["reason"], r["phone_error"]) ==
           (2, "cert_name_mismatch", 12038), f"name mismatch: {r}")
+    # trusted: the policy accepts it; the chain alone apart (issue 14).
+    check((r["phone"]["trusted"], r["phone"]["chain_trusted"],
+           r["system"]["trusted"], r["system"]["reason"]) ==
+          (False, True, False, "cert_name_mismatch"), f"name mismatch: {r}")
 
 
 FINDINGS = {
@@ -164,6 +168,10 @@ FINDINGS = {
 }
 
 
+WARNING_REASONS = {"wildcard": "cert_phone_risk", "expiring": "cert_expiring",
+                   "missing": "cert_untrusted", "extra": "cert_phone_risk"}
+
+
 def inside_findings(ewsprobed):
     """Phones would trust these, with risks: warning, finding and fix."""
     conf = lab_conf()
@@ -174,6 +182,9 @@ def inside_findings(ewsprobed):
         kinds = [f["kind"] for f in r["findings"]]
         check(rc == 1 and r["verdict"] == "warning" and kind in kinds,
               f"{what}: exit {rc}, {r['verdict']}, findings {kinds}")
+        # A warning's reason names its risk, never ok (issue 14).
+        check(r["reason"] == WARNING_REASONS[what],
+              f"{what}: reason {r['reason']}, want {WARNING_REASONS[what]}")
         check(any(fix in f for f in r["fixes"]),
               f"{what}: no fix with {fix!r}: {r['fixes']}")
         rc, out, _ = run(ewsprobed, "check-cert", "-f", conf, chain,

@@ -25,7 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from ewstest import (TestFailure, check, lab_args,  # noqa: E402
-                     lab_journal as journal, lab_status as status,
+                     lab_conf_mailboxes, lab_journal as journal,
+                     lab_status as status,
                      run_in_lab, run_inside, run_tests)
 
 MSGID_DOWN = "39f4c06529b34f678a50fe21ce9564d3"
@@ -526,7 +527,7 @@ def wait_journal(msgid, what, timeout=60):
 def inside_catalog(ewsprobed):
     """The daemon writes an entry of every MESSAGE_ID (start, reloads
     taken and refused, degraded, expiring, down, recovered, URLs moved,
-    pool issuer changed, stop), and `journalctl -x` explains each with
+    pool issuer changed, behind schedule and caught up, stop), and `journalctl -x` explains each with
     every @FIELD@ of the catalog substituted (issue 14: systemd
     substitutes only [A-Z_] names)."""
     contoso = os.path.join(os.environ["LAB_TOOLS"], "contoso")
@@ -560,6 +561,21 @@ def inside_catalog(ewsprobed):
             wait_state(want, timeout=60)
         wait_journal(ids["MSGID_EWS_URL_CHANGED"], "URLs changed")
         wait_journal(ids["MSGID_FE_ISSUER_CHANGED"], "issuer changed")
+        # Behind schedule: 8 black-holed mailboxes, room for 4 runs in
+        # flight; then back without them (as test-scale does).
+        subprocess.run([contoso, "switch", "hostile"], check=True,
+                       timeout=60)
+        lab_conf_mailboxes(
+            {"interval": "2s", "retry_interval": "2s", "concurrency": "2",
+             "max_in_flight": "4", "timeout": "120s"},
+            {f"b{i}": "https://blackhole.contoso.com/EWS/Exchange.asmx"
+             for i in range(8)}, os.path.basename(conf))
+        d.send_signal(signal.SIGHUP)
+        wait_journal(ids["MSGID_SCHEDULE_BEHIND"], "behind schedule")
+        with open(conf, "w") as f:
+            f.write(text)
+        d.send_signal(signal.SIGHUP)
+        wait_journal(ids["MSGID_SCHEDULE_CAUGHT_UP"], "caught up")
         d.send_signal(signal.SIGTERM)
         check(d.wait(timeout=30) == 0, "SIGTERM exit status")
     install_catalog()
