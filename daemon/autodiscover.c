@@ -17,6 +17,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "strlist.h"
 #include "xmalloc.h"
 
 enum ad_kind {
@@ -41,8 +42,8 @@ struct autodiscover {
 	char *domain; /* of address: the host policy's domain */
 	char *home; /* the configured mailbox's domain */
 	struct ad_queue queue;
-	struct config_strlist visited_urls;
-	struct config_strlist visited_addrs;
+	struct strlist visited_urls;
+	struct strlist visited_addrs;
 	struct ad_cand *cur;
 	char *host;
 	int port;
@@ -77,7 +78,7 @@ ad_same(const char *a, const char *b)
  */
 int
 autodiscover_host_allowed(const char *host, const char *domain,
-    const struct config_strlist *allow)
+    const struct strlist *allow)
 {
 	size_t hl = strlen(host), dl = strlen(domain);
 	char *lower;
@@ -94,7 +95,7 @@ autodiscover_host_allowed(const char *host, const char *domain,
 	if (hl > dl + 1 && host[hl - dl - 1] == '.' &&
 	    strcasecmp(host + hl - dl, domain) == 0)
 		return 1;
-	return allow != NULL && config_strlist_has(allow, host);
+	return allow != NULL && strlist_has(allow, host);
 }
 
 /* Queue a candidate at the end (or the front). */
@@ -147,7 +148,7 @@ ad_begin(struct autodiscover *ad, const char *address)
 	dns_lower(ad->domain);
 	if (ad->home == NULL)
 		ad->home = xstrdup(ad->domain);
-	config_strlist_add(&ad->visited_addrs, address);
+	strlist_add(&ad->visited_addrs, address);
 	ad_queue_clear(ad);
 	xasprintf(&url, "https://%s/autodiscover/autodiscover.svc", ad->domain);
 	ad_queue(ad, AD_SOAP, url, 0);
@@ -172,8 +173,8 @@ ad_free(struct autodiscover *ad)
 	http_req_free(ad->req);
 	ad_queue_clear(ad);
 	ad_cand_free(ad->cur);
-	config_strlist_clear(&ad->visited_urls);
-	config_strlist_clear(&ad->visited_addrs);
+	strlist_clear(&ad->visited_urls);
+	strlist_clear(&ad->visited_addrs);
 	autodiscover_result_free(ad->res);
 	free(ad->account);
 	xfree_secret(ad->password);
@@ -280,7 +281,7 @@ ad_hop(struct autodiscover *ad)
  */
 const char *
 autodiscover_redirect_refused(const char *url, const char *domain,
-    const struct config_strlist *allow)
+    const struct strlist *allow)
 {
 	struct http_url u;
 	const char *why;
@@ -307,7 +308,7 @@ ad_check_redirect(struct autodiscover *ad, const char *url, const char **why)
 	if ((*why = autodiscover_redirect_refused(url, ad->domain,
 	         ad->p.redirect_allow)) != NULL)
 		return REASON_REDIRECT_REJECTED;
-	if (config_strlist_has(&ad->visited_urls, url)) {
+	if (strlist_has(&ad->visited_urls, url)) {
 		*why = "already visited (redirect_loop)";
 		return REASON_REDIRECT_LOOP;
 	}
@@ -351,7 +352,7 @@ ad_pox_fallback(struct autodiscover *ad)
 	if ((slash = strrchr(url, '.')) != NULL &&
 	    strcasecmp(slash, ".svc") == 0) {
 		strcpy(slash, ".xml");
-		if (!config_strlist_has(&ad->visited_urls, url))
+		if (!strlist_has(&ad->visited_urls, url))
 			ad_queue(ad, AD_POX, url, 1);
 	}
 	free(url);
@@ -391,7 +392,7 @@ ad_keep_answer(struct autodiscover_result *r, const char *source,
  */
 const char *
 autodiscover_address_refused(const char *address, const char *home,
-    const struct config_strlist *allow)
+    const struct strlist *allow)
 {
 	const char *at = strrchr(address, '@'), *why = NULL;
 	char *domain, *body;
@@ -512,7 +513,7 @@ ad_answer_address(struct autodiscover *ad, const char *target)
 		return;
 	}
 	if (strcasecmp(target, ad->address) == 0 ||
-	    config_strlist_has(&ad->visited_addrs, target)) {
+	    strlist_has(&ad->visited_addrs, target)) {
 		step_set(ad->st, STEP_FAIL, "redirect_loop",
 		    "RedirectAddress %s was already tried", target);
 		ad->last_reason = REASON_REDIRECT_LOOP;
@@ -752,12 +753,12 @@ ad_next(struct autodiscover *ad)
 			free(name);
 			return;
 		}
-		if (config_strlist_has(&ad->visited_urls, c->url)) {
+		if (strlist_has(&ad->visited_urls, c->url)) {
 			ad_cand_free(c);
 			ad->cur = NULL;
 			continue;
 		}
-		config_strlist_add(&ad->visited_urls, c->url);
+		strlist_add(&ad->visited_urls, c->url);
 		ad->st = step_add(&ad->res->steps, STEP_HTTP, 1, "%s %s%s",
 		    c->kind == AD_PROBE ? "GET" : "POST", c->url,
 		    c->kind == AD_SOAP ? " (SOAP)"

@@ -83,7 +83,7 @@ static void probe_next(struct probe *);
 char *
 probe_dns_servers(const struct config *cfg, const struct config_mailbox *m)
 {
-	const struct config_strlist *l =
+	const struct strlist *l =
 	    m->dns_servers.n > 0 ? &m->dns_servers : &cfg->dns_servers;
 	char *s = NULL, *t;
 	size_t i;

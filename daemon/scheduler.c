@@ -17,6 +17,7 @@
 
 #include "alert.h"
 #include "dns.h"
+#include "hashset.h"
 #include "log.h"
 #include "loop.h"
 #include "msgid.h"
@@ -685,7 +686,7 @@ sched_build(struct config *cfg)
 			 */
 			window =
 			    cfg->interval_ms < 10000 ? cfg->interval_ms : 10000;
-			sched_arm(t, config_hash(t->name) % window);
+			sched_arm(t, hashset_hash(t->name) % window);
 		}
 	}
 	while ((t = TAILQ_FIRST(&old)) != NULL) {

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "admin.h"
+#include "cfgvalue.h"
 #include "config.h"
 #include "log.h"
 #include "once.h"
@@ -403,7 +404,7 @@ statuscmd_main(int argc, char **argv, const char *config_path)
 	}
 	v.max_age_ms = statuscmd_max_age(cfg);
 	if (max_age != NULL &&
-	    (config_parse_duration(max_age, &v.max_age_ms) != 0 ||
+	    (cfgvalue_parse_duration(max_age, &v.max_age_ms) != 0 ||
 	        v.max_age_ms == 0)) {
 		fprintf(stderr,
 		    "ewsprobed: --max-age: not a duration (30s, 5m, "

@@ -30,7 +30,7 @@ struct autodiscover_params {
 	const char *password;
 	const char *dns_servers; /* NULL: the system's */
 	struct trustset *system; /* validates TLS (shared, not copied) */
-	const struct config_strlist *redirect_allow;
+	const struct strlist *redirect_allow;
 	enum config_discovery mode;
 	long timeout_ms;
 };
@@ -64,10 +64,10 @@ struct autodiscover *autodiscover_start(const struct autodiscover_params *,
 void autodiscover_cancel(struct autodiscover *);
 void autodiscover_result_free(struct autodiscover_result *);
 const char *autodiscover_redirect_refused(const char *, const char *,
-    const struct config_strlist *);
+    const struct strlist *);
 const char *autodiscover_address_refused(const char *, const char *,
-    const struct config_strlist *);
-int autodiscover_host_allowed(const char *, const char *,
-    const struct config_strlist *);
+    const struct strlist *);
+int
+autodiscover_host_allowed(const char *, const char *, const struct strlist *);
 
 #endif

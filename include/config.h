@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strlist.h"
+
 /* TLS protocol versions as written in the file: 1.0 -> 10 ... 1.3 -> 13. */
 #define CONFIG_TLS_1_0 10
 #define CONFIG_TLS_1_1 11
@@ -36,19 +38,13 @@ enum config_discovery {
 	CONFIG_DISCOVERY_ALL, /* try and report every candidate */
 };
 
-/* A list of strings (hosts, files, servers). */
-struct config_strlist {
-	char **items;
-	size_t n;
-};
-
 struct config_profile {
 	char *name;
 	int builtin; /* the built-in lync-phone-edition */
 	char *frontend_host; /* FE pool to learn the issuer from */
 	int frontend_port; /* default 443 */
 	char *frontend_ca_file; /* FE issuing CA as PEM */
-	struct config_strlist web_trusted; /* PEM files or directories */
+	struct strlist web_trusted; /* PEM files or directories */
 	char *public_roots_file; /* firmware public roots, PEM bundle */
 	int tls_min; /* CONFIG_TLS_* */
 	int tls_max; /* CONFIG_TLS_* (the ceiling) */
@@ -67,12 +63,12 @@ struct config_mailbox {
 	struct config_profile **profiles; /* borrowed from the config */
 	size_t nprofiles;
 	uint64_t interval_ms; /* 0: the daemon's interval */
-	struct config_strlist dns_servers; /* empty: the daemon's */
+	struct strlist dns_servers; /* empty: the daemon's */
 	char *ews_internal_url; /* fixed URL, skips discovery */
 	char *ews_external_url; /* fixed URL, skips discovery */
 	/* signin_allow (or redirect_allow): other hosts that may get the
 	 * credential — Autodiscover redirects and EWS sign-in. */
-	struct config_strlist redirect_allow;
+	struct strlist redirect_allow;
 	enum config_discovery discovery;
 	int line;
 };
@@ -92,7 +88,7 @@ struct config {
 	char *status_file; /* NULL: not written */
 	char *metrics_file; /* NULL: not written */
 	char *system_store_file; /* the OS CA bundle */
-	struct config_strlist dns_servers; /* empty: /etc/resolv.conf */
+	struct strlist dns_servers; /* empty: /etc/resolv.conf */
 	/* sections */
 	struct config_profile **profiles;
 	size_t nprofiles;
@@ -154,12 +150,6 @@ config_mailbox_find(const struct config *, const char *);
  * 1ms to CONFIG_MAX_DURATION_MS.
  */
 int config_parse_duration(const char *, uint64_t *);
-
-/* String lists (also for other modules' own lists). */
-void config_strlist_add(struct config_strlist *, const char *);
-void config_strlist_clear(struct config_strlist *);
-int config_strlist_has(const struct config_strlist *, const char *);
-uint32_t config_hash(const char *);
 
 /*
  * One-line summary for -n: "3 mailboxes, 2 profiles, interval 5m". Caller

@@ -33,7 +33,7 @@ struct ewsprobe_params {
 	 */
 	const char *mailbox; /* its name, for the remedy */
 	const char *domain; /* the mailbox's domain */
-	const struct config_strlist *signin_allow;
+	const struct strlist *signin_allow;
 	int signin_fixed;
 	long timeout_ms;
 	unsigned int warn_days;

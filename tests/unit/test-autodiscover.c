@@ -15,7 +15,7 @@ static void
 test_host_allowed(void **unused)
 {
 	char *items[] = {"autodiscover.hosting.example"};
-	struct config_strlist allow = {items, 1};
+	struct strlist allow = {items, 1};
 
 	assert_true(
 	    autodiscover_host_allowed("contoso.com", "contoso.com", NULL));

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "cfgvalue.h"
 #include "config.h"
 #include "ewsprobed-build.h"
 
@@ -227,17 +228,17 @@ test_durations(void **state)
 	(void)state;
 	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
 		ms = 0;
-		if (config_parse_duration(good[i].s, &ms) != 0 ||
+		if (cfgvalue_parse_duration(good[i].s, &ms) != 0 ||
 		    ms != good[i].ms)
 			fail_msg("'%s' gave %llu", good[i].s,
 			    (unsigned long long)ms);
 	}
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		ms = 42;
-		if (config_parse_duration(bad[i], &ms) != -1 || ms != 42)
+		if (cfgvalue_parse_duration(bad[i], &ms) != -1 || ms != 42)
 			fail_msg("'%s' accepted", bad[i]);
 	}
-	assert_int_equal(config_parse_duration(NULL, &ms), -1);
+	assert_int_equal(cfgvalue_parse_duration(NULL, &ms), -1);
 }
 
 /* The bounds of the [daemon] numbers and durations. */
