@@ -149,7 +149,6 @@ config_mailbox_find(const struct config *, const char *);
  * Parse "30s", "5m", "24h", "2d", "1500ms" (bare number = seconds), from
  * 1ms to CONFIG_MAX_DURATION_MS.
  */
-int config_parse_duration(const char *, uint64_t *);
 
 /*
  * One-line summary for -n: "3 mailboxes, 2 profiles, interval 5m". Caller
