@@ -527,7 +527,8 @@ def wait_journal(msgid, what, timeout=60):
 def inside_catalog(ewsprobed):
     """The daemon writes an entry of every MESSAGE_ID (start, reloads
     taken and refused, degraded, expiring, down, recovered, URLs moved,
-    pool issuer changed, behind schedule and caught up, stop), and `journalctl -x` explains each with
+    pool issuer changed, behind schedule and caught up, stop, an invalid
+    file at start), and `journalctl -x` explains each with
     every @FIELD@ of the catalog substituted (issue 14: systemd
     substitutes only [A-Z_] names)."""
     contoso = os.path.join(os.environ["LAB_TOOLS"], "contoso")
@@ -580,6 +581,15 @@ def inside_catalog(ewsprobed):
         wait_journal(ids["MSGID_SCHEDULE_CAUGHT_UP"], "caught up")
         d.send_signal(signal.SIGTERM)
         check(d.wait(timeout=30) == 0, "SIGTERM exit status")
+    # An invalid file at start: its own entry, and exit status 1.
+    bad = conf + ".bad"
+    with open(bad, "w") as f:
+        f.write(text.replace("[mailbox lab]\n",
+                             "[mailbox lab]\nno_such_key = 1\n"))
+    p = subprocess.run([ewsprobed, "-f", bad], capture_output=True,
+                       timeout=120)
+    check(p.returncode == 1, f"invalid file at start: exit {p.returncode}")
+    wait_journal(ids["MSGID_CONFIG_INVALID"], "invalid at start")
     install_catalog()
     raw = re.compile(r"@[A-Za-z0-9_]+@")
     for name, msgid in sorted(ids.items()):
