@@ -26,6 +26,12 @@ struct probe_disc {
 	uint64_t at_ms;
 };
 
+/* Where a mailbox or profile of the configuration is, by its address. */
+struct probe_index {
+	const void *key;
+	size_t idx;
+};
+
 struct probe;
 TAILQ_HEAD(probe_queue, probe);
 
@@ -48,6 +54,8 @@ struct probe_ctx {
 	uint64_t *learned_ms; /* by profile index; 0 = never */
 	struct probe_learning *learning; /* by profile index */
 	enum config_discovery discovery; /* for mailboxes that set none */
+	struct probe_index *mindex; /* mailboxes by address, sorted */
+	struct probe_index *pindex; /* profiles by address, sorted */
 };
 
 enum probe_state {
@@ -97,6 +105,43 @@ probe_dns_servers(const struct config *cfg, const struct config_mailbox *m)
 	return s;
 }
 
+/* Order index rows by the address of what they index. */
+static int
+probe_index_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const struct probe_index *)a)->key;
+	uintptr_t y = (uintptr_t)((const struct probe_index *)b)->key;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Index n configuration objects (mailboxes or profiles) by address, once
+ * per configuration, so that starting a run does not scan them all.
+ */
+static struct probe_index *
+probe_index_new(void *const *objs, size_t n)
+{
+	struct probe_index *ix = xcalloc(n > 0 ? n : 1, sizeof *ix);
+
+	for (size_t i = 0; i < n; i++) {
+		ix[i].key = objs[i];
+		ix[i].idx = i;
+	}
+	qsort(ix, n, sizeof *ix, probe_index_cmp);
+	return ix;
+}
+
+/* The index of obj among the n indexed, or n when it is not one. */
+static size_t
+probe_index_find(const struct probe_index *ix, size_t n, const void *obj)
+{
+	struct probe_index key = {obj, 0}, *e;
+
+	e = n == 0 ? NULL : bsearch(&key, ix, n, sizeof *ix, probe_index_cmp);
+	return e != NULL ? e->idx : n;
+}
+
 /*
  * Build the trust sets of a configuration: the system store and one phone
  * set per profile (parsed once here, shared by every handshake).
@@ -121,6 +166,10 @@ probe_ctx_new(struct config *cfg, char **cause)
 	}
 	ctx->disc = xcalloc(cfg->nmailboxes > 0 ? cfg->nmailboxes : 1,
 	    sizeof *ctx->disc);
+	ctx->mindex =
+	    probe_index_new((void *const *)cfg->mailboxes, cfg->nmailboxes);
+	ctx->pindex =
+	    probe_index_new((void *const *)cfg->profiles, cfg->nprofiles);
 	ctx->system = trustset_new_system(cfg->system_store_file, &why);
 	if (ctx->system == NULL) {
 		xasprintf(cause, "system store: %s", why);
@@ -219,6 +268,8 @@ probe_ctx_free(struct probe_ctx *ctx)
 		free(ctx->disc[i].external);
 	}
 	free(ctx->disc);
+	free(ctx->mindex);
+	free(ctx->pindex);
 	trustset_free(ctx->system);
 	config_unref(ctx->cfg);
 	free(ctx);
@@ -558,10 +609,7 @@ probe_start(struct probe_ctx *ctx, const struct config_mailbox *m,
 	pr->ctx = ctx;
 	pr->m = m;
 	pr->p = p;
-	for (pr->pidx = 0; pr->pidx < ctx->cfg->nprofiles; pr->pidx++) {
-		if (ctx->cfg->profiles[pr->pidx] == p)
-			break;
-	}
+	pr->pidx = probe_index_find(ctx->pindex, ctx->cfg->nprofiles, p);
 	if (pr->pidx == ctx->cfg->nprofiles)
 		fatalx("profile %s is not in the configuration", p->name);
 	pr->servers = probe_dns_servers(ctx->cfg, m);
@@ -570,10 +618,7 @@ probe_start(struct probe_ctx *ctx, const struct config_mailbox *m,
 	pr->started_us = loop_now_usec();
 	pr->res = xcalloc(1, sizeof *pr->res);
 	pr->res->started = (int64_t)time(NULL);
-	for (pr->midx = 0; pr->midx < ctx->cfg->nmailboxes; pr->midx++) {
-		if (ctx->cfg->mailboxes[pr->midx] == m)
-			break;
-	}
+	pr->midx = probe_index_find(ctx->mindex, ctx->cfg->nmailboxes, m);
 	if (m->ews_internal_url != NULL || m->ews_external_url != NULL) {
 		/* The admin typed these: sign in there (docs/credentials.md). */
 		pr->fixed = 1;
@@ -654,6 +699,44 @@ probe_cancel(struct probe *pr)
 		probe_unwait(pr);
 	pr->state = PROBE_DONE;
 	probe_free(pr);
+}
+
+/*
+ * What a discovery of mailbox midx depends on besides its name, as one
+ * string (the caller frees it): its address, the discovery mode and the
+ * DNS servers it asks. Discovered URLs kept across a reload or restart
+ * are used again only while this is the same.
+ */
+char *
+probe_ctx_discovery_key(const struct probe_ctx *ctx, size_t midx)
+{
+	const struct config_mailbox *m = ctx->cfg->mailboxes[midx];
+	char *servers = probe_dns_servers(ctx->cfg, m), *key;
+	enum config_discovery mode = m->discovery != CONFIG_DISCOVERY_DEFAULT
+	    ? m->discovery
+	    : ctx->discovery;
+
+	xasprintf(&key, "%s %d %s", m->address, (int)mode,
+	    servers != NULL ? servers : "");
+	free(servers);
+	return key;
+}
+
+/*
+ * Where profile pidx learns its Front End issuer ("host:port", the caller
+ * frees it), or NULL when it learns none: a kept issuer is used again
+ * only while this is the same.
+ */
+char *
+probe_ctx_frontend_key(const struct probe_ctx *ctx, size_t pidx)
+{
+	const struct config_profile *p = ctx->cfg->profiles[pidx];
+	char *key;
+
+	if (p->frontend_host == NULL)
+		return NULL;
+	xasprintf(&key, "%s:%d", p->frontend_host, p->frontend_port);
+	return key;
 }
 
 /*

@@ -12,7 +12,10 @@
  * once (retain_parse): a missing, unreadable,
  * corrupt or foreign-version file costs one warning and a fresh start,
  * never the daemon. What was read is handed out once per target or mailbox
- * (retain_take_*) and forgotten after the first build.
+ * (retain_take_*) and forgotten after the first build. A reload goes the
+ * same way: the running daemon's discoveries and issuers are held here
+ * (retain_hold) and taken by the new configuration's mailboxes and
+ * profiles, each only while what it depends on is unchanged.
  */
 #include <sys/stat.h>
 
@@ -51,6 +54,7 @@ struct retain_disc {
 	char *mailbox;
 	char *internal;
 	char *external;
+	char *key; /* or NULL: written before keys were */
 	int64_t at;
 	int taken;
 };
@@ -59,6 +63,7 @@ struct retain_disc {
 struct retain_fe {
 	char *profile;
 	char *der64;
+	char *key; /* or NULL: written before keys were */
 };
 
 static char *retain_file; /* NULL: nothing is retained */
@@ -142,6 +147,7 @@ retain_clear(void)
 		free(retain_discs[i].mailbox);
 		free(retain_discs[i].internal);
 		free(retain_discs[i].external);
+		free(retain_discs[i].key);
 	}
 	free(retain_discs);
 	retain_discs = NULL;
@@ -149,6 +155,7 @@ retain_clear(void)
 	for (size_t i = 0; i < retain_nfes; i++) {
 		free(retain_fes[i].profile);
 		free(retain_fes[i].der64);
+		free(retain_fes[i].key);
 	}
 	free(retain_fes);
 	retain_fes = NULL;
@@ -213,6 +220,7 @@ retain_read_disc(const xmlNode *node, struct retain_disc *d)
 	d->mailbox = xmlsafe_attr(node, "mailbox");
 	d->internal = xmlsafe_attr(node, "internal");
 	d->external = xmlsafe_attr(node, "external");
+	d->key = xmlsafe_attr(node, "for");
 	if (d->mailbox == NULL || d->mailbox[0] == '\0' ||
 	    (d->internal == NULL && d->external == NULL))
 		return -1;
@@ -257,6 +265,7 @@ retain_read_doc(xmlDocPtr doc)
 		fe = &retain_fes[retain_nfes++];
 		fe->profile = xmlsafe_attr(x, "profile");
 		fe->der64 = xmlsafe_attr(x, "issuer");
+		fe->key = xmlsafe_attr(x, "from");
 		if (fe->profile == NULL || fe->der64 == NULL)
 			return "a Front End entry is invalid";
 	}
@@ -376,6 +385,52 @@ retain_load(const char *dir)
 	    retain_nentries, retain_ndiscs);
 }
 
+/* A copy of an optional string. */
+static char *
+retain_dup(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+/*
+ * Hold the running daemon's discoveries and Front End issuers (copies) in
+ * place of anything read, for the configuration a reload builds to take.
+ */
+void
+retain_hold(const struct retain_discovery *d, size_t nd,
+    const struct retain_frontend *fe, size_t nfe)
+{
+	retain_clear();
+	retain_discs = xcalloc(nd > 0 ? nd : 1, sizeof *retain_discs);
+	for (size_t i = 0; i < nd; i++) {
+		retain_discs[i].mailbox = xstrdup(d[i].mailbox);
+		retain_discs[i].internal = retain_dup(d[i].internal);
+		retain_discs[i].external = retain_dup(d[i].external);
+		retain_discs[i].key = retain_dup(d[i].key);
+		retain_discs[i].at = d[i].at;
+	}
+	retain_ndiscs = nd;
+	retain_fes = xcalloc(nfe > 0 ? nfe : 1, sizeof *retain_fes);
+	for (size_t i = 0; i < nfe; i++) {
+		if (fe[i].der64 == NULL)
+			continue;
+		retain_fes[retain_nfes].profile = xstrdup(fe[i].profile);
+		retain_fes[retain_nfes].der64 = xstrdup(fe[i].der64);
+		retain_fes[retain_nfes].key = retain_dup(fe[i].key);
+		retain_nfes++;
+	}
+	qsort(retain_fes, retain_nfes, sizeof *retain_fes, retain_key_cmp);
+	qsort(retain_discs, retain_ndiscs, sizeof *retain_discs,
+	    retain_key_cmp);
+}
+
+/* Whether a held entry's key is the one asked for (NULL never is). */
+static int
+retain_same_key(const char *held, const char *want)
+{
+	return held != NULL && want != NULL && strcmp(held, want) == 0;
+}
+
 /*
  * Hand out the retained state of target name (once); the caller owns the
  * expiring list. Return 1 when there was one, 0 when not.
@@ -402,11 +457,12 @@ retain_take_target(const char *name, struct retain_target *out)
 
 /*
  * Hand out mailbox's retained discovered URLs (once; the caller owns them)
- * and when they were found. Return 1 when there were some, 0 when not.
+ * and when they were found, if they were found under key valid. Return 1 when
+ * there were some, 0 when not.
  */
 int
-retain_take_discovery(const char *mailbox, char **internal, char **external,
-    int64_t *at)
+retain_take_discovery(const char *mailbox, const char *valid, char **internal,
+    char **external, int64_t *at)
 {
 	struct retain_disc key, *d;
 
@@ -414,7 +470,7 @@ retain_take_discovery(const char *mailbox, char **internal, char **external,
 	d = retain_ndiscs == 0 ? NULL
 	                       : bsearch(&key, retain_discs, retain_ndiscs,
 	                             sizeof *d, retain_key_cmp);
-	if (d == NULL || d->taken)
+	if (d == NULL || d->taken || !retain_same_key(d->key, valid))
 		return 0;
 	d->taken = 1;
 	*internal = d->internal;
@@ -426,10 +482,10 @@ retain_take_discovery(const char *mailbox, char **internal, char **external,
 
 /*
  * Hand out profile's retained Front End issuer (base64 DER; once, the
- * caller owns it), or NULL.
+ * caller owns it) if it was learned from key valid, or NULL.
  */
 char *
-retain_take_frontend(const char *profile)
+retain_take_frontend(const char *profile, const char *valid)
 {
 	struct retain_fe key, *fe;
 	char *der64;
@@ -438,7 +494,7 @@ retain_take_frontend(const char *profile)
 	fe = retain_nfes == 0 ? NULL
 	                      : bsearch(&key, retain_fes, retain_nfes,
 	                            sizeof *fe, retain_key_cmp);
-	if (fe == NULL)
+	if (fe == NULL || !retain_same_key(fe->key, valid))
 		return NULL;
 	der64 = fe->der64;
 	fe->der64 = NULL;
@@ -519,6 +575,7 @@ retain_write_disc(xmlTextWriterPtr w, const struct retain_discovery *d)
 	int r = 0;
 
 	if (!retain_printable(d->internal) || !retain_printable(d->external) ||
+	    !retain_printable(d->key) ||
 	    (d->internal == NULL && d->external == NULL))
 		return 0;
 	r |= xmlTextWriterStartElement(w, BAD_CAST "discovery");
@@ -530,6 +587,9 @@ retain_write_disc(xmlTextWriterPtr w, const struct retain_discovery *d)
 	if (d->external != NULL)
 		r |= xmlTextWriterWriteAttribute(w, BAD_CAST "external",
 		    BAD_CAST d->external);
+	if (d->key != NULL)
+		r |= xmlTextWriterWriteAttribute(w, BAD_CAST "for",
+		    BAD_CAST d->key);
 	r |= retain_write_int(w, "at", d->at);
 	r |= xmlTextWriterEndElement(w);
 	return r;
@@ -541,7 +601,8 @@ retain_write_fe(xmlTextWriterPtr w, const struct retain_frontend *fe)
 {
 	int r = 0;
 
-	if (fe->der64 == NULL || !retain_printable(fe->der64))
+	if (fe->der64 == NULL || !retain_printable(fe->der64) ||
+	    !retain_printable(fe->key))
 		return 0;
 	r |= xmlTextWriterStartElement(w, BAD_CAST "frontend");
 	r |= xmlTextWriterWriteAttribute(w, BAD_CAST "profile",

@@ -54,6 +54,8 @@ void
 probe_ctx_seed_discovery(struct probe_ctx *, size_t, char *, char *, uint64_t);
 int probe_ctx_discovery(const struct probe_ctx *, size_t, const char **,
     const char **, uint64_t *);
+char *probe_ctx_discovery_key(const struct probe_ctx *, size_t);
+char *probe_ctx_frontend_key(const struct probe_ctx *, size_t);
 void probe_ctx_seed_frontend(struct probe_ctx *, size_t, const char *);
 char *probe_ctx_frontend(const struct probe_ctx *, size_t);
 struct probe *probe_start(struct probe_ctx *, const struct config_mailbox *,

@@ -27,6 +27,7 @@ struct retain_discovery {
 	const char *mailbox;
 	const char *internal; /* or NULL */
 	const char *external; /* or NULL */
+	const char *key; /* what it depends on (probe_ctx_discovery_key) */
 	int64_t at;
 };
 
@@ -34,14 +35,18 @@ struct retain_discovery {
 struct retain_frontend {
 	const char *profile;
 	const char *der64;
+	const char *key; /* where it was learned (probe_ctx_frontend_key) */
 };
 
 #define RETAIN_FILE "retained.xml"
 
 void retain_load(const char *);
 int retain_take_target(const char *, struct retain_target *);
-int retain_take_discovery(const char *, char **, char **, int64_t *);
-char *retain_take_frontend(const char *);
+void retain_hold(const struct retain_discovery *, size_t,
+    const struct retain_frontend *, size_t);
+int
+retain_take_discovery(const char *, const char *, char **, char **, int64_t *);
+char *retain_take_frontend(const char *, const char *);
 void retain_forget(void);
 int retain_save(const struct retain_target *, size_t,
     const struct retain_discovery *, size_t, const struct retain_frontend *,
