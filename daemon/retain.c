@@ -609,6 +609,9 @@ retain_write_fe(xmlTextWriterPtr w, const struct retain_frontend *fe)
 	    BAD_CAST fe->profile);
 	r |= xmlTextWriterWriteAttribute(w, BAD_CAST "issuer",
 	    BAD_CAST fe->der64);
+	if (fe->key != NULL)
+		r |= xmlTextWriterWriteAttribute(w, BAD_CAST "from",
+		    BAD_CAST fe->key);
 	r |= xmlTextWriterEndElement(w);
 	return r;
 }

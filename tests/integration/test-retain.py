@@ -11,7 +11,11 @@ In the lab, with $STATE_DIRECTORY set as systemd's StateDirectory= sets it:
 - `healthy` -> `fe-renewed` while the daemon is stopped: the Front End
   issuer learned before the restart is kept, so the change is reported;
 - a corrupt, a foreign-version and an unreadable retained file each cost one
-  warning and a fresh start (the daemon runs and alerts as new).
+  warning and a fresh start (the daemon runs and alerts as new);
+- a reload (SIGHUP) keeps the same: five mailboxes that have run once are
+  neither rediscovered nor run again at once; Autodiscover that moves the
+  EWS URL, and a Front End issuer that is renewed, across a reload are
+  each reported once (issue 13).
 Needs root (the lab); skipped otherwise.
 """
 import contextlib
@@ -31,6 +35,7 @@ from ewstest import (check, lab_args, run_in_lab, run_inside,  # noqa: E402
 MSGID_DOWN = "39f4c06529b34f678a50fe21ce9564d3"
 MSGID_EXPIRING = "eeea44f1eabc42d3bf11e607556b1d50"
 MSGID_FE_CHANGED = "44993bbf63f941aabbd5e74c69423668"
+MSGID_URL_CHANGED = "e3880e2d911e46af9a44645ca9a0d193"
 TARGET = "lab/lync-phone-edition"
 
 
@@ -176,6 +181,103 @@ def inside_frontend(ewsprobed):
           "previous issuer")
 
 
+def set_key(path, key, value):
+    """Set a [daemon] key of the configuration at path."""
+    with open(path) as f:
+        lines = f.read().split("\n")
+    lines = [f"{key} = {value}" if line.startswith(key + " =") else line
+             for line in lines]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def reload(d):
+    """SIGHUP; return once the daemon journaled the reload."""
+    before = len(journal(grep="configuration .* reloaded"))
+    d.send_signal(signal.SIGHUP)
+    wait(lambda: len(journal(grep="configuration .* reloaded")) > before,
+         "the reload", d)
+
+
+def all_runs(names):
+    """The run counters of the named targets (0 before their first)."""
+    path = os.path.join(os.environ["LAB_STATE_DIR"], "status.json")
+    try:
+        with open(path) as f:
+            st = json.load(f)
+    except FileNotFoundError:
+        return {n: 0 for n in names}
+    got = {t["target"]: t["runs"] for t in st["targets"]}
+    return {n: got.get(n, 0) for n in names}
+
+
+def inside_reload_kept(ewsprobed):
+    """Five mailboxes, run once each, reloaded: no rediscovery, no re-run."""
+    path = conf(fixed=False)
+    set_key(path, "interval", "300s")
+    with open(path) as f:
+        text = f.read()
+    section = text[text.index("[mailbox lab]"):]
+    with open(path, "a") as f:
+        for i in range(2, 6):
+            f.write("\n" + section.replace("[mailbox lab]",
+                                            f"[mailbox lab{i}]"))
+    names = [TARGET] + [f"lab{i}/lync-phone-edition" for i in range(2, 6)]
+    with daemon(ewsprobed, path) as d:
+        wait(lambda: min(all_runs(names).values()) >= 1,
+             "every target's first run", d)
+        asked, before = autodiscover_requests(), all_runs(names)
+        check(asked >= len(names), f"{asked} autodiscover requests")
+        reload(d)
+        # Before the fix every target ran again within 10 s of a reload.
+        time.sleep(12)
+        check(all_runs(names) == before,
+              f"runs after the reload: {before} -> {all_runs(names)}")
+        check(autodiscover_requests() == asked,
+              f"autodiscover asked again after the reload "
+              f"({asked} -> {autodiscover_requests()} requests)")
+
+
+def inside_reload_moved(ewsprobed):
+    """Autodiscover moves the EWS URL across a reload: reported once."""
+    path = conf(fixed=False)
+    with daemon(ewsprobed, path) as d:
+        wait(lambda: target() is not None and target()["state"] == "ok",
+             "ok", d)
+        contoso = os.path.join(os.environ["LAB_TOOLS"], "contoso")
+        subprocess.run([contoso, "switch", "moved"], check=True, timeout=60)
+        # The new configuration rediscovers at once (discovery_interval).
+        set_key(path, "discovery_interval", "1s")
+        reload(d)
+        wait(lambda: journal(MSGID_URL_CHANGED), "'EWS URL changed'", d,
+             timeout=30)
+    ent = journal(MSGID_URL_CHANGED)
+    check(len(ent) == 1, f"{len(ent)} 'EWS URL changed' entries")
+    check(ent[0]["EWSPROBED_URL"] ==
+          "https://mail.contoso.com/EWS/Exchange.asmx" and
+          ent[0]["EWSPROBED_PREV_URL"] ==
+          "https://casarray.contoso.com/EWS/Exchange.asmx",
+          f"fields {ent[0]}")
+
+
+def inside_reload_frontend(ewsprobed):
+    """The pool's issuer is renewed across a reload: reported once."""
+    path = conf()
+    with daemon(ewsprobed, path) as d:
+        wait(lambda: target() is not None and target()["state"] == "ok",
+             "ok", d)
+        contoso = os.path.join(os.environ["LAB_TOOLS"], "contoso")
+        subprocess.run([contoso, "switch", "fe-renewed"], check=True,
+                       timeout=60)
+        reload(d)
+        wait(lambda: journal(MSGID_FE_CHANGED), "the FE issuer change", d,
+             timeout=30)
+    fe = journal(MSGID_FE_CHANGED)
+    check(len(fe) == 1, f"{len(fe)} 'FE issuer changed' entries")
+    check(fe[0]["EWSPROBED_PREV_ISSUER"] == "CN=Issuing CA for contoso,com",
+          "previous issuer")
+
+
 def inside_bad_files(ewsprobed):
     """Each bad file: one warning, a fresh start that alerts as new."""
     path = conf()
@@ -233,13 +335,35 @@ def test_bad_files():
     run_in_lab(SOURCE, "incident", __file__, "--inside-bad", EWSPROBED)
 
 
+def test_reload_kept():
+    """healthy, five mailboxes: a reload rediscovers and re-runs none."""
+    run_in_lab(SOURCE, "healthy", __file__, "--inside-reload-kept",
+               EWSPROBED)
+
+
+def test_reload_moved():
+    """healthy, reload into moved: 'EWS URL changed' once."""
+    run_in_lab(SOURCE, "healthy", __file__, "--inside-reload-moved",
+               EWSPROBED)
+
+
+def test_reload_frontend():
+    """healthy, reload into fe-renewed: 'FE issuer changed' once."""
+    run_in_lab(SOURCE, "healthy", __file__, "--inside-reload-frontend",
+               EWSPROBED)
+
+
 INSIDE = {"--inside-down": inside_down, "--inside-expiring": inside_expiring,
           "--inside-bad": inside_bad_files,
           "--inside-discovery": inside_discovery,
-          "--inside-frontend": inside_frontend}
+          "--inside-frontend": inside_frontend,
+          "--inside-reload-kept": inside_reload_kept,
+          "--inside-reload-moved": inside_reload_moved,
+          "--inside-reload-frontend": inside_reload_frontend}
 if len(sys.argv) == 3 and sys.argv[1] in INSIDE:
     run_inside("inside", INSIDE[sys.argv[1]], sys.argv[2])
 
 EWSPROBED, SOURCE = lab_args()
 run_tests([test_down_not_repeated, test_expiry_not_repeated,
-           test_discovery_kept, test_frontend_kept, test_bad_files])
+           test_discovery_kept, test_frontend_kept, test_bad_files,
+           test_reload_kept, test_reload_moved, test_reload_frontend])
