@@ -165,6 +165,14 @@ def inside_discovery(ewsprobed):
           f"({asked} -> {autodiscover_requests()} requests)")
 
 
+def check_fe_changed_once():
+    """One 'FE issuer changed' entry, from the lab's first issuer."""
+    fe = journal(MSGID_FE_CHANGED)
+    check(len(fe) == 1, f"{len(fe)} 'FE issuer changed' entries")
+    check(fe[0]["EWSPROBED_PREV_ISSUER"] == "CN=Issuing CA for contoso,com",
+          "previous issuer")
+
+
 def inside_frontend(ewsprobed):
     """The pool's issuer changes while the daemon is stopped: reported."""
     path = conf()
@@ -175,10 +183,7 @@ def inside_frontend(ewsprobed):
     subprocess.run([contoso, "switch", "fe-renewed"], check=True, timeout=60)
     with daemon(ewsprobed, path) as d:
         wait(lambda: journal(MSGID_FE_CHANGED), "the FE issuer change", d)
-    fe = journal(MSGID_FE_CHANGED)
-    check(len(fe) == 1, f"{len(fe)} 'FE issuer changed' entries")
-    check(fe[0]["EWSPROBED_PREV_ISSUER"] == "CN=Issuing CA for contoso,com",
-          "previous issuer")
+    check_fe_changed_once()
 
 
 def set_key(path, key, value):
@@ -272,10 +277,7 @@ def inside_reload_frontend(ewsprobed):
         reload(d)
         wait(lambda: journal(MSGID_FE_CHANGED), "the FE issuer change", d,
              timeout=30)
-    fe = journal(MSGID_FE_CHANGED)
-    check(len(fe) == 1, f"{len(fe)} 'FE issuer changed' entries")
-    check(fe[0]["EWSPROBED_PREV_ISSUER"] == "CN=Issuing CA for contoso,com",
-          "previous issuer")
+    check_fe_changed_once()
 
 
 def inside_bad_files(ewsprobed):
