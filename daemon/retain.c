@@ -85,6 +85,24 @@ retain_key_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * Sort the three tables by key for bsearch (an empty one may have no
+ * array: qsort must not see a NULL one).
+ */
+static void
+retain_sort(void)
+{
+	if (retain_nfes > 0)
+		qsort(retain_fes, retain_nfes, sizeof *retain_fes,
+		    retain_key_cmp);
+	if (retain_nentries > 0)
+		qsort(retain_entries, retain_nentries, sizeof *retain_entries,
+		    retain_key_cmp);
+	if (retain_ndiscs > 0)
+		qsort(retain_discs, retain_ndiscs, sizeof *retain_discs,
+		    retain_key_cmp);
+}
+
 /* Parse a verdict name; return -1 for anything else. */
 static int
 retain_verdict(const char *s, enum state_verdict *v)
@@ -269,11 +287,7 @@ retain_read_doc(xmlDocPtr doc)
 		if (fe->profile == NULL || fe->der64 == NULL)
 			return "a Front End entry is invalid";
 	}
-	qsort(retain_fes, retain_nfes, sizeof *retain_fes, retain_key_cmp);
-	qsort(retain_entries, retain_nentries, sizeof *retain_entries,
-	    retain_key_cmp);
-	qsort(retain_discs, retain_ndiscs, sizeof *retain_discs,
-	    retain_key_cmp);
+	retain_sort();
 	return NULL;
 }
 
@@ -419,9 +433,7 @@ retain_hold(const struct retain_discovery *d, size_t nd,
 		retain_fes[retain_nfes].key = retain_dup(fe[i].key);
 		retain_nfes++;
 	}
-	qsort(retain_fes, retain_nfes, sizeof *retain_fes, retain_key_cmp);
-	qsort(retain_discs, retain_ndiscs, sizeof *retain_discs,
-	    retain_key_cmp);
+	retain_sort();
 }
 
 /* Whether a held entry's key is the one asked for (NULL never is). */
