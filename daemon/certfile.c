@@ -25,7 +25,7 @@
 
 /* Free a chain and set it to NULL. */
 static void
-certfile_drop(STACK_OF(X509) * *chain)
+certfile_drop(STACK_OF(X509) **chain)
 {
 	if (*chain != NULL)
 		sk_X509_pop_free(*chain, X509_free);
@@ -34,7 +34,7 @@ certfile_drop(STACK_OF(X509) * *chain)
 
 /* Append a certificate (the chain takes the reference). */
 static void
-certfile_push(STACK_OF(X509) * chain, X509 *x)
+certfile_push(STACK_OF(X509) *chain, X509 *x)
 {
 	if (sk_X509_push(chain, x) <= 0)
 		fatalx("sk_X509_push: out of memory");
@@ -75,7 +75,7 @@ certfile_is_cert(const char *label)
 
 /* Read PEM blocks in order into *chain; 0, or -1 with *cause. */
 static int
-certfile_pem(BIO *b, STACK_OF(X509) * chain, char **cause)
+certfile_pem(BIO *b, STACK_OF(X509) *chain, char **cause)
 {
 	char *label = NULL, *header = NULL;
 	unsigned char *data = NULL;
@@ -123,7 +123,7 @@ certfile_pem(BIO *b, STACK_OF(X509) * chain, char **cause)
  * certificate. A private key anywhere refuses the whole file.
  */
 enum certfile_status
-certfile_parse(const unsigned char *buf, size_t len, STACK_OF(X509) * *chain,
+certfile_parse(const unsigned char *buf, size_t len, STACK_OF(X509) **chain,
     char **cause)
 {
 	const unsigned char *p = buf;
@@ -176,7 +176,7 @@ fail:
  * bytes are wiped before they are freed: they may hold a key.
  */
 enum certfile_status
-certfile_read(const char *path, STACK_OF(X509) * *chain, char **cause)
+certfile_read(const char *path, STACK_OF(X509) **chain, char **cause)
 {
 	enum certfile_status st;
 	struct stat sb;

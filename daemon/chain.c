@@ -20,7 +20,7 @@
 
 /* Errors met while verifying one chain, gathered by the callback. */
 struct chain_errors {
-	STACK_OF(X509) * presented;
+	STACK_OF(X509) *presented;
 	int untrusted; /* no anchor reached */
 	int sig_invalid; /* a presented certificate's signature is bad */
 	int invalid; /* other defects: usage, constraints, encoding */
@@ -138,7 +138,7 @@ chain_risks_text(const struct chain_verdict *v)
 
 /* The position of cert in the presented chain, or -1. */
 static int
-chain_position(STACK_OF(X509) * presented, const X509 *cert)
+chain_position(STACK_OF(X509) *presented, const X509 *cert)
 {
 	int i;
 
@@ -237,12 +237,12 @@ chain_is_ip(const char *host)
  * no name check). Fill e and c.
  */
 static void
-chain_verify(const struct trustset *set, STACK_OF(X509) * presented,
+chain_verify(const struct trustset *set, STACK_OF(X509) *presented,
     const char *host, time_t now, struct chain_errors *e, struct chain_check *c)
 {
 	X509_STORE_CTX *ctx;
 	X509_VERIFY_PARAM *param;
-	STACK_OF(X509) * built;
+	STACK_OF(X509) *built;
 	const char *dn, *sha;
 
 	memset(e, 0, sizeof *e);
@@ -345,7 +345,7 @@ chain_wildcard_match(X509 *leaf, const char *host)
  * it (not a self-signed root's own).
  */
 static void
-chain_findings(struct chain_verdict *v, STACK_OF(X509) * presented, time_t now,
+chain_findings(struct chain_verdict *v, STACK_OF(X509) *presented, time_t now,
     unsigned int warn_days)
 {
 	const struct certinfo *ci;
@@ -410,9 +410,9 @@ chain_findings(struct chain_verdict *v, STACK_OF(X509) * presented, time_t now,
  * more, and what a phone does with one is unknown.
  */
 static STACK_OF(X509) *
-    chain_keep(struct chain_verdict *v, STACK_OF(X509) * presented, int n)
+chain_keep(struct chain_verdict *v, STACK_OF(X509) *presented, int n)
 {
-	STACK_OF(X509) * kept;
+	STACK_OF(X509) *kept;
 	X509 *leaf;
 	int i;
 
@@ -498,12 +498,12 @@ chain_rank(const struct chain_verdict *v, const struct trustset *phone,
  */
 struct chain_verdict *
 chain_evaluate(const struct trustset *phone, const struct trustset *system,
-    STACK_OF(X509) * presented, const char *host, time_t now,
+    STACK_OF(X509) *presented, const char *host, time_t now,
     unsigned int warn_days)
 {
 	struct chain_verdict *v = xcalloc(1, sizeof *v);
 	struct chain_errors pe, se;
-	STACK_OF(X509) * kept;
+	STACK_OF(X509) *kept;
 	const char *sha;
 	int n;
 

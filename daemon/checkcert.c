@@ -59,7 +59,7 @@ struct checkcert {
 	const char *file; /* or NULL: host */
 	char *host;
 	int port;
-	STACK_OF(X509) * file_chain;
+	STACK_OF(X509) *file_chain;
 	struct checkcert_name *names;
 	size_t nnames;
 	int json;
@@ -208,7 +208,7 @@ checkcert_fixes(struct checkcert_result *r, const struct trustset *phone)
  */
 static void
 checkcert_judge(struct checkcert *cc, struct admin_profile *ap,
-    STACK_OF(X509) * chain, struct checkcert_result *r)
+    STACK_OF(X509) *chain, struct checkcert_result *r)
 {
 	const struct trustset *sys =
 	    ap->p->system_store ? admin_system(cc->a) : NULL;

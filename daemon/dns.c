@@ -131,8 +131,7 @@ dns_sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
 	struct dns_sock *s;
 	short what;
 
-	TAILQ_FOREACH(s, &ch->socks, entry)
-	{
+	TAILQ_FOREACH (s, &ch->socks, entry) {
 		if (s->fd == fd)
 			break;
 	}
@@ -234,8 +233,7 @@ dns_reap(void *arg)
 	struct dns_channel *ch, *next;
 
 	dns_reap_queued = 0;
-	TAILQ_FOREACH_SAFE(ch, &dns_channels, entry, next)
-	{
+	TAILQ_FOREACH_SAFE (ch, &dns_channels, entry, next) {
 		if (dns_nchannels <= DNS_MAX_CHANNELS)
 			break;
 		if (ch->pending == 0)
@@ -257,8 +255,7 @@ dns_channel_get(const char *servers)
 
 	if (servers == NULL)
 		servers = "";
-	TAILQ_FOREACH(ch, &dns_channels, entry)
-	{
+	TAILQ_FOREACH (ch, &dns_channels, entry) {
 		if (strcmp(ch->servers, servers) == 0) {
 			free(lookups);
 			/* Most recently used last: reaped last. */
@@ -369,8 +366,7 @@ dns_shutdown(void)
 		dns_nqueued--;
 		dns_lookup_free(l);
 	}
-	TAILQ_FOREACH(l, &dns_lookups, entry)
-	{
+	TAILQ_FOREACH (l, &dns_lookups, entry) {
 		l->cancelled = 1;
 	}
 	while ((ch = TAILQ_FIRST(&dns_channels)) != NULL)

@@ -57,8 +57,7 @@ frontend_result_copy(const struct frontend_result *r)
 	c->issuer = r->issuer != NULL ? xstrdup(r->issuer) : NULL;
 	c->error = r->error != NULL ? xstrdup(r->error) : NULL;
 	step_list_init(&c->steps);
-	TAILQ_FOREACH(s, &r->steps, entry)
-	{
+	TAILQ_FOREACH (s, &r->steps, entry) {
 		t = step_add(&c->steps, s->kind, s->depth, "%s", s->title);
 		step_set(t, s->result, s->reason,
 		    s->detail != NULL ? "%s" : NULL, s->detail);

@@ -270,8 +270,7 @@ http_shutdown(void)
 {
 	struct http_req *req, *next;
 
-	TAILQ_FOREACH_SAFE(req, &http_reqs, entry, next)
-	{
+	TAILQ_FOREACH_SAFE (req, &http_reqs, entry, next) {
 		http_req_cancel(req);
 	}
 	if (http_multi != NULL)

@@ -96,8 +96,7 @@ once_print_steps(struct once *o, struct step_list *steps, int indent)
 	struct step *st;
 	char ms[32] = "";
 
-	TAILQ_FOREACH(st, steps, entry)
-	{
+	TAILQ_FOREACH (st, steps, entry) {
 		if (st->timings.total_us >= 0)
 			snprintf(ms, sizeof ms, " (%.1f ms)",
 			    st->timings.total_us / 1000.0);
@@ -220,8 +219,7 @@ once_json_step_items(struct json *j, const char *scope,
 {
 	const struct step *st;
 
-	TAILQ_FOREACH(st, l, entry)
-	{
+	TAILQ_FOREACH (st, l, entry) {
 		json_object_begin(j);
 		json_kv_string(j, "scope", scope);
 		json_kv_string(j, "kind", step_kind_name(st->kind));

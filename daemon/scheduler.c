@@ -148,8 +148,7 @@ sched_update_status(void)
 	struct target *t;
 	char behind[160] = "";
 
-	TAILQ_FOREACH(t, &sched_targets, entry)
-	{
+	TAILQ_FOREACH (t, &sched_targets, entry) {
 		n++;
 		if (!t->st.established)
 			pending++;
@@ -252,12 +251,11 @@ sched_retain_save(void)
 
 	if (retain_path() == NULL)
 		return;
-	TAILQ_FOREACH(t, &sched_targets, entry)
-	n++;
+	TAILQ_FOREACH (t, &sched_targets, entry)
+		n++;
 	rt = xcalloc(n > 0 ? n : 1, sizeof *rt);
 	n = 0;
-	TAILQ_FOREACH(t, &sched_targets, entry)
-	{
+	TAILQ_FOREACH (t, &sched_targets, entry) {
 		rt[n].name = t->name;
 		rt[n].st = t->st;
 		rt[n].runs = t->runs;
@@ -288,8 +286,7 @@ sched_retain_restore(void)
 	size_t i;
 	int got;
 
-	TAILQ_FOREACH(t, &sched_targets, entry)
-	{
+	TAILQ_FOREACH (t, &sched_targets, entry) {
 		if (!retain_take_target(t->name, &rt))
 			continue;
 		t->st = rt.st;
@@ -339,11 +336,10 @@ scheduler_write_status(void)
 	if (sched_cfg == NULL)
 		return;
 	/* status_write() skips a file that is not configured. */
-	TAILQ_FOREACH(t, &sched_targets, entry)
-	n++;
+	TAILQ_FOREACH (t, &sched_targets, entry)
+		n++;
 	st = xcalloc(n > 0 ? n : 1, sizeof *st);
-	TAILQ_FOREACH(t, &sched_targets, entry)
-	{
+	TAILQ_FOREACH (t, &sched_targets, entry) {
 		st[i].name = t->name;
 		st[i].mailbox = t->mailbox;
 		st[i].address = t->m->address;
@@ -910,8 +906,7 @@ scheduler_reload(struct config *cfg, char **cause)
 	if ((ctx = probe_ctx_new(cfg, cause)) == NULL)
 		return -1;
 	/* Runs in flight use the old context: cancel them first. */
-	TAILQ_FOREACH(t, &sched_targets, entry)
-	{
+	TAILQ_FOREACH (t, &sched_targets, entry) {
 		t->was_due = t->running != NULL || t->queued;
 		if (t->running != NULL) {
 			probe_cancel(t->running);
@@ -943,8 +938,7 @@ scheduler_stop(void)
 {
 	struct target *t;
 
-	TAILQ_FOREACH(t, &sched_targets, entry)
-	{
+	TAILQ_FOREACH (t, &sched_targets, entry) {
 		if (t->running != NULL) {
 			probe_cancel(t->running);
 			sched_release(t);

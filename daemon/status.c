@@ -69,8 +69,7 @@ status_steps(struct json *j, const struct step_list *steps)
 		return;
 	json_key(j, "steps");
 	json_array_begin(j);
-	TAILQ_FOREACH(st, steps, entry)
-	{
+	TAILQ_FOREACH (st, steps, entry) {
 		json_object_begin(j);
 		json_kv_string(j, "kind", step_kind_name(st->kind));
 		json_kv_string(j, "title", st->title);

@@ -35,7 +35,7 @@ struct tlscapture {
 	int refused;
 	enum reason reason;
 	const char *version;
-	STACK_OF(X509) * chain;
+	STACK_OF(X509) *chain;
 };
 
 /*
@@ -71,7 +71,8 @@ tlscapture_free(struct tlscapture *cap)
 }
 
 /* The captured chain (leaf first, as sent), or NULL: borrowed. */
-STACK_OF(X509) * tlscapture_chain(const struct tlscapture *cap)
+STACK_OF(X509) *
+tlscapture_chain(const struct tlscapture *cap)
 {
 	return cap->chain;
 }

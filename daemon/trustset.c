@@ -428,7 +428,7 @@ trustset_find(const struct trustset *set, const X509 *cert, const char **dn,
  * first learning is no change). 0, or -1 with *cause.
  */
 int
-trustset_learn_frontend(struct trustset *set, STACK_OF(X509) * chain,
+trustset_learn_frontend(struct trustset *set, STACK_OF(X509) *chain,
     int *changed, char **cause)
 {
 	X509 *leaf, *cand, *issuer = NULL;

@@ -33,7 +33,7 @@ struct admin_profile {
 	struct trustset *phone;
 	struct frontend_result *fe; /* NULL: the profile names no pool */
 	/* admin_run with a host: the handshake under this profile's TLS */
-	STACK_OF(X509) * chain; /* presented, leaf first; NULL: none */
+	STACK_OF(X509) *chain; /* presented, leaf first; NULL: none */
 	char *address; /* connected to, or NULL */
 	char *tls_version;
 	enum reason hs_reason; /* REASON_OK when a chain was captured */

@@ -101,7 +101,7 @@ struct hello_reply {
 	size_t nextensions;
 	int sni_acked; /* an empty server_name: the server used our SNI */
 	int have_certificate;
-	STACK_OF(X509) * chain; /* as presented, leaf first; or NULL */
+	STACK_OF(X509) *chain; /* as presented, leaf first; or NULL */
 	int have_server_key_exchange;
 	int have_certificate_request;
 	int have_alert;

@@ -25,7 +25,7 @@ struct tlscapture *tlscapture_new(const struct config_profile *,
 void tlscapture_free(struct tlscapture *);
 int tlscapture_setup(SSL_CTX *, struct tlscapture *);
 int tlscapture_install(void *, void *);
-STACK_OF(X509) * tlscapture_chain(const struct tlscapture *);
+STACK_OF(X509) *tlscapture_chain(const struct tlscapture *);
 const char *tlscapture_tls_version(const struct tlscapture *);
 int tlscapture_refused(const struct tlscapture *);
 enum reason tlscapture_reason(const struct tlscapture *);

@@ -102,7 +102,7 @@ file_put(const char *name, const void *data, size_t len)
 
 /* Parse text; return the status and keep the chain in *chain. */
 static enum certfile_status
-parse(const char *text, STACK_OF(X509) * *chain, char **cause)
+parse(const char *text, STACK_OF(X509) **chain, char **cause)
 {
 	return certfile_parse((const unsigned char *)text, strlen(text), chain,
 	    cause);
@@ -139,7 +139,7 @@ static void
 test_pem_chain(void **state)
 {
 	char *a = pem_of(leaf, NULL), *b = pem_of(ca, NULL), *text;
-	STACK_OF(X509) * chain;
+	STACK_OF(X509) *chain;
 	char *cause;
 
 	assert_true(
@@ -160,7 +160,7 @@ static void
 test_der(void **state)
 {
 	unsigned char *der = NULL, *more;
-	STACK_OF(X509) * chain;
+	STACK_OF(X509) *chain;
 	char *cause;
 	int n = i2d_X509(leaf, &der);
 
@@ -190,7 +190,7 @@ test_private_key(void **state)
 {
 	char *cert = pem_of(leaf, NULL), *key = pem_of(NULL, leaf_key), *text;
 	char broken[] = "-----BEGIN RSA PRIVATE KEY-----\nnot base64\n";
-	STACK_OF(X509) * chain;
+	STACK_OF(X509) *chain;
 	char *cause, b64[41];
 	size_t i;
 
@@ -223,7 +223,7 @@ test_pkcs12(void **state)
 	PKCS12 *p12 =
 	    PKCS12_create("pw", "ews", leaf_key, leaf, NULL, 0, 0, 0, 0, 0);
 	unsigned char *der = NULL;
-	STACK_OF(X509) * chain;
+	STACK_OF(X509) *chain;
 	char *cause;
 	int n;
 
@@ -243,7 +243,7 @@ static void
 test_not_chain(void **state)
 {
 	char *cert = pem_of(leaf, NULL), *text;
-	STACK_OF(X509) * chain;
+	STACK_OF(X509) *chain;
 	char *cause;
 
 	assert_int_equal(parse("hello\n", &chain, &cause), CERTFILE_NOT_CHAIN);
@@ -274,7 +274,7 @@ static void
 test_files(void **state)
 {
 	char *cert = pem_of(leaf, NULL), *big;
-	STACK_OF(X509) * chain;
+	STACK_OF(X509) *chain;
 	char *cause;
 
 	assert_int_equal(certfile_read(file_put("ok.pem", cert, strlen(cert)),

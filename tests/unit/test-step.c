@@ -121,8 +121,7 @@ test_move(void **unused)
 	assert_true(TAILQ_EMPTY(&src));
 	/* Moving an empty list changes nothing. */
 	step_list_move(&dst, &empty);
-	TAILQ_FOREACH(st, &dst, entry)
-	{
+	TAILQ_FOREACH (st, &dst, entry) {
 		assert_true(i < 5);
 		assert_string_equal(st->title, want[i]);
 		i++;

@@ -191,7 +191,8 @@ leaf_spec(void)
 }
 
 /* A chain: leaf (taken over) then the CAs given (up-referenced), NULL. */
-static STACK_OF(X509) * chain_make(X509 *leaf, ...)
+static STACK_OF(X509) *
+chain_make(X509 *leaf, ...)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
 	va_list ap;
@@ -210,7 +211,7 @@ static STACK_OF(X509) * chain_make(X509 *leaf, ...)
 
 /* Free a chain. */
 static void
-chain_free(STACK_OF(X509) * sk)
+chain_free(STACK_OF(X509) *sk)
 {
 	sk_X509_pop_free(sk, X509_free);
 }
@@ -303,7 +304,8 @@ teardown(void **unused)
 }
 
 /* The Lync pool's chain: its certificate from issuer, and issuer. */
-static STACK_OF(X509) * pool_chain(X509 *issuer, EVP_PKEY *ikey)
+static STACK_OF(X509) *
+pool_chain(X509 *issuer, EVP_PKEY *ikey)
 {
 	struct spec s = {"CN=lyncpool.contoso.com", k.leaf, issuer, ikey, 0,
 	    "DNS:lyncpool.contoso.com", -30, 365, NULL, 0, 0};
@@ -338,7 +340,7 @@ phone_set(const char *web_trusted)
 
 /* Judge a chain (freed here) for the EWS host, now. */
 static struct chain_verdict *
-judge(const struct trustset *phone, STACK_OF(X509) * sk, unsigned int warn)
+judge(const struct trustset *phone, STACK_OF(X509) *sk, unsigned int warn)
 {
 	struct chain_verdict *v;
 
@@ -348,7 +350,8 @@ judge(const struct trustset *phone, STACK_OF(X509) * sk, unsigned int warn)
 }
 
 /* The incident's chain: the EWS certificate from the CAS array's CA. */
-static STACK_OF(X509) * incident_chain(void)
+static STACK_OF(X509) *
+incident_chain(void)
 {
 	struct spec s = leaf_spec();
 
@@ -358,7 +361,8 @@ static STACK_OF(X509) * incident_chain(void)
 }
 
 /* The healthy chain: reissued from the FE's CA. */
-static STACK_OF(X509) * reissued_chain(void)
+static STACK_OF(X509) *
+reissued_chain(void)
 {
 	struct spec s = leaf_spec();
 
@@ -613,7 +617,7 @@ test_long_chain(void **unused)
 	struct trustset *phone = phone_set(NULL);
 	struct chain_verdict *v;
 	struct spec s = leaf_spec();
-	STACK_OF(X509) * sk;
+	STACK_OF(X509) *sk;
 	char *line;
 	int i;
 
@@ -663,7 +667,7 @@ test_frontend_learning(void **unused)
 	struct config_profile p;
 	struct trustset *phone;
 	struct chain_verdict *v;
-	STACK_OF(X509) * sk;
+	STACK_OF(X509) *sk;
 	char *cause = NULL, *msg, *fix;
 	int changed = -1;
 
@@ -908,7 +912,7 @@ test_findings(void **unused)
 	struct trustset *phone = phone_set(NULL);
 	struct chain_verdict *v;
 	struct spec s;
-	STACK_OF(X509) * sk;
+	STACK_OF(X509) *sk;
 	char *line;
 	int i;
 	static const struct {
@@ -1126,7 +1130,7 @@ handshake(SSL_CTX *cctx, SSL_CTX *sctx, unsigned long *cerr)
 
 /* A server for a chain (leaf first) with the leaf key, TLS min..max. */
 static SSL_CTX *
-server_ctx(STACK_OF(X509) * sk, EVP_PKEY *key, int min, int max)
+server_ctx(STACK_OF(X509) *sk, EVP_PKEY *key, int min, int max)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	int i;
@@ -1254,7 +1258,7 @@ test_handshake_enforce(void **unused)
 	struct trustset *phone = phone_set(NULL);
 	struct tlscapture *cap;
 	struct spec s = leaf_spec();
-	STACK_OF(X509) * sks[3];
+	STACK_OF(X509) *sks[3];
 	static const enum reason want[3] = {REASON_CERT_UNTRUSTED, REASON_OK,
 	    REASON_CERT_NAME_MISMATCH};
 	SSL_CTX *sctx, *cctx;
