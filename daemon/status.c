@@ -185,9 +185,7 @@ status_target(struct json *j, const struct status_target *t)
 	json_kv_string(j, "mailbox", t->mailbox);
 	json_kv_string(j, "address", t->address);
 	json_kv_string(j, "profile", t->profile);
-	json_kv_string(j, "state",
-	    t->state->established ? state_verdict_name(t->state->hard)
-	                          : "pending");
+	json_kv_string(j, "state", state_hard_name(t->state));
 	status_time(j, "since", t->state->since);
 	json_kv_int(j, "consecutive_failures", t->state->failures);
 	json_kv_int(j, "consecutive_successes", t->state->successes);
