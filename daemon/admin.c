@@ -20,7 +20,7 @@
 #include "log.h"
 #include "loop.h"
 #include "tlscapture.h"
-#include "probe.h"
+#include "run.h"
 #include "textsafe.h"
 #include "xmalloc.h"
 
@@ -144,7 +144,7 @@ admin_new(struct config *cfg, char **names, size_t nnames, char **cause)
 		}
 	}
 	/* The daemon's DNS servers: a mailbox without its own. */
-	a->servers = probe_dns_servers(cfg, &none);
+	a->servers = run_dns_servers(cfg, &none);
 	return a;
 
 fail:

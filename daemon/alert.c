@@ -27,8 +27,8 @@ alert_time(time_t t, char buf[32])
 }
 
 /* The URL result that decided a run, or the first one. */
-static const struct ewsprobe_result *
-alert_url(const struct probe_result *r)
+static const struct urlcheck_result *
+alert_url(const struct run_result *r)
 {
 	int i;
 
@@ -45,9 +45,9 @@ alert_url(const struct probe_result *r)
  */
 void
 alert_transition(const struct alert_target *t, enum state_event ev,
-    const char *prev, const struct state *st, const struct probe_result *r)
+    const char *prev, const struct state *st, const struct run_result *r)
 {
-	const struct ewsprobe_result *u = alert_url(r);
+	const struct urlcheck_result *u = alert_url(r);
 	const struct chain_verdict *v = u != NULL ? u->verdict : NULL;
 	const struct certinfo *c =
 	    v != NULL && v->ncerts > 0 ? &v->certs[0] : NULL;
@@ -145,7 +145,7 @@ alert_frontend_changed(const struct alert_target *t,
 /* Journal that a certificate on the EWS path expires within days. */
 void
 alert_cert_expiring(const struct alert_target *t,
-    const struct ewsprobe_result *u, size_t pos, unsigned int days)
+    const struct urlcheck_result *u, size_t pos, unsigned int days)
 {
 	const struct certinfo *c;
 	char when[32], position[24], window[16];
@@ -176,7 +176,7 @@ alert_cert_expiring(const struct alert_target *t,
 
 /* Journal that autodiscover now gives other EWS URLs. */
 void
-alert_urls_changed(const struct alert_target *t, const struct probe_result *r)
+alert_urls_changed(const struct alert_target *t, const struct run_result *r)
 {
 	/* "(none)" as in the message: the catalog text shows every field. */
 	const struct log_field f[] = {

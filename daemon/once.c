@@ -19,7 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "once.h"
-#include "probe.h"
+#include "run.h"
 #include "textsafe.h"
 #include "xmalloc.h"
 
@@ -28,12 +28,12 @@ struct once_target {
 	struct once *o;
 	const struct config_mailbox *m;
 	const struct config_profile *p;
-	struct probe_result *r; /* NULL until its run is done */
+	struct run_result *r; /* NULL until its run is done */
 };
 
 struct once {
 	struct config *cfg;
-	struct probe_ctx *ctx;
+	struct run_ctx *ctx;
 	const struct config_mailbox **boxes;
 	int nboxes;
 	struct once_target *targets;
@@ -155,18 +155,17 @@ once_status_name(int rc)
 
 /* Fold a run's verdict into the exit status. */
 static void
-once_rate(struct once *o, const struct probe_result *r)
+once_rate(struct once *o, const struct run_result *r)
 {
 	o->worst = once_fold(o->worst, r->verdict);
 }
 
 /* Print one target's run. */
 static void
-once_print(struct once *o, const struct config_mailbox *m,
-    struct probe_result *r)
+once_print(struct once *o, const struct config_mailbox *m, struct run_result *r)
 {
 	struct frontend_result *fr = r->frontend;
-	struct ewsprobe_result *u;
+	struct urlcheck_result *u;
 	char phone[64] = "";
 	int i;
 
@@ -250,13 +249,13 @@ once_json_steps(struct json *j, const char *key, const char *scope,
 
 /* One URL's result as a JSON object. */
 static void
-once_json_url(struct json *j, const struct ewsprobe_result *u)
+once_json_url(struct json *j, const struct urlcheck_result *u)
 {
 	const struct chain_verdict *v = u->verdict;
 	size_t i;
 
 	json_object_begin(j);
-	ewsprobe_result_json(j, u);
+	urlcheck_result_json(j, u);
 	if (v != NULL) {
 		json_key(j, "certificates");
 		json_array_begin(j);
@@ -300,7 +299,7 @@ once_json_reason(struct json *j, enum reason r, const char *message,
 /* One target's run as a JSON object of the "targets" array. */
 static void
 once_json(struct once *o, const struct config_mailbox *m,
-    const struct config_profile *p, struct probe_result *r)
+    const struct config_profile *p, struct run_result *r)
 {
 	struct json *j = o->json;
 	const struct autodiscover_answer *a;
@@ -399,7 +398,7 @@ once_flush(struct once *o)
 			    t->m->name, t->m->address, t->p->name);
 			once_print(o, t->m, t->r);
 		}
-		probe_result_free(t->r);
+		run_result_free(t->r);
 		t->r = NULL;
 		o->next_print++;
 	}
@@ -408,7 +407,7 @@ once_flush(struct once *o)
 
 /* A target's run is done: keep its result, print what can be, go on. */
 static void
-once_done(struct probe_result *r, void *arg)
+once_done(struct run_result *r, void *arg)
 {
 	struct once_target *t = arg;
 	struct once *o = t->o;
@@ -434,7 +433,7 @@ once_next(struct once *o)
 	    o->running < o->cfg->concurrency && o->next_start < o->ntargets) {
 		t = &o->targets[o->next_start++];
 		o->running++;
-		probe_start(o->ctx, t->m, t->p, once_done, t);
+		run_start(o->ctx, t->m, t->p, once_done, t);
 	}
 	o->starting = 0;
 	if (o->running == 0 && o->next_print == o->ntargets)
@@ -593,13 +592,13 @@ once_run(const struct once_opts *op)
 			o.targets[o.ntargets++].p = o.boxes[j]->profiles[i];
 		}
 	}
-	if ((o.ctx = probe_ctx_new(o.cfg, &cause)) == NULL) {
+	if ((o.ctx = run_ctx_new(o.cfg, &cause)) == NULL) {
 		fprintf(stderr, "ewsprobed: %s\n", cause);
 		free(cause);
 		goto out;
 	}
 	/* A report tries every candidate unless the mailbox says otherwise. */
-	probe_ctx_set_discovery(o.ctx, CONFIG_DISCOVERY_ALL);
+	run_ctx_set_discovery(o.ctx, CONFIG_DISCOVERY_ALL);
 	if (op->json) {
 		o.json = json_new(JSON_PRETTY);
 		json_object_begin(o.json);
@@ -637,7 +636,7 @@ once_run(const struct once_opts *op)
 		        : "UNKNOWN: could not judge");
 out:
 	json_free(o.json);
-	probe_ctx_free(o.ctx);
+	run_ctx_free(o.ctx);
 	free(o.targets);
 	free(o.boxes);
 	config_unref(o.cfg);

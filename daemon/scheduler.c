@@ -22,7 +22,7 @@
 #include "loop.h"
 #include "msgid.h"
 #include "notify.h"
-#include "probe.h"
+#include "run.h"
 #include "retain.h"
 #include "scheduler.h"
 #include "state.h"
@@ -38,8 +38,8 @@ struct target {
 	struct state st;
 	uint64_t runs;
 	int64_t last_success;
-	struct probe_result *last;
-	struct probe *running;
+	struct run_result *last;
+	struct run *running;
 	int working; /* holds one of the concurrency slots */
 	int queued;
 	uint64_t due_ms; /* when its timer queued it */
@@ -80,7 +80,7 @@ static TAILQ_HEAD(, target) sched_targets = TAILQ_HEAD_INITIALIZER(
     sched_targets);
 static TAILQ_HEAD(, target) sched_queue = TAILQ_HEAD_INITIALIZER(sched_queue);
 static struct config *sched_cfg;
-static struct probe_ctx *sched_ctx;
+static struct run_ctx *sched_ctx;
 static unsigned int sched_running; /* runs in flight */
 static unsigned int sched_working; /* of those, holding a slot */
 static unsigned int sched_nqueued;
@@ -206,11 +206,11 @@ sched_learned_collect(struct sched_learned *l)
 	for (i = 0; i < sched_cfg->nmailboxes; i++) {
 		struct retain_discovery *d = &l->d[l->nd];
 
-		if (!probe_ctx_discovery(sched_ctx, i, &d->internal,
-		        &d->external, &age_ms))
+		if (!run_ctx_discovery(sched_ctx, i, &d->internal, &d->external,
+		        &age_ms))
 			continue;
 		d->mailbox = sched_cfg->mailboxes[i]->name;
-		d->key = probe_ctx_discovery_key(sched_ctx, i);
+		d->key = run_ctx_discovery_key(sched_ctx, i);
 		d->at = (int64_t)time(NULL) - (int64_t)(age_ms / 1000);
 		l->nd++;
 	}
@@ -218,8 +218,8 @@ sched_learned_collect(struct sched_learned *l)
 	l->nfe = sched_cfg->nprofiles;
 	for (i = 0; i < sched_cfg->nprofiles; i++) {
 		l->fe[i].profile = sched_cfg->profiles[i]->name;
-		l->fe[i].der64 = probe_ctx_frontend(sched_ctx, i);
-		l->fe[i].key = probe_ctx_frontend_key(sched_ctx, i);
+		l->fe[i].der64 = run_ctx_frontend(sched_ctx, i);
+		l->fe[i].key = run_ctx_frontend_key(sched_ctx, i);
 	}
 }
 
@@ -296,22 +296,22 @@ sched_retain_restore(void)
 		t->nexpiring = rt.nexpiring;
 	}
 	for (i = 0; i < sched_cfg->nmailboxes; i++) {
-		key = probe_ctx_discovery_key(sched_ctx, i);
+		key = run_ctx_discovery_key(sched_ctx, i);
 		got = retain_take_discovery(sched_cfg->mailboxes[i]->name, key,
 		    &in, &ex, &at);
 		free(key);
 		if (got)
-			probe_ctx_seed_discovery(sched_ctx, i, in, ex,
+			run_ctx_seed_discovery(sched_ctx, i, in, ex,
 			    at < now ? (uint64_t)(now - at) * 1000 : 0);
 	}
 	for (i = 0; i < sched_cfg->nprofiles; i++) {
-		if ((key = probe_ctx_frontend_key(sched_ctx, i)) == NULL)
+		if ((key = run_ctx_frontend_key(sched_ctx, i)) == NULL)
 			continue;
 		in = retain_take_frontend(sched_cfg->profiles[i]->name, key);
 		free(key);
 		if (in == NULL)
 			continue;
-		probe_ctx_seed_frontend(sched_ctx, i, in);
+		run_ctx_seed_frontend(sched_ctx, i, in);
 		free(in);
 	}
 	retain_forget();
@@ -402,12 +402,12 @@ sched_status_soon(void)
  * window, not on every run.
  */
 static void
-sched_check_expiry(struct target *t, const struct probe_result *r,
+sched_check_expiry(struct target *t, const struct run_result *r,
     const struct alert_target *at)
 {
 	const unsigned int windows[] = {sched_cfg->cert_warn_days, 7, 1};
 	const struct chain_verdict *v;
-	const struct ewsprobe_result *u;
+	const struct urlcheck_result *u;
 	time_t now = time(NULL);
 	char *key;
 	size_t k, i, w;
@@ -450,7 +450,7 @@ sched_check_expiry(struct target *t, const struct probe_result *r,
  * probed: a run that failed before the handshake proves nothing.
  */
 static void
-sched_prune_expiry(struct target *t, const struct probe_result *r)
+sched_prune_expiry(struct target *t, const struct run_result *r)
 {
 	const struct chain_verdict *v;
 	size_t k, i, e, kept = 0, len;
@@ -483,7 +483,7 @@ sched_prune_expiry(struct target *t, const struct probe_result *r)
 
 /* A run is done: state, alerts, status, next run. */
 static void
-sched_done(struct probe_result *r, void *arg)
+sched_done(struct run_result *r, void *arg)
 {
 	struct target *t = arg;
 	struct alert_target at;
@@ -520,8 +520,8 @@ sched_done(struct probe_result *r, void *arg)
 		r->frontend = t->last->frontend;
 		t->last->frontend = NULL;
 	}
-	probe_result_free(t->last);
-	probe_result_trim(r);
+	run_result_free(t->last);
+	run_result_trim(r);
 	t->last = r;
 	sched_status_soon();
 	sched_arm(t, sched_next_delay(t));
@@ -670,7 +670,7 @@ sched_run_queue(void)
 		sched_working++;
 		t->working = 1;
 		loop_timer_ms(t->hold, SCHED_SLOT_HOLD_MS);
-		t->running = probe_start(sched_ctx, t->m, t->p, sched_done, t);
+		t->running = run_start(sched_ctx, t->m, t->p, sched_done, t);
 	}
 	if (TAILQ_EMPTY(&sched_queue))
 		sched_behind_end();
@@ -697,14 +697,14 @@ static void
 sched_target_free(struct target *t)
 {
 	if (t->running != NULL) {
-		probe_cancel(t->running);
+		run_cancel(t->running);
 		sched_release(t);
 	}
 	if (t->queued)
 		sched_dequeue(t);
 	event_free(t->timer);
 	event_free(t->hold);
-	probe_result_free(t->last);
+	run_result_free(t->last);
 	for (size_t i = 0; i < t->nexpiring; i++)
 		free(t->expiring[i]);
 	free(t->expiring);
@@ -877,7 +877,7 @@ sched_fd_cap(const struct config *cfg)
 int
 scheduler_start(struct config *cfg, char **cause)
 {
-	if ((sched_ctx = probe_ctx_new(cfg, cause)) == NULL)
+	if ((sched_ctx = run_ctx_new(cfg, cause)) == NULL)
 		return -1;
 	sched_cfg = config_ref(cfg);
 	sched_started = (int64_t)time(NULL);
@@ -899,17 +899,17 @@ scheduler_start(struct config *cfg, char **cause)
 int
 scheduler_reload(struct config *cfg, char **cause)
 {
-	struct probe_ctx *ctx;
+	struct run_ctx *ctx;
 	struct sched_learned l;
 	struct target *t;
 
-	if ((ctx = probe_ctx_new(cfg, cause)) == NULL)
+	if ((ctx = run_ctx_new(cfg, cause)) == NULL)
 		return -1;
 	/* Runs in flight use the old context: cancel them first. */
 	TAILQ_FOREACH (t, &sched_targets, entry) {
 		t->was_due = t->running != NULL || t->queued;
 		if (t->running != NULL) {
-			probe_cancel(t->running);
+			run_cancel(t->running);
 			sched_release(t);
 		}
 		if (t->queued)
@@ -919,7 +919,7 @@ scheduler_reload(struct config *cfg, char **cause)
 	sched_learned_collect(&l);
 	retain_hold(l.d, l.nd, l.fe, l.nfe);
 	sched_learned_free(&l);
-	probe_ctx_free(sched_ctx);
+	run_ctx_free(sched_ctx);
 	sched_ctx = ctx;
 	config_unref(sched_cfg);
 	sched_cfg = config_ref(cfg);
@@ -940,7 +940,7 @@ scheduler_stop(void)
 
 	TAILQ_FOREACH (t, &sched_targets, entry) {
 		if (t->running != NULL) {
-			probe_cancel(t->running);
+			run_cancel(t->running);
 			sched_release(t);
 		}
 	}
@@ -952,7 +952,7 @@ scheduler_stop(void)
 	TAILQ_INIT(&sched_queue);
 	sched_nqueued = 0;
 	sched_behind = 0;
-	probe_ctx_free(sched_ctx);
+	run_ctx_free(sched_ctx);
 	sched_ctx = NULL;
 	config_unref(sched_cfg);
 	sched_cfg = NULL;

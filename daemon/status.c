@@ -58,7 +58,7 @@ status_timings(struct json *j, const struct step_timings *t)
 
 /*
  * The steps of a run as member "steps", if any are kept: the scheduler
- * keeps them for what failed or warned (probe_result_trim), as evidence.
+ * keeps them for what failed or warned (run_result_trim), as evidence.
  */
 static void
 status_steps(struct json *j, const struct step_list *steps)
@@ -114,13 +114,13 @@ status_cert_json(struct json *j, const struct certinfo *c, size_t position)
 
 /* One URL's result with its certificates. */
 static void
-status_url(struct json *j, const struct ewsprobe_result *u)
+status_url(struct json *j, const struct urlcheck_result *u)
 {
 	const struct chain_verdict *v = u->verdict;
 	size_t i;
 
 	json_object_begin(j);
-	ewsprobe_result_json(j, u);
+	urlcheck_result_json(j, u);
 	status_timings(j, &u->timings);
 	if (v != NULL) {
 		json_key(j, "certificates");
@@ -135,7 +135,7 @@ status_url(struct json *j, const struct ewsprobe_result *u)
 
 /* The last run of a target. */
 static void
-status_run(struct json *j, const struct probe_result *r)
+status_run(struct json *j, const struct run_result *r)
 {
 	int i;
 
@@ -334,7 +334,7 @@ status_prom(FILE *fp, const struct status_doc *d)
 	static const char *states[] = {"ok", "warning", "unknown", "critical"};
 	static const char *phases[] = {"connect", "tls", "first_byte", "total"};
 	const struct status_target *t;
-	const struct ewsprobe_result *u;
+	const struct urlcheck_result *u;
 	size_t i, k;
 	int j, s, ph;
 	int64_t us;

@@ -7,7 +7,7 @@
 #ifndef EWSPROBED_ALERT_H
 #define EWSPROBED_ALERT_H
 
-#include "probe.h"
+#include "run.h"
 #include "state.h"
 
 struct alert_target {
@@ -19,12 +19,11 @@ struct alert_target {
 };
 
 void alert_transition(const struct alert_target *, enum state_event,
-    const char *, const struct state *, const struct probe_result *);
+    const char *, const struct state *, const struct run_result *);
 void alert_frontend_changed(const struct alert_target *,
     const struct frontend_result *);
-void
-alert_urls_changed(const struct alert_target *, const struct probe_result *);
+void alert_urls_changed(const struct alert_target *, const struct run_result *);
 void alert_cert_expiring(const struct alert_target *,
-    const struct ewsprobe_result *, size_t, unsigned int);
+    const struct urlcheck_result *, size_t, unsigned int);
 
 #endif

@@ -6,7 +6,7 @@
  *
  * A verdict is plain data (no OpenSSL objects). Its structures stay public,
  * for reading only, because the verdict is evidence every reporter prints:
- * ewsprobe, once, status, alert, scheduler and checkcert read its fields,
+ * urlcheck, once, status, alert, scheduler and checkcert read its fields,
  * and an accessor per field would only restate them. Strings are owned by
  * the verdict; chain_verdict_free() releases everything. Reasons are the
  * daemon-wide enum reason (reason.h), which also maps each one to the

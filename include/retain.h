@@ -27,7 +27,7 @@ struct retain_discovery {
 	const char *mailbox;
 	const char *internal; /* or NULL */
 	const char *external; /* or NULL */
-	const char *key; /* what it depends on (probe_ctx_discovery_key) */
+	const char *key; /* what it depends on (run_ctx_discovery_key) */
 	int64_t at;
 };
 
@@ -35,7 +35,7 @@ struct retain_discovery {
 struct retain_frontend {
 	const char *profile;
 	const char *der64;
-	const char *key; /* where it was learned (probe_ctx_frontend_key) */
+	const char *key; /* where it was learned (run_ctx_frontend_key) */
 };
 
 #define RETAIN_FILE "retained.xml"

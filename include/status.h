@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "probe.h"
+#include "run.h"
 #include "state.h"
 
 /* What status needs to know of one target. */
@@ -26,7 +26,7 @@ struct status_target {
 	const struct state *state;
 	uint64_t runs;
 	int64_t last_success; /* wall seconds, 0 = never */
-	const struct probe_result *last; /* or NULL */
+	const struct run_result *last; /* or NULL */
 };
 
 /* The scheduler's load: runs and DNS lookups, and whether it is behind. */

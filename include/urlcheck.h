@@ -1,5 +1,5 @@
 /*
- * ewsprobe: one EWS URL probed as a Lync Phone Edition phone would use it,
+ * urlcheck: one EWS URL probed as a Lync Phone Edition phone would use it,
  * on the event loop: DNS, then an unauthenticated GetFolder over TLS under
  * the profile (the chain is captured and judged under the phone and the
  * system trust sets; the 401 must offer NTLM), then — only when phones
@@ -7,17 +7,17 @@
  * by NTLM, on a connection that refuses any chain phones would refuse.
  *
  * The result is delivered once through the done callback, from the loop;
- * ewsprobe_cancel() guarantees no callback.
+ * urlcheck_cancel() guarantees no callback.
  */
-#ifndef EWSPROBED_EWSPROBE_H
-#define EWSPROBED_EWSPROBE_H
+#ifndef EWSPROBED_URLCHECK_H
+#define EWSPROBED_URLCHECK_H
 
 #include "config.h"
 #include "reason.h"
 #include "step.h"
 #include "chain.h"
 
-struct ewsprobe_params {
+struct urlcheck_params {
 	const char *url;
 	const char *role; /* "internal" or "external" */
 	const struct config_profile *profile;
@@ -39,7 +39,7 @@ struct ewsprobe_params {
 	unsigned int warn_days;
 };
 
-struct ewsprobe_result {
+struct urlcheck_result {
 	enum reason reason; /* ok, a warning (reason_warning) or a failure */
 	int warning; /* findings or a skipped sign-in put phones at risk */
 	enum reason risk; /* the first warning reason met, or REASON_OK */
@@ -54,19 +54,19 @@ struct ewsprobe_result {
 	struct chain_verdict *verdict; /* NULL when no chain was seen */
 	char *message; /* one line, from the evidence */
 	char *remedy; /* or NULL */
-	struct step_list steps; /* emptied by probe_result_trim() when ok */
+	struct step_list steps; /* emptied by run_result_trim() when ok */
 	struct step_timings timings; /* of the unauthenticated request */
 	int64_t duration_us;
 };
 
-struct ewsprobe;
-typedef void (*ewsprobe_done_cb)(struct ewsprobe_result *, void *);
+struct urlcheck;
+typedef void (*urlcheck_done_cb)(struct urlcheck_result *, void *);
 
-struct ewsprobe *
-ewsprobe_start(const struct ewsprobe_params *, ewsprobe_done_cb, void *);
-void ewsprobe_cancel(struct ewsprobe *);
-void ewsprobe_result_free(struct ewsprobe_result *);
+struct urlcheck *
+urlcheck_start(const struct urlcheck_params *, urlcheck_done_cb, void *);
+void urlcheck_cancel(struct urlcheck *);
+void urlcheck_result_free(struct urlcheck_result *);
 struct json;
-void ewsprobe_result_json(struct json *, const struct ewsprobe_result *);
+void urlcheck_result_json(struct json *, const struct urlcheck_result *);
 
 #endif

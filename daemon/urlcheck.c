@@ -1,5 +1,5 @@
 /*
- * ewsprobe: owns the state machine of one EWS URL's probe — DNS, the
+ * urlcheck: owns the state machine of one EWS URL's probe — DNS, the
  * unauthenticated request, the verdicts, the authenticated request — and
  * the wording of its result. Library callbacks only advance the machine;
  * the decisions live in the step functions below.
@@ -11,7 +11,7 @@
 #include "dns.h"
 #include "explain.h"
 #include "ews.h"
-#include "ewsprobe.h"
+#include "urlcheck.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -19,16 +19,16 @@
 #include "tlscapture.h"
 #include "xmalloc.h"
 
-enum ewsprobe_state {
-	EWSPROBE_DNS,
-	EWSPROBE_PROBE, /* unauthenticated GetFolder */
-	EWSPROBE_AUTH, /* GetFolder with NTLM */
-	EWSPROBE_DONE,
+enum urlcheck_state {
+	URLCHECK_DNS,
+	URLCHECK_PROBE, /* unauthenticated GetFolder */
+	URLCHECK_AUTH, /* GetFolder with NTLM */
+	URLCHECK_DONE,
 };
 
-struct ewsprobe {
-	enum ewsprobe_state state;
-	struct ewsprobe_params p; /* strings copied below */
+struct urlcheck {
+	enum urlcheck_state state;
+	struct urlcheck_params p; /* strings copied below */
 	char *url, *role, *account, *password, *dns_servers;
 	char *mailbox, *domain;
 	char *host;
@@ -37,19 +37,19 @@ struct ewsprobe {
 	struct dns_lookup *lookup;
 	struct http_req *req;
 	struct tlscapture *cap;
-	struct ewsprobe_result *res;
-	ewsprobe_done_cb done;
+	struct urlcheck_result *res;
+	urlcheck_done_cb done;
 	void *arg;
 	uint64_t started_us;
 	int deferred; /* a bad-URL finish is queued */
 	int cancelled;
 };
 
-static void ewsprobe_finish(struct ewsprobe *);
+static void urlcheck_finish(struct urlcheck *);
 
 /* Free the probe (not its result). */
 static void
-ewsprobe_free(struct ewsprobe *ep)
+urlcheck_free(struct urlcheck *ep)
 {
 	if (ep->lookup != NULL)
 		dns_cancel(ep->lookup);
@@ -65,7 +65,7 @@ ewsprobe_free(struct ewsprobe *ep)
 	free(ep->host);
 	free(ep->addr);
 	if (ep->res != NULL)
-		ewsprobe_result_free(ep->res);
+		urlcheck_result_free(ep->res);
 	free(ep);
 }
 
@@ -75,7 +75,7 @@ ewsprobe_free(struct ewsprobe *ep)
  * answered, the verdict. Each adds its own certificate and step views.
  */
 void
-ewsprobe_result_json(struct json *j, const struct ewsprobe_result *u)
+urlcheck_result_json(struct json *j, const struct urlcheck_result *u)
 {
 	const struct chain_verdict *v = u->verdict;
 
@@ -124,7 +124,7 @@ ewsprobe_result_json(struct json *j, const struct ewsprobe_result *u)
 
 /* Free a result; NULL is a no-op. */
 void
-ewsprobe_result_free(struct ewsprobe_result *r)
+urlcheck_result_free(struct urlcheck_result *r)
 {
 	if (r == NULL)
 		return;
@@ -143,14 +143,14 @@ ewsprobe_result_free(struct ewsprobe_result *r)
 
 /* Set the result's reason, message and remedy (formatted). */
 static void
-ewsprobe_fail(struct ewsprobe *ep, enum reason reason, const char *remedy,
+urlcheck_fail(struct urlcheck *ep, enum reason reason, const char *remedy,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
-ewsprobe_fail(struct ewsprobe *ep, enum reason reason, const char *remedy,
+urlcheck_fail(struct urlcheck *ep, enum reason reason, const char *remedy,
     const char *fmt, ...)
 {
-	struct ewsprobe_result *r = ep->res;
+	struct urlcheck_result *r = ep->res;
 	char *what;
 	va_list ap;
 
@@ -175,7 +175,7 @@ ewsprobe_fail(struct ewsprobe *ep, enum reason reason, const char *remedy,
 
 /* Note a warning: phones work, at the risk named by reason. */
 static void
-ewsprobe_risk(struct ewsprobe *ep, enum reason reason)
+urlcheck_risk(struct urlcheck *ep, enum reason reason)
 {
 	ep->res->warning = 1;
 	if (ep->res->risk == REASON_OK)
@@ -187,7 +187,7 @@ ewsprobe_risk(struct ewsprobe *ep, enum reason reason)
  * warning met (a warning's reason is never ok).
  */
 static void
-ewsprobe_passed(struct ewsprobe *ep)
+urlcheck_passed(struct urlcheck *ep)
 {
 	ep->res->reason = ep->res->warning ? ep->res->risk : REASON_OK;
 }
@@ -197,9 +197,9 @@ ewsprobe_passed(struct ewsprobe *ep)
  * for phones, finding by finding: a warning says why it is one.
  */
 static void
-ewsprobe_say_risks(struct ewsprobe *ep)
+urlcheck_say_risks(struct urlcheck *ep)
 {
-	struct ewsprobe_result *r = ep->res;
+	struct urlcheck_result *r = ep->res;
 	char *risks, *msg;
 
 	if (r->verdict == NULL ||
@@ -213,7 +213,7 @@ ewsprobe_say_risks(struct ewsprobe *ep)
 
 /* Copy an HTTP request's outcome into a step. */
 static void
-ewsprobe_http_step(struct step *st, struct http_req *req)
+urlcheck_http_step(struct step *st, struct http_req *req)
 {
 	step_set_str(&st->method, "POST");
 	step_set_str(&st->url, http_req_url(req));
@@ -229,7 +229,7 @@ ewsprobe_http_step(struct step *st, struct http_req *req)
  * Exchange hardened against TLS 1.0.
  */
 static void
-ewsprobe_transport_failed(struct ewsprobe *ep, struct step *st)
+urlcheck_transport_failed(struct urlcheck *ep, struct step *st)
 {
 	enum http_status hs = http_req_status(ep->req);
 	const char *err = http_req_error(ep->req);
@@ -237,7 +237,7 @@ ewsprobe_transport_failed(struct ewsprobe *ep, struct step *st)
 	err = err != NULL ? err : http_status_name(hs);
 	switch (hs) {
 	case HTTP_ERR_CONNECT:
-		ewsprobe_fail(ep, REASON_CONNECT_FAILED,
+		urlcheck_fail(ep, REASON_CONNECT_FAILED,
 		    "check the EWS URL, the firewall and the load balancer "
 		    "between the phones' network and the server",
 		    "the TCP connection to %s port %d failed (%s)", ep->addr,
@@ -246,13 +246,13 @@ ewsprobe_transport_failed(struct ewsprobe *ep, struct step *st)
 	case HTTP_ERR_CONNECT_TIMEOUT:
 	case HTTP_ERR_TIMEOUT:
 	case HTTP_ERR_STALLED:
-		ewsprobe_fail(ep, REASON_TIMEOUT,
+		urlcheck_fail(ep, REASON_TIMEOUT,
 		    "check the server and the network path from the phones' "
 		    "network",
 		    "no complete answer from %s (%s)", ep->addr, err);
 		break;
 	case HTTP_ERR_TLS_VERSION:
-		ewsprobe_fail(ep, REASON_TLS_VERSION_UNSUPPORTED,
+		urlcheck_fail(ep, REASON_TLS_VERSION_UNSUPPORTED,
 		    "allow TLS 1.0 on the EWS endpoint the phones use (IIS "
 		    "SChannel settings or the load balancer's TLS profile)",
 		    "the server refuses TLS %s, the highest version phones "
@@ -264,7 +264,7 @@ ewsprobe_transport_failed(struct ewsprobe *ep, struct step *st)
 		break;
 	default:
 		if (hs == HTTP_ERR_TLS_HANDSHAKE || hs == HTTP_ERR_TLS_VERIFY)
-			ewsprobe_fail(ep, REASON_TLS_HANDSHAKE_FAILED,
+			urlcheck_fail(ep, REASON_TLS_HANDSHAKE_FAILED,
 			    ep->p.profile->tls_max <= CONFIG_TLS_1_1
 			        ? "phones offer only RSA key exchange (AES or "
 			          "3DES "
@@ -277,10 +277,10 @@ ewsprobe_transport_failed(struct ewsprobe *ep, struct step *st)
 			    "the TLS handshake failed (%s)", err);
 		else if (hs == HTTP_ERR_TOO_LARGE ||
 		    hs == HTTP_ERR_HEADERS_TOO_LARGE)
-			ewsprobe_fail(ep, REASON_RESPONSE_TOO_LARGE, NULL,
+			urlcheck_fail(ep, REASON_RESPONSE_TOO_LARGE, NULL,
 			    "the answer is too large (%s)", err);
 		else
-			ewsprobe_fail(ep, REASON_HTTP_ERROR, NULL,
+			urlcheck_fail(ep, REASON_HTTP_ERROR, NULL,
 			    "the request failed (%s)", err);
 		break;
 	}
@@ -293,7 +293,7 @@ ewsprobe_transport_failed(struct ewsprobe *ep, struct step *st)
  * says so with its reason.
  */
 static void
-ewsprobe_system_step(struct ewsprobe *ep)
+urlcheck_system_step(struct urlcheck *ep)
 {
 	const struct chain_verdict *v = ep->res->verdict;
 	struct step *st;
@@ -314,9 +314,9 @@ ewsprobe_system_step(struct ewsprobe *ep)
 
 /* Judge the captured chain; return 0 when phones trust it. */
 static int
-ewsprobe_judge(struct ewsprobe *ep)
+urlcheck_judge(struct urlcheck *ep)
 {
-	struct ewsprobe_result *r = ep->res;
+	struct urlcheck_result *r = ep->res;
 	STACK_OF(X509) *chain = tlscapture_chain(ep->cap);
 	struct step *st;
 	char *msg = NULL, *fix = NULL;
@@ -325,7 +325,7 @@ ewsprobe_judge(struct ewsprobe *ep)
 	    time(NULL), ep->p.warn_days);
 	st = step_add(&r->steps, STEP_TLS, 1, "certificate under %s (phones)",
 	    ep->p.profile->name);
-	ewsprobe_system_step(ep);
+	urlcheck_system_step(ep);
 	explain_verdict(r->verdict, ep->p.phone, ep->url, ep->role, &msg, &fix);
 	if (r->verdict->reason != REASON_OK) {
 		r->reason = r->verdict->reason;
@@ -342,7 +342,7 @@ ewsprobe_judge(struct ewsprobe *ep)
 		 * A certain failure on a known date comes before the risks
 		 * that depend on the phone's firmware.
 		 */
-		ewsprobe_risk(ep,
+		urlcheck_risk(ep,
 		    r->verdict->findings &
 		            CHAIN_FINDING_BIT(CHAIN_FINDING_EXPIRING)
 		        ? REASON_CERT_EXPIRING
@@ -360,10 +360,10 @@ ewsprobe_judge(struct ewsprobe *ep)
 }
 
 /* Start an EWS request (unauthenticated, or with NTLM when auth). */
-static void ewsprobe_http_cb(struct http_req *, void *);
+static void urlcheck_http_cb(struct http_req *, void *);
 
 static void
-ewsprobe_submit(struct ewsprobe *ep, int auth)
+urlcheck_submit(struct urlcheck *ep, int auth)
 {
 	char *body = ews_getfolder_request();
 
@@ -390,8 +390,8 @@ ewsprobe_submit(struct ewsprobe *ep, int auth)
 	http_req_set_ssl_ctx(ep->req, tlscapture_install, ep->cap);
 	if (auth)
 		http_req_set_ntlm(ep->req, ep->account, ep->password);
-	ep->state = auth ? EWSPROBE_AUTH : EWSPROBE_PROBE;
-	http_req_submit(ep->req, ewsprobe_http_cb, ep);
+	ep->state = auth ? URLCHECK_AUTH : URLCHECK_PROBE;
+	http_req_submit(ep->req, urlcheck_http_cb, ep);
 }
 
 /*
@@ -400,22 +400,22 @@ ewsprobe_submit(struct ewsprobe *ep, int auth)
  * skipped sign-in is a step of its own so nobody mistakes it for tested.
  */
 static void
-ewsprobe_unsigned(struct ewsprobe *ep)
+urlcheck_unsigned(struct urlcheck *ep)
 {
-	struct ewsprobe_result *r = ep->res;
+	struct urlcheck_result *r = ep->res;
 	struct step *st;
 
 	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (NTLM)", ep->url);
 	step_set(st, STEP_SKIP, NULL,
 	    "sign-in not tested: the mailbox has no account and credential");
-	ewsprobe_passed(ep);
+	urlcheck_passed(ep);
 	free(r->message);
 	xasprintf(&r->message,
 	    "phones can reach EWS at %s (%s): TLS trusted, NTLM offered "
 	    "(sign-in not tested)",
 	    ep->url, ep->role);
-	ewsprobe_say_risks(ep);
-	ewsprobe_finish(ep);
+	urlcheck_say_risks(ep);
+	urlcheck_finish(ep);
 }
 
 /*
@@ -426,7 +426,7 @@ ewsprobe_unsigned(struct ewsprobe *ep)
  * where the admin said its mailbox lives (docs/credentials.md).
  */
 static int
-ewsprobe_signin_allowed(const struct ewsprobe *ep)
+urlcheck_signin_allowed(const struct urlcheck *ep)
 {
 	char *host;
 	int ok;
@@ -447,9 +447,9 @@ ewsprobe_signin_allowed(const struct ewsprobe *ep)
  * warning that says how to admit the host — never "NTLM accepted".
  */
 static void
-ewsprobe_refuse_signin(struct ewsprobe *ep)
+urlcheck_refuse_signin(struct urlcheck *ep)
 {
-	struct ewsprobe_result *r = ep->res;
+	struct urlcheck_result *r = ep->res;
 	struct step *st;
 
 	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (NTLM)", ep->url);
@@ -459,8 +459,8 @@ ewsprobe_refuse_signin(struct ewsprobe *ep)
 	    "if it is your Exchange)",
 	    ep->host, ep->domain != NULL ? ep->domain : "(none)",
 	    ep->mailbox != NULL ? ep->mailbox : "?");
-	ewsprobe_risk(ep, REASON_SIGNIN_NOT_ALLOWED);
-	ewsprobe_passed(ep);
+	urlcheck_risk(ep, REASON_SIGNIN_NOT_ALLOWED);
+	urlcheck_passed(ep);
 	r->signin_refused = 1;
 	free(r->message);
 	xasprintf(&r->message,
@@ -468,20 +468,20 @@ ewsprobe_refuse_signin(struct ewsprobe *ep)
 	    "sign-in not tested: the credential goes only to hosts in %s "
 	    "or in signin_allow",
 	    ep->url, ep->role, ep->domain != NULL ? ep->domain : "(none)");
-	ewsprobe_say_risks(ep);
+	urlcheck_say_risks(ep);
 	free(r->remedy);
 	xasprintf(&r->remedy,
 	    "if %s is your Exchange, add it to signin_allow in [mailbox %s]; "
 	    "otherwise find out why Autodiscover names it",
 	    ep->host, ep->mailbox != NULL ? ep->mailbox : "?");
-	ewsprobe_finish(ep);
+	urlcheck_finish(ep);
 }
 
 /* The unauthenticated answer: chain, 401 offers; then sign in. */
 static void
-ewsprobe_step_probe(struct ewsprobe *ep)
+urlcheck_step_probe(struct urlcheck *ep)
 {
-	struct ewsprobe_result *r = ep->res;
+	struct urlcheck_result *r = ep->res;
 	const char *offers[8];
 	struct step *st;
 	size_t n;
@@ -489,17 +489,17 @@ ewsprobe_step_probe(struct ewsprobe *ep)
 
 	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (no credentials)",
 	    ep->url);
-	ewsprobe_http_step(st, ep->req);
+	urlcheck_http_step(st, ep->req);
 	r->timings = st->timings;
 	step_set_str(&r->address, http_req_address(ep->req));
 	step_set_str(&r->tls_version, http_req_tls_version(ep->req));
 	if (http_req_status(ep->req) != HTTP_DONE) {
-		ewsprobe_transport_failed(ep, st);
+		urlcheck_transport_failed(ep, st);
 		/* A chain seen before the failure is still judged. */
 		if (tlscapture_chain(ep->cap) != NULL &&
 		    r->reason == REASON_TLS_HANDSHAKE_FAILED)
-			(void)ewsprobe_judge(ep);
-		ewsprobe_finish(ep);
+			(void)urlcheck_judge(ep);
+		urlcheck_finish(ep);
 		return;
 	}
 	r->http_status = http_req_code(ep->req);
@@ -510,47 +510,47 @@ ewsprobe_step_probe(struct ewsprobe *ep)
 	step_set(st, STEP_OK, NULL, "HTTP %ld over %s; offers %s",
 	    r->http_status, r->tls_version != NULL ? r->tls_version : "TLS",
 	    r->auth_offered);
-	if (ewsprobe_judge(ep) != 0) {
-		ewsprobe_finish(ep);
+	if (urlcheck_judge(ep) != 0) {
+		urlcheck_finish(ep);
 		return;
 	}
 	if (r->http_status != 401) {
-		ewsprobe_fail(ep, REASON_HTTP_ERROR,
+		urlcheck_fail(ep, REASON_HTTP_ERROR,
 		    "check that the URL is the EWS endpoint "
 		    "(/EWS/Exchange.asmx) and that Windows authentication is "
 		    "on",
 		    "EWS answered HTTP %ld where Exchange asks for "
 		    "authentication (401)",
 		    r->http_status);
-		ewsprobe_finish(ep);
+		urlcheck_finish(ep);
 		return;
 	}
 	if (!ews_auth_phone_ok(bits)) {
-		ewsprobe_fail(ep, REASON_AUTH_NTLM_NOT_OFFERED,
+		urlcheck_fail(ep, REASON_AUTH_NTLM_NOT_OFFERED,
 		    "enable Windows authentication (NTLM) on the EWS virtual "
 		    "directory: Set-WebServicesVirtualDirectory "
 		    "-WindowsAuthentication $true",
 		    "EWS offers only %s; phones can sign in with NTLM only",
 		    r->auth_offered);
-		ewsprobe_finish(ep);
+		urlcheck_finish(ep);
 		return;
 	}
 	if (ep->password == NULL) {
-		ewsprobe_unsigned(ep);
+		urlcheck_unsigned(ep);
 		return;
 	}
-	if (!ewsprobe_signin_allowed(ep)) {
-		ewsprobe_refuse_signin(ep);
+	if (!urlcheck_signin_allowed(ep)) {
+		urlcheck_refuse_signin(ep);
 		return;
 	}
-	ewsprobe_submit(ep, 1);
+	urlcheck_submit(ep, 1);
 }
 
 /* The authenticated answer: 200 with a successful GetFolder is ok. */
 static void
-ewsprobe_step_auth(struct ewsprobe *ep)
+urlcheck_step_auth(struct urlcheck *ep)
 {
-	struct ewsprobe_result *r = ep->res;
+	struct urlcheck_result *r = ep->res;
 	struct ews_answer ans;
 	struct step *st;
 	const char *body;
@@ -558,17 +558,17 @@ ewsprobe_step_auth(struct ewsprobe *ep)
 
 	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (NTLM as %s)", ep->url,
 	    ep->account);
-	ewsprobe_http_step(st, ep->req);
+	urlcheck_http_step(st, ep->req);
 	if (http_req_status(ep->req) != HTTP_DONE) {
 		if (tlscapture_refused(ep->cap))
-			ewsprobe_fail(ep, REASON_CERT_UNTRUSTED_PHONE, NULL,
+			urlcheck_fail(ep, REASON_CERT_UNTRUSTED_PHONE, NULL,
 			    "the certificate changed between two requests and "
 			    "phones do not trust the new one");
 		else
-			ewsprobe_transport_failed(ep, st);
+			urlcheck_transport_failed(ep, st);
 		step_set(st, STEP_FAIL, reason_name(r->reason), "%s",
 		    r->message);
-		ewsprobe_finish(ep);
+		urlcheck_finish(ep);
 		return;
 	}
 	r->http_status = http_req_code(ep->req);
@@ -576,13 +576,13 @@ ewsprobe_step_auth(struct ewsprobe *ep)
 	ews_parse_answer(body, len, &ans);
 	step_set_str(&r->ews_code, ans.response_code);
 	if (r->http_status == 401)
-		ewsprobe_fail(ep, REASON_AUTH_FAILED,
+		urlcheck_fail(ep, REASON_AUTH_FAILED,
 		    "check the monitoring account's password (the credential "
 		    "file), that it is not locked out, and that it may use EWS",
 		    "the account %s was refused with NTLM (HTTP 401)",
 		    ep->account);
 	else if (ans.outcome == EWS_FAULT || ans.outcome == EWS_ERROR)
-		ewsprobe_fail(ep, REASON_EWS_FAULT,
+		urlcheck_fail(ep, REASON_EWS_FAULT,
 		    "check the mailbox and EWS on the server (event log, "
 		    "Get-WebServicesVirtualDirectory)",
 		    "EWS answered GetFolder(calendar) with %s%s%s%s (HTTP %ld)",
@@ -591,17 +591,17 @@ ewsprobe_step_auth(struct ewsprobe *ep)
 		    ans.message != NULL ? ans.message : "",
 		    ans.message != NULL ? ")" : "", r->http_status);
 	else if (r->http_status != 200 || ans.outcome != EWS_SUCCESS)
-		ewsprobe_fail(ep, REASON_HTTP_ERROR, NULL,
+		urlcheck_fail(ep, REASON_HTTP_ERROR, NULL,
 		    "EWS answered HTTP %ld with %s", r->http_status,
 		    ews_outcome_name(ans.outcome));
 	else {
-		ewsprobe_passed(ep);
+		urlcheck_passed(ep);
 		free(r->message);
 		xasprintf(&r->message,
 		    "phones can use EWS at %s (%s): TLS "
 		    "trusted, NTLM accepted, calendar read",
 		    ep->url, ep->role);
-		ewsprobe_say_risks(ep);
+		urlcheck_say_risks(ep);
 	}
 	if (!reason_failed(r->reason))
 		step_set(st, STEP_OK, NULL, "HTTP 200, GetFolder %s%s%s",
@@ -612,26 +612,26 @@ ewsprobe_step_auth(struct ewsprobe *ep)
 		step_set(st, STEP_FAIL, reason_name(r->reason), "%s",
 		    r->message);
 	ews_answer_clear(&ans);
-	ewsprobe_finish(ep);
+	urlcheck_finish(ep);
 }
 
 /* http's done callback: advance the machine. */
 static void
-ewsprobe_http_cb(struct http_req *req, void *arg)
+urlcheck_http_cb(struct http_req *req, void *arg)
 {
-	struct ewsprobe *ep = arg;
+	struct urlcheck *ep = arg;
 
-	if (ep->state == EWSPROBE_PROBE)
-		ewsprobe_step_probe(ep);
-	else if (ep->state == EWSPROBE_AUTH)
-		ewsprobe_step_auth(ep);
+	if (ep->state == URLCHECK_PROBE)
+		urlcheck_step_probe(ep);
+	else if (ep->state == URLCHECK_AUTH)
+		urlcheck_step_auth(ep);
 }
 
 /* The DNS answer: pin the address dns_result_pick chooses, or fail. */
 static void
-ewsprobe_dns_cb(const struct dns_result *dr, void *arg)
+urlcheck_dns_cb(const struct dns_result *dr, void *arg)
 {
-	struct ewsprobe *ep = arg;
+	struct urlcheck *ep = arg;
 	struct step *st;
 
 	ep->lookup = NULL;
@@ -640,39 +640,39 @@ ewsprobe_dns_cb(const struct dns_result *dr, void *arg)
 	st->timings.total_us = dr->elapsed_us;
 	if (dr->status == DNS_TIMEOUT) {
 		/* No answer says nothing about the name: do not blame it. */
-		ewsprobe_fail(ep, REASON_DNS_TIMEOUT,
+		urlcheck_fail(ep, REASON_DNS_TIMEOUT,
 		    "check that the DNS servers ewsprobed asks (dns_servers, "
 		    "else /etc/resolv.conf) answer, and their load; the name "
 		    "itself may well exist",
 		    "the DNS servers did not answer for %s in time", ep->host);
 		step_set(st, STEP_FAIL, reason_name(REASON_DNS_TIMEOUT), "%s",
 		    dns_status_name(dr->status));
-		ewsprobe_finish(ep);
+		urlcheck_finish(ep);
 		return;
 	}
 	if (dr->status != DNS_OK || dr->naddrs == 0) {
-		ewsprobe_fail(ep, REASON_DNS_FAILED,
+		urlcheck_fail(ep, REASON_DNS_FAILED,
 		    "publish the EWS host name in the DNS the phones use",
 		    "the name %s does not resolve (%s)", ep->host,
 		    dns_status_name(dr->status));
 		step_set(st, STEP_FAIL, reason_name(REASON_DNS_FAILED), "%s",
 		    dns_status_name(dr->status));
-		ewsprobe_finish(ep);
+		urlcheck_finish(ep);
 		return;
 	}
 	ep->addr = xstrdup(dns_result_pick(dr)->text);
 	step_set_str(&st->address, ep->addr);
 	step_set(st, STEP_OK, NULL, "%s", ep->addr);
-	ewsprobe_submit(ep, 0);
+	urlcheck_submit(ep, 0);
 }
 
 /* Deliver the result and free the probe. */
 static void
-ewsprobe_finish(struct ewsprobe *ep)
+urlcheck_finish(struct urlcheck *ep)
 {
-	struct ewsprobe_result *r = ep->res;
+	struct urlcheck_result *r = ep->res;
 
-	ep->state = EWSPROBE_DONE;
+	ep->state = URLCHECK_DONE;
 	ep->res = NULL;
 	r->duration_us = (int64_t)(loop_now_usec() - ep->started_us);
 	ep->done(r, ep->arg);
@@ -680,27 +680,27 @@ ewsprobe_finish(struct ewsprobe *ep)
 	 * We may be inside http's done callback for ep->req; http allows
 	 * freeing a request there.
 	 */
-	ewsprobe_free(ep);
+	urlcheck_free(ep);
 }
 
 /* Deferred failure of a URL that cannot be probed at all. */
 static void
-ewsprobe_bad_url(void *arg)
+urlcheck_bad_url(void *arg)
 {
-	struct ewsprobe *ep = arg;
+	struct urlcheck *ep = arg;
 
 	if (ep->cancelled)
-		ewsprobe_free(ep);
+		urlcheck_free(ep);
 	else
-		ewsprobe_finish(ep);
+		urlcheck_finish(ep);
 }
 
-/* Start probing one EWS URL; see ewsprobe.h. */
-struct ewsprobe *
-ewsprobe_start(const struct ewsprobe_params *p, ewsprobe_done_cb done,
+/* Start probing one EWS URL; see urlcheck.h. */
+struct urlcheck *
+urlcheck_start(const struct urlcheck_params *p, urlcheck_done_cb done,
     void *arg)
 {
-	struct ewsprobe *ep = xcalloc(1, sizeof *ep);
+	struct urlcheck *ep = xcalloc(1, sizeof *ep);
 	struct http_url u;
 
 	ep->p = *p;
@@ -725,34 +725,34 @@ ewsprobe_start(const struct ewsprobe_params *p, ewsprobe_done_cb done,
 	ep->res->reason = REASON_INTERNAL;
 
 	if (http_url_split(p->url, &u) != NULL) {
-		ewsprobe_fail(ep, REASON_HTTP_ERROR, NULL,
+		urlcheck_fail(ep, REASON_HTTP_ERROR, NULL,
 		    "'%s' is not a usable URL", p->url);
 		ep->deferred = 1;
-		loop_defer(ewsprobe_bad_url, ep);
+		loop_defer(urlcheck_bad_url, ep);
 	} else {
 		ep->host = u.host;
 		ep->port = u.port;
 		u.host = NULL;
 		http_url_clear(&u);
-		ep->state = EWSPROBE_DNS;
+		ep->state = URLCHECK_DNS;
 		ep->lookup = dns_lookup_addr(ep->host, ep->dns_servers,
-		    ewsprobe_dns_cb, ep);
+		    urlcheck_dns_cb, ep);
 	}
 	return ep;
 }
 
 /* Cancel a probe: no callback will follow. */
 void
-ewsprobe_cancel(struct ewsprobe *ep)
+urlcheck_cancel(struct urlcheck *ep)
 {
-	if (ep == NULL || ep->state == EWSPROBE_DONE)
+	if (ep == NULL || ep->state == URLCHECK_DONE)
 		return;
 	if (ep->deferred) {
 		ep->cancelled = 1;
 		return;
 	}
 	http_req_cancel(ep->req);
-	ep->state = EWSPROBE_DONE;
+	ep->state = URLCHECK_DONE;
 	ep->done = NULL;
-	ewsprobe_free(ep);
+	urlcheck_free(ep);
 }

@@ -1,7 +1,7 @@
 /*
- * probe: owns a target's run (Front End learning when due, then the two EWS
+ * run: owns a target's run (Front End learning when due, then the two EWS
  * URLs one after the other, or once when they are the same URL) and the
- * rule that turns two URL results into one verdict; and the probe context
+ * rule that turns two URL results into one verdict; and the run context
  * (trust sets per configuration load, when each profile's pool issuer was
  * last learned, the learning in flight that concurrent runs of a profile
  * share).
@@ -14,11 +14,11 @@
 
 #include "log.h"
 #include "loop.h"
-#include "probe.h"
+#include "run.h"
 #include "xmalloc.h"
 
 /* A mailbox's discovered EWS URLs and when they were found. */
-struct probe_disc {
+struct run_disc {
 	int valid;
 	int ews_failed; /* the last run's EWS failed */
 	char *internal;
@@ -27,47 +27,47 @@ struct probe_disc {
 };
 
 /* Where a mailbox or profile of the configuration is, by its address. */
-struct probe_index {
+struct run_index {
 	const void *key;
 	size_t idx;
 };
 
-struct probe;
-TAILQ_HEAD(probe_queue, probe);
+struct run;
+TAILQ_HEAD(run_queue, run);
 
 /*
  * A profile's Front End learning in flight and the runs waiting for it:
  * one handshake per profile at a time, whose result every waiter gets.
  */
-struct probe_learning {
-	struct probe_ctx *ctx;
+struct run_learning {
+	struct run_ctx *ctx;
 	size_t pidx;
 	struct frontend *fe; /* NULL: none in flight */
-	struct probe_queue waiters;
+	struct run_queue waiters;
 };
 
-struct probe_ctx {
+struct run_ctx {
 	struct config *cfg; /* a reference */
-	struct probe_disc *disc; /* by mailbox index */
+	struct run_disc *disc; /* by mailbox index */
 	struct trustset *system;
 	struct trustset **phones; /* by profile index */
 	uint64_t *learned_ms; /* by profile index; 0 = never */
-	struct probe_learning *learning; /* by profile index */
+	struct run_learning *learning; /* by profile index */
 	enum config_discovery discovery; /* for mailboxes that set none */
-	struct probe_index *mindex; /* mailboxes by address, sorted */
-	struct probe_index *pindex; /* profiles by address, sorted */
+	struct run_index *mindex; /* mailboxes by address, sorted */
+	struct run_index *pindex; /* profiles by address, sorted */
 };
 
-enum probe_state {
-	PROBE_DISCOVER,
-	PROBE_FRONTEND,
-	PROBE_URLS,
-	PROBE_DONE,
+enum run_state {
+	RUN_DISCOVER,
+	RUN_FRONTEND,
+	RUN_URLS,
+	RUN_DONE,
 };
 
-struct probe {
-	enum probe_state state;
-	struct probe_ctx *ctx;
+struct run {
+	enum run_state state;
+	struct run_ctx *ctx;
 	const struct config_mailbox *m;
 	const struct config_profile *p;
 	size_t pidx;
@@ -77,19 +77,19 @@ struct probe {
 	int fixed; /* the URLs are the configuration's, not discovered */
 	struct autodiscover *ad;
 	size_t midx;
-	struct ewsprobe *ep;
-	struct probe_result *res;
-	probe_done_cb done;
+	struct urlcheck *ep;
+	struct run_result *res;
+	run_done_cb done;
 	void *arg;
 	uint64_t started_us;
-	TAILQ_ENTRY(probe) wait_entry; /* in learning's waiters (FRONTEND) */
+	TAILQ_ENTRY(run) wait_entry; /* in learning's waiters (FRONTEND) */
 };
 
-static void probe_next(struct probe *);
+static void run_next(struct run *);
 
 /* The DNS servers of a mailbox (or the daemon's) as one list, or NULL. */
 char *
-probe_dns_servers(const struct config *cfg, const struct config_mailbox *m)
+run_dns_servers(const struct config *cfg, const struct config_mailbox *m)
 {
 	const struct strlist *l =
 	    m->dns_servers.n > 0 ? &m->dns_servers : &cfg->dns_servers;
@@ -107,10 +107,10 @@ probe_dns_servers(const struct config *cfg, const struct config_mailbox *m)
 
 /* Order index rows by the address of what they index. */
 static int
-probe_index_cmp(const void *a, const void *b)
+run_index_cmp(const void *a, const void *b)
 {
-	uintptr_t x = (uintptr_t)((const struct probe_index *)a)->key;
-	uintptr_t y = (uintptr_t)((const struct probe_index *)b)->key;
+	uintptr_t x = (uintptr_t)((const struct run_index *)a)->key;
+	uintptr_t y = (uintptr_t)((const struct run_index *)b)->key;
 
 	return x < y ? -1 : x > y;
 }
@@ -119,26 +119,26 @@ probe_index_cmp(const void *a, const void *b)
  * Index n configuration objects (mailboxes or profiles) by address, once
  * per configuration, so that starting a run does not scan them all.
  */
-static struct probe_index *
-probe_index_new(void *const *objs, size_t n)
+static struct run_index *
+run_index_new(void *const *objs, size_t n)
 {
-	struct probe_index *ix = xcalloc(n > 0 ? n : 1, sizeof *ix);
+	struct run_index *ix = xcalloc(n > 0 ? n : 1, sizeof *ix);
 
 	for (size_t i = 0; i < n; i++) {
 		ix[i].key = objs[i];
 		ix[i].idx = i;
 	}
-	qsort(ix, n, sizeof *ix, probe_index_cmp);
+	qsort(ix, n, sizeof *ix, run_index_cmp);
 	return ix;
 }
 
 /* The index of obj among the n indexed, or n when it is not one. */
 static size_t
-probe_index_find(const struct probe_index *ix, size_t n, const void *obj)
+run_index_find(const struct run_index *ix, size_t n, const void *obj)
 {
-	struct probe_index key = {obj, 0}, *e;
+	struct run_index key = {obj, 0}, *e;
 
-	e = n == 0 ? NULL : bsearch(&key, ix, n, sizeof *ix, probe_index_cmp);
+	e = n == 0 ? NULL : bsearch(&key, ix, n, sizeof *ix, run_index_cmp);
 	return e != NULL ? e->idx : n;
 }
 
@@ -146,10 +146,10 @@ probe_index_find(const struct probe_index *ix, size_t n, const void *obj)
  * Build the trust sets of a configuration: the system store and one phone
  * set per profile (parsed once here, shared by every handshake).
  */
-struct probe_ctx *
-probe_ctx_new(struct config *cfg, char **cause)
+struct run_ctx *
+run_ctx_new(struct config *cfg, char **cause)
 {
-	struct probe_ctx *ctx = xcalloc(1, sizeof *ctx);
+	struct run_ctx *ctx = xcalloc(1, sizeof *ctx);
 	char *why = NULL;
 	size_t i;
 
@@ -167,9 +167,9 @@ probe_ctx_new(struct config *cfg, char **cause)
 	ctx->disc = xcalloc(cfg->nmailboxes > 0 ? cfg->nmailboxes : 1,
 	    sizeof *ctx->disc);
 	ctx->mindex =
-	    probe_index_new((void *const *)cfg->mailboxes, cfg->nmailboxes);
+	    run_index_new((void *const *)cfg->mailboxes, cfg->nmailboxes);
 	ctx->pindex =
-	    probe_index_new((void *const *)cfg->profiles, cfg->nprofiles);
+	    run_index_new((void *const *)cfg->profiles, cfg->nprofiles);
 	ctx->system = trustset_new_system(cfg->system_store_file, &why);
 	if (ctx->system == NULL) {
 		xasprintf(cause, "system store: %s", why);
@@ -187,7 +187,7 @@ probe_ctx_new(struct config *cfg, char **cause)
 
 fail:
 	free(why);
-	probe_ctx_free(ctx);
+	run_ctx_free(ctx);
 	return NULL;
 }
 
@@ -198,9 +198,9 @@ fail:
  * it is rebuilt whenever urls[0] changes.
  */
 static void
-probe_share_url(struct probe_result *r)
+run_share_url(struct run_result *r)
 {
-	struct ewsprobe_result *v;
+	struct urlcheck_result *v;
 
 	if (r->urls[1] != NULL) {
 		free(r->urls[1]->role);
@@ -220,9 +220,9 @@ probe_share_url(struct probe_result *r)
  * most of its memory; the steps of failures stay as their evidence.
  */
 void
-probe_result_trim(struct probe_result *r)
+run_result_trim(struct run_result *r)
 {
-	struct ewsprobe_result *u;
+	struct urlcheck_result *u;
 	int i;
 
 	if (r->discovery != NULL && r->discovery->found)
@@ -235,7 +235,7 @@ probe_result_trim(struct probe_result *r)
 			step_list_free(&u->steps);
 	}
 	if (r->one_url)
-		probe_share_url(r);
+		run_share_url(r);
 }
 
 /*
@@ -243,14 +243,14 @@ probe_result_trim(struct probe_result *r)
  * daemon's default) or "all" (the one-shot report's).
  */
 void
-probe_ctx_set_discovery(struct probe_ctx *ctx, enum config_discovery mode)
+run_ctx_set_discovery(struct run_ctx *ctx, enum config_discovery mode)
 {
 	ctx->discovery = mode;
 }
 
 /* Free a context; NULL is a no-op. Runs using it must be over. */
 void
-probe_ctx_free(struct probe_ctx *ctx)
+run_ctx_free(struct run_ctx *ctx)
 {
 	size_t i;
 
@@ -277,7 +277,7 @@ probe_ctx_free(struct probe_ctx *ctx)
 
 /* Free a result; NULL is a no-op. */
 void
-probe_result_free(struct probe_result *r)
+run_result_free(struct run_result *r)
 {
 	if (r == NULL)
 		return;
@@ -289,12 +289,12 @@ probe_result_free(struct probe_result *r)
 	free(r->prev_internal_ews_url);
 	free(r->prev_external_ews_url);
 	frontend_result_free(r->frontend);
-	ewsprobe_result_free(r->urls[0]);
+	urlcheck_result_free(r->urls[0]);
 	if (r->one_url && r->urls[1] != NULL) {
 		free(r->urls[1]->role);
 		free(r->urls[1]);
 	} else
-		ewsprobe_result_free(r->urls[1]);
+		urlcheck_result_free(r->urls[1]);
 	free(r);
 }
 
@@ -304,10 +304,10 @@ probe_result_free(struct probe_result *r)
  * warning (phones work, but not everywhere or not for long).
  */
 static void
-probe_verdict(struct probe *pr)
+run_verdict(struct run *pr)
 {
-	struct probe_result *r = pr->res;
-	struct ewsprobe_result *bad = NULL, *refused = NULL, *risky = NULL, *u;
+	struct run_result *r = pr->res;
+	struct urlcheck_result *bad = NULL, *refused = NULL, *risky = NULL, *u;
 	int i, nurl = 0, nok = 0;
 
 	for (i = 0; i < 2; i++) {
@@ -380,9 +380,9 @@ probe_verdict(struct probe *pr)
  * handshake, which nobody needs any more.
  */
 static void
-probe_unwait(struct probe *pr)
+run_unwait(struct run *pr)
 {
-	struct probe_learning *l = &pr->ctx->learning[pr->pidx];
+	struct run_learning *l = &pr->ctx->learning[pr->pidx];
 
 	TAILQ_REMOVE(&l->waiters, pr, wait_entry);
 	if (TAILQ_EMPTY(&l->waiters) && l->fe != NULL) {
@@ -393,13 +393,13 @@ probe_unwait(struct probe *pr)
 
 /* Free the run (not its delivered result). */
 static void
-probe_free(struct probe *pr)
+run_free(struct run *pr)
 {
 	if (pr->ad != NULL)
 		autodiscover_cancel(pr->ad);
 	if (pr->ep != NULL)
-		ewsprobe_cancel(pr->ep);
-	probe_result_free(pr->res);
+		urlcheck_cancel(pr->ep);
+	run_result_free(pr->res);
 	free(pr->servers);
 	free(pr);
 }
@@ -410,12 +410,12 @@ probe_free(struct probe *pr)
  * others a copy — and goes on with its URLs.
  */
 static void
-probe_frontend_cb(struct frontend_result *fr, void *arg)
+run_frontend_cb(struct frontend_result *fr, void *arg)
 {
-	struct probe_learning *l = arg;
-	struct probe_ctx *ctx = l->ctx;
-	struct probe_queue ready;
-	struct probe *pr;
+	struct run_learning *l = arg;
+	struct run_ctx *ctx = l->ctx;
+	struct run_queue ready;
+	struct run *pr;
 	int first = 1;
 
 	l->fe = NULL;
@@ -431,8 +431,8 @@ probe_frontend_cb(struct frontend_result *fr, void *arg)
 		TAILQ_REMOVE(&ready, pr, wait_entry);
 		pr->res->frontend = first ? fr : frontend_result_copy(fr);
 		first = 0;
-		pr->state = PROBE_URLS;
-		probe_next(pr);
+		pr->state = RUN_URLS;
+		run_next(pr);
 	}
 	if (first)
 		frontend_result_free(fr);
@@ -443,43 +443,43 @@ probe_frontend_cb(struct frontend_result *fr, void *arg)
  * is reported under each (its messages name both).
  */
 static void
-probe_url_cb(struct ewsprobe_result *er, void *arg)
+run_url_cb(struct urlcheck_result *er, void *arg)
 {
-	struct probe *pr = arg;
+	struct run *pr = arg;
 
 	pr->ep = NULL;
 	pr->res->urls[pr->url++] = er;
 	if (pr->both) {
 		free(er->role);
 		er->role = xstrdup("internal");
-		probe_share_url(pr->res);
+		run_share_url(pr->res);
 		pr->url = 2;
 	}
-	probe_next(pr);
+	run_next(pr);
 }
 
 /* Deliver the result and free the run (from a deferred call). */
 static void
-probe_finish(void *arg)
+run_finish(void *arg)
 {
-	struct probe *pr = arg;
-	struct probe_result *r = pr->res;
+	struct run *pr = arg;
+	struct run_result *r = pr->res;
 
 	pr->res = NULL;
 	r->duration_us = (int64_t)(loop_now_usec() - pr->started_us);
-	pr->state = PROBE_DONE;
+	pr->state = RUN_DONE;
 	if (pr->done != NULL)
 		pr->done(r, pr->arg);
 	else
-		probe_result_free(r);
-	probe_free(pr);
+		run_result_free(r);
+	run_free(pr);
 }
 
 /* Advance: the next URL, or the verdict. */
 static void
-probe_next(struct probe *pr)
+run_next(struct run *pr)
 {
-	struct ewsprobe_params ep;
+	struct urlcheck_params ep;
 	const char *url;
 
 	while (pr->url < 2) {
@@ -509,16 +509,16 @@ probe_next(struct probe *pr)
 		ep.signin_fixed = pr->fixed;
 		ep.timeout_ms = (long)pr->ctx->cfg->timeout_ms;
 		ep.warn_days = pr->ctx->cfg->cert_warn_days;
-		pr->ep = ewsprobe_start(&ep, probe_url_cb, pr);
+		pr->ep = urlcheck_start(&ep, run_url_cb, pr);
 		return;
 	}
-	probe_verdict(pr);
+	run_verdict(pr);
 	if (pr->midx < pr->ctx->cfg->nmailboxes &&
 	    pr->ctx->disc[pr->midx].valid)
 		pr->ctx->disc[pr->midx].ews_failed =
 		    pr->res->verdict == STATE_CRITICAL;
 	/* Never call back inside a library callback's stack. */
-	loop_defer(probe_finish, pr);
+	loop_defer(run_finish, pr);
 }
 
 /*
@@ -527,7 +527,7 @@ probe_next(struct probe *pr)
  * Autodiscover may know better by now.
  */
 static uint64_t
-probe_disc_ttl(const struct probe_ctx *ctx, const struct probe_disc *d)
+run_disc_ttl(const struct run_ctx *ctx, const struct run_disc *d)
 {
 	uint64_t ttl = ctx->cfg->discovery_interval_ms;
 
@@ -538,9 +538,9 @@ probe_disc_ttl(const struct probe_ctx *ctx, const struct probe_disc *d)
 
 /* Take the mailbox's cached discovered URLs. */
 static void
-probe_use_cached(struct probe *pr)
+run_use_cached(struct run *pr)
 {
-	struct probe_disc *d = &pr->ctx->disc[pr->midx];
+	struct run_disc *d = &pr->ctx->disc[pr->midx];
 
 	pr->res->internal_ews_url =
 	    d->internal != NULL ? xstrdup(d->internal) : NULL;
@@ -550,32 +550,32 @@ probe_use_cached(struct probe *pr)
 
 /* Whether two optional strings differ. */
 static int
-probe_differ(const char *a, const char *b)
+run_differ(const char *a, const char *b)
 {
 	if (a == NULL || b == NULL)
 		return a != b;
 	return strcmp(a, b) != 0;
 }
 
-static void probe_after_discovery(struct probe *);
+static void run_after_discovery(struct run *);
 
 /*
  * Discovery is done: cache its URLs (noting a change from the ones found
  * before), then go on; without URLs the verdict says why.
  */
 static void
-probe_discovered_cb(struct autodiscover_result *ar, void *arg)
+run_discovered_cb(struct autodiscover_result *ar, void *arg)
 {
-	struct probe *pr = arg;
-	struct probe_disc *d = &pr->ctx->disc[pr->midx];
-	struct probe_result *r = pr->res;
+	struct run *pr = arg;
+	struct run_disc *d = &pr->ctx->disc[pr->midx];
+	struct run_result *r = pr->res;
 
 	pr->ad = NULL;
 	r->discovery = ar;
 	if (ar->found) {
 		if (d->valid &&
-		    (probe_differ(d->internal, ar->internal_ews_url) ||
-		        probe_differ(d->external, ar->external_ews_url))) {
+		    (run_differ(d->internal, ar->internal_ews_url) ||
+		        run_differ(d->external, ar->external_ews_url))) {
 			r->urls_changed = 1;
 			r->prev_internal_ews_url = d->internal;
 			r->prev_external_ews_url = d->external;
@@ -591,34 +591,34 @@ probe_discovered_cb(struct autodiscover_result *ar, void *arg)
 		    : NULL;
 		d->at_ms = loop_now_ms();
 		d->valid = 1;
-		probe_use_cached(pr);
+		run_use_cached(pr);
 	} else if (d->valid)
 		/* Keep probing the URLs phones still have cached. */
-		probe_use_cached(pr);
-	probe_after_discovery(pr);
+		run_use_cached(pr);
+	run_after_discovery(pr);
 }
 
 /* Start a run of mailbox m under profile p. */
-struct probe *
-probe_start(struct probe_ctx *ctx, const struct config_mailbox *m,
-    const struct config_profile *p, probe_done_cb done, void *arg)
+struct run *
+run_start(struct run_ctx *ctx, const struct config_mailbox *m,
+    const struct config_profile *p, run_done_cb done, void *arg)
 {
-	struct probe *pr = xcalloc(1, sizeof *pr);
+	struct run *pr = xcalloc(1, sizeof *pr);
 	uint64_t now = loop_now_ms();
 
 	pr->ctx = ctx;
 	pr->m = m;
 	pr->p = p;
-	pr->pidx = probe_index_find(ctx->pindex, ctx->cfg->nprofiles, p);
+	pr->pidx = run_index_find(ctx->pindex, ctx->cfg->nprofiles, p);
 	if (pr->pidx == ctx->cfg->nprofiles)
 		fatalx("profile %s is not in the configuration", p->name);
-	pr->servers = probe_dns_servers(ctx->cfg, m);
+	pr->servers = run_dns_servers(ctx->cfg, m);
 	pr->done = done;
 	pr->arg = arg;
 	pr->started_us = loop_now_usec();
 	pr->res = xcalloc(1, sizeof *pr->res);
 	pr->res->started = (int64_t)time(NULL);
-	pr->midx = probe_index_find(ctx->mindex, ctx->cfg->nmailboxes, m);
+	pr->midx = run_index_find(ctx->mindex, ctx->cfg->nmailboxes, m);
 	if (m->ews_internal_url != NULL || m->ews_external_url != NULL) {
 		/* The admin typed these: sign in there (docs/credentials.md). */
 		pr->fixed = 1;
@@ -631,8 +631,8 @@ probe_start(struct probe_ctx *ctx, const struct config_mailbox *m,
 	} else if (pr->midx < ctx->cfg->nmailboxes &&
 	    ctx->disc[pr->midx].valid &&
 	    now - ctx->disc[pr->midx].at_ms <
-	        probe_disc_ttl(ctx, &ctx->disc[pr->midx])) {
-		probe_use_cached(pr);
+	        run_disc_ttl(ctx, &ctx->disc[pr->midx])) {
+		run_use_cached(pr);
 	} else {
 		struct autodiscover_params ap;
 
@@ -647,21 +647,21 @@ probe_start(struct probe_ctx *ctx, const struct config_mailbox *m,
 		    ? m->discovery
 		    : ctx->discovery;
 		ap.timeout_ms = (long)ctx->cfg->timeout_ms;
-		pr->state = PROBE_DISCOVER;
-		pr->ad = autodiscover_start(&ap, probe_discovered_cb, pr);
+		pr->state = RUN_DISCOVER;
+		pr->ad = autodiscover_start(&ap, run_discovered_cb, pr);
 		return pr;
 	}
-	probe_after_discovery(pr);
+	run_after_discovery(pr);
 	return pr;
 }
 
 /* Go on after the URLs are known: Front End learning when due, URLs. */
 static void
-probe_after_discovery(struct probe *pr)
+run_after_discovery(struct run *pr)
 {
-	struct probe_ctx *ctx = pr->ctx;
+	struct run_ctx *ctx = pr->ctx;
 	const struct config_profile *p = pr->p;
-	struct probe_learning *l = &ctx->learning[pr->pidx];
+	struct run_learning *l = &ctx->learning[pr->pidx];
 	uint64_t now = loop_now_ms();
 
 	if (p->frontend_host != NULL &&
@@ -672,33 +672,33 @@ probe_after_discovery(struct probe *pr)
 		 * handshake is under way wait for it instead of starting
 		 * their own. It asks the first waiter's DNS servers.
 		 */
-		pr->state = PROBE_FRONTEND;
+		pr->state = RUN_FRONTEND;
 		TAILQ_INSERT_TAIL(&l->waiters, pr, wait_entry);
 		if (l->fe == NULL)
 			l->fe = frontend_learn(p, ctx->phones[pr->pidx],
 			    pr->servers, (long)ctx->cfg->timeout_ms,
-			    probe_frontend_cb, l);
+			    run_frontend_cb, l);
 		return;
 	}
-	pr->state = PROBE_URLS;
-	probe_next(pr);
+	pr->state = RUN_URLS;
+	run_next(pr);
 }
 
 /* Cancel a run: no callback will follow. */
 void
-probe_cancel(struct probe *pr)
+run_cancel(struct run *pr)
 {
-	if (pr == NULL || pr->state == PROBE_DONE)
+	if (pr == NULL || pr->state == RUN_DONE)
 		return;
 	/* A finish already queued cannot be withdrawn: mute it. */
-	if (pr->url >= 2 && pr->ep == NULL && pr->state != PROBE_FRONTEND) {
+	if (pr->url >= 2 && pr->ep == NULL && pr->state != RUN_FRONTEND) {
 		pr->done = NULL;
 		return;
 	}
-	if (pr->state == PROBE_FRONTEND)
-		probe_unwait(pr);
-	pr->state = PROBE_DONE;
-	probe_free(pr);
+	if (pr->state == RUN_FRONTEND)
+		run_unwait(pr);
+	pr->state = RUN_DONE;
+	run_free(pr);
 }
 
 /*
@@ -708,10 +708,10 @@ probe_cancel(struct probe *pr)
  * are used again only while this is the same.
  */
 char *
-probe_ctx_discovery_key(const struct probe_ctx *ctx, size_t midx)
+run_ctx_discovery_key(const struct run_ctx *ctx, size_t midx)
 {
 	const struct config_mailbox *m = ctx->cfg->mailboxes[midx];
-	char *servers = probe_dns_servers(ctx->cfg, m), *key;
+	char *servers = run_dns_servers(ctx->cfg, m), *key;
 	enum config_discovery mode = m->discovery != CONFIG_DISCOVERY_DEFAULT
 	    ? m->discovery
 	    : ctx->discovery;
@@ -728,7 +728,7 @@ probe_ctx_discovery_key(const struct probe_ctx *ctx, size_t midx)
  * only while this is the same.
  */
 char *
-probe_ctx_frontend_key(const struct probe_ctx *ctx, size_t pidx)
+run_ctx_frontend_key(const struct run_ctx *ctx, size_t pidx)
 {
 	const struct config_profile *p = ctx->cfg->profiles[pidx];
 	char *key;
@@ -744,10 +744,10 @@ probe_ctx_frontend_key(const struct probe_ctx *ctx, size_t pidx)
  * across a restart by retain); takes internal and external.
  */
 void
-probe_ctx_seed_discovery(struct probe_ctx *ctx, size_t midx, char *internal,
+run_ctx_seed_discovery(struct run_ctx *ctx, size_t midx, char *internal,
     char *external, uint64_t age_ms)
 {
-	struct probe_disc *d = &ctx->disc[midx];
+	struct run_disc *d = &ctx->disc[midx];
 	uint64_t now = loop_now_ms();
 
 	free(d->internal);
@@ -763,10 +763,10 @@ probe_ctx_seed_discovery(struct probe_ctx *ctx, size_t midx, char *internal,
  * are none.
  */
 int
-probe_ctx_discovery(const struct probe_ctx *ctx, size_t midx,
-    const char **internal, const char **external, uint64_t *age_ms)
+run_ctx_discovery(const struct run_ctx *ctx, size_t midx, const char **internal,
+    const char **external, uint64_t *age_ms)
 {
-	const struct probe_disc *d = &ctx->disc[midx];
+	const struct run_disc *d = &ctx->disc[midx];
 
 	if (!d->valid)
 		return 0;
@@ -782,7 +782,7 @@ probe_ctx_discovery(const struct probe_ctx *ctx, size_t midx,
  * which then reports a change. A bad one is warned about and ignored.
  */
 void
-probe_ctx_seed_frontend(struct probe_ctx *ctx, size_t pidx, const char *der64)
+run_ctx_seed_frontend(struct run_ctx *ctx, size_t pidx, const char *der64)
 {
 	char *cause = NULL;
 
@@ -798,7 +798,7 @@ probe_ctx_seed_frontend(struct probe_ctx *ctx, size_t pidx, const char *der64)
  * it), or NULL when the profile learns none.
  */
 char *
-probe_ctx_frontend(const struct probe_ctx *ctx, size_t pidx)
+run_ctx_frontend(const struct run_ctx *ctx, size_t pidx)
 {
 	if (ctx->cfg->profiles[pidx]->frontend_host == NULL)
 		return NULL;
