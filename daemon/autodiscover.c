@@ -18,6 +18,7 @@
 #include "log.h"
 #include "loop.h"
 #include "strlist.h"
+#include "task.h"
 #include "xmalloc.h"
 
 enum ad_kind {
@@ -53,8 +54,7 @@ struct autodiscover {
 	enum reason last_reason;
 	int refused_signin; /* a candidate answered 401 */
 	enum reason refused; /* a redirect we refused, or REASON_OK */
-	int finishing; /* ad_finish is queued */
-	int cancelled;
+	struct task task; /* running, finishing, cancelled (task.h) */
 	struct autodiscover_result *res;
 	autodiscover_done_cb done;
 	void *arg;
@@ -208,17 +208,13 @@ autodiscover_result_free(struct autodiscover_result *r)
 	free(r);
 }
 
-/* Deliver the result and free the discovery (from a deferred call). */
+/* The queued delivery (task.h): word the end, deliver, free. */
 static void
 ad_finish(void *arg)
 {
 	struct autodiscover *ad = arg;
 	struct autodiscover_result *r = ad->res;
 
-	if (ad->cancelled) {
-		ad_free(ad);
-		return;
-	}
 	ad->res = NULL;
 	if (!r->found && r->message == NULL && ad->refused_signin) {
 		/* The account matters more than the other candidates. */
@@ -259,8 +255,7 @@ ad_stop(struct autodiscover *ad, enum reason reason, const char *why)
 		    ad->address, why);
 	}
 	ad_queue_clear(ad);
-	ad->finishing = 1;
-	loop_defer(ad_finish, ad);
+	task_finish(&ad->task);
 }
 
 /* Count a hop; stop the walk past the budget. Return 0 to go on. */
@@ -782,8 +777,14 @@ ad_next(struct autodiscover *ad)
 		    dns_lookup_addr(ad->host, ad->servers, ad_dns_cb, ad);
 		return;
 	}
-	ad->finishing = 1;
-	loop_defer(ad_finish, ad);
+	task_finish(&ad->task);
+}
+
+/* A cancelled discovery: free it with no delivery (task.h). */
+static void
+ad_discard(void *arg)
+{
+	ad_free(arg);
 }
 
 /* Start a discovery; see autodiscover.h. */
@@ -798,6 +799,7 @@ autodiscover_start(const struct autodiscover_params *p,
 	ad->password = p->password != NULL ? xstrdup(p->password) : NULL;
 	ad->servers = p->dns_servers != NULL ? xstrdup(p->dns_servers) : NULL;
 	ad->done = done;
+	task_init(&ad->task, ad_finish, ad_discard, ad);
 	ad->arg = arg;
 	ad->res = xcalloc(1, sizeof *ad->res);
 	step_list_init(&ad->res->steps);
@@ -812,12 +814,6 @@ autodiscover_start(const struct autodiscover_params *p,
 void
 autodiscover_cancel(struct autodiscover *ad)
 {
-	if (ad == NULL)
-		return;
-	if (ad->finishing) {
-		/* ad_finish is queued and frees it. */
-		ad->cancelled = 1;
-		return;
-	}
-	ad_free(ad);
+	if (ad != NULL)
+		task_cancel(&ad->task);
 }

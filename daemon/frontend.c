@@ -11,6 +11,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "task.h"
 #include "tlscapture.h"
 #include "xmalloc.h"
 
@@ -26,6 +27,7 @@ struct frontend {
 	struct frontend_result *res;
 	frontend_done_cb done;
 	void *arg;
+	struct task task; /* running, finishing, cancelled (task.h) */
 };
 
 /* Free a result; NULL is a no-op. */
@@ -85,15 +87,30 @@ frontend_free(struct frontend *fe)
 	free(fe);
 }
 
-/* Deliver the result, then free the run. */
+/* The result is ready: deliver it on the next loop turn (task.h). */
 static void
 frontend_finish(struct frontend *fe)
 {
+	task_finish(&fe->task);
+}
+
+/* The queued delivery: hand the result over, then free the run. */
+static void
+frontend_deliver(void *arg)
+{
+	struct frontend *fe = arg;
 	struct frontend_result *r = fe->res;
 
 	fe->res = NULL;
 	fe->done(r, fe->arg);
 	frontend_free(fe);
+}
+
+/* A cancelled learning run: free it with no delivery. */
+static void
+frontend_discard(void *arg)
+{
+	frontend_free(arg);
 }
 
 /* The handshake is over: learn from the chain it presented. */
@@ -189,6 +206,7 @@ frontend_learn(const struct config_profile *p, struct trustset *phone,
 	fe->timeout_ms = timeout_ms;
 	fe->done = done;
 	fe->arg = arg;
+	task_init(&fe->task, frontend_deliver, frontend_discard, fe);
 	fe->res = xcalloc(1, sizeof *fe->res);
 	step_list_init(&fe->res->steps);
 	xasprintf(&fe->url, "https://%s:%d/", p->frontend_host,
@@ -203,5 +221,5 @@ void
 frontend_cancel(struct frontend *fe)
 {
 	if (fe != NULL)
-		frontend_free(fe);
+		task_cancel(&fe->task);
 }

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "loop.h"
 #include "run.h"
+#include "task.h"
 #include "xmalloc.h"
 
 /* A mailbox's discovered EWS URLs and when they were found. */
@@ -58,15 +59,16 @@ struct run_ctx {
 	struct run_index *pindex; /* profiles by address, sorted */
 };
 
-enum run_state {
+/* What a running run waits for; its life cycle is its task's. */
+enum run_phase {
 	RUN_DISCOVER,
 	RUN_FRONTEND,
 	RUN_URLS,
-	RUN_DONE,
 };
 
 struct run {
-	enum run_state state;
+	enum run_phase phase;
+	struct task task; /* running, finishing, cancelled (task.h) */
 	struct run_ctx *ctx;
 	const struct config_mailbox *m;
 	const struct config_profile *p;
@@ -431,7 +433,7 @@ run_frontend_cb(struct frontend_result *fr, void *arg)
 		TAILQ_REMOVE(&ready, pr, wait_entry);
 		pr->res->frontend = first ? fr : frontend_result_copy(fr);
 		first = 0;
-		pr->state = RUN_URLS;
+		pr->phase = RUN_URLS;
 		run_next(pr);
 	}
 	if (first)
@@ -458,20 +460,26 @@ run_url_cb(struct urlcheck_result *er, void *arg)
 	run_next(pr);
 }
 
-/* Deliver the result and free the run (from a deferred call). */
+/* The queued delivery (task.h): hand the result over, free the run. */
 static void
-run_finish(void *arg)
+run_deliver(void *arg)
 {
 	struct run *pr = arg;
 	struct run_result *r = pr->res;
 
 	pr->res = NULL;
-	r->duration_us = (int64_t)(loop_now_usec() - pr->started_us);
-	pr->state = RUN_DONE;
-	if (pr->done != NULL)
-		pr->done(r, pr->arg);
-	else
-		run_result_free(r);
+	pr->done(r, pr->arg);
+	run_free(pr);
+}
+
+/* A cancelled run: leave a learning it waits on, free it, no delivery. */
+static void
+run_discard(void *arg)
+{
+	struct run *pr = arg;
+
+	if (pr->phase == RUN_FRONTEND)
+		run_unwait(pr);
 	run_free(pr);
 }
 
@@ -517,8 +525,8 @@ run_next(struct run *pr)
 	    pr->ctx->disc[pr->midx].valid)
 		pr->ctx->disc[pr->midx].ews_failed =
 		    pr->res->verdict == STATE_CRITICAL;
-	/* Never call back inside a library callback's stack. */
-	loop_defer(run_finish, pr);
+	pr->res->duration_us = (int64_t)(loop_now_usec() - pr->started_us);
+	task_finish(&pr->task);
 }
 
 /*
@@ -615,6 +623,7 @@ run_start(struct run_ctx *ctx, const struct config_mailbox *m,
 	pr->servers = run_dns_servers(ctx->cfg, m);
 	pr->done = done;
 	pr->arg = arg;
+	task_init(&pr->task, run_deliver, run_discard, pr);
 	pr->started_us = loop_now_usec();
 	pr->res = xcalloc(1, sizeof *pr->res);
 	pr->res->started = (int64_t)time(NULL);
@@ -647,7 +656,7 @@ run_start(struct run_ctx *ctx, const struct config_mailbox *m,
 		    ? m->discovery
 		    : ctx->discovery;
 		ap.timeout_ms = (long)ctx->cfg->timeout_ms;
-		pr->state = RUN_DISCOVER;
+		pr->phase = RUN_DISCOVER;
 		pr->ad = autodiscover_start(&ap, run_discovered_cb, pr);
 		return pr;
 	}
@@ -672,7 +681,7 @@ run_after_discovery(struct run *pr)
 		 * handshake is under way wait for it instead of starting
 		 * their own. It asks the first waiter's DNS servers.
 		 */
-		pr->state = RUN_FRONTEND;
+		pr->phase = RUN_FRONTEND;
 		TAILQ_INSERT_TAIL(&l->waiters, pr, wait_entry);
 		if (l->fe == NULL)
 			l->fe = frontend_learn(p, ctx->phones[pr->pidx],
@@ -680,7 +689,7 @@ run_after_discovery(struct run *pr)
 			    run_frontend_cb, l);
 		return;
 	}
-	pr->state = RUN_URLS;
+	pr->phase = RUN_URLS;
 	run_next(pr);
 }
 
@@ -688,17 +697,8 @@ run_after_discovery(struct run *pr)
 void
 run_cancel(struct run *pr)
 {
-	if (pr == NULL || pr->state == RUN_DONE)
-		return;
-	/* A finish already queued cannot be withdrawn: mute it. */
-	if (pr->url >= 2 && pr->ep == NULL && pr->state != RUN_FRONTEND) {
-		pr->done = NULL;
-		return;
-	}
-	if (pr->state == RUN_FRONTEND)
-		run_unwait(pr);
-	pr->state = RUN_DONE;
-	run_free(pr);
+	if (pr != NULL)
+		task_cancel(&pr->task);
 }
 
 /*

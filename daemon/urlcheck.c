@@ -16,6 +16,7 @@
 #include "json.h"
 #include "log.h"
 #include "loop.h"
+#include "task.h"
 #include "tlscapture.h"
 #include "xmalloc.h"
 
@@ -23,7 +24,6 @@ enum urlcheck_state {
 	URLCHECK_DNS,
 	URLCHECK_PROBE, /* unauthenticated GetFolder */
 	URLCHECK_AUTH, /* GetFolder with NTLM */
-	URLCHECK_DONE,
 };
 
 struct urlcheck {
@@ -41,8 +41,7 @@ struct urlcheck {
 	urlcheck_done_cb done;
 	void *arg;
 	uint64_t started_us;
-	int deferred; /* a bad-URL finish is queued */
-	int cancelled;
+	struct task task; /* running, finishing, cancelled (task.h) */
 };
 
 static void urlcheck_finish(struct urlcheck *);
@@ -666,33 +665,34 @@ urlcheck_dns_cb(const struct dns_result *dr, void *arg)
 	urlcheck_submit(ep, 0);
 }
 
-/* Deliver the result and free the probe. */
+/* The result is ready: deliver it on the next loop turn (task.h). */
 static void
 urlcheck_finish(struct urlcheck *ep)
 {
+	ep->res->duration_us = (int64_t)(loop_now_usec() - ep->started_us);
+	task_finish(&ep->task);
+}
+
+/* The queued delivery: hand the result over, then free the check. */
+static void
+urlcheck_deliver(void *arg)
+{
+	struct urlcheck *ep = arg;
 	struct urlcheck_result *r = ep->res;
 
-	ep->state = URLCHECK_DONE;
 	ep->res = NULL;
-	r->duration_us = (int64_t)(loop_now_usec() - ep->started_us);
 	ep->done(r, ep->arg);
-	/*
-	 * We may be inside http's done callback for ep->req; http allows
-	 * freeing a request there.
-	 */
 	urlcheck_free(ep);
 }
 
-/* Deferred failure of a URL that cannot be probed at all. */
+/* A cancelled check: stop its request and free it, with no delivery. */
 static void
-urlcheck_bad_url(void *arg)
+urlcheck_discard(void *arg)
 {
 	struct urlcheck *ep = arg;
 
-	if (ep->cancelled)
-		urlcheck_free(ep);
-	else
-		urlcheck_finish(ep);
+	http_req_cancel(ep->req);
+	urlcheck_free(ep);
 }
 
 /* Start probing one EWS URL; see urlcheck.h. */
@@ -714,6 +714,7 @@ urlcheck_start(const struct urlcheck_params *p, urlcheck_done_cb done,
 	ep->domain = p->domain != NULL ? dns_lower(xstrdup(p->domain)) : NULL;
 	ep->done = done;
 	ep->arg = arg;
+	task_init(&ep->task, urlcheck_deliver, urlcheck_discard, ep);
 	ep->started_us = loop_now_usec();
 	ep->res = xcalloc(1, sizeof *ep->res);
 	step_list_init(&ep->res->steps);
@@ -727,8 +728,7 @@ urlcheck_start(const struct urlcheck_params *p, urlcheck_done_cb done,
 	if (http_url_split(p->url, &u) != NULL) {
 		urlcheck_fail(ep, REASON_HTTP_ERROR, NULL,
 		    "'%s' is not a usable URL", p->url);
-		ep->deferred = 1;
-		loop_defer(urlcheck_bad_url, ep);
+		urlcheck_finish(ep);
 	} else {
 		ep->host = u.host;
 		ep->port = u.port;
@@ -741,18 +741,10 @@ urlcheck_start(const struct urlcheck_params *p, urlcheck_done_cb done,
 	return ep;
 }
 
-/* Cancel a probe: no callback will follow. */
+/* Cancel a check: no callback will follow. */
 void
 urlcheck_cancel(struct urlcheck *ep)
 {
-	if (ep == NULL || ep->state == URLCHECK_DONE)
-		return;
-	if (ep->deferred) {
-		ep->cancelled = 1;
-		return;
-	}
-	http_req_cancel(ep->req);
-	ep->state = URLCHECK_DONE;
-	ep->done = NULL;
-	urlcheck_free(ep);
+	if (ep != NULL)
+		task_cancel(&ep->task);
 }
