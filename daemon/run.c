@@ -16,6 +16,7 @@
 #include "loop.h"
 #include "run.h"
 #include "task.h"
+#include "verdict.h"
 #include "xmalloc.h"
 
 /* A mailbox's discovered EWS URLs and when they were found. */
@@ -300,82 +301,6 @@ run_result_free(struct run_result *r)
 	free(r);
 }
 
-/*
- * The verdict of a target from its URL results: no URL or no anchor is
- * unknown; every URL failing is critical; one failing, or findings, is a
- * warning (phones work, but not everywhere or not for long).
- */
-static void
-run_verdict(struct run *pr)
-{
-	struct run_result *r = pr->res;
-	struct urlcheck_result *bad = NULL, *refused = NULL, *risky = NULL, *u;
-	int i, nurl = 0, nok = 0;
-
-	for (i = 0; i < 2; i++) {
-		if ((u = r->urls[i]) == NULL)
-			continue;
-		nurl++;
-		if (!reason_failed(u->reason)) {
-			nok++;
-			if (reason_warning(u->reason) && risky == NULL)
-				risky = u;
-			if (u->signin_refused && refused == NULL)
-				refused = u;
-		} else if (bad == NULL)
-			bad = u;
-	}
-	/* Never say "can use" for a sign-in that was not tried. */
-	if (refused != NULL)
-		risky = refused;
-	/* A warning's reason is never ok: it names the risk. */
-	r->reason = bad != NULL ? bad->reason
-	    : risky != NULL     ? risky->reason
-	                        : REASON_OK;
-	u = bad != NULL ? bad : risky;
-	r->role =
-	    u != NULL ? (u == r->urls[0] ? "internal" : "external") : NULL;
-	if (nurl == 0 && r->discovery != NULL && !r->discovery->found) {
-		r->verdict = STATE_CRITICAL;
-		r->reason = r->discovery->reason;
-		r->message = xstrdup(r->discovery->message);
-		r->remedy = xstrdup(
-		    "check the Autodiscover DNS records "
-		    "(autodiscover.<domain>, _autodiscover._tcp SRV) and the "
-		    "Autodiscover virtual directory the phones' DNS leads to");
-		return;
-	}
-	if (nurl == 0) {
-		r->verdict = STATE_UNKNOWN;
-		r->reason = REASON_AUTODISCOVER_NO_EWS_URL;
-		xasprintf(&r->message,
-		    "mailbox %s has no EWS URL to probe: "
-		    "this build probes the fixed URLs ews_internal_url and "
-		    "ews_external_url",
-		    pr->m->name);
-		return;
-	}
-	if (bad != NULL && bad->reason == REASON_FRONTEND_UNKNOWN)
-		r->verdict = STATE_UNKNOWN;
-	else if (nok == 0)
-		r->verdict = STATE_CRITICAL;
-	else if (nok < nurl || risky != NULL)
-		r->verdict = STATE_WARNING;
-	else
-		r->verdict = STATE_OK;
-	if (bad != NULL) {
-		r->message = xstrdup(bad->message);
-		r->remedy = bad->remedy != NULL ? xstrdup(bad->remedy) : NULL;
-	} else if (risky != NULL) {
-		/* Its message says what the risk is for phones. */
-		r->message = xstrdup(risky->message);
-		r->remedy =
-		    risky->remedy != NULL ? xstrdup(risky->remedy) : NULL;
-	} else
-		xasprintf(&r->message, "phones can use Exchange for %s%s",
-		    pr->m->address,
-		    pr->m->password == NULL ? " (sign-in not tested)" : "");
-}
 
 /*
  * Leave the profile's learning; the last waiter to leave ends the
@@ -520,7 +445,7 @@ run_next(struct run *pr)
 		pr->ep = urlcheck_start(&ep, run_url_cb, pr);
 		return;
 	}
-	run_verdict(pr);
+	verdict_run(pr->res, pr->m);
 	if (pr->midx < pr->ctx->cfg->nmailboxes &&
 	    pr->ctx->disc[pr->midx].valid)
 		pr->ctx->disc[pr->midx].ews_failed =

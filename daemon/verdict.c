@@ -1,0 +1,89 @@
+/*
+ * verdict: owns the rule that turns what one run found into the target's
+ * verdict (ok / warning / critical / unknown), its reason, and the message
+ * and remedy the journal and reports carry. Each URL's own reason comes
+ * from urlcheck (its chain verdict from chain.c, its wording from
+ * explain.c); this file only combines them, so the rule can be read and
+ * tested in one place.
+ */
+#include <stdlib.h>
+
+#include "verdict.h"
+#include "xmalloc.h"
+
+/*
+ * Set r's verdict, reason, role, message and remedy from its URL results
+ * and its discovery (m names the mailbox in the words): no URL or no anchor is
+ * unknown; every URL failing is critical; one failing, or findings, is a
+ * warning (phones work, but not everywhere or not for long).
+ */
+void
+verdict_run(struct run_result *r, const struct config_mailbox *m)
+{
+	struct urlcheck_result *bad = NULL, *refused = NULL, *risky = NULL, *u;
+	int i, nurl = 0, nok = 0;
+
+	for (i = 0; i < 2; i++) {
+		if ((u = r->urls[i]) == NULL)
+			continue;
+		nurl++;
+		if (!reason_failed(u->reason)) {
+			nok++;
+			if (reason_warning(u->reason) && risky == NULL)
+				risky = u;
+			if (u->signin_refused && refused == NULL)
+				refused = u;
+		} else if (bad == NULL)
+			bad = u;
+	}
+	/* Never say "can use" for a sign-in that was not tried. */
+	if (refused != NULL)
+		risky = refused;
+	/* A warning's reason is never ok: it names the risk. */
+	r->reason = bad != NULL ? bad->reason
+	    : risky != NULL     ? risky->reason
+	                        : REASON_OK;
+	u = bad != NULL ? bad : risky;
+	r->role =
+	    u != NULL ? (u == r->urls[0] ? "internal" : "external") : NULL;
+	if (nurl == 0 && r->discovery != NULL && !r->discovery->found) {
+		r->verdict = STATE_CRITICAL;
+		r->reason = r->discovery->reason;
+		r->message = xstrdup(r->discovery->message);
+		r->remedy = xstrdup(
+		    "check the Autodiscover DNS records "
+		    "(autodiscover.<domain>, _autodiscover._tcp SRV) and the "
+		    "Autodiscover virtual directory the phones' DNS leads to");
+		return;
+	}
+	if (nurl == 0) {
+		r->verdict = STATE_UNKNOWN;
+		r->reason = REASON_AUTODISCOVER_NO_EWS_URL;
+		xasprintf(&r->message,
+		    "mailbox %s has no EWS URL to probe: "
+		    "this build probes the fixed URLs ews_internal_url and "
+		    "ews_external_url",
+		    m->name);
+		return;
+	}
+	if (bad != NULL && bad->reason == REASON_FRONTEND_UNKNOWN)
+		r->verdict = STATE_UNKNOWN;
+	else if (nok == 0)
+		r->verdict = STATE_CRITICAL;
+	else if (nok < nurl || risky != NULL)
+		r->verdict = STATE_WARNING;
+	else
+		r->verdict = STATE_OK;
+	if (bad != NULL) {
+		r->message = xstrdup(bad->message);
+		r->remedy = bad->remedy != NULL ? xstrdup(bad->remedy) : NULL;
+	} else if (risky != NULL) {
+		/* Its message says what the risk is for phones. */
+		r->message = xstrdup(risky->message);
+		r->remedy =
+		    risky->remedy != NULL ? xstrdup(risky->remedy) : NULL;
+	} else
+		xasprintf(&r->message, "phones can use Exchange for %s%s",
+		    m->address,
+		    m->password == NULL ? " (sign-in not tested)" : "");
+}
