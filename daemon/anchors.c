@@ -16,7 +16,7 @@
 #include "explain.h"
 #include "json.h"
 #include "log.h"
-#include "status.h"
+#include "resultjson.h"
 #include "xmalloc.h"
 
 /* Exit status of anchors (documented in ewsprobed(8)). */
@@ -135,7 +135,7 @@ anchors_json_profile(struct json *j, const struct admin_profile *ap)
 		json_kv_string(j, "sha256", ci.sha256);
 		json_kv_string(j, "thumbprint", thumb);
 		json_key(j, "certificate");
-		status_cert_json(j, &ci, 0);
+		resultjson_cert(j, &ci, 0);
 		json_object_end(j);
 		certinfo_clear(&ci);
 	}

@@ -27,8 +27,8 @@
 #include "json.h"
 #include "log.h"
 #include "once.h"
+#include "resultjson.h"
 #include "state.h"
-#include "status.h"
 #include "xmalloc.h"
 
 /* One name to check and where it came from. */
@@ -418,7 +418,7 @@ checkcert_json_result(struct json *j, const struct checkcert_result *r)
 	json_kv_bool(j, "judged", !r->skipped);
 	json_kv_string(j, "verdict",
 	    r->skipped ? "skipped" : state_verdict_name(r->verdict));
-	once_json_reason(j, r->reason, r->message, r->remedy);
+	resultjson_reason(j, r->reason, r->message, r->remedy);
 	if (v != NULL && v->ncerts > 0) {
 		json_key(j, "issuer");
 		json_object_begin(j);
@@ -490,7 +490,7 @@ checkcert_json_chain(struct json *j, const struct chain_verdict *v)
 	json_key(j, "certificates");
 	json_array_begin(j);
 	for (i = 0; v != NULL && i < v->ncerts; i++)
-		status_cert_json(j, &v->certs[i], i);
+		resultjson_cert(j, &v->certs[i], i);
 	json_array_end(j);
 }
 

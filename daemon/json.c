@@ -1,13 +1,16 @@
 /*
  * json: owns JSON output — the growing buffer, the nesting bookkeeping that
  * places commas, colons and indentation, and string escaping that turns any
- * bytes into valid JSON text in valid UTF-8.
+ * bytes into valid JSON text in valid UTF-8. It knows syntax only; what the
+ * result documents hold (members, units, the versioned schema) is
+ * resultjson's.
  *
  * Why a streaming writer and no JSON library's tree (jansson and the like
  * build the whole document in memory, then serialise it): the status file
  * and `--once --json` describe up to 10,000 targets with their steps, and
  * with a sink the writer hands the text out in JSON_SINK_CHUNK pieces as
- * it goes, so no copy of the whole document exists as a tree of nodes.
+ * it goes (or at json_flush), so no copy of the whole document exists as a
+ * tree of nodes, and --once prints each target as soon as it is its turn.
  */
 #include <math.h>
 #include <stdio.h>
@@ -87,6 +90,21 @@ json_finish_sink(struct json *j)
 	rest = json_finish(j, &len);
 	(void)fwrite(rest, 1, len, fp);
 	free(rest);
+}
+
+/*
+ * Hand what is buffered to the sink now (a streamed document whose reader
+ * should see each part as it is done); a writer without a sink keeps it.
+ */
+void
+json_flush(struct json *j)
+{
+	if (j->sink == NULL || j->len == 0)
+		return;
+	(void)fwrite(j->buf, 1, j->len, j->sink);
+	j->len = 0;
+	j->buf[0] = '\0';
+	(void)fflush(j->sink);
 }
 
 /* Free a writer and its buffer. */
@@ -409,6 +427,32 @@ json_double(struct json *j, double v)
 	json_puts(j, num);
 }
 
+/*
+ * Write v / 10^scale as an exact decimal number ("12.345" for 12345 and
+ * 3): fixed-point values such as microseconds shown as milliseconds, with
+ * no rounding by a binary double. scale is 0 to 9.
+ */
+void
+json_decimal(struct json *j, long long v, int scale)
+{
+	unsigned long long u, div = 1;
+	char num[48];
+	int i;
+
+	if (scale < 0 || scale > 9)
+		fatalx("json: decimal scale %d", scale);
+	for (i = 0; i < scale; i++)
+		div *= 10;
+	u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	json_before_value(j);
+	if (scale == 0)
+		snprintf(num, sizeof num, "%s%llu", v < 0 ? "-" : "", u);
+	else
+		snprintf(num, sizeof num, "%s%llu.%0*llu", v < 0 ? "-" : "",
+		    u / div, scale, u % div);
+	json_puts(j, num);
+}
+
 /* Write true or false. */
 void
 json_bool(struct json *j, int v)
@@ -447,6 +491,14 @@ json_kv_double(struct json *j, const char *key, double v)
 {
 	json_key(j, key);
 	json_double(j, v);
+}
+
+/* Write a member with an exact decimal value (json_decimal). */
+void
+json_kv_decimal(struct json *j, const char *key, long long v, int scale)
+{
+	json_key(j, key);
+	json_decimal(j, v, scale);
 }
 
 /* Write a member with a boolean value. */

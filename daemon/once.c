@@ -2,7 +2,8 @@
  * once: owns the one-shot run (--once): load the configuration, build the
  * probe context, run every selected target (mailbox x profile), up to
  * [daemon] concurrency at a time, and print each run in configuration
- * order as a step tree with its verdict and remedy.
+ * order, as soon as its turn comes, as a step tree with its verdict and
+ * remedy, or as a streamed JSON document (resultjson's schema).
  * This is for a person at a shell; the daemon schedules the same probes.
  */
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "loop.h"
 #include "once.h"
+#include "resultjson.h"
 #include "run.h"
 #include "textsafe.h"
 #include "xmalloc.h"
@@ -211,176 +213,23 @@ once_print(struct once *o, const struct config_mailbox *m, struct run_result *r)
 		once_say(2, NULL, "fix: %s", r->remedy);
 }
 
-/* The steps of a list as objects of the current JSON array. */
-static void
-once_json_step_items(struct json *j, const char *scope,
-    const struct step_list *l)
-{
-	const struct step *st;
-
-	TAILQ_FOREACH (st, l, entry) {
-		json_object_begin(j);
-		json_kv_string(j, "scope", scope);
-		json_kv_string(j, "kind", step_kind_name(st->kind));
-		json_kv_string(j, "title", st->title);
-		json_kv_string(j, "result", step_result_name(st->result));
-		json_kv_string(j, "reason", st->reason);
-		json_kv_string(j, "address", st->address);
-		json_kv_string(j, "tls_version", st->tls_version);
-		if (st->http_status != 0)
-			json_kv_int(j, "http_status", st->http_status);
-		json_kv_string(j, "detail", st->detail);
-		if (st->timings.total_us >= 0)
-			json_kv_int(j, "total_us", st->timings.total_us);
-		json_object_end(j);
-	}
-}
-
-/* A step list as a JSON array member of the current object. */
-static void
-once_json_steps(struct json *j, const char *key, const char *scope,
-    const struct step_list *l)
-{
-	json_key(j, key);
-	json_array_begin(j);
-	once_json_step_items(j, scope, l);
-	json_array_end(j);
-}
-
-/* One URL's result as a JSON object. */
-static void
-once_json_url(struct json *j, const struct urlcheck_result *u)
-{
-	const struct chain_verdict *v = u->verdict;
-	size_t i;
-
-	json_object_begin(j);
-	urlcheck_result_json(j, u);
-	if (v != NULL) {
-		json_key(j, "certificates");
-		json_array_begin(j);
-		for (i = 0; i < v->ncerts; i++) {
-			json_object_begin(j);
-			json_kv_string(j, "subject", v->certs[i].subject);
-			json_kv_string(j, "issuer", v->certs[i].issuer);
-			json_kv_string(j, "sha256", v->certs[i].sha256);
-			json_kv_int(j, "not_after", v->certs[i].not_after);
-			json_kv_string(j, "key", v->certs[i].key);
-			json_kv_string(j, "signature", v->certs[i].sigalg);
-			json_object_end(j);
-		}
-		json_array_end(j);
-	}
-	once_json_steps(j, "steps", u->role, &u->steps);
-	json_object_end(j);
-}
-
-/*
- * Members "reason", "phone_error" (with "hresult" when phones log one),
- * "message" and "remedy" of a verdict: also check-cert's.
- */
-void
-once_json_reason(struct json *j, enum reason r, const char *message,
-    const char *remedy)
-{
-	char hr[16];
-
-	json_kv_string(j, "reason", reason_name(r));
-	if (reason_wininet(r) != 0) {
-		json_kv_int(j, "phone_error", reason_wininet(r));
-		snprintf(hr, sizeof hr, "0x%08X", reason_hresult(r));
-		json_kv_string(j, "hresult", hr);
-	} else
-		json_kv_null(j, "phone_error");
-	json_kv_string(j, "message", message);
-	json_kv_string(j, "remedy", remedy);
-}
-
-/* One target's run as a JSON object of the "targets" array. */
+/* One target's run as an object of the "targets" array (resultjson). */
 static void
 once_json(struct once *o, const struct config_mailbox *m,
-    const struct config_profile *p, struct run_result *r)
+    const struct config_profile *p, const struct run_result *r)
 {
-	struct json *j = o->json;
-	const struct autodiscover_answer *a;
-	char *target;
-	size_t k;
-	int i;
+	const struct resultjson_target rt = {m->name, m->address, p->name};
 
-	xasprintf(&target, "%s/%s", m->name, p->name);
-	json_object_begin(j);
-	json_kv_string(j, "target", target);
-	free(target);
-	json_kv_string(j, "mailbox", m->name);
-	json_kv_string(j, "address", m->address);
-	json_kv_string(j, "profile", p->name);
-	json_kv_string(j, "verdict", state_verdict_name(r->verdict));
-	once_json_reason(j, r->reason, r->message, r->remedy);
-	if (r->discovery != NULL) {
-		json_key(j, "autodiscover");
-		json_object_begin(j);
-		json_kv_bool(j, "found", r->discovery->found);
-		json_kv_string(j, "source", r->discovery->source);
-		json_kv_string(j, "internal_ews_url",
-		    r->discovery->internal_ews_url);
-		json_kv_string(j, "external_ews_url",
-		    r->discovery->external_ews_url);
-		json_kv_int(j, "hops", r->discovery->hops);
-		json_kv_string(j, "message", r->discovery->message);
-		/* Every candidate that gave EWS URLs (mode "all"). */
-		json_key(j, "answers");
-		json_array_begin(j);
-		for (k = 0; k < r->discovery->nanswers; k++) {
-			a = &r->discovery->answers[k];
-			json_object_begin(j);
-			json_kv_string(j, "source", a->source);
-			json_kv_string(j, "internal_ews_url",
-			    a->internal_ews_url);
-			json_kv_string(j, "external_ews_url",
-			    a->external_ews_url);
-			json_object_end(j);
-		}
-		json_array_end(j);
-		json_kv_bool(j, "answers_disagree", r->discovery->disagree);
-		once_json_steps(j, "steps", "autodiscover",
-		    &r->discovery->steps);
-		json_object_end(j);
-	}
-	if (r->frontend != NULL) {
-		json_key(j, "frontend");
-		json_object_begin(j);
-		json_kv_bool(j, "learned", r->frontend->ok);
-		json_kv_string(j, "issuer", r->frontend->issuer);
-		json_kv_string(j, "error", r->frontend->error);
-		once_json_steps(j, "steps", "frontend", &r->frontend->steps);
-		json_object_end(j);
-	}
-	json_key(j, "urls");
-	json_array_begin(j);
-	for (i = 0; i < 2; i++) {
-		if (r->urls[i] != NULL)
-			once_json_url(j, r->urls[i]);
-	}
-	json_array_end(j);
-	/* Every step of the run, in order, for tools that want one list. */
-	json_key(j, "steps");
-	json_array_begin(j);
-	if (r->discovery != NULL)
-		once_json_step_items(j, "autodiscover", &r->discovery->steps);
-	if (r->frontend != NULL)
-		once_json_step_items(j, "frontend", &r->frontend->steps);
-	for (i = 0; i < 2; i++) {
-		if (r->urls[i] != NULL)
-			once_json_step_items(j, r->urls[i]->role,
-			    &r->urls[i]->steps);
-	}
-	json_array_end(j);
-	json_object_end(j);
+	resultjson_target_begin(o->json, &rt);
+	resultjson_target_end(o->json, r);
 }
 
 /*
  * Print the finished targets at the head of the list, in configuration
- * order: runs overlap, but the report reads as if they had not.
+ * order, and free them: runs overlap, but the report reads as if they had
+ * not. A result that finishes early waits only for those before it; with
+ * --json the document streams, so nothing grows with the number of
+ * targets.
  */
 static void
 once_flush(struct once *o)
@@ -402,6 +251,8 @@ once_flush(struct once *o)
 		t->r = NULL;
 		o->next_print++;
 	}
+	if (o->json != NULL)
+		json_flush(o->json);
 	fflush(stdout);
 }
 
@@ -544,7 +395,7 @@ int
 once_run(const struct once_opts *op)
 {
 	struct once o;
-	char *errors = NULL, *cause = NULL, *text = NULL, *doc;
+	char *errors = NULL, *cause = NULL, *text = NULL;
 	const char *name = op->config != NULL ? op->config : "(command line)";
 	const struct config_mailbox *m;
 	char *safe;
@@ -600,8 +451,8 @@ once_run(const struct once_opts *op)
 	/* A report tries every candidate unless the mailbox says otherwise. */
 	run_ctx_set_discovery(o.ctx, CONFIG_DISCOVERY_ALL);
 	if (op->json) {
-		o.json = json_new(JSON_PRETTY);
-		json_object_begin(o.json);
+		o.json = json_new_sink(stdout, JSON_PRETTY);
+		resultjson_begin(o.json, "once");
 		json_key(o.json, "targets");
 		json_array_begin(o.json);
 	}
@@ -621,10 +472,8 @@ once_run(const struct once_opts *op)
 		json_kv_string(o.json, "verdict", once_status_name(rc));
 		json_kv_int(o.json, "exit_status", rc);
 		json_object_end(o.json);
-		doc = json_finish(o.json, NULL);
+		json_finish_sink(o.json);
 		o.json = NULL;
-		printf("%s\n", doc);
-		free(doc);
 	} else
 		printf("\n%s\n",
 		    rc == ONCE_OK ? "OK: phones can use Exchange"

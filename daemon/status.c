@@ -1,6 +1,7 @@
 /*
- * status: owns the status files — the JSON document (per target the hard
- * state, counters and the last run; plus daemon facts) and the Prometheus
+ * status: owns the status files — the JSON document (daemon facts and the
+ * scheduler's load around resultjson's target objects, to which it adds the
+ * hard state and counters) and the Prometheus
  * textfile — rendered straight into an atomic replacement (afile), so that
  * memory does not grow with the document, and the "logged once per
  * condition" rule for write errors.
@@ -15,188 +16,28 @@
 #include "ewsprobed-build.h"
 #include "json.h"
 #include "log.h"
+#include "resultjson.h"
 #include "status.h"
 #include "xmalloc.h"
 
-/* A member with an RFC 3339 UTC time, or null for 0. */
-static void
-status_time(struct json *j, const char *key, int64_t t)
-{
-	char buf[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0) {
-		json_kv_null(j, key);
-		return;
-	}
-	gmtime_r(&tt, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_kv_string(j, key, buf);
-}
-
-/* A member "key": milliseconds, when us is known (not -1). */
-static void
-status_ms(struct json *j, const char *key, int64_t us)
-{
-	if (us >= 0)
-		json_kv_double(j, key, us / 1000.0);
-}
-
-/* Member "timings_ms": the phases that are known, in milliseconds. */
-static void
-status_timings(struct json *j, const struct step_timings *t)
-{
-	json_key(j, "timings_ms");
-	json_object_begin(j);
-	status_ms(j, "connect", t->connect_us);
-	status_ms(j, "tls", t->tls_us);
-	status_ms(j, "first_byte", t->first_byte_us);
-	status_ms(j, "total", t->total_us);
-	json_object_end(j);
-}
-
 /*
- * The steps of a run as member "steps", if any are kept: the scheduler
- * keeps them for what failed or warned (run_result_trim), as evidence.
+ * One target: the renderer's target object (resultjson), with the
+ * daemon's view of it between its name and its last run.
  */
-static void
-status_steps(struct json *j, const struct step_list *steps)
-{
-	const struct step *st;
-
-	if (TAILQ_EMPTY(steps))
-		return;
-	json_key(j, "steps");
-	json_array_begin(j);
-	TAILQ_FOREACH (st, steps, entry) {
-		json_object_begin(j);
-		json_kv_string(j, "kind", step_kind_name(st->kind));
-		json_kv_string(j, "title", st->title);
-		json_kv_string(j, "result", step_result_name(st->result));
-		json_kv_string(j, "reason", st->reason);
-		json_kv_string(j, "address", st->address);
-		json_kv_string(j, "tls_version", st->tls_version);
-		json_kv_int(j, "http_status", st->http_status);
-		json_kv_string(j, "detail", st->detail);
-		status_timings(j, &st->timings);
-		json_object_end(j);
-	}
-	json_array_end(j);
-}
-
-/*
- * One certificate of a presented chain (also check-cert's and anchors'
- * JSON: one way to write a certificate).
- */
-void
-status_cert_json(struct json *j, const struct certinfo *c, size_t position)
-{
-	size_t k;
-
-	json_object_begin(j);
-	json_kv_int(j, "position", (long long)position);
-	json_kv_string(j, "subject", c->subject);
-	json_kv_string(j, "issuer", c->issuer);
-	json_kv_string(j, "serial", c->serial);
-	json_kv_string(j, "sha256", c->sha256);
-	status_time(j, "not_before", c->not_before);
-	status_time(j, "not_after", c->not_after);
-	json_kv_string(j, "key", c->key);
-	json_kv_string(j, "signature", c->sigalg);
-	json_key(j, "names");
-	json_array_begin(j);
-	for (k = 0; k < c->nsans; k++)
-		json_string(j, c->sans[k]);
-	json_array_end(j);
-	json_object_end(j);
-}
-
-/* One URL's result with its certificates. */
-static void
-status_url(struct json *j, const struct urlcheck_result *u)
-{
-	const struct chain_verdict *v = u->verdict;
-	size_t i;
-
-	json_object_begin(j);
-	urlcheck_result_json(j, u);
-	status_timings(j, &u->timings);
-	if (v != NULL) {
-		json_key(j, "certificates");
-		json_array_begin(j);
-		for (i = 0; i < v->ncerts; i++)
-			status_cert_json(j, &v->certs[i], i);
-		json_array_end(j);
-	}
-	status_steps(j, &u->steps);
-	json_object_end(j);
-}
-
-/* The last run of a target. */
-static void
-status_run(struct json *j, const struct run_result *r)
-{
-	int i;
-
-	json_object_begin(j);
-	status_time(j, "started", r->started);
-	json_kv_double(j, "duration_ms", r->duration_us / 1000.0);
-	json_kv_string(j, "verdict", state_verdict_name(r->verdict));
-	json_kv_string(j, "reason", reason_name(r->reason));
-	json_kv_int(j, "phone_error", reason_wininet(r->reason));
-	json_kv_string(j, "message", r->message);
-	json_kv_string(j, "remedy", r->remedy);
-	json_key(j, "frontend");
-	if (r->frontend != NULL) {
-		json_object_begin(j);
-		json_kv_bool(j, "learned", r->frontend->ok);
-		json_kv_string(j, "issuer", r->frontend->issuer);
-		json_kv_string(j, "error", r->frontend->error);
-		status_steps(j, &r->frontend->steps);
-		json_object_end(j);
-	} else
-		json_null(j);
-	if (r->discovery != NULL) {
-		json_key(j, "autodiscover");
-		json_object_begin(j);
-		json_kv_bool(j, "found", r->discovery->found);
-		json_kv_string(j, "source", r->discovery->source);
-		json_kv_string(j, "message", r->discovery->message);
-		status_steps(j, &r->discovery->steps);
-		json_object_end(j);
-	}
-	json_key(j, "urls");
-	json_array_begin(j);
-	for (i = 0; i < 2; i++) {
-		if (r->urls[i] != NULL)
-			status_url(j, r->urls[i]);
-	}
-	json_array_end(j);
-	json_object_end(j);
-}
-
-/* One target. */
 static void
 status_target(struct json *j, const struct status_target *t)
 {
-	json_object_begin(j);
-	json_kv_string(j, "target", t->name);
-	json_kv_string(j, "mailbox", t->mailbox);
-	json_kv_string(j, "address", t->address);
-	json_kv_string(j, "profile", t->profile);
+	const struct resultjson_target rt = {t->mailbox, t->address,
+	    t->profile};
+
+	resultjson_target_begin(j, &rt);
 	json_kv_string(j, "state", state_hard_name(t->state));
-	status_time(j, "since", t->state->since);
+	resultjson_time(j, "since", t->state->since);
 	json_kv_int(j, "consecutive_failures", t->state->failures);
 	json_kv_int(j, "consecutive_successes", t->state->successes);
 	json_kv_int(j, "runs", (long long)t->runs);
-	status_time(j, "last_success", t->last_success);
-	json_key(j, "last_run");
-	if (t->last != NULL)
-		status_run(j, t->last);
-	else
-		json_null(j);
-	json_object_end(j);
+	resultjson_time(j, "last_success", t->last_success);
+	resultjson_target_end(j, t->last);
 }
 
 /* Member "schedule": the scheduler's load and whether it keeps up. */
@@ -209,7 +50,7 @@ status_sched_json(struct json *j, const struct status_sched *s)
 	json_object_begin(j);
 	json_kv_bool(j, "behind", s->behind);
 	json_kv_int(j, "overruns", (long long)s->overruns);
-	json_kv_double(j, "lag_seconds", (double)s->lag_ms / 1000.0);
+	json_kv_int(j, "lag_ms", (long long)s->lag_ms);
 	json_kv_int(j, "runs_in_flight", s->in_flight);
 	json_kv_int(j, "runs_working", s->working);
 	json_kv_int(j, "runs_queued", s->queued);
@@ -227,13 +68,13 @@ status_json(FILE *fp, const struct status_doc *d)
 	struct json *j = json_new_sink(fp, 0);
 	size_t i;
 
-	json_object_begin(j);
+	resultjson_begin(j, "status");
 	json_key(j, "daemon");
 	json_object_begin(j);
 	json_kv_string(j, "version", PACKAGE_VERSION);
 	json_kv_int(j, "pid", (long long)getpid());
-	status_time(j, "started", d->started);
-	status_time(j, "written", (int64_t)time(NULL));
+	resultjson_time(j, "started", d->started);
+	resultjson_time(j, "written", (int64_t)time(NULL));
 	json_kv_string(j, "config", d->config_path);
 	json_object_end(j);
 	status_sched_json(j, d->sched);

@@ -13,7 +13,6 @@
 #include "ews.h"
 #include "urlcheck.h"
 #include "http.h"
-#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "task.h"
@@ -66,59 +65,6 @@ urlcheck_free(struct urlcheck *ep)
 	if (ep->res != NULL)
 		urlcheck_result_free(ep->res);
 	free(ep);
-}
-
-/*
- * Write the members of a URL's result that the status file and the
- * --once report share into the current JSON object: what was asked, what
- * answered, the verdict. Each adds its own certificate and step views.
- */
-void
-urlcheck_result_json(struct json *j, const struct urlcheck_result *u)
-{
-	const struct chain_verdict *v = u->verdict;
-
-	json_kv_string(j, "role", u->role);
-	json_kv_string(j, "url", u->url);
-	json_kv_string(j, "reason", reason_name(u->reason));
-	json_kv_bool(j, "warning", u->warning);
-	json_kv_int(j, "phone_error", reason_wininet(u->reason));
-	json_kv_int(j, "http_status", u->http_status);
-	json_kv_string(j, "address", u->address);
-	json_kv_string(j, "tls_version", u->tls_version);
-	json_kv_string(j, "auth_offered", u->auth_offered);
-	json_kv_string(j, "message", u->message);
-	json_kv_string(j, "remedy", u->remedy);
-	/*
-	 * Whether each policy accepts this connection (chain, dates, name;
-	 * for phones also the TLS handshake their profile makes); the chain
-	 * alone in *_chain_trusted. No chain seen: phones could not connect,
-	 * and the rest is not known.
-	 */
-	json_kv_bool(j, "phone_trusted",
-	    v != NULL && v->phone_trusted &&
-	        u->reason != REASON_TLS_HANDSHAKE_FAILED &&
-	        u->reason != REASON_TLS_VERSION_UNSUPPORTED);
-	if (v == NULL) {
-		json_kv_null(j, "phone_chain_trusted");
-		json_kv_null(j, "system_trusted");
-		json_kv_null(j, "system_reason");
-		json_kv_null(j, "system_chain_trusted");
-		return;
-	}
-	json_kv_bool(j, "phone_chain_trusted", v->phone.trusted);
-	if (v->system_trusted >= 0) {
-		json_kv_bool(j, "system_trusted", v->system_trusted);
-		json_kv_string(j, "system_reason",
-		    reason_name(v->system_reason));
-		json_kv_bool(j, "system_chain_trusted", v->system.trusted);
-	} else {
-		json_kv_null(j, "system_trusted");
-		json_kv_null(j, "system_reason");
-		json_kv_null(j, "system_chain_trusted");
-	}
-	json_kv_string(j, "anchor", v->phone.anchor);
-	json_kv_string(j, "findings", v->findings_text);
 }
 
 /* Free a result; NULL is a no-op. */

@@ -1,6 +1,8 @@
 /*
- * json: a small streaming JSON writer (RFC 8259) into a growing buffer, for
- * `ewsprobed parse`, the status file and anything else that prints JSON.
+ * json: a small streaming JSON writer (RFC 8259) into a growing buffer or a
+ * FILE (the sink), for `ewsprobed parse`, the result documents (resultjson:
+ * the status file, --once --json) and anything else that prints JSON. It is
+ * syntax only; the result schema lives in resultjson.
  *
  * Calls are made in document order: json_object_begin(), then json_key()
  * before each member's value, json_object_end(). Strings are escaped here:
@@ -25,6 +27,7 @@ void json_free(struct json *);
 char *json_finish(struct json *, size_t *);
 struct json *json_new_sink(FILE *, int);
 void json_finish_sink(struct json *);
+void json_flush(struct json *);
 
 void json_object_begin(struct json *);
 void json_object_end(struct json *);
@@ -36,6 +39,7 @@ void json_string(struct json *, const char *);
 void json_stringn(struct json *, const char *, size_t);
 void json_int(struct json *, long long);
 void json_double(struct json *, double);
+void json_decimal(struct json *, long long, int);
 void json_bool(struct json *, int);
 void json_null(struct json *);
 
@@ -43,6 +47,7 @@ void json_null(struct json *);
 void json_kv_string(struct json *, const char *, const char *);
 void json_kv_int(struct json *, const char *, long long);
 void json_kv_double(struct json *, const char *, double);
+void json_kv_decimal(struct json *, const char *, long long, int);
 void json_kv_bool(struct json *, const char *, int);
 void json_kv_null(struct json *, const char *);
 

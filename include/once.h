@@ -37,8 +37,6 @@ struct once_opts {
 
 int once_run(const struct once_opts *);
 int once_fold(int, enum state_verdict);
-struct json;
-void once_json_reason(struct json *, enum reason, const char *, const char *);
 const char *once_status_name(int);
 
 #endif

@@ -54,8 +54,6 @@ struct status_doc {
 
 typedef void (*status_render_fn)(FILE *, const struct status_doc *);
 
-struct json;
-void status_cert_json(struct json *, const struct certinfo *, size_t);
 void status_json(FILE *, const struct status_doc *);
 void status_prom(FILE *, const struct status_doc *);
 void status_write(const char *, status_render_fn, const struct status_doc *,

@@ -66,7 +66,5 @@ struct urlcheck *
 urlcheck_start(const struct urlcheck_params *, urlcheck_done_cb, void *);
 void urlcheck_cancel(struct urlcheck *);
 void urlcheck_result_free(struct urlcheck_result *);
-struct json;
-void urlcheck_result_json(struct json *, const struct urlcheck_result *);
 
 #endif

@@ -1,0 +1,337 @@
+/*
+ * resultjson: owns the result schema — which members a target, a run, its
+ * Autodiscover and Front End parts, an EWS URL's result, a certificate and a
+ * step have in JSON, their types and units — so that the status file and
+ * `--once --json` (and check-cert's and anchors' certificates) describe the
+ * same thing the same way. One function per object: a new member goes into
+ * that object's function and into docs/result-schema.json.
+ *
+ * Times are RFC 3339 UTC; durations are milliseconds written as exact
+ * decimals of the microseconds measured (json_decimal), never %g, so a long
+ * run keeps its precision.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "json.h"
+#include "resultjson.h"
+#include "xmalloc.h"
+
+/*
+ * Open the document: top-level "schema" (RESULTJSON_SCHEMA) and "document"
+ * (what kind: "status", "once"). The caller adds its members and ends it.
+ */
+void
+resultjson_begin(struct json *j, const char *document)
+{
+	json_object_begin(j);
+	json_kv_int(j, "schema", RESULTJSON_SCHEMA);
+	json_kv_string(j, "document", document);
+}
+
+/* A member with an RFC 3339 UTC time of wall seconds t, or null for 0. */
+void
+resultjson_time(struct json *j, const char *key, int64_t t)
+{
+	char buf[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		json_kv_null(j, key);
+		return;
+	}
+	json_kv_string(j, key, buf);
+}
+
+/* A member with microseconds us in milliseconds, or null when unknown (<0). */
+void
+resultjson_ms(struct json *j, const char *key, int64_t us)
+{
+	if (us < 0)
+		json_kv_null(j, key);
+	else
+		json_kv_decimal(j, key, us, 3);
+}
+
+/* Member "timings_ms": each phase from the start of the request, or null. */
+static void
+resultjson_timings(struct json *j, const struct step_timings *t)
+{
+	json_key(j, "timings_ms");
+	json_object_begin(j);
+	resultjson_ms(j, "dns", t->dns_us);
+	resultjson_ms(j, "connect", t->connect_us);
+	resultjson_ms(j, "tls", t->tls_us);
+	resultjson_ms(j, "first_byte", t->first_byte_us);
+	resultjson_ms(j, "total", t->total_us);
+	json_object_end(j);
+}
+
+/*
+ * Members "reason", "phone_error" and "hresult" (the code phones log, both
+ * null when they log none), "message" and "remedy" of a verdict.
+ */
+void
+resultjson_reason(struct json *j, enum reason r, const char *message,
+    const char *remedy)
+{
+	char hr[16];
+
+	json_kv_string(j, "reason", reason_name(r));
+	if (reason_wininet(r) != 0) {
+		json_kv_int(j, "phone_error", reason_wininet(r));
+		snprintf(hr, sizeof hr, "0x%08X", reason_hresult(r));
+		json_kv_string(j, "hresult", hr);
+	} else {
+		json_kv_null(j, "phone_error");
+		json_kv_null(j, "hresult");
+	}
+	json_kv_string(j, "message", message);
+	json_kv_string(j, "remedy", remedy);
+}
+
+/* One certificate as an object; position is its place in its chain. */
+void
+resultjson_cert(struct json *j, const struct certinfo *c, size_t position)
+{
+	size_t k;
+
+	json_object_begin(j);
+	json_kv_int(j, "position", (long long)position);
+	json_kv_string(j, "subject", c->subject);
+	json_kv_string(j, "issuer", c->issuer);
+	json_kv_string(j, "serial", c->serial);
+	json_kv_string(j, "sha256", c->sha256);
+	resultjson_time(j, "not_before", c->not_before);
+	resultjson_time(j, "not_after", c->not_after);
+	json_kv_string(j, "key", c->key);
+	json_kv_string(j, "signature", c->sigalg);
+	json_key(j, "names");
+	json_array_begin(j);
+	for (k = 0; k < c->nsans; k++)
+		json_string(j, c->sans[k]);
+	json_array_end(j);
+	json_object_end(j);
+}
+
+/* One step as an object. */
+static void
+resultjson_step(struct json *j, const struct step *st)
+{
+	json_object_begin(j);
+	json_kv_string(j, "kind", step_kind_name(st->kind));
+	json_kv_string(j, "title", st->title);
+	json_kv_string(j, "result", step_result_name(st->result));
+	json_kv_int(j, "depth", st->depth);
+	json_kv_string(j, "reason", st->reason);
+	json_kv_string(j, "method", st->method);
+	json_kv_string(j, "url", st->url);
+	json_kv_string(j, "address", st->address);
+	json_kv_string(j, "tls_version", st->tls_version);
+	if (st->http_status != 0)
+		json_kv_int(j, "http_status", st->http_status);
+	else
+		json_kv_null(j, "http_status");
+	json_kv_string(j, "detail", st->detail);
+	resultjson_timings(j, &st->timings);
+	json_object_end(j);
+}
+
+/* Member "steps": the steps kept of a part, in order (maybe none). */
+void
+resultjson_steps(struct json *j, const struct step_list *steps)
+{
+	const struct step *st;
+
+	json_key(j, "steps");
+	json_array_begin(j);
+	TAILQ_FOREACH (st, steps, entry)
+		resultjson_step(j, st);
+	json_array_end(j);
+}
+
+/*
+ * The trust members of a URL's result: whether each policy accepts this
+ * connection (chain, dates, name; for phones also the TLS handshake their
+ * profile makes), the chain alone in *_chain_trusted. No chain seen: phones
+ * could not connect, and the rest is not known (null).
+ */
+static void
+resultjson_url_trust(struct json *j, const struct urlcheck_result *u)
+{
+	const struct chain_verdict *v = u->verdict;
+	int system = v != NULL && v->system_trusted >= 0;
+
+	json_kv_bool(j, "phone_trusted",
+	    v != NULL && v->phone_trusted &&
+	        u->reason != REASON_TLS_HANDSHAKE_FAILED &&
+	        u->reason != REASON_TLS_VERSION_UNSUPPORTED);
+	if (v != NULL)
+		json_kv_bool(j, "phone_chain_trusted", v->phone.trusted);
+	else
+		json_kv_null(j, "phone_chain_trusted");
+	if (system) {
+		json_kv_bool(j, "system_trusted", v->system_trusted);
+		json_kv_string(j, "system_reason",
+		    reason_name(v->system_reason));
+		json_kv_bool(j, "system_chain_trusted", v->system.trusted);
+	} else {
+		json_kv_null(j, "system_trusted");
+		json_kv_null(j, "system_reason");
+		json_kv_null(j, "system_chain_trusted");
+	}
+	json_kv_string(j, "anchor", v != NULL ? v->phone.anchor : NULL);
+	json_kv_string(j, "findings", v != NULL ? v->findings_text : NULL);
+}
+
+/* One EWS URL's result as an object: request, verdict, trust, evidence. */
+void
+resultjson_url(struct json *j, const struct urlcheck_result *u)
+{
+	const struct chain_verdict *v = u->verdict;
+	size_t i;
+
+	json_object_begin(j);
+	json_kv_string(j, "role", u->role);
+	json_kv_string(j, "url", u->url);
+	resultjson_reason(j, u->reason, u->message, u->remedy);
+	json_kv_bool(j, "warning", u->warning);
+	json_kv_string(j, "risk",
+	    u->risk != REASON_OK ? reason_name(u->risk) : NULL);
+	json_kv_bool(j, "signin_refused", u->signin_refused);
+	if (u->http_status != 0)
+		json_kv_int(j, "http_status", u->http_status);
+	else
+		json_kv_null(j, "http_status");
+	json_kv_string(j, "address", u->address);
+	json_kv_string(j, "tls_version", u->tls_version);
+	json_kv_string(j, "auth_offered", u->auth_offered);
+	json_kv_string(j, "ews_code", u->ews_code);
+	resultjson_url_trust(j, u);
+	resultjson_ms(j, "duration_ms", u->duration_us);
+	resultjson_timings(j, &u->timings);
+	json_key(j, "certificates");
+	json_array_begin(j);
+	for (i = 0; v != NULL && i < v->ncerts; i++)
+		resultjson_cert(j, &v->certs[i], i);
+	json_array_end(j);
+	resultjson_steps(j, &u->steps);
+	json_object_end(j);
+}
+
+/* Member "autodiscover": what discovery found on this run, or null. */
+static void
+resultjson_autodiscover(struct json *j, const struct autodiscover_result *d)
+{
+	const struct autodiscover_answer *a;
+	size_t k;
+
+	json_key(j, "autodiscover");
+	if (d == NULL) {
+		json_null(j);
+		return;
+	}
+	json_object_begin(j);
+	json_kv_bool(j, "found", d->found);
+	json_kv_string(j, "reason", d->found ? NULL : reason_name(d->reason));
+	json_kv_string(j, "source", d->source);
+	json_kv_string(j, "internal_ews_url", d->internal_ews_url);
+	json_kv_string(j, "external_ews_url", d->external_ews_url);
+	json_kv_int(j, "hops", d->hops);
+	json_kv_string(j, "message", d->message);
+	/* Every candidate that gave EWS URLs (discovery mode "all"). */
+	json_key(j, "answers");
+	json_array_begin(j);
+	for (k = 0; k < d->nanswers; k++) {
+		a = &d->answers[k];
+		json_object_begin(j);
+		json_kv_string(j, "source", a->source);
+		json_kv_string(j, "internal_ews_url", a->internal_ews_url);
+		json_kv_string(j, "external_ews_url", a->external_ews_url);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_kv_bool(j, "answers_disagree", d->disagree);
+	resultjson_steps(j, &d->steps);
+	json_object_end(j);
+}
+
+/* Member "frontend": the Front End issuer learned on this run, or null. */
+static void
+resultjson_frontend(struct json *j, const struct frontend_result *fr)
+{
+	json_key(j, "frontend");
+	if (fr == NULL) {
+		json_null(j);
+		return;
+	}
+	json_object_begin(j);
+	json_kv_bool(j, "learned", fr->ok);
+	json_kv_string(j, "issuer", fr->issuer);
+	json_kv_bool(j, "changed", fr->changed);
+	json_kv_string(j, "previous", fr->changed ? fr->previous : NULL);
+	json_kv_string(j, "error", fr->error);
+	resultjson_steps(j, &fr->steps);
+	json_object_end(j);
+}
+
+/* One run of a target as an object: verdict, then its parts. */
+void
+resultjson_run(struct json *j, const struct run_result *r)
+{
+	int i;
+
+	json_object_begin(j);
+	resultjson_time(j, "started", r->started);
+	resultjson_ms(j, "duration_ms", r->duration_us);
+	json_kv_string(j, "verdict", state_verdict_name(r->verdict));
+	resultjson_reason(j, r->reason, r->message, r->remedy);
+	json_kv_string(j, "role", r->role);
+	json_kv_string(j, "internal_ews_url", r->internal_ews_url);
+	json_kv_string(j, "external_ews_url", r->external_ews_url);
+	resultjson_autodiscover(j, r->discovery);
+	resultjson_frontend(j, r->frontend);
+	json_key(j, "urls");
+	json_array_begin(j);
+	for (i = 0; i < 2; i++) {
+		if (r->urls[i] != NULL)
+			resultjson_url(j, r->urls[i]);
+	}
+	json_array_end(j);
+	json_object_end(j);
+}
+
+/*
+ * Open a target object with the members that name it: "target"
+ * ("mailbox/profile"), "mailbox", "address", "profile". The document adds
+ * its own members (the status file: state and counters), then
+ * resultjson_target_end().
+ */
+void
+resultjson_target_begin(struct json *j, const struct resultjson_target *t)
+{
+	char *name;
+
+	json_object_begin(j);
+	xasprintf(&name, "%s/%s", t->mailbox, t->profile);
+	json_kv_string(j, "target", name);
+	free(name);
+	json_kv_string(j, "mailbox", t->mailbox);
+	json_kv_string(j, "address", t->address);
+	json_kv_string(j, "profile", t->profile);
+}
+
+/* End a target object with member "last_run": r, or null before the first. */
+void
+resultjson_target_end(struct json *j, const struct run_result *r)
+{
+	json_key(j, "last_run");
+	if (r != NULL)
+		resultjson_run(j, r);
+	else
+		json_null(j);
+	json_object_end(j);
+}
