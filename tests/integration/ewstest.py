@@ -13,6 +13,10 @@ import tempfile
 import time
 
 PASSWORD_CANARY = "Canary-Pa55w0rd-9f3e1c"
+# The result documents' schema (the status file, --once --json).
+RESULT_SCHEMA = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+        __file__)))), "docs", "result-schema.json")
 
 
 class TestFailure(Exception):
@@ -197,3 +201,37 @@ def lab_conf_mailboxes(daemon, mailboxes, name="scale.conf"):
         f.write(text)
     os.rename(path + ".tmp", path)
     return path
+
+
+def schema_errors(doc):
+    """How doc breaks docs/result-schema.json: one line per error, none
+    when it conforms. Raises Skip without python3-jsonschema (which
+    tests/setup-debian installs)."""
+    try:
+        import jsonschema
+    except ImportError:
+        raise Skip("no python3-jsonschema (tests/setup-debian installs it)")
+    with open(RESULT_SCHEMA) as f:
+        schema = json.load(f)
+    v = jsonschema.Draft202012Validator(schema)
+    return [f"{'/'.join(str(p) for p in e.absolute_path)}: {e.message}"
+            for e in v.iter_errors(doc)]
+
+
+def result_doc(text):
+    """A result document (--once --json, the status file) parsed, and
+    checked against the schema where python3-jsonschema is installed."""
+    doc = json.loads(text)
+    try:
+        errors = schema_errors(doc)
+    except Skip:
+        return doc
+    check(not errors, "not schema 1: " + "; ".join(errors[:5]))
+    return doc
+
+
+def run_steps(run):
+    """Every step of a run (a target's last_run), in order: Autodiscover,
+    the Front End, then each URL."""
+    parts = [run["autodiscover"], run["frontend"]] + run["urls"]
+    return [s for p in parts if p is not None for s in p["steps"]]

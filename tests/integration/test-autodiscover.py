@@ -22,8 +22,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import (check, lab_args, run_in_lab, run_inside,  # noqa: E402
-                     run_tests)
+from ewstest import (check, lab_args, result_doc, run_in_lab,  # noqa: E402
+                     run_inside, run_tests)
 
 SVC = "/autodiscover/autodiscover.svc"
 
@@ -174,8 +174,8 @@ def inside(ewsprobed):
         f.write(base)
     p = subprocess.run([ewsprobed, "--once", "--json", "-f", conf],
                        capture_output=True, text=True, timeout=300)
-    doc = json.loads(p.stdout)
-    targets = {t["mailbox"]: t for t in doc["targets"]}
+    doc = result_doc(p.stdout)
+    targets = {t["mailbox"]: t["last_run"] for t in doc["targets"]}
     check(list(targets) == list(CASES), f"targets {list(targets)}")
     for name in CASES:
         check_case(name, targets[name])

@@ -413,7 +413,8 @@ def test_bad_files():
 
 
 def status_doc(states, written):
-    """A status document as status.c writes it, one target per state."""
+    """A status document as status.c writes it (its members that
+    `status` reads), one target per state."""
     targets = []
     for i, st in enumerate(states):
         targets.append({
@@ -426,10 +427,12 @@ def status_doc(states, written):
                          "duration_ms": 12.5, "verdict": st,
                          "reason": "cert_untrusted_phone"
                          if st == "critical" else "ok",
-                         "phone_error": 12045 if st == "critical" else 0,
+                         "phone_error": 12045 if st == "critical"
+                         else None,
                          "message": "m", "remedy": None,
                          "frontend": None, "urls": []}})
-    return {"daemon": {"version": "0.1.0", "pid": 1, "started": written,
+    return {"schema": 1, "document": "status",
+            "daemon": {"version": "0.1.0", "pid": 1, "started": written,
                        "written": written, "config": "x"},
             "targets": targets}
 

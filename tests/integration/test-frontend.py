@@ -16,8 +16,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import (check, lab_args, run_in_lab, run_inside,  # noqa: E402
-                     run_tests)
+from ewstest import (check, lab_args, result_doc, run_in_lab,  # noqa: E402
+                     run_inside, run_tests)
 
 POOL = "lyncpool.contoso.com"
 MAILBOXES = 24
@@ -30,13 +30,13 @@ def handshakes_since(start):
 
 
 def run_all(ewsprobed, conf):
-    """One --once over every mailbox; the targets and the pool's
+    """One --once over every mailbox; the targets' runs and the pool's
     handshakes it caused."""
     start = len(handshakes_since(0))
     p = subprocess.run([ewsprobed, "--once", "--json", "-f", conf],
                        capture_output=True, text=True, timeout=200)
     check(p.stdout, f"no report: {p.stderr}")
-    targets = json.loads(p.stdout)["targets"]
+    targets = [t["last_run"] for t in result_doc(p.stdout)["targets"]]
     check(len(targets) == MAILBOXES, f"{len(targets)} targets")
     return targets, [h for h in handshakes_since(start)
                      if h["server"] == POOL]

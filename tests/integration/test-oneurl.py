@@ -17,8 +17,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import (check, lab_args, run_in_lab, run_inside,  # noqa: E402
-                     run_tests, wait_exit)
+from ewstest import (check, lab_args, result_doc, run_in_lab,  # noqa: E402
+                     run_inside, run_tests, wait_exit)
 
 CAS = "casarray.contoso.com"
 URL = f"https://{CAS}/EWS/Exchange.asmx"
@@ -78,7 +78,7 @@ def inside(ewsprobed):
     # Distinct URLs (healthy as it is): what one run asks of casarray,
     # the internal URL's host, alone.
     start = log_length()
-    t = json.loads(once(ewsprobed, "--json"))["targets"][0]
+    t = result_doc(once(ewsprobed, "--json"))["targets"][0]["last_run"]
     check(t["verdict"] == "ok", f"healthy: verdict {t['verdict']}")
     one = len(ews_requests(CAS, start))
     check(one >= 2, f"{one} EWS requests for one URL (401 then NTLM)")
@@ -86,7 +86,7 @@ def inside(ewsprobed):
     # The same URL for both roles: the same sequence once, not twice.
     serve_one_url("healthy")
     start = log_length()
-    t = json.loads(once(ewsprobed, "--json"))["targets"][0]
+    t = result_doc(once(ewsprobed, "--json"))["targets"][0]["last_run"]
     got = len(ews_requests(CAS, start))
     check(got == one, f"{got} EWS requests to {CAS} for one URL in both "
           f"roles, {one} for it alone")
@@ -132,7 +132,7 @@ def inside(ewsprobed):
           f"reason {e['EWSPROBED_REASON']}")
     check(URL in e["MESSAGE"], f"{URL} not in {e['MESSAGE']}")
     with open(os.path.join(os.environ["LAB_STATE_DIR"], "status.json")) as f:
-        st = json.load(f)
+        st = result_doc(f.read())
     run = [x for x in st["targets"] if x["target"] == TARGET][0]["last_run"]
     check(run["verdict"] == "critical", f"status verdict {run['verdict']}")
     both_roles(run["urls"], "cert_untrusted_phone")

@@ -19,8 +19,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import (check, lab_args, run_in_lab, run_inside,  # noqa: E402
-                     run_tests)
+from ewstest import (check, lab_args, result_doc, run_in_lab,  # noqa: E402
+                     run_inside, run_steps, run_tests)
 
 ATTACKER = "ews.attacker.example"
 PUBLIC = "ews.public.example"
@@ -35,7 +35,7 @@ def requests_since(start):
 def run_once(name, mailbox):
     """--once --json with the lab's daemon and profile sections, a
     public_roots profile and one [mailbox lab] with the extra lines;
-    return the targets by name and the requests it made."""
+    return the targets' runs by target name and the requests it made."""
     with open(os.environ["LAB_CONF"]) as f:
         base = f.read()
     base = base[:base.index("[mailbox lab]")]
@@ -52,16 +52,16 @@ def run_once(name, mailbox):
     p = subprocess.run([os.environ["EWSPROBED"], "--once", "--json", "-f",
                         conf], capture_output=True, text=True, timeout=200)
     check(p.stdout, f"{name}: no report: {p.stderr}")
-    doc = json.loads(p.stdout)
-    return ({t["target"]: t for t in doc["targets"]}, requests_since(start),
-            p.stdout)
+    doc = result_doc(p.stdout)
+    return ({t["target"]: t["last_run"] for t in doc["targets"]},
+            requests_since(start), p.stdout)
 
 
-def url_of(target, host):
-    """The URL result of a target at host."""
-    urls = [u for u in target["urls"] if f"//{host}/" in u["url"]]
-    check(len(urls) == 1, f"{target['target']}: no URL at {host}: "
-          f"{json.dumps(target, indent=1)}")
+def url_of(run, host):
+    """The URL result of a target's run at host."""
+    urls = [u for u in run["urls"] if f"//{host}/" in u["url"]]
+    check(len(urls) == 1, f"no URL at {host}: "
+          f"{json.dumps(run, indent=1)}")
     return urls[0]
 
 
@@ -89,12 +89,13 @@ def inside_refused():
         # A warning's reason names it, never ok (issue 14).
         check(u["reason"] == "signin_not_allowed" and u["phone_trusted"],
               f"{tname}: {host} not checked as a phone: {u}")
-        skipped = [s for s in t["steps"] if s["result"] == "skip" and
+        skipped = [s for s in run_steps(t) if s["result"] == "skip" and
                    s["reason"] == "signin_not_allowed"]
         check(skipped and host in skipped[0]["detail"] and
               "add it to signin_allow in [mailbox lab]" in
               skipped[0]["detail"],
-              f"{tname}: no skipped sign-in step for {host}: {t['steps']}")
+              f"{tname}: no skipped sign-in step for {host}: "
+              f"{run_steps(t)}")
         # The other URL's chain is not trusted under this profile: the
         # target is critical for that; this URL is a warning, never ok.
         check(u["warning"] and t["verdict"] != "ok",
