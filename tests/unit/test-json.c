@@ -1,9 +1,9 @@
 /*
  * Unit tests of json: string escaping (quotes, backslash, control
- * characters, invalid UTF-8 as U+FFFD), commas and nesting, numbers, pretty
- * output, the streaming sink, and misuse ending in fatalx. Every document is
- * also parsed back with jansson, which accepts only valid JSON in valid
- * UTF-8.
+ * characters, invalid UTF-8 as U+FFFD), commas and nesting, numbers, exact
+ * decimals, pretty output, the streaming sink and its flush, and misuse
+ * ending in fatalx. Every document is also parsed back with jansson, which
+ * accepts only valid JSON in valid UTF-8.
  */
 #include <math.h>
 #include <limits.h>
@@ -258,6 +258,34 @@ test_doubles_not_finite(void **unused)
 	want_doc(j, "{\"nan\":null,\"inf\":null,\"-inf\":null}");
 }
 
+/*
+ * Exact decimals (json_decimal): microseconds as milliseconds with every
+ * digit kept, however large, with the sign and leading zeros right.
+ */
+static void
+test_decimals(void **unused)
+{
+	struct json *j = json_new(0);
+
+	json_array_begin(j);
+	json_decimal(j, 12345, 3);
+	json_decimal(j, 5, 3);
+	json_decimal(j, 0, 3);
+	json_decimal(j, -1500, 3);
+	json_decimal(j, 123456789012345LL, 3);
+	json_decimal(j, 7, 0);
+	json_decimal(j, LLONG_MIN, 0);
+	json_array_end(j);
+	want_doc(j,
+	    "[12.345,0.005,0.000,-1.500,123456789012.345,7,"
+	    "-9223372036854775808]");
+	j = json_new(0);
+	json_object_begin(j);
+	json_kv_decimal(j, "ms", 1001, 3);
+	json_object_end(j);
+	want_doc(j, "{\"ms\":1.001}");
+}
+
 /* Build the test's large document into j: an array of n strings. */
 static void
 big_doc(struct json *j, int n)
@@ -326,6 +354,44 @@ test_sink_small(void **unused)
 	assert_int_equal(fclose(fp), 0);
 	assert_string_equal(mem, "{\"n\":1}");
 	free(mem);
+}
+
+/*
+ * json_flush hands what is written so far to the sink at once, though it
+ * is far less than a chunk: --once prints each target when it is done.
+ */
+static void
+test_sink_flush(void **unused)
+{
+	char *mem = NULL;
+	size_t memlen = 0;
+	struct json *j;
+	FILE *fp;
+
+	fp = open_memstream(&mem, &memlen);
+	assert_non_null(fp);
+	j = json_new_sink(fp, 0);
+	json_array_begin(j);
+	json_int(j, 1);
+	assert_int_equal(fflush(fp), 0);
+	assert_int_equal(memlen, 0);
+	json_flush(j);
+	assert_int_equal(memlen, 2);
+	assert_memory_equal(mem, "[1", 2);
+	json_int(j, 2);
+	json_flush(j);
+	json_flush(j);
+	assert_int_equal(memlen, 4);
+	json_array_end(j);
+	json_finish_sink(j);
+	assert_int_equal(fclose(fp), 0);
+	assert_string_equal(mem, "[1,2]");
+	free(mem);
+	/* Without a sink the text stays in the writer. */
+	j = json_new(0);
+	json_int(j, 3);
+	json_flush(j);
+	want_doc(j, "3");
 }
 
 /* The writer a misuse child works on (a global: still reachable at exit). */
@@ -407,8 +473,10 @@ main(void)
 	    cmocka_unit_test(test_integers),
 	    cmocka_unit_test(test_doubles),
 	    cmocka_unit_test(test_doubles_not_finite),
+	    cmocka_unit_test(test_decimals),
 	    cmocka_unit_test(test_sink_streams),
 	    cmocka_unit_test(test_sink_small),
+	    cmocka_unit_test(test_sink_flush),
 	    cmocka_unit_test(test_misuse_fatal),
 	};
 

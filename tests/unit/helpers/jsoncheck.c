@@ -51,3 +51,40 @@ jsoncheck_string(const char *text, size_t len, size_t *outlen)
 	json_decref(root);
 	return out;
 }
+
+/*
+ * The value at path in the document text — members and array indexes
+ * joined by "/", "" for the whole — as compact JSON ("\"x\"", "12.5",
+ * "null"); NULL when the text is not JSON or nothing is there. Caller
+ * frees.
+ */
+char *
+jsoncheck_get(const char *text, size_t len, const char *path)
+{
+	json_error_t error;
+	json_t *root, *v;
+	char *copy, *part, *save = NULL, *end, *out = NULL;
+	long idx;
+
+	root = json_loadb(text, len, JSON_DECODE_ANY, &error);
+	if (root == NULL || (copy = strdup(path)) == NULL) {
+		json_decref(root);
+		return NULL;
+	}
+	v = root;
+	for (part = strtok_r(copy, "/", &save); v != NULL && part != NULL;
+	     part = strtok_r(NULL, "/", &save)) {
+		if (json_is_array(v)) {
+			idx = strtol(part, &end, 10);
+			v = *end == '\0' && idx >= 0
+			    ? json_array_get(v, (size_t)idx)
+			    : NULL;
+		} else
+			v = json_object_get(v, part);
+	}
+	if (v != NULL)
+		out = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	free(copy);
+	json_decref(root);
+	return out;
+}

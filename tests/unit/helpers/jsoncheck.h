@@ -10,5 +10,6 @@
 
 int jsoncheck_valid(const char *, size_t, char *, size_t);
 char *jsoncheck_string(const char *, size_t, size_t *);
+char *jsoncheck_get(const char *, size_t, const char *);
 
 #endif
