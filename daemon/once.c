@@ -387,9 +387,75 @@ once_flags_config(const struct once_opts *op)
 }
 
 /*
+ * The targets of the run: the selected mailboxes (all when none is named;
+ * one named twice once) under each of their profiles, in configuration
+ * order. -1 with a message when a name is not a mailbox of file.
+ */
+static int
+once_select(struct once *o, const struct once_opts *op, const char *file)
+{
+	const struct config_mailbox *m;
+	char *safe;
+	size_t i;
+	int j, k;
+
+	o->boxes = xcalloc(o->cfg->nmailboxes, sizeof *o->boxes);
+	for (i = 0; op->nmailboxes == 0 && i < o->cfg->nmailboxes; i++)
+		o->boxes[o->nboxes++] = o->cfg->mailboxes[i];
+	for (j = 0; j < op->nmailboxes; j++) {
+		m = config_mailbox_find(o->cfg, op->mailboxes[j]);
+		if (m == NULL) {
+			safe = textsafe(op->mailboxes[j]);
+			fprintf(stderr, "ewsprobed: no mailbox '%s' in %s\n",
+			    safe, file);
+			free(safe);
+			return -1;
+		}
+		for (k = 0; k < o->nboxes && o->boxes[k] != m; k++)
+			;
+		if (k == o->nboxes)
+			o->boxes[o->nboxes++] = m;
+	}
+	for (j = 0; j < o->nboxes; j++)
+		o->ntargets += o->boxes[j]->nprofiles;
+	o->targets = xcalloc(o->ntargets, sizeof *o->targets);
+	o->ntargets = 0;
+	for (j = 0; j < o->nboxes; j++) {
+		for (i = 0; i < o->boxes[j]->nprofiles; i++) {
+			o->targets[o->ntargets].o = o;
+			o->targets[o->ntargets].m = o->boxes[j];
+			o->targets[o->ntargets++].p = o->boxes[j]->profiles[i];
+		}
+	}
+	return 0;
+}
+
+/* End the report with the overall verdict rc: the JSON's last members. */
+static void
+once_end(struct once *o, int rc)
+{
+	if (o->json != NULL) {
+		json_array_end(o->json);
+		json_kv_string(o->json, "verdict", once_status_name(rc));
+		json_kv_int(o->json, "exit_status", rc);
+		json_object_end(o->json);
+		json_finish_sink(o->json);
+		o->json = NULL;
+	} else
+		printf("\n%s\n",
+		    rc == ONCE_OK ? "OK: phones can use Exchange"
+		        : rc == ONCE_WARNING
+		        ? "WARNING: phones can use Exchange, "
+		          "with risks (see above)"
+		        : rc == ONCE_CRITICAL
+		        ? "CRITICAL: phones cannot use Exchange"
+		        : "UNKNOWN: could not judge");
+}
+
+/*
  * Run once over the selected mailboxes (all when none is named) of the
  * configuration file, or of the one mailbox the flags describe; print the
- * report (or JSON); return the Nagios status.
+ * report (or JSON) as the runs end; return the Nagios status.
  */
 int
 once_run(const struct once_opts *op)
@@ -397,10 +463,7 @@ once_run(const struct once_opts *op)
 	struct once o;
 	char *errors = NULL, *cause = NULL, *text = NULL;
 	const char *name = op->config != NULL ? op->config : "(command line)";
-	const struct config_mailbox *m;
-	char *safe;
-	size_t i;
-	int j, k, rc = ONCE_UNKNOWN, r;
+	int rc = ONCE_UNKNOWN, r;
 
 	memset(&o, 0, sizeof o);
 	o.color = !op->json && isatty(STDOUT_FILENO);
@@ -414,35 +477,8 @@ once_run(const struct once_opts *op)
 		free(errors);
 		return ONCE_UNKNOWN;
 	}
-	/* At most every mailbox once: one named twice is probed once. */
-	o.boxes = xcalloc(o.cfg->nmailboxes, sizeof *o.boxes);
-	for (i = 0; op->nmailboxes == 0 && i < o.cfg->nmailboxes; i++)
-		o.boxes[o.nboxes++] = o.cfg->mailboxes[i];
-	for (j = 0; j < op->nmailboxes; j++) {
-		if ((m = config_mailbox_find(o.cfg, op->mailboxes[j])) ==
-		    NULL) {
-			safe = textsafe(op->mailboxes[j]);
-			fprintf(stderr, "ewsprobed: no mailbox '%s' in %s\n",
-			    safe, name);
-			free(safe);
-			goto out;
-		}
-		for (k = 0; k < o.nboxes && o.boxes[k] != m; k++)
-			;
-		if (k == o.nboxes)
-			o.boxes[o.nboxes++] = m;
-	}
-	for (j = 0; j < o.nboxes; j++)
-		o.ntargets += o.boxes[j]->nprofiles;
-	o.targets = xcalloc(o.ntargets, sizeof *o.targets);
-	o.ntargets = 0;
-	for (j = 0; j < o.nboxes; j++) {
-		for (i = 0; i < o.boxes[j]->nprofiles; i++) {
-			o.targets[o.ntargets].o = &o;
-			o.targets[o.ntargets].m = o.boxes[j];
-			o.targets[o.ntargets++].p = o.boxes[j]->profiles[i];
-		}
-	}
+	if (once_select(&o, op, name) != 0)
+		goto out;
 	if ((o.ctx = run_ctx_new(o.cfg, &cause)) == NULL) {
 		fprintf(stderr, "ewsprobed: %s\n", cause);
 		free(cause);
@@ -467,22 +503,7 @@ once_run(const struct once_opts *op)
 	dns_shutdown();
 	loop_free();
 	rc = o.worst;
-	if (o.json != NULL) {
-		json_array_end(o.json);
-		json_kv_string(o.json, "verdict", once_status_name(rc));
-		json_kv_int(o.json, "exit_status", rc);
-		json_object_end(o.json);
-		json_finish_sink(o.json);
-		o.json = NULL;
-	} else
-		printf("\n%s\n",
-		    rc == ONCE_OK ? "OK: phones can use Exchange"
-		        : rc == ONCE_WARNING
-		        ? "WARNING: phones can use Exchange, "
-		          "with risks (see above)"
-		        : rc == ONCE_CRITICAL
-		        ? "CRITICAL: phones cannot use Exchange"
-		        : "UNKNOWN: could not judge");
+	once_end(&o, rc);
 out:
 	json_free(o.json);
 	run_ctx_free(o.ctx);

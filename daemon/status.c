@@ -163,6 +163,74 @@ status_sched_prom(FILE *fp, const struct status_sched *s)
 	}
 }
 
+/* The series of each phase's time of the last run's EWS requests. */
+static void
+status_prom_phases(FILE *fp, const struct status_doc *d)
+{
+	static const char *phases[] = {"connect", "tls", "first_byte", "total"};
+	const struct status_target *t;
+	const struct urlcheck_result *u;
+	size_t i;
+	int j, ph;
+	int64_t us;
+
+	status_meta(fp, "ewsprobed_probe_phase_duration_seconds", "gauge",
+	    "Time to each phase of the last unauthenticated EWS request, "
+	    "from its start");
+	for (i = 0; i < d->n; i++) {
+		t = &d->targets[i];
+		for (j = 0; t->last != NULL && j < 2; j++) {
+			if ((u = t->last->urls[j]) == NULL)
+				continue;
+			for (ph = 0; ph < 4; ph++) {
+				us = ph == 0  ? u->timings.connect_us
+				    : ph == 1 ? u->timings.tls_us
+				    : ph == 2 ? u->timings.first_byte_us
+				              : u->timings.total_us;
+				if (us < 0)
+					continue;
+				status_series(fp,
+				    "ewsprobed_probe_phase_duration_seconds",
+				    t);
+				fprintf(fp, ",role=\"%s\",phase=\"%s\"} %.6f\n",
+				    u->role, phases[ph], us / 1e6);
+			}
+		}
+	}
+}
+
+/* The series of each presented certificate's expiry, by chain position. */
+static void
+status_prom_certs(FILE *fp, const struct status_doc *d)
+{
+	const struct status_target *t;
+	const struct urlcheck_result *u;
+	size_t i, k;
+	int j;
+
+	status_meta(fp, "ewsprobed_cert_not_after_timestamp_seconds", "gauge",
+	    "Expiry of each certificate the EWS server presented, by chain "
+	    "position (0 = leaf)");
+	for (i = 0; i < d->n; i++) {
+		t = &d->targets[i];
+		for (j = 0; t->last != NULL && j < 2; j++) {
+			if ((u = t->last->urls[j]) == NULL ||
+			    u->verdict == NULL)
+				continue;
+			for (k = 0; k < u->verdict->ncerts; k++) {
+				status_series(fp,
+				    "ewsprobed_cert_not_after_timestamp_"
+				    "seconds",
+				    t);
+				fprintf(fp,
+				    ",role=\"%s\",position=\"%zu\"} %lld\n",
+				    u->role, k,
+				    (long long)u->verdict->certs[k].not_after);
+			}
+		}
+	}
+}
+
 /*
  * The Prometheus textfile (node_exporter's textfile collector format),
  * written to fp. Labels are bounded: target names come from the
@@ -173,12 +241,9 @@ void
 status_prom(FILE *fp, const struct status_doc *d)
 {
 	static const char *states[] = {"ok", "warning", "unknown", "critical"};
-	static const char *phases[] = {"connect", "tls", "first_byte", "total"};
 	const struct status_target *t;
-	const struct urlcheck_result *u;
-	size_t i, k;
-	int j, s, ph;
-	int64_t us;
+	size_t i;
+	int s;
 
 	status_meta(fp, "ewsprobed_build_info", "gauge",
 	    "ewsprobed build, value 1");
@@ -222,50 +287,8 @@ status_prom(FILE *fp, const struct status_doc *d)
 		    t->last->role != NULL ? t->last->role : "",
 		    reason_wininet(t->last->reason));
 	}
-	status_meta(fp, "ewsprobed_probe_phase_duration_seconds", "gauge",
-	    "Time to each phase of the last unauthenticated EWS request, "
-	    "from its start");
-	for (i = 0; i < d->n; i++) {
-		t = &d->targets[i];
-		for (j = 0; t->last != NULL && j < 2; j++) {
-			if ((u = t->last->urls[j]) == NULL)
-				continue;
-			for (ph = 0; ph < 4; ph++) {
-				us = ph == 0  ? u->timings.connect_us
-				    : ph == 1 ? u->timings.tls_us
-				    : ph == 2 ? u->timings.first_byte_us
-				              : u->timings.total_us;
-				if (us < 0)
-					continue;
-				status_series(fp,
-				    "ewsprobed_probe_phase_duration_seconds",
-				    t);
-				fprintf(fp, ",role=\"%s\",phase=\"%s\"} %.6f\n",
-				    u->role, phases[ph], us / 1e6);
-			}
-		}
-	}
-	status_meta(fp, "ewsprobed_cert_not_after_timestamp_seconds", "gauge",
-	    "Expiry of each certificate the EWS server presented, by chain "
-	    "position (0 = leaf)");
-	for (i = 0; i < d->n; i++) {
-		t = &d->targets[i];
-		for (j = 0; t->last != NULL && j < 2; j++) {
-			if ((u = t->last->urls[j]) == NULL ||
-			    u->verdict == NULL)
-				continue;
-			for (k = 0; k < u->verdict->ncerts; k++) {
-				status_series(fp,
-				    "ewsprobed_cert_not_after_timestamp_"
-				    "seconds",
-				    t);
-				fprintf(fp,
-				    ",role=\"%s\",position=\"%zu\"} %lld\n",
-				    u->role, k,
-				    (long long)u->verdict->certs[k].not_after);
-			}
-		}
-	}
+	status_prom_phases(fp, d);
+	status_prom_certs(fp, d);
 	status_meta(fp, "ewsprobed_last_success_timestamp_seconds", "gauge",
 	    "When a run last found that phones can use Exchange");
 	for (i = 0; i < d->n; i++) {
