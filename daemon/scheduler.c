@@ -1,9 +1,9 @@
 /*
  * scheduler: owns the targets of the running configuration, their timers,
- * the run queue, the two caps (runs working, runs in flight), the watch on
- * whether rounds keep to their interval, and the bookkeeping after each
- * run (state, alerts, status). A reload keeps the state of targets that
- * still exist (same mailbox and profile names).
+ * the run queue, the two caps (runs working, runs in flight) and the watch
+ * on whether rounds keep to their interval; what a finished run leaves
+ * behind is postrun's. A reload keeps what targets that still exist (same
+ * mailbox and profile names) remember, and their place in the schedule.
  */
 #include <sys/queue.h>
 #include <sys/resource.h>
@@ -15,13 +15,12 @@
 
 #include <event2/event.h>
 
-#include "alert.h"
 #include "dns.h"
 #include "hashset.h"
 #include "log.h"
 #include "loop.h"
 #include "msgid.h"
-#include "notify.h"
+#include "postrun.h"
 #include "run.h"
 #include "retain.h"
 #include "scheduler.h"
@@ -30,15 +29,7 @@
 #include "xmalloc.h"
 
 struct target {
-	char *name; /* "mailbox/profile" */
-	char *mailbox;
-	char *profile;
-	const struct config_mailbox *m; /* in sched_cfg */
-	const struct config_profile *p;
-	struct state st;
-	uint64_t runs;
-	int64_t last_success;
-	struct run_result *last;
+	struct postrun_target pt; /* name, configuration, what it remembers */
 	struct run *running;
 	int working; /* holds one of the concurrency slots */
 	int queued;
@@ -47,22 +38,9 @@ struct target {
 	int was_due; /* running or queued when a reload cancelled it */
 	struct event *timer;
 	struct event *hold; /* the end of its hold on a working slot */
-	char **expiring; /* "sha256/days" already alerted */
-	size_t nexpiring;
 	TAILQ_ENTRY(target) entry; /* all targets */
 	TAILQ_ENTRY(target) qentry; /* run queue */
 };
-
-/*
- * Status files are rewritten after runs, but not after every run: all
- * runs that end within a gap share one write. The gap is at least 1 s and
- * 100 times what the last write took (at most 60 s), so that rendering
- * every target's status costs at most about 1% of a core however many
- * targets there are; with few targets it is a second.
- */
-#define SCHED_STATUS_MIN_GAP_MS 1000
-#define SCHED_STATUS_MAX_GAP_MS 60000
-#define SCHED_STATUS_COST_FACTOR 100
 
 /*
  * A run holds one of the `concurrency` slots, which bound the CPU work in
@@ -90,14 +68,9 @@ static int sched_behind; /* a due run waited a whole interval */
 static uint64_t sched_behind_since_ms;
 static uint64_t sched_overruns;
 static int64_t sched_started;
-static struct event *sched_status_ev; /* the coalesced status write */
-static int sched_status_pending;
-static uint64_t sched_status_last_ms; /* when the last write ended */
-static uint64_t sched_status_gap_ms = SCHED_STATUS_MIN_GAP_MS;
 
 static void sched_run_queue(void);
 static void sched_release(struct target *);
-static void sched_status_soon(void);
 
 /* Arm a target's timer ms milliseconds from now. */
 static void
@@ -111,10 +84,10 @@ sched_arm(struct target *t, uint64_t ms)
 static uint64_t
 sched_interval(const struct target *t)
 {
-	uint64_t iv =
-	    t->m->interval_ms != 0 ? t->m->interval_ms : sched_cfg->interval_ms;
+	uint64_t iv = t->pt.m->interval_ms != 0 ? t->pt.m->interval_ms
+	                                        : sched_cfg->interval_ms;
 
-	if (state_soft_failing(&t->st) && sched_cfg->retry_interval_ms < iv)
+	if (state_soft_failing(&t->pt.st) && sched_cfg->retry_interval_ms < iv)
 		iv = sched_cfg->retry_interval_ms;
 	return iv;
 }
@@ -138,33 +111,6 @@ sched_lag_ms(void)
 	uint64_t now = loop_now_ms();
 
 	return t != NULL && now > t->due_ms ? now - t->due_ms : 0;
-}
-
-/* The one-line STATUS= summary. */
-static void
-sched_update_status(void)
-{
-	unsigned int n = 0, c[4] = {0, 0, 0, 0}, pending = 0;
-	struct target *t;
-	char behind[160] = "";
-
-	TAILQ_FOREACH (t, &sched_targets, entry) {
-		n++;
-		if (!t->st.established)
-			pending++;
-		else
-			c[t->st.hard]++;
-	}
-	if (sched_behind)
-		snprintf(behind, sizeof behind,
-		    "; behind schedule: %u due runs wait, the oldest for %llu "
-		    "s",
-		    sched_nqueued, (unsigned long long)(sched_lag_ms() / 1000));
-	notify_status("%u target%s: %u ok, %u warning, %u critical, %u "
-	              "unknown%s%s",
-	    n, n == 1 ? "" : "s", c[STATE_OK], c[STATE_WARNING],
-	    c[STATE_CRITICAL], c[STATE_UNKNOWN], pending > 0 ? ", pending" : "",
-	    behind);
 }
 
 /* The scheduler's load, for the status files. */
@@ -242,27 +188,21 @@ sched_learned_free(struct sched_learned *l)
  * which keeps them for the next start.
  */
 static void
-sched_retain_save(void)
+sched_retain_save(struct postrun_target *const *v, size_t n)
 {
 	struct sched_learned l;
 	struct retain_target *rt;
-	struct target *t;
-	size_t n = 0;
 
 	if (retain_path() == NULL)
 		return;
-	TAILQ_FOREACH (t, &sched_targets, entry)
-		n++;
 	rt = xcalloc(n > 0 ? n : 1, sizeof *rt);
-	n = 0;
-	TAILQ_FOREACH (t, &sched_targets, entry) {
-		rt[n].name = t->name;
-		rt[n].st = t->st;
-		rt[n].runs = t->runs;
-		rt[n].last_success = t->last_success;
-		rt[n].expiring = t->expiring;
-		rt[n].nexpiring = t->nexpiring;
-		n++;
+	for (size_t i = 0; i < n; i++) {
+		rt[i].name = v[i]->name;
+		rt[i].st = v[i]->st;
+		rt[i].runs = v[i]->runs;
+		rt[i].last_success = v[i]->last_success;
+		rt[i].expiring = v[i]->expiring;
+		rt[i].nexpiring = v[i]->nexpiring;
 	}
 	sched_learned_collect(&l);
 	retain_save(rt, n, l.d, l.nd, l.fe, l.nfe);
@@ -287,13 +227,13 @@ sched_retain_restore(void)
 	int got;
 
 	TAILQ_FOREACH (t, &sched_targets, entry) {
-		if (!retain_take_target(t->name, &rt))
+		if (!retain_take_target(t->pt.name, &rt))
 			continue;
-		t->st = rt.st;
-		t->runs = rt.runs;
-		t->last_success = rt.last_success;
-		t->expiring = rt.expiring;
-		t->nexpiring = rt.nexpiring;
+		t->pt.st = rt.st;
+		t->pt.runs = rt.runs;
+		t->pt.last_success = rt.last_success;
+		t->pt.expiring = rt.expiring;
+		t->pt.nexpiring = rt.nexpiring;
 	}
 	for (i = 0; i < sched_cfg->nmailboxes; i++) {
 		key = run_ctx_discovery_key(sched_ctx, i);
@@ -317,213 +257,64 @@ sched_retain_restore(void)
 	retain_forget();
 }
 
+/* The targets as a vector (postrun takes them so); *n is set. */
+static struct postrun_target **
+sched_vector(size_t *n)
+{
+	struct postrun_target **v;
+	struct target *t;
+
+	*n = 0;
+	TAILQ_FOREACH (t, &sched_targets, entry)
+		(*n)++;
+	v = xcalloc(*n > 0 ? *n : 1, sizeof *v);
+	*n = 0;
+	TAILQ_FOREACH (t, &sched_targets, entry)
+		v[(*n)++] = &t->pt;
+	return v;
+}
+
+/* The STATUS= line, now (postrun writes it). */
+static void
+sched_update_status(void)
+{
+	struct postrun_target **v;
+	struct status_sched load;
+	size_t n;
+
+	v = sched_vector(&n);
+	sched_load(&load);
+	postrun_status_line(v, n, &load);
+	free(v);
+}
+
 /* Write the status files of every target, and the STATUS= line, now. */
 void
 scheduler_write_status(void)
 {
-	struct status_target *st;
-	struct target *t;
-	static char *json_error, *prom_error;
-	size_t n = 0, i = 0;
-	uint64_t began = loop_now_usec(), took_ms;
-	struct status_doc doc;
+	uint64_t began = loop_now_usec();
+	struct postrun_target **v;
 	struct status_sched load;
+	size_t n;
 
-	if (sched_status_pending) {
-		evtimer_del(sched_status_ev);
-		sched_status_pending = 0;
-	}
 	if (sched_cfg == NULL)
 		return;
-	/* status_write() skips a file that is not configured. */
-	TAILQ_FOREACH (t, &sched_targets, entry)
-		n++;
-	st = xcalloc(n > 0 ? n : 1, sizeof *st);
-	TAILQ_FOREACH (t, &sched_targets, entry) {
-		st[i].name = t->name;
-		st[i].mailbox = t->mailbox;
-		st[i].address = t->m->address;
-		st[i].profile = t->profile;
-		st[i].state = &t->st;
-		st[i].runs = t->runs;
-		st[i].last_success = t->last_success;
-		st[i].last = t->last;
-		i++;
-	}
-	doc.config_path = sched_cfg->path;
-	doc.started = sched_started;
-	doc.targets = st;
-	doc.n = n;
+	v = sched_vector(&n);
+	sched_retain_save(v, n);
 	sched_load(&load);
-	doc.sched = &load;
-	status_write(sched_cfg->status_file, status_json, &doc, &json_error);
-	status_write(sched_cfg->metrics_file, status_prom, &doc, &prom_error);
-	free(st);
-	sched_retain_save();
-	sched_update_status();
-	took_ms = (loop_now_usec() - began) / 1000;
-	sched_status_last_ms = loop_now_ms();
-	sched_status_gap_ms = took_ms * SCHED_STATUS_COST_FACTOR;
-	if (sched_status_gap_ms < SCHED_STATUS_MIN_GAP_MS)
-		sched_status_gap_ms = SCHED_STATUS_MIN_GAP_MS;
-	if (sched_status_gap_ms > SCHED_STATUS_MAX_GAP_MS)
-		sched_status_gap_ms = SCHED_STATUS_MAX_GAP_MS;
+	postrun_status_write(sched_cfg, sched_started, v, n, &load, began);
+	free(v);
 }
 
-/* The coalescing timer: write the files and the STATUS= line. */
-static void
-sched_status_cb(evutil_socket_t fd, short what, void *arg)
-{
-	sched_status_pending = 0;
-	scheduler_write_status();
-}
-
-/*
- * A run ended: write the status files once the gap since the last write
- * has passed (never from inside this loop turn, so that runs ending
- * together share the write).
- */
-static void
-sched_status_soon(void)
-{
-	uint64_t now = loop_now_ms(), due, ms;
-
-	if (sched_status_pending)
-		return;
-	due = sched_status_last_ms + sched_status_gap_ms;
-	ms = due > now ? due - now : 0;
-	sched_status_pending = 1;
-	loop_timer_ms(sched_status_ev, ms);
-}
-
-/*
- * Journal each certificate on the target's path that entered an expiry
- * window (cert_warn_days, then 7 and 1 days) once per certificate and
- * window, not on every run.
- */
-static void
-sched_check_expiry(struct target *t, const struct run_result *r,
-    const struct alert_target *at)
-{
-	const unsigned int windows[] = {sched_cfg->cert_warn_days, 7, 1};
-	const struct chain_verdict *v;
-	const struct urlcheck_result *u;
-	time_t now = time(NULL);
-	char *key;
-	size_t k, i, w;
-	int seen;
-
-	for (k = 0; k < 2; k++) {
-		if ((u = r->urls[k]) == NULL || (v = u->verdict) == NULL)
-			continue;
-		for (i = 0; i < v->ncerts; i++) {
-			for (w = 0; w < 3; w++) {
-				if (windows[w] == 0 ||
-				    windows[w] > sched_cfg->cert_warn_days ||
-				    v->certs[i].not_after <= now ||
-				    v->certs[i].not_after - now >=
-				        (time_t)windows[w] * 86400)
-					continue;
-				xasprintf(&key, "%s/%u", v->certs[i].sha256,
-				    windows[w]);
-				seen = 0;
-				for (size_t e = 0; e < t->nexpiring; e++)
-					seen |=
-					    strcmp(t->expiring[e], key) == 0;
-				if (seen) {
-					free(key);
-					continue;
-				}
-				t->expiring = xreallocarray(t->expiring,
-				    t->nexpiring + 1, sizeof *t->expiring);
-				t->expiring[t->nexpiring++] = key;
-				alert_cert_expiring(at, u, i, windows[w]);
-			}
-		}
-	}
-}
-
-/*
- * Forget the expiry alerts of certificates the target no longer shows (a
- * renewed one, a path that moved), so that the memory stays as small as
- * the chains it serves. Only after a run that saw a chain at every URL it
- * probed: a run that failed before the handshake proves nothing.
- */
-static void
-sched_prune_expiry(struct target *t, const struct run_result *r)
-{
-	const struct chain_verdict *v;
-	size_t k, i, e, kept = 0, len;
-	int seen;
-
-	for (k = 0; k < 2; k++)
-		if (r->urls[k] != NULL && r->urls[k]->verdict == NULL)
-			return;
-	if (r->urls[0] == NULL && r->urls[1] == NULL)
-		return;
-	for (e = 0; e < t->nexpiring; e++) {
-		len = strcspn(t->expiring[e], "/");
-		seen = 0;
-		for (k = 0; k < 2 && !seen; k++) {
-			if (r->urls[k] == NULL)
-				continue;
-			v = r->urls[k]->verdict;
-			for (i = 0; i < v->ncerts && !seen; i++)
-				seen = strlen(v->certs[i].sha256) == len &&
-				    strncmp(v->certs[i].sha256, t->expiring[e],
-				        len) == 0;
-		}
-		if (seen)
-			t->expiring[kept++] = t->expiring[e];
-		else
-			free(t->expiring[e]);
-	}
-	t->nexpiring = kept;
-}
-
-/* A run is done: state, alerts, status, next run. */
+/* A run is done: what it leaves behind (postrun), then the next run. */
 static void
 sched_done(struct run_result *r, void *arg)
 {
 	struct target *t = arg;
-	struct alert_target at;
-	const char *prev = state_hard_name(&t->st);
-	enum state_event ev;
 
 	sched_release(t);
-	t->runs++;
-	if (r->verdict == STATE_OK || r->verdict == STATE_WARNING)
-		t->last_success = r->started;
-	ev = state_update(&t->st, r->verdict, sched_cfg->fail_after,
-	    sched_cfg->recover_after, (int64_t)time(NULL));
-	at.name = t->name;
-	at.address = t->m->address;
-	at.profile = t->profile;
-	at.frontend_host = t->p->frontend_host;
-	at.frontend_issuer = r->frontend != NULL ? r->frontend->issuer : NULL;
-	if (at.frontend_issuer == NULL && t->last != NULL &&
-	    t->last->frontend != NULL)
-		at.frontend_issuer = t->last->frontend->issuer;
-	if (r->frontend != NULL && r->frontend->changed)
-		alert_frontend_changed(&at, r->frontend);
-	if (r->urls_changed)
-		alert_urls_changed(&at, r);
-	if (ev != STATE_EVENT_NONE)
-		alert_transition(&at, ev, prev, &t->st, r);
-	sched_prune_expiry(t, r);
-	if (sched_cfg->cert_warn_days > 0)
-		sched_check_expiry(t, r, &at);
-	log_debug("%s: run %llu %s (%s)", t->name, (unsigned long long)t->runs,
-	    state_verdict_name(r->verdict), reason_name(r->reason));
-	/* Keep the FE result of the last learning run for later alerts. */
-	if (r->frontend == NULL && t->last != NULL) {
-		r->frontend = t->last->frontend;
-		t->last->frontend = NULL;
-	}
-	run_result_free(t->last);
-	run_result_trim(r);
-	t->last = r;
-	sched_status_soon();
+	postrun_apply(sched_cfg, &t->pt, r);
+	postrun_status_soon();
 	sched_arm(t, sched_next_delay(t));
 	sched_run_queue();
 }
@@ -573,7 +364,7 @@ sched_behind_begin(const struct target *t, uint64_t late_ms)
 	snprintf(conc, sizeof conc, "%u", sched_cfg->concurrency);
 	snprintf(max, sizeof max, "%u", sched_max_in_flight);
 	const struct log_field f[] = {
-	    {"TARGET", t->name},
+	    {"TARGET", t->pt.name},
 	    {"LAG_SECONDS", late},
 	    {"RUNS_QUEUED", queued},
 	    {"RUNS_IN_FLIGHT", in_flight},
@@ -586,10 +377,10 @@ sched_behind_begin(const struct target *t, uint64_t late_ms)
 	    "interval of %llu s; %s runs wait, %s are in flight "
 	    "(max_in_flight %s, concurrency %s): mailboxes are probed less "
 	    "often than configured",
-	    t->name, late, (unsigned long long)sched_interval(t) / 1000, queued,
-	    in_flight, max, conc);
+	    t->pt.name, late, (unsigned long long)sched_interval(t) / 1000,
+	    queued, in_flight, max, conc);
 	sched_update_status();
-	sched_status_soon();
+	postrun_status_soon();
 }
 
 /* Every due run has started again: say so once. */
@@ -606,7 +397,7 @@ sched_behind_end(void)
 	    "back on schedule: every due run has started (behind for %llu s)",
 	    (unsigned long long)secs);
 	sched_update_status();
-	sched_status_soon();
+	postrun_status_soon();
 }
 
 /*
@@ -670,7 +461,8 @@ sched_run_queue(void)
 		sched_working++;
 		t->working = 1;
 		loop_timer_ms(t->hold, SCHED_SLOT_HOLD_MS);
-		t->running = run_start(sched_ctx, t->m, t->p, sched_done, t);
+		t->running =
+		    run_start(sched_ctx, t->pt.m, t->pt.p, sched_done, t);
 	}
 	if (TAILQ_EMPTY(&sched_queue))
 		sched_behind_end();
@@ -704,13 +496,7 @@ sched_target_free(struct target *t)
 		sched_dequeue(t);
 	event_free(t->timer);
 	event_free(t->hold);
-	run_result_free(t->last);
-	for (size_t i = 0; i < t->nexpiring; i++)
-		free(t->expiring[i]);
-	free(t->expiring);
-	free(t->name);
-	free(t->mailbox);
-	free(t->profile);
+	postrun_target_clear(&t->pt);
 	free(t);
 }
 
@@ -738,7 +524,7 @@ sched_old_index(struct sched_old *o, struct target *first)
 	o->slot = xcalloc(size, sizeof *o->slot);
 	o->mask = size - 1;
 	for (t = first; t != NULL; t = TAILQ_NEXT(t, entry)) {
-		i = hashset_hash(t->name) & o->mask;
+		i = hashset_hash(t->pt.name) & o->mask;
 		while (o->slot[i] != NULL)
 			i = (i + 1) & o->mask;
 		o->slot[i] = t;
@@ -752,7 +538,7 @@ sched_old_find(const struct sched_old *o, const char *name)
 	size_t i = hashset_hash(name) & o->mask;
 
 	for (; o->slot[i] != NULL; i = (i + 1) & o->mask)
-		if (strcmp(o->slot[i]->name, name) == 0)
+		if (strcmp(o->slot[i]->pt.name, name) == 0)
 			return o->slot[i];
 	return NULL;
 }
@@ -769,17 +555,9 @@ sched_take_over(struct target *t, struct target *prev, uint64_t window)
 {
 	uint64_t now = loop_now_ms(), left, iv;
 
-	t->st = prev->st;
-	t->runs = prev->runs;
-	t->last_success = prev->last_success;
-	t->last = prev->last;
-	prev->last = NULL;
-	t->expiring = prev->expiring;
-	t->nexpiring = prev->nexpiring;
-	prev->expiring = NULL;
-	prev->nexpiring = 0;
+	postrun_target_take(&t->pt, &prev->pt);
 	if (prev->was_due) {
-		sched_arm(t, hashset_hash(t->name) % window);
+		sched_arm(t, hashset_hash(t->pt.name) % window);
 		return;
 	}
 	left = prev->next_ms > now ? prev->next_ms - now : 0;
@@ -812,22 +590,16 @@ sched_build(struct config *cfg)
 		m = cfg->mailboxes[i];
 		for (j = 0; j < m->nprofiles; j++) {
 			t = xcalloc(1, sizeof *t);
-			t->mailbox = xstrdup(m->name);
-			t->profile = xstrdup(m->profiles[j]->name);
-			xasprintf(&t->name, "%s/%s", m->name,
-			    m->profiles[j]->name);
-			t->m = m;
-			t->p = m->profiles[j];
-			state_init(&t->st);
+			postrun_target_init(&t->pt, m, m->profiles[j]);
 			t->timer = evtimer_new(loop_base(), sched_timer_cb, t);
 			t->hold = evtimer_new(loop_base(), sched_hold_cb, t);
 			if (t->timer == NULL || t->hold == NULL)
 				fatalx("evtimer_new failed");
 			TAILQ_INSERT_TAIL(&sched_targets, t, entry);
-			if ((prev = sched_old_find(&index, t->name)) != NULL)
+			if ((prev = sched_old_find(&index, t->pt.name)) != NULL)
 				sched_take_over(t, prev, window);
 			else
-				sched_arm(t, hashset_hash(t->name) % window);
+				sched_arm(t, hashset_hash(t->pt.name) % window);
 		}
 	}
 	free(index.slot);
@@ -881,9 +653,9 @@ scheduler_start(struct config *cfg, char **cause)
 		return -1;
 	sched_cfg = config_ref(cfg);
 	sched_started = (int64_t)time(NULL);
-	sched_status_ev = evtimer_new(loop_base(), sched_status_cb, NULL);
+	postrun_status_init(scheduler_write_status);
 	sched_lag_ev = evtimer_new(loop_base(), sched_lag_cb, NULL);
-	if (sched_status_ev == NULL || sched_lag_ev == NULL)
+	if (sched_lag_ev == NULL)
 		fatalx("evtimer_new failed");
 	sched_max_in_flight = sched_fd_cap(cfg);
 	srandom((unsigned int)(time(NULL) ^ (time_t)getpid()));
@@ -956,8 +728,7 @@ scheduler_stop(void)
 	sched_ctx = NULL;
 	config_unref(sched_cfg);
 	sched_cfg = NULL;
-	event_free(sched_status_ev);
-	sched_status_ev = NULL;
+	postrun_status_free();
 	event_free(sched_lag_ev);
 	sched_lag_ev = NULL;
 }

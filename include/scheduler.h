@@ -1,7 +1,7 @@
 /*
  * scheduler: the daemon's targets (every mailbox under each of its
- * profiles), when each runs, how many run at once, and what follows a run:
- * the soft/hard state, alerts, the status file and STATUS=.
+ * profiles), when each runs and how many run at once; what follows a run
+ * (state, alerts, status files, STATUS=) is postrun's.
  *
  * Each target has one timer on the loop: its first run comes at a stable
  * offset derived from its name (so targets do not fire in lockstep), then
