@@ -13,6 +13,11 @@
  * pinned (or that connects anywhere else) fails. Library codes are
  * converted here into enum http_status; strings returned by getters are
  * borrowed and live as long as the request.
+ *
+ * The module is four files, one concept each: http.c (the multi handle on
+ * the loop, a request's lifecycle), http_req.c (building a request, its
+ * libcurl options), http_resp.c (what comes back, its classification),
+ * http_url.c (which URLs are usable).
  */
 #ifndef EWSPROBED_HTTP_H
 #define EWSPROBED_HTTP_H
