@@ -3,7 +3,8 @@
  * (method, URL, headers, body, pinned addresses, timeouts, caps, TLS
  * versions and trust, credentials), the checks made before any network
  * access, and how all of it becomes libcurl options, including the
- * hooks that refuse an unpinned address and run the SSL_CTX callback. *
+ * hooks that refuse an unpinned address and run the SSL_CTX callback.
+ *
  * Hardening (docs/security.md §3): https only unless asked, no redirects,
  * no proxy from the environment, no cookies, no verbose output, pinned
  * addresses only (checked again when the connection is made), a restricted
