@@ -8,6 +8,9 @@
  * Every answer gets exactly one outcome; nothing is ever half-parsed. A
  * result either carries a full classification or says malformed (with a
  * reason) and nothing else.
+ *
+ * The module is three files: adxml.c (reading any answer, the result),
+ * adxml_soap.c and adxml_pox.c (one dialect each, request and answer).
  */
 #ifndef EWSPROBED_ADXML_H
 #define EWSPROBED_ADXML_H
