@@ -187,6 +187,64 @@ statuscmd_table(const json_t *targets, const struct statuscmd_view *v,
 	free(rows);
 }
 
+/* The first target or mailbox the view asks for that targets lacks. */
+static const char *
+statuscmd_missing(json_t *targets, const struct statuscmd_view *v)
+{
+	struct statuscmd_view one = *v;
+	json_t *t;
+	size_t i, k;
+	int found;
+
+	for (k = 0; k < v->ntargets; k++) {
+		one.targets = &v->targets[k];
+		one.ntargets = 1;
+		found = 0;
+		json_array_foreach(targets, i, t)
+		{
+			if (!found && json_is_object(t))
+				found = statuscmd_selected(t, &one);
+		}
+		if (!found)
+			return v->targets[k];
+	}
+	return NULL;
+}
+
+/* Print the --json view: the selected targets and what the file says. */
+static void
+statuscmd_print_json(const struct statuscmd_view *v, const char *written,
+    long long age, int stale, json_t *daemon, json_t *sel, int rc, FILE *out)
+{
+	json_t *outdoc;
+	char *dump;
+
+	outdoc = json_pack("{s:s, s:s, s:I, s:b, s:O, s:O, s:s, s:i}",
+	    "status_file", v->path, "written", written, "age_seconds",
+	    (json_int_t)age, "stale", stale, "daemon", daemon, "targets", sel,
+	    "worst_state", once_status_name(rc), "exit_status", rc);
+	if (outdoc == NULL ||
+	    (dump = json_dumps(outdoc, JSON_INDENT(2))) == NULL)
+		fatalx("json_pack: out of memory");
+	fprintf(out, "%s\n", dump);
+	free(dump);
+	json_decref(outdoc);
+}
+
+/* Print msg (if any) to err, escaped, and free it. */
+static void
+statuscmd_error(char *msg, FILE *err)
+{
+	char *safe;
+
+	if (msg == NULL)
+		return;
+	safe = textsafe(msg);
+	fprintf(err, "ewsprobed: %s\n", safe);
+	free(safe);
+	free(msg);
+}
+
 /*
  * Render a status document (the file's bytes) as the view asks, to out;
  * errors go to err. Returns the exit status: the worst selected state
@@ -198,14 +256,14 @@ int
 statuscmd_render(const char *text, size_t len, const struct statuscmd_view *v,
     FILE *out, FILE *err)
 {
-	json_t *doc, *targets, *daemon, *t, *sel = NULL, *outdoc;
+	json_t *doc, *targets, *daemon, *t, *sel = NULL;
 	json_error_t jerr;
-	const char *written;
-	char *msg = NULL, *safe, *dump;
+	const char *written, *missing;
+	char *msg = NULL, *safe;
 	time_t when;
 	long long age = 0;
-	size_t i, k;
-	int rc = ONCE_OK, stale, found;
+	size_t i;
+	int rc = ONCE_OK, stale;
 
 	if ((doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
@@ -224,23 +282,10 @@ statuscmd_render(const char *text, size_t len, const struct statuscmd_view *v,
 		    v->path);
 		goto fail;
 	}
-	for (k = 0; k < v->ntargets; k++) {
-		found = 0;
-		json_array_foreach(targets, i, t)
-		{
-			if (!found && json_is_object(t)) {
-				struct statuscmd_view one = *v;
-
-				one.targets = &v->targets[k];
-				one.ntargets = 1;
-				found = statuscmd_selected(t, &one);
-			}
-		}
-		if (!found) {
-			xasprintf(&msg, "%s: no target or mailbox '%s' in it",
-			    v->path, v->targets[k]);
-			goto fail;
-		}
+	if ((missing = statuscmd_missing(targets, v)) != NULL) {
+		xasprintf(&msg, "%s: no target or mailbox '%s' in it", v->path,
+		    missing);
+		goto fail;
 	}
 	age = (long long)(v->now - when);
 	stale = age > (long long)(v->max_age_ms / 1000);
@@ -254,19 +299,10 @@ statuscmd_render(const char *text, size_t len, const struct statuscmd_view *v,
 	}
 	if (stale)
 		rc = ADMIN_EXIT_UNKNOWN;
-	if (v->json) {
-		outdoc = json_pack("{s:s, s:s, s:I, s:b, s:O, s:O, s:s, s:i}",
-		    "status_file", v->path, "written", written, "age_seconds",
-		    (json_int_t)age, "stale", stale, "daemon", daemon,
-		    "targets", sel, "worst_state", once_status_name(rc),
-		    "exit_status", rc);
-		if (outdoc == NULL ||
-		    (dump = json_dumps(outdoc, JSON_INDENT(2))) == NULL)
-			fatalx("json_pack: out of memory");
-		fprintf(out, "%s\n", dump);
-		free(dump);
-		json_decref(outdoc);
-	} else {
+	if (v->json)
+		statuscmd_print_json(v, written, age, stale, daemon, sel, rc,
+		    out);
+	else {
 		safe = textsafe(written);
 		fprintf(out, "status of %s (written %s, %lld s ago)\n", v->path,
 		    safe, age);
@@ -280,19 +316,11 @@ statuscmd_render(const char *text, size_t len, const struct statuscmd_view *v,
 		    v->path, age, (unsigned long long)(v->max_age_ms / 1000));
 	json_decref(sel);
 	json_decref(doc);
-	if (msg != NULL) {
-		safe = textsafe(msg);
-		fprintf(err, "ewsprobed: %s\n", safe);
-		free(safe);
-		free(msg);
-	}
+	statuscmd_error(msg, err);
 	return rc;
 
 fail:
-	safe = textsafe(msg);
-	fprintf(err, "ewsprobed: %s\n", safe);
-	free(safe);
-	free(msg);
+	statuscmd_error(msg, err);
 	json_decref(doc);
 	return ADMIN_EXIT_UNKNOWN;
 }
