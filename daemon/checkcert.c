@@ -705,6 +705,114 @@ checkcert_report(struct checkcert *cc)
 	return rc;
 }
 
+/* check-cert's long options. */
+static const struct option checkcert_longopts[] = {
+    {"config", required_argument, NULL, 'f'},
+    {"name", required_argument, NULL, 'N'},
+    {"profile", required_argument, NULL, 'p'},
+    {"host", required_argument, NULL, 'H'},
+    {"json", no_argument, NULL, 'J'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/*
+ * Read check-cert's options into cc, *config_path, profiles (*nprofiles
+ * of them) and *host. Return 0 to go on, or -1 to stop with *rc.
+ */
+static int
+checkcert_options(int argc, char **argv, struct checkcert *cc,
+    const char **config_path, char **profiles, size_t *nprofiles,
+    const char **host, int *rc)
+{
+	int ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "f:h", checkcert_longopts,
+	            NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			*config_path = optarg;
+			break;
+		case 'N':
+			if (!dns_valid_hostname(optarg)) {
+				admin_error("--name '%s' is not a host name",
+				    optarg);
+				return -1;
+			}
+			checkcert_add_name(cc, optarg, "--name", 0);
+			break;
+		case 'p':
+			profiles[(*nprofiles)++] = optarg;
+			break;
+		case 'H':
+			*host = optarg;
+			break;
+		case 'J':
+			cc->json = 1;
+			break;
+		case 'h':
+			checkcert_usage(stdout);
+			*rc = ONCE_OK;
+			return -1;
+		default:
+			checkcert_usage(stderr);
+			return -1;
+		}
+	}
+	if ((*host == NULL) == (optind + 1 != argc)) {
+		checkcert_usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Get what is judged ready: the host and port (host) or the chain read
+ * from file, the configuration, the profiles and the names to check.
+ * Return 0, or -1 (said) to stop.
+ */
+static int
+checkcert_prepare(struct checkcert *cc, const char *host, const char *file,
+    const char *config_path, char **profiles, size_t nprofiles)
+{
+	char *cause = NULL;
+
+	if (host != NULL && admin_split_host(host, &cc->host, &cc->port) != 0) {
+		admin_error("--host '%s': not HOST[:PORT]", host);
+		return -1;
+	}
+	if (host == NULL) {
+		cc->file = file;
+		if (certfile_read(cc->file, &cc->file_chain, &cause) !=
+		    CERTFILE_OK) {
+			admin_error("%s: %s", cc->file, cause);
+			free(cause);
+			return -1;
+		}
+	}
+	if (admin_config(config_path, &cc->cfg) != 0)
+		return -1;
+	if ((cc->a = admin_new(cc->cfg, profiles, nprofiles, &cause)) == NULL) {
+		admin_error("%s", cause);
+		free(cause);
+		return -1;
+	}
+	if (admin_nprofiles(cc->a) == 0) {
+		admin_error("no profile to judge under");
+		return -1;
+	}
+	if (cc->nnames == 0)
+		checkcert_config_names(cc);
+	if (cc->nnames == 0 && cc->host != NULL)
+		checkcert_add_name(cc, cc->host, "--host", 0);
+	if (cc->nnames == 0) {
+		admin_error("no name to check: give --name HOST");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * `ewsprobed check-cert`: read the chain (file) or nothing yet (host),
  * learn the anchors live, capture the host's chains, judge, print.
@@ -712,95 +820,21 @@ checkcert_report(struct checkcert *cc)
 int
 checkcert_main(int argc, char **argv, const char *config_path)
 {
-	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'f'},
-	    {"name", required_argument, NULL, 'N'},
-	    {"profile", required_argument, NULL, 'p'},
-	    {"host", required_argument, NULL, 'H'},
-	    {"json", no_argument, NULL, 'J'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct checkcert cc;
-	char **profiles, *cause = NULL;
+	char **profiles;
 	const char *host = NULL;
 	size_t nprofiles = 0;
-	int ch, rc = ADMIN_EXIT_UNKNOWN;
+	int rc = ADMIN_EXIT_UNKNOWN;
 
 	memset(&cc, 0, sizeof cc);
 	profiles = xcalloc((size_t)argc + 1, sizeof *profiles);
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			config_path = optarg;
-			break;
-		case 'N':
-			if (!dns_valid_hostname(optarg)) {
-				admin_error("--name '%s' is not a "
-				            "host name",
-				    optarg);
-				goto out;
-			}
-			checkcert_add_name(&cc, optarg, "--name", 0);
-			break;
-		case 'p':
-			profiles[nprofiles++] = optarg;
-			break;
-		case 'H':
-			host = optarg;
-			break;
-		case 'J':
-			cc.json = 1;
-			break;
-		case 'h':
-			checkcert_usage(stdout);
-			rc = ONCE_OK;
-			goto out;
-		default:
-			checkcert_usage(stderr);
-			goto out;
-		}
+	if (checkcert_options(argc, argv, &cc, &config_path, profiles,
+	        &nprofiles, &host, &rc) == 0 &&
+	    checkcert_prepare(&cc, host, host == NULL ? argv[optind] : NULL,
+	        config_path, profiles, nprofiles) == 0) {
+		admin_run(cc.a, cc.host, cc.port);
+		rc = checkcert_report(&cc);
 	}
-	if ((host == NULL) == (optind + 1 != argc)) {
-		checkcert_usage(stderr);
-		goto out;
-	}
-	if (host != NULL && admin_split_host(host, &cc.host, &cc.port) != 0) {
-		admin_error("--host '%s': not HOST[:PORT]", host);
-		goto out;
-	}
-	if (host == NULL) {
-		cc.file = argv[optind];
-		if (certfile_read(cc.file, &cc.file_chain, &cause) !=
-		    CERTFILE_OK) {
-			admin_error("%s: %s", cc.file, cause);
-			free(cause);
-			goto out;
-		}
-	}
-	if (admin_config(config_path, &cc.cfg) != 0)
-		goto out;
-	if ((cc.a = admin_new(cc.cfg, profiles, nprofiles, &cause)) == NULL) {
-		admin_error("%s", cause);
-		free(cause);
-		goto out;
-	}
-	if (admin_nprofiles(cc.a) == 0) {
-		admin_error("no profile to judge under");
-		goto out;
-	}
-	if (cc.nnames == 0)
-		checkcert_config_names(&cc);
-	if (cc.nnames == 0 && cc.host != NULL)
-		checkcert_add_name(&cc, cc.host, "--host", 0);
-	if (cc.nnames == 0) {
-		admin_error("no name to check: give --name HOST");
-		goto out;
-	}
-	admin_run(cc.a, cc.host, cc.port);
-	rc = checkcert_report(&cc);
-out:
 	checkcert_free(&cc);
 	free(profiles);
 	return rc;
