@@ -146,6 +146,65 @@ cmdline_fail(struct cmdline *cl, const char *fmt, ...)
 }
 
 /*
+ * An admin command (args[0]) takes only -f and -d before it: the rest of
+ * the line is its own. Return CMDLINE_ADMIN, or CMDLINE_USAGE.
+ */
+static enum cmdline_mode
+cmdline_check_admin(struct cmdline *cl, const char *seen, const char *mbox,
+    int nargs, char **args)
+{
+	const char *p;
+
+	for (p = "noJ"; *p != '\0'; p++) {
+		if (seen[(unsigned char)*p])
+			return cmdline_fail(cl, "%s cannot be combined with %s",
+			    args[0], cmdline_name(*p));
+	}
+	if (mbox != NULL)
+		return cmdline_fail(cl, "%s cannot be combined with %s",
+		    args[0], mbox);
+	cl->admin_argc = nargs;
+	cl->admin_argv = args;
+	cl->mode = CMDLINE_ADMIN;
+	return cl->mode;
+}
+
+/*
+ * --once with a mailbox described by options (mbox names the first):
+ * no file, an address, and a trust anchor. Return CMDLINE_ONCE, or
+ * CMDLINE_USAGE.
+ */
+static enum cmdline_mode
+cmdline_check_described(struct cmdline *cl, const char *seen, const char *mbox,
+    int nargs, char **args)
+{
+	if (seen['f'])
+		return cmdline_fail(cl,
+		    "-f and %s cannot be combined (the options describe a "
+		    "mailbox without a configuration file)",
+		    mbox);
+	if (!seen['A'])
+		return cmdline_fail(cl, "%s needs --address", mbox);
+	if (nargs > 0)
+		return cmdline_fail(cl,
+		    "mailbox names (%s) need a configuration file, not "
+		    "--address",
+		    args[0]);
+	if (seen['U'] != seen['P'])
+		return cmdline_fail(cl,
+		    "--account and --password-file go together (both to test "
+		    "the sign-in, neither to stop at the 401)");
+	if (!seen['F'] && !seen['C'] && !seen['T'])
+		return cmdline_fail(cl,
+		    "--address needs a trust anchor for the phone profile: "
+		    "--frontend HOST[:PORT], --frontend-ca PEM or --trust-ca "
+		    "PEM");
+	cl->once.config = NULL;
+	cl->mode = CMDLINE_ONCE;
+	return cl->mode;
+}
+
+/*
  * Check that the options given (seen[ch] set for each) go together with
  * the mode. Return cl->mode, or CMDLINE_USAGE with the reason.
  */
@@ -176,22 +235,8 @@ cmdline_check(struct cmdline *cl, const char *seen, int nargs, char **args)
 	if (nargs > 0 &&
 	    (strcmp(args[0], "check-cert") == 0 ||
 	        strcmp(args[0], "anchors") == 0 ||
-	        strcmp(args[0], "status") == 0)) {
-		/* Only -f and -d may come before an admin command. */
-		for (p = "noJ"; *p != '\0'; p++) {
-			if (seen[(unsigned char)*p])
-				return cmdline_fail(cl,
-				    "%s cannot be combined with %s", args[0],
-				    cmdline_name(*p));
-		}
-		if (mbox != NULL)
-			return cmdline_fail(cl, "%s cannot be combined with %s",
-			    args[0], mbox);
-		cl->admin_argc = nargs;
-		cl->admin_argv = args;
-		cl->mode = CMDLINE_ADMIN;
-		return cl->mode;
-	}
+	        strcmp(args[0], "status") == 0))
+		return cmdline_check_admin(cl, seen, mbox, nargs, args);
 	if (seen['n'] && seen['o'])
 		return cmdline_fail(cl, "-n and --once cannot be combined");
 	if (!seen['o']) {
@@ -215,31 +260,7 @@ cmdline_check(struct cmdline *cl, const char *seen, int nargs, char **args)
 		cl->mode = CMDLINE_ONCE;
 		return cl->mode;
 	}
-	/* The mailbox described by options: no file. */
-	if (seen['f'])
-		return cmdline_fail(cl,
-		    "-f and %s cannot be combined (the options describe a "
-		    "mailbox without a configuration file)",
-		    mbox);
-	if (!seen['A'])
-		return cmdline_fail(cl, "%s needs --address", mbox);
-	if (nargs > 0)
-		return cmdline_fail(cl,
-		    "mailbox names (%s) need a configuration file, not "
-		    "--address",
-		    args[0]);
-	if (seen['U'] != seen['P'])
-		return cmdline_fail(cl,
-		    "--account and --password-file go together (both to test "
-		    "the sign-in, neither to stop at the 401)");
-	if (!seen['F'] && !seen['C'] && !seen['T'])
-		return cmdline_fail(cl,
-		    "--address needs a trust anchor for the phone profile: "
-		    "--frontend HOST[:PORT], --frontend-ca PEM or --trust-ca "
-		    "PEM");
-	cl->once.config = NULL;
-	cl->mode = CMDLINE_ONCE;
-	return cl->mode;
+	return cmdline_check_described(cl, seen, mbox, nargs, args);
 }
 
 /* Whether s holds a control character (they would reach the report). */
@@ -253,12 +274,76 @@ cmdline_has_control(const char *s)
 	return 0;
 }
 
+/*
+ * Take option ch (its value in optarg). Return 0, or -1 when parsing
+ * stops there with cl->mode (version, help or a usage error).
+ */
+static int
+cmdline_option(struct cmdline *cl, int ch)
+{
+	struct once_opts *oo = &cl->once;
+
+	switch (ch) {
+	case 'f':
+		cl->config = optarg;
+		cl->config_given = 1;
+		break;
+	case 'd':
+		cl->debug = 1;
+		break;
+	case 'V':
+		cl->mode = CMDLINE_VERSION;
+		return -1;
+	case 'h':
+		cl->mode = CMDLINE_HELP;
+		return -1;
+	case 'A':
+		oo->address = optarg;
+		break;
+	case 'U':
+		oo->account = optarg;
+		break;
+	case 'P':
+		oo->password_file = optarg;
+		break;
+	case 'F':
+		oo->frontend = optarg;
+		break;
+	case 'C':
+		oo->frontend_ca = optarg;
+		break;
+	case 'T':
+		if (oo->ntrust_ca ==
+		    (int)(sizeof oo->trust_ca / sizeof oo->trust_ca[0])) {
+			(void)cmdline_fail(cl, "more than %zu --trust-ca",
+			    sizeof oo->trust_ca / sizeof oo->trust_ca[0]);
+			return -1;
+		}
+		oo->trust_ca[oo->ntrust_ca++] = optarg;
+		break;
+	case 'E':
+		oo->ews_internal_url = optarg;
+		break;
+	case 'X':
+		oo->ews_external_url = optarg;
+		break;
+	case 'D':
+		oo->dns_servers = optarg;
+		break;
+	case 'S':
+		oo->system_store = optarg;
+		break;
+	default: /* n, o, J: seen[] is enough */
+		break;
+	}
+	return 0;
+}
+
 /* Parse the command line; see cmdline.h. */
 enum cmdline_mode
 cmdline_parse(int argc, char **argv, const char *default_config,
     struct cmdline *cl)
 {
-	struct once_opts *oo = &cl->once;
 	char seen[256];
 	int ch;
 
@@ -287,59 +372,8 @@ cmdline_parse(int argc, char **argv, const char *default_config,
 			    "%s '%s': control characters are not allowed in a "
 			    "value",
 			    cmdline_name(ch), optarg);
-		switch (ch) {
-		case 'f':
-			cl->config = optarg;
-			cl->config_given = 1;
-			break;
-		case 'd':
-			cl->debug = 1;
-			break;
-		case 'V':
-			cl->mode = CMDLINE_VERSION;
+		if (cmdline_option(cl, ch) != 0)
 			return cl->mode;
-		case 'h':
-			cl->mode = CMDLINE_HELP;
-			return cl->mode;
-		case 'A':
-			oo->address = optarg;
-			break;
-		case 'U':
-			oo->account = optarg;
-			break;
-		case 'P':
-			oo->password_file = optarg;
-			break;
-		case 'F':
-			oo->frontend = optarg;
-			break;
-		case 'C':
-			oo->frontend_ca = optarg;
-			break;
-		case 'T':
-			if (oo->ntrust_ca ==
-			    (int)(sizeof oo->trust_ca / sizeof oo->trust_ca[0]))
-				return cmdline_fail(cl,
-				    "more than %zu --trust-ca",
-				    sizeof oo->trust_ca /
-				        sizeof oo->trust_ca[0]);
-			oo->trust_ca[oo->ntrust_ca++] = optarg;
-			break;
-		case 'E':
-			oo->ews_internal_url = optarg;
-			break;
-		case 'X':
-			oo->ews_external_url = optarg;
-			break;
-		case 'D':
-			oo->dns_servers = optarg;
-			break;
-		case 'S':
-			oo->system_store = optarg;
-			break;
-		default: /* n, o, J: seen[] is enough */
-			break;
-		}
 	}
 	return cmdline_check(cl, seen, argc - optind, argv + optind);
 }
