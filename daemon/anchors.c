@@ -151,6 +151,43 @@ anchors_usage(FILE *fp)
 	    "[--json]\n");
 }
 
+/* Print what every profile's phones trust, as text or JSON (with rc). */
+static void
+anchors_print(struct admin *a, int json, int rc)
+{
+	struct admin_profile *ap;
+	struct json *j;
+	char *doc;
+	size_t i;
+
+	if (json) {
+		j = json_new(JSON_PRETTY);
+		json_object_begin(j);
+		json_key(j, "profiles");
+		json_array_begin(j);
+		for (i = 0; i < admin_nprofiles(a); i++) {
+			json_object_begin(j);
+			anchors_json_profile(j, admin_profile(a, i));
+			json_object_end(j);
+		}
+		json_array_end(j);
+		json_kv_int(j, "exit_status", rc);
+		json_object_end(j);
+		doc = json_finish(j, NULL);
+		printf("%s\n", doc);
+		free(doc);
+	} else {
+		for (i = 0; i < admin_nprofiles(a); i++) {
+			ap = admin_profile(a, i);
+			if (i > 0)
+				printf("\n");
+			admin_say(0, "profile %s: what its phones trust",
+			    ap->p->name);
+			anchors_print_profile(ap, 2);
+		}
+	}
+}
+
 /*
  * `ewsprobed anchors`: learn each profile's Front End issuer and list what
  * phones trust. Exit 0, 1 when a Front End issuer could not be learned, 3
@@ -169,8 +206,7 @@ anchors_main(int argc, char **argv, const char *config_path)
 	struct config *cfg = NULL;
 	struct admin *a = NULL;
 	struct admin_profile *ap;
-	struct json *j;
-	char **profiles, *cause = NULL, *doc;
+	char **profiles, *cause = NULL;
 	size_t nprofiles = 0, i;
 	int ch, json = 0, rc = ADMIN_EXIT_UNKNOWN;
 
@@ -214,32 +250,7 @@ anchors_main(int argc, char **argv, const char *config_path)
 		if (ap->fe != NULL && !ap->fe->ok)
 			rc = ANCHORS_FE_UNKNOWN;
 	}
-	if (json) {
-		j = json_new(JSON_PRETTY);
-		json_object_begin(j);
-		json_key(j, "profiles");
-		json_array_begin(j);
-		for (i = 0; i < admin_nprofiles(a); i++) {
-			json_object_begin(j);
-			anchors_json_profile(j, admin_profile(a, i));
-			json_object_end(j);
-		}
-		json_array_end(j);
-		json_kv_int(j, "exit_status", rc);
-		json_object_end(j);
-		doc = json_finish(j, NULL);
-		printf("%s\n", doc);
-		free(doc);
-	} else {
-		for (i = 0; i < admin_nprofiles(a); i++) {
-			ap = admin_profile(a, i);
-			if (i > 0)
-				printf("\n");
-			admin_say(0, "profile %s: what its phones trust",
-			    ap->p->name);
-			anchors_print_profile(ap, 2);
-		}
-	}
+	anchors_print(a, json, rc);
 out:
 	admin_free(a);
 	config_unref(cfg);
