@@ -90,8 +90,12 @@ ews_scheme_bit(const char *tok, size_t len)
  * challenge list by skipping to the next comma even inside a quoted
  * parameter (lib/http.c Curl_http_input_auth), so a realm or Bearer
  * parameter holding ", NTLM " would count as an NTLM offer and turn
- * auth_ntlm_not_offered into a sign-in attempt. The fuzzer drives this
- * parser with server bytes (tests/fuzz/fuzz-http.c).
+ * auth_ntlm_not_offered into a sign-in attempt. Measured with libcurl
+ * 7.88.1 (Debian 12) on a loopback 401: it agrees on "Negotiate" + "NTLM"
+ * and on "Basic realm=\"x\", NTLM", but gives NTLM for
+ * 'Bearer realm="a, NTLM b"' and nothing for "X-Custom" (test-ews.c
+ * checks this parser on both). The fuzzer drives it with server bytes
+ * (tests/fuzz/fuzz-http.c).
  */
 int
 ews_auth_schemes(const char *const *values, size_t n)

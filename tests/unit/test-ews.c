@@ -118,6 +118,7 @@ test_auth_schemes(void **unused)
 	    "Basic realm=\"x\""};
 	const char *list[] = {"Basic realm=\"x, y\", NTLM, Negotiate"};
 	const char *challenge[] = {"NTLM TlRMTVNTUAACAAAADAAMADgAAAAF"};
+	const char *custom[] = {"X-Custom realm=\"x\""};
 	char *names;
 	int bits;
 
@@ -142,6 +143,12 @@ test_auth_schemes(void **unused)
 	    EWS_AUTH_BASIC | EWS_AUTH_NTLM | EWS_AUTH_NEGOTIATE);
 
 	assert_int_equal(ews_auth_schemes(challenge, 1), EWS_AUTH_NTLM);
+	/* A scheme libcurl does not implement is still an offer: "other". */
+	bits = ews_auth_schemes(custom, 1);
+	assert_int_equal(bits, EWS_AUTH_OTHER);
+	names = ews_auth_names(bits);
+	assert_string_equal(names, "other");
+	free(names);
 	assert_int_equal(ews_auth_schemes(NULL, 0), 0);
 	names = ews_auth_names(0);
 	assert_string_equal(names, "none");
