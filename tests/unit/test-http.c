@@ -21,6 +21,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "helpers/capture.h"
 #include "helpers/run-loop.h"
 
 /*
@@ -602,21 +603,10 @@ static char captured[1 << 20];
 static void
 run_captured(struct http_req *req)
 {
-	FILE *tmp = tmpfile();
-	int saved = dup(2);
-	size_t n;
-
 	log_init(LOG_TARGET_STDERR, 1);
-	fflush(stderr);
-	dup2(fileno(tmp), 2);
+	capture_begin();
 	run(req, GUARD_MS);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	rewind(tmp);
-	n = fread(captured, 1, sizeof captured - 1, tmp);
-	captured[n] = '\0';
-	fclose(tmp);
+	capture_end(captured, sizeof captured);
 }
 
 /* The canary password in any form we could leak it in. */

@@ -15,27 +15,17 @@
 
 #include "log.h"
 
+#include "helpers/capture.h"
+
 static char captured[8192];
 
 /* Run fn with stderr redirected to a temporary file; keep what it wrote. */
 static void
 capture(void (*fn)(void))
 {
-	FILE *tmp = tmpfile();
-	int saved = dup(STDERR_FILENO);
-	size_t n;
-
-	assert_non_null(tmp);
-	fflush(stderr);
-	dup2(fileno(tmp), STDERR_FILENO);
+	capture_begin();
 	fn();
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	rewind(tmp);
-	n = fread(captured, 1, sizeof captured - 1, tmp);
-	captured[n] = '\0';
-	fclose(tmp);
+	capture_end(captured, sizeof captured);
 }
 
 static void

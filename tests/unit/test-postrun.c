@@ -24,40 +24,12 @@
 #include "urlcheck.h"
 #include "xmalloc.h"
 
+#include "helpers/capture.h"
+
 static char captured[16384];
 static struct config cfg;
 static struct config_mailbox mb = {.name = "mb", .address = "a@contoso.com"};
 static struct config_profile prof = {.name = "phone"};
-
-/* The stderr log redirected to a temporary file while a test applies. */
-static FILE *capture_tmp;
-static int capture_saved = -1;
-
-/* Start keeping what the log writes. */
-static void
-capture_begin(void)
-{
-	capture_tmp = tmpfile();
-	assert_non_null(capture_tmp);
-	fflush(stderr);
-	capture_saved = dup(STDERR_FILENO);
-	dup2(fileno(capture_tmp), STDERR_FILENO);
-}
-
-/* Stop; captured holds what was written. */
-static void
-capture_end(void)
-{
-	size_t n;
-
-	fflush(stderr);
-	dup2(capture_saved, STDERR_FILENO);
-	close(capture_saved);
-	rewind(capture_tmp);
-	n = fread(captured, 1, sizeof captured - 1, capture_tmp);
-	captured[n] = '\0';
-	fclose(capture_tmp);
-}
 
 /* How many times needle occurs in captured. */
 static int
@@ -133,14 +105,14 @@ test_state_and_alerts(void **state)
 	assert_string_equal(pt->name, "mb/phone");
 	capture_begin();
 	postrun_apply(&cfg, pt, result_new(STATE_CRITICAL, NULL, 0, 0));
-	capture_end();
+	capture_end(captured, sizeof captured);
 	assert_int_equal(pt->runs, 1);
 	assert_false(pt->st.established);
 	assert_int_equal(captured_count("mb/phone critical"), 0);
 
 	capture_begin();
 	postrun_apply(&cfg, pt, result_new(STATE_CRITICAL, NULL, 0, 0));
-	capture_end();
+	capture_end(captured, sizeof captured);
 	assert_int_equal(pt->runs, 2);
 	assert_true(pt->st.established);
 	assert_int_equal(pt->st.hard, STATE_CRITICAL);
@@ -149,7 +121,7 @@ test_state_and_alerts(void **state)
 
 	capture_begin();
 	postrun_apply(&cfg, pt, result_new(STATE_OK, NULL, 0, 0));
-	capture_end();
+	capture_end(captured, sizeof captured);
 	assert_int_equal(pt->st.hard, STATE_OK);
 	assert_int_equal(pt->last_success, 1000);
 	assert_int_equal(captured_count("mb/phone recovered (was critical)"),
@@ -168,7 +140,7 @@ test_expiry_once(void **state)
 	cfg.cert_warn_days = 30;
 	capture_begin();
 	postrun_apply(&cfg, pt, result_new(STATE_WARNING, sha, 1, 5));
-	capture_end();
+	capture_end(captured, sizeof captured);
 	/* 5 days left: inside the 30- and 7-day windows, not the 1-day one. */
 	assert_int_equal(captured_count("within 30 days"), 1);
 	assert_int_equal(captured_count("within 7 days"), 1);
@@ -179,14 +151,14 @@ test_expiry_once(void **state)
 
 	capture_begin();
 	postrun_apply(&cfg, pt, result_new(STATE_WARNING, sha, 1, 5));
-	capture_end();
+	capture_end(captured, sizeof captured);
 	assert_int_equal(captured_count("expires on"), 0);
 	assert_int_equal(pt->nexpiring, 2);
 
 	/* The next window is alerted when the certificate enters it. */
 	capture_begin();
 	postrun_apply(&cfg, pt, result_new(STATE_WARNING, sha, 1, 0));
-	capture_end();
+	capture_end(captured, sizeof captured);
 	assert_int_equal(captured_count("within 1 days"), 1);
 	assert_int_equal(captured_count("expires on"), 1);
 	assert_int_equal(pt->nexpiring, 3);
@@ -201,7 +173,7 @@ test_expiry_off(void **state)
 
 	capture_begin();
 	postrun_apply(&cfg, pt, result_new(STATE_OK, sha, 1, 0));
-	capture_end();
+	capture_end(captured, sizeof captured);
 	assert_int_equal(captured_count("expires on"), 0);
 	assert_int_equal(pt->nexpiring, 0);
 }
@@ -222,13 +194,13 @@ test_expiry_pruned(void **state)
 	postrun_apply(&cfg, pt, result_new(STATE_WARNING, old, 1, 20));
 	postrun_apply(&cfg, pt, result_new(STATE_CRITICAL, old, 0, 0));
 	postrun_apply(&cfg, pt, result_new(STATE_CRITICAL, NULL, 0, 0));
-	capture_end();
+	capture_end(captured, sizeof captured);
 	assert_int_equal(pt->nexpiring, 1);
 	assert_string_equal(pt->expiring[0], "aa11/30");
 
 	capture_begin();
 	postrun_apply(&cfg, pt, result_new(STATE_OK, renewed, 1, 300));
-	capture_end();
+	capture_end(captured, sizeof captured);
 	assert_int_equal(pt->nexpiring, 0);
 	assert_int_equal(captured_count("expires on"), 0);
 }
@@ -246,7 +218,7 @@ test_frontend_kept(void **state)
 	capture_begin();
 	postrun_apply(&cfg, pt, r);
 	postrun_apply(&cfg, pt, result_new(STATE_OK, NULL, 0, 0));
-	capture_end();
+	capture_end(captured, sizeof captured);
 	assert_non_null(pt->last->frontend);
 	assert_string_equal(pt->last->frontend->issuer,
 	    "CN=Contoso Issuing CA");
@@ -262,7 +234,7 @@ test_take(void **state)
 	cfg.cert_warn_days = 30;
 	capture_begin();
 	postrun_apply(&cfg, pt, result_new(STATE_WARNING, sha, 1, 20));
-	capture_end();
+	capture_end(captured, sizeof captured);
 	postrun_target_init(&next, &mb, &prof);
 	postrun_target_take(&next, pt);
 	assert_int_equal(next.runs, 1);
@@ -332,7 +304,7 @@ test_status_write(void **state)
 	cfg.status_file = path;
 	capture_begin();
 	postrun_apply(&cfg, pt, result_new(STATE_OK, NULL, 0, 0));
-	capture_end();
+	capture_end(captured, sizeof captured);
 	loop_init();
 	postrun_status_init(NULL);
 	postrun_status_write(&cfg, 1, v, 1, &load, loop_now_usec());
@@ -353,19 +325,18 @@ test_status_write(void **state)
 int
 main(void)
 {
+	/* Every test but the gap's starts from a fresh target. */
+#define POSTRUN_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_state_and_alerts, setup,
-	        teardown),
-	    cmocka_unit_test_setup_teardown(test_expiry_once, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_expiry_off, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_expiry_pruned, setup,
-	        teardown),
-	    cmocka_unit_test_setup_teardown(test_frontend_kept, setup,
-	        teardown),
-	    cmocka_unit_test_setup_teardown(test_take, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_status_text, setup, teardown),
+	    POSTRUN_TEST(test_state_and_alerts),
+	    POSTRUN_TEST(test_expiry_once),
+	    POSTRUN_TEST(test_expiry_off),
+	    POSTRUN_TEST(test_expiry_pruned),
+	    POSTRUN_TEST(test_frontend_kept),
+	    POSTRUN_TEST(test_take),
+	    POSTRUN_TEST(test_status_text),
 	    cmocka_unit_test(test_status_gap),
-	    cmocka_unit_test_setup_teardown(test_status_write, setup, teardown),
+	    POSTRUN_TEST(test_status_write),
 	};
 
 	log_init(LOG_TARGET_STDERR, 0);
