@@ -1209,7 +1209,7 @@ test_handshake_tls10(void **unused)
 
 /*
  * A server that refuses TLS < 1.2: the TLS 1.0 profile cannot shake hands
- * (http.c names this tls_version_unsupported: test-http test_tls_version).
+ * (http_resp.c names this tls_version_unsupported: test-http test_tls_version).
  */
 static void
 test_handshake_tls12_only(void **unused)
