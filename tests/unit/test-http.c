@@ -717,8 +717,7 @@ test_url_refused(void **unused)
 {
 	static const char *const good[] = {
 	    "https://mail.contoso.com/EWS/Exchange.asmx",
-	    "https://autodiscover.contoso.com:8443/autodiscover/"
-	    "autodiscover.svc?x=%20y#f",
+	    "https://autodiscover.contoso.com:8443/autodiscover/autodiscover.svc?x=%20y#f",
 	    "http://[::1]/a",
 	};
 	static const struct {
