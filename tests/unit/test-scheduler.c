@@ -9,8 +9,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +30,7 @@
 
 #include "helpers/run-loop.h"
 #include "helpers/hello-pki.h"
+#include "helpers/loopback.h"
 
 /* Generous: a run against a closed port fails at once, even under load. */
 #define GUARD_MS 120000
@@ -47,17 +46,10 @@ static const char *want_status; /* stop the loop when it is this */
 static int
 pick_closed_port(void)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof sin;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int port, fd = loopback_listen(&port);
 
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
 	close(fd);
-	return ntohs(sin.sin_port);
+	return port;
 }
 
 /* Our NOTIFY_SOCKET: a datagram socket sd_notify() writes to. */

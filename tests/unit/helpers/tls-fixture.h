@@ -41,6 +41,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "loopback.h"
+
 #define FIXTURE_BIG_TOTAL (256u << 20)
 
 struct fixture {
@@ -147,25 +149,6 @@ fixture_pki(struct fixture *f)
 	X509_free(other);
 	EVP_PKEY_free(cakey);
 	EVP_PKEY_free(okey);
-}
-
-/* A listening TCP socket on 127.0.0.1, ephemeral port. */
-static int
-fixture_listen(int *port)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof sin;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
-	    listen(fd, 16) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) != 0)
-		abort();
-	*port = ntohs(sin.sin_port);
-	return fd;
 }
 
 /* Read up to len bytes. */
@@ -514,9 +497,9 @@ fixture_start(struct fixture *f)
 
 	memset(f, 0, sizeof *f);
 	fixture_pki(f);
-	lfd[0] = fixture_listen(&f->port_https);
-	lfd[1] = fixture_listen(&f->port_https12);
-	lfd[2] = fixture_listen(&f->port_http);
+	lfd[0] = loopback_listen(&f->port_https);
+	lfd[1] = loopback_listen(&f->port_https12);
+	lfd[2] = loopback_listen(&f->port_http);
 	if (pipe(pipefd) != 0)
 		abort();
 	f->log_fd = pipefd[0];
