@@ -42,7 +42,9 @@ want_at(const char *doc, const char *path, const char *want)
 static void
 want_text(const char *doc, const char *want)
 {
-	if (strstr(doc, want) == NULL)
+	if (doc == NULL)
+		fail_msg("no document");
+	else if (strstr(doc, want) == NULL)
 		fail_msg("no %s in %s", want, doc);
 }
 
