@@ -11,6 +11,14 @@
  * before it is submitted, and user callbacks are deferred to the next loop
  * turn. Nothing is freed inside a c-ares callback that c-ares may still
  * touch: socket records and finished lookups go through loop_defer().
+ *
+ * A/AAAA answers are kept for their TTL (the smallest of the answer's
+ * records, at most DNS_CACHE_MAX_TTL_MS), per server list and name, and
+ * shared by every lookup that asks the same servers for the same name:
+ * thousands of mailboxes usually name a handful of hosts, and a phone's
+ * resolver caches too. An answer is asked for again once it expired, so a
+ * changed address is seen at the next expiry. Failures and TTL-0 answers
+ * are never kept, nor SRV answers (discovery keeps its own results).
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -28,12 +36,28 @@
 #include <event2/event.h>
 
 #include "dns.h"
+#include "hashset.h"
 #include "log.h"
 #include "loop.h"
 #include "xmalloc.h"
 
 /* Channels kept for distinct server lists before idle ones are closed. */
 #define DNS_MAX_CHANNELS 8
+
+/*
+ * Kept A/AAAA answers: at most this many (server list, name) pairs, then
+ * the cache starts over; an answer is kept at most an hour whatever its
+ * TTL, so that a long TTL never hides a move for longer than that.
+ */
+#define DNS_CACHE_MAX 4096
+#define DNS_CACHE_MAX_TTL_MS (3600u * 1000u)
+
+/* One kept answer: the addresses and when they expire (dns_clock_fn). */
+struct dns_cached {
+	struct dns_addr *addrs;
+	size_t naddrs;
+	uint64_t expires_ms;
+};
 
 struct dns_channel;
 
@@ -71,6 +95,7 @@ struct dns_lookup {
 	enum dns_kind kind;
 	int cancelled;
 	char *name;
+	char *cache_key; /* ADDR lookups: servers '\n' name */
 	struct dns_channel *ch; /* NULL once c-ares let go */
 	dns_done_cb cb;
 	void *arg;
@@ -96,10 +121,16 @@ static unsigned int dns_timeout_ms = 2000;
 static unsigned int dns_tries = 2;
 static dns_rng dns_rng_fn;
 static void *dns_rng_arg;
+static dns_clock dns_clock_fn;
+static void *dns_clock_arg;
+static struct hashset *dns_cache; /* cache key -> struct dns_cached */
+static struct dns_cached **dns_cache_entries; /* to free them */
+static size_t dns_ncache;
 
 static void dns_rearm(struct dns_channel *);
 static void dns_pump_soon(void);
 static void dns_lookup_free(struct dns_lookup *);
+static void dns_cache_flush(void);
 
 /* Free a socket record (deferred: its event may be the one running). */
 static void
@@ -372,10 +403,101 @@ dns_shutdown(void)
 	while ((ch = TAILQ_FIRST(&dns_channels)) != NULL)
 		dns_channel_free(ch);
 	dns_in_flight = 0;
+	dns_cache_flush();
 	if (dns_library_ready) {
 		ares_library_cleanup();
 		dns_library_ready = 0;
 	}
+}
+
+/* The cache's clock, in milliseconds: the test's, else the loop's. */
+static uint64_t
+dns_now_ms(void)
+{
+	return dns_clock_fn != NULL ? dns_clock_fn(dns_clock_arg)
+	                            : loop_now_ms();
+}
+
+/* Forget every kept answer. */
+static void
+dns_cache_flush(void)
+{
+	size_t i;
+
+	for (i = 0; i < dns_ncache; i++) {
+		free(dns_cache_entries[i]->addrs);
+		free(dns_cache_entries[i]);
+	}
+	free(dns_cache_entries);
+	dns_cache_entries = NULL;
+	dns_ncache = 0;
+	hashset_free(dns_cache);
+	dns_cache = NULL;
+}
+
+/* The cache key of an A/AAAA lookup (caller frees): servers, name. */
+static char *
+dns_cache_key(const char *servers, const char *name)
+{
+	char *key;
+
+	xasprintf(&key, "%s\n%s", servers != NULL ? servers : "", name);
+	return dns_lower(key);
+}
+
+/* The kept answer for key if it has not expired, else NULL. */
+static const struct dns_cached *
+dns_cache_get(const char *key)
+{
+	const struct dns_cached *c;
+
+	if (dns_cache == NULL || (c = hashset_get(dns_cache, key)) == NULL)
+		return NULL;
+	if (c->naddrs == 0 || dns_now_ms() >= c->expires_ms)
+		return NULL;
+	return c;
+}
+
+/*
+ * Keep the addresses of r under key for ttl_s seconds (at most
+ * DNS_CACHE_MAX_TTL_MS); a TTL of 0 keeps nothing. A full cache starts
+ * over rather than choosing what to evict: DNS_CACHE_MAX distinct hosts
+ * are far more than a site's mailboxes name.
+ */
+static void
+dns_cache_put(const char *key, const struct dns_result *r, uint32_t ttl_s)
+{
+	struct dns_cached *c;
+	uint64_t ttl_ms = (uint64_t)ttl_s * 1000u;
+
+	if (key == NULL || ttl_s == 0 || r->naddrs == 0)
+		return;
+	if (ttl_ms > DNS_CACHE_MAX_TTL_MS)
+		ttl_ms = DNS_CACHE_MAX_TTL_MS;
+	if (dns_cache != NULL && dns_ncache >= DNS_CACHE_MAX &&
+	    hashset_get(dns_cache, key) == NULL)
+		dns_cache_flush();
+	if (dns_cache == NULL)
+		dns_cache = hashset_new();
+	if ((c = hashset_get(dns_cache, key)) == NULL) {
+		c = xcalloc(1, sizeof *c);
+		hashset_add(dns_cache, key, c);
+		dns_cache_entries = xreallocarray(dns_cache_entries,
+		    dns_ncache + 1, sizeof *dns_cache_entries);
+		dns_cache_entries[dns_ncache++] = c;
+	}
+	c->addrs = xreallocarray(c->addrs, r->naddrs, sizeof *c->addrs);
+	memcpy(c->addrs, r->addrs, r->naddrs * sizeof *c->addrs);
+	c->naddrs = r->naddrs;
+	c->expires_ms = dns_now_ms() + ttl_ms;
+}
+
+/* Set the cache's clock (NULL: the loop's monotonic clock). For tests. */
+void
+dns_set_clock(dns_clock clock, void *arg)
+{
+	dns_clock_fn = clock;
+	dns_clock_arg = arg;
 }
 
 /* Free the arrays a result owns. */
@@ -397,6 +519,7 @@ dns_lookup_free(struct dns_lookup *l)
 	TAILQ_REMOVE(&dns_lookups, l, entry);
 	dns_result_clear(&l->result);
 	free(l->name);
+	free(l->cache_key);
 	free(l);
 }
 
@@ -523,17 +646,30 @@ dns_finish(struct dns_lookup *l, int status)
 	loop_defer(dns_deliver, l);
 }
 
+/* The smaller of a TTL so far and a record's (negative reads as 0). */
+static uint32_t
+dns_ttl_min(uint32_t ttl, int rr_ttl)
+{
+	if (rr_ttl < 0)
+		return 0;
+	return (uint32_t)rr_ttl < ttl ? (uint32_t)rr_ttl : ttl;
+}
+
 /* c-ares callback of an A/AAAA lookup: copy the addresses. */
 static void
 dns_addr_cb(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 {
 	struct dns_lookup *l = arg;
 	struct ares_addrinfo_node *n;
+	struct ares_addrinfo_cname *cn;
 	struct dns_addr *a;
 	const void *src;
+	uint32_t ttl = UINT32_MAX;
 
 	if (status == ARES_SUCCESS && ai != NULL && !l->cancelled) {
 		for (n = ai->nodes; n != NULL; n = n->ai_next) {
+			/* The answer lives as long as its shortest record. */
+			ttl = dns_ttl_min(ttl, n->ai_ttl);
 			if (n->ai_family == AF_INET)
 				src =
 				    &((struct sockaddr_in *)(void *)n->ai_addr)
@@ -552,8 +688,12 @@ dns_addr_cb(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 			        sizeof a->text) == NULL)
 				l->result.naddrs--;
 		}
+		for (cn = ai->cnames; cn != NULL; cn = cn->next)
+			ttl = dns_ttl_min(ttl, cn->ttl);
 		if (l->result.naddrs == 0)
 			status = ARES_ENODATA;
+		else
+			dns_cache_put(l->cache_key, &l->result, ttl);
 	}
 	if (ai != NULL)
 		ares_freeaddrinfo(ai);
@@ -776,8 +916,21 @@ struct dns_lookup *
 dns_lookup_addr(const char *host, const char *servers, dns_done_cb cb,
     void *arg)
 {
-	return dns_lookup_start(dns_lookup_new(DNS_KIND_ADDR, host, cb, arg),
-	    servers);
+	struct dns_lookup *l = dns_lookup_new(DNS_KIND_ADDR, host, cb, arg);
+	const struct dns_cached *c;
+
+	l->cache_key = dns_cache_key(servers, host);
+	if ((c = dns_cache_get(l->cache_key)) == NULL)
+		return dns_lookup_start(l, servers);
+	/* A kept answer: delivered on the next turn, like any other. */
+	l->result.addrs = xreallocarray(NULL, c->naddrs, sizeof *c->addrs);
+	memcpy(l->result.addrs, c->addrs, c->naddrs * sizeof *c->addrs);
+	l->result.naddrs = c->naddrs;
+	l->result.cached = 1;
+	l->result.elapsed_us = 0;
+	l->state = DNS_LOOKUP_ANSWERED;
+	loop_defer(dns_deliver, l);
+	return l;
 }
 
 /* Look up the SRV records of name; see dns_lookup_addr. */

@@ -12,7 +12,9 @@
  * stack), through the done callback; dns_cancel() guarantees no callback.
  * A lookup handle is valid until its callback has returned or until
  * dns_cancel(). At most DNS_MAX_IN_FLIGHT lookups are asked at once; the
- * others wait their turn in order. SRV records arrive validated (LDH targets, lower case, at
+ * others wait their turn in order. A/AAAA answers are kept for their TTL
+ * (at most an hour) and shared by lookups of the same name on the same
+ * servers; such a result says cached and took no time. SRV records arrive validated (LDH targets, lower case, at
  * most DNS_MAX_SRV) and already in RFC 2782 order. Callers never see
  * c-ares types.
  */
@@ -72,6 +74,7 @@ struct dns_result {
 	size_t nsrvs;
 	size_t nsrv_rejected; /* records dropped as invalid */
 	int64_t elapsed_us;
+	int cached; /* answered from the cache: no query was sent */
 };
 
 struct dns_lookup;
@@ -79,10 +82,13 @@ struct dns_lookup;
 typedef void (*dns_done_cb)(const struct dns_result *, void *);
 /* A source of uniformly distributed 32-bit numbers. */
 typedef uint32_t (*dns_rng)(void *);
+/* A monotonic clock in milliseconds. */
+typedef uint64_t (*dns_clock)(void *);
 
 void dns_init(unsigned int, unsigned int);
 void dns_shutdown(void);
 void dns_set_rng(dns_rng, void *);
+void dns_set_clock(dns_clock, void *);
 struct dns_lookup *
 dns_lookup_addr(const char *, const char *, dns_done_cb, void *);
 struct dns_lookup *

@@ -4,6 +4,7 @@
  * ephemeral UDP port) — A/AAAA, SRV (valid, hostile and too many records),
  * NXDOMAIN, NODATA, SERVFAIL, REFUSED, malformed and truncated answers, a
  * silent server — plus per-lookup server lists, cancellation, shutdown,
+ * the cache of A/AAAA answers (on an injected clock),
  * and the pure RFC 2782 ordering. A cross-check against dnsmasq runs when
  * it is installed. Every wait is bounded by a watchdog timer.
  */
@@ -143,6 +144,9 @@ put_labels(struct msg *m, const char *labels, size_t len)
 	put(m, "", 1);
 }
 
+/* The TTL of the answers being built (zone() sets it per question). */
+static unsigned long rr_ttl = 60;
+
 /* Append an answer RR header for the question name (pointer to 12). */
 static void
 put_rr(struct msg *m, unsigned type, unsigned rdlen)
@@ -150,7 +154,7 @@ put_rr(struct msg *m, unsigned type, unsigned rdlen)
 	put16(m, 0xc00c);
 	put16(m, type);
 	put16(m, 1);
-	put32(m, 60);
+	put32(m, rr_ttl);
 	put16(m, rdlen);
 }
 
@@ -181,6 +185,17 @@ zone(struct responder *r, const char *q, unsigned qtype, struct msg *m, int *an)
 	int i;
 
 	*an = 0;
+	rr_ttl = 60;
+	if (strcasecmp(q, "ttl0.example.test") == 0) {
+		if (qtype == 1) {
+			rr_ttl = 0; /* "do not cache" */
+			v4[3] = 10;
+			put_rr(m, 1, 4);
+			put(m, v4, 4);
+			*an = 1;
+		}
+		return 0;
+	}
 	if (strcasecmp(q, "mail.example.test") == 0 ||
 	    strcasecmp(q, "v4.example.test") == 0) {
 		if (qtype == 1) {
@@ -707,6 +722,94 @@ test_cancel(void **unused)
 	assert_true(has_addr("127.0.0.9", AF_INET));
 }
 
+/* The cache's clock, moved by the test. */
+static uint64_t fake_ms;
+
+/* dns_clock: the test's time. */
+static uint64_t
+fake_clock(void *arg)
+{
+	return fake_ms;
+}
+
+/*
+ * A/AAAA answers are kept for their TTL (60 s in the zone) per server list
+ * and name, without asking again; after the TTL a changed answer is seen.
+ * Failures and TTL-0 answers are never kept; a cached answer is still
+ * delivered on a later turn and can be cancelled.
+ */
+static void
+test_cache(void **unused)
+{
+	struct responder other;
+	struct dns_lookup *l;
+
+	dns_shutdown(); /* an empty cache */
+	dns_init(DNS_GUARD_MS, 2);
+	fake_ms = 1000;
+	dns_set_clock(fake_clock, NULL);
+	zr.queries = 0;
+	lookup(0, "mail.example.test", zr.servers);
+	assert_int_equal(got.r->cached, 0);
+	assert_int_equal(zr.queries, 2); /* A and AAAA */
+
+	/* Within the TTL: the same addresses, no query. */
+	zr.a_octet = 8;
+	fake_ms += 59999;
+	lookup(0, "MAIL.example.test", zr.servers);
+	assert_int_equal(got.r->status, DNS_OK);
+	assert_int_equal(got.r->cached, 1);
+	assert_int_equal(got.r->elapsed_us, 0);
+	assert_int_equal(got.r->naddrs, 2);
+	assert_true(has_addr("127.0.0.5", AF_INET));
+	assert_true(has_addr("::5", AF_INET6));
+	assert_int_equal(zr.queries, 2);
+
+	/* Other servers are another view: asked, not shared. */
+	responder_start(&other, R_ZONE);
+	other.a_octet = 7;
+	lookup(0, "mail.example.test", other.servers);
+	assert_int_equal(got.r->cached, 0);
+	assert_true(has_addr("127.0.0.7", AF_INET));
+	assert_int_equal(other.queries, 2);
+	responder_stop(&other);
+
+	/* A cancelled cached lookup never calls back. */
+	got_reset();
+	l = dns_lookup_addr("mail.example.test", zr.servers, done_cb, NULL);
+	dns_cancel(l);
+	assert_int_equal(run_loop(100), 1);
+	assert_int_equal(got.calls, 0);
+
+	/* At expiry the name is asked again and the change is seen. */
+	fake_ms += 1;
+	lookup(0, "mail.example.test", zr.servers);
+	assert_int_equal(got.r->cached, 0);
+	assert_true(has_addr("127.0.0.8", AF_INET));
+	assert_int_equal(zr.queries, 4);
+	lookup(0, "mail.example.test", zr.servers);
+	assert_int_equal(got.r->cached, 1);
+	assert_true(has_addr("127.0.0.8", AF_INET));
+	assert_int_equal(zr.queries, 4);
+
+	/* TTL 0 and failures are asked every time. */
+	lookup(0, "ttl0.example.test", zr.servers);
+	assert_true(has_addr("127.0.0.10", AF_INET));
+	lookup(0, "ttl0.example.test", zr.servers);
+	assert_int_equal(got.r->cached, 0);
+	assert_int_equal(zr.queries, 8);
+	lookup(0, "servfail.example.test", zr.servers);
+	lookup(0, "servfail.example.test", zr.servers);
+	assert_int_equal(got.r->status, DNS_SERVFAIL);
+	assert_int_equal(got.r->cached, 0);
+	assert_int_equal(zr.queries, 12);
+
+	zr.a_octet = 5;
+	dns_set_clock(NULL, NULL);
+	dns_shutdown();
+	dns_init(DNS_GUARD_MS, 2);
+}
+
 /* Shutdown drops pending and queued lookups without callbacks. */
 static void
 test_shutdown(void **unused)
@@ -900,6 +1003,7 @@ main(void)
 	    cmocka_unit_test(test_bounded_in_flight),
 	    cmocka_unit_test(test_per_lookup_servers),
 	    cmocka_unit_test(test_cancel),
+	    cmocka_unit_test(test_cache),
 	    cmocka_unit_test(test_shutdown),
 	    cmocka_unit_test(test_dnsmasq),
 	    cmocka_unit_test(test_srv_order),
