@@ -44,14 +44,29 @@ loop_event_fatal_cb(int err)
 	fatalx("libevent fatal error %d", err);
 }
 
-/* Create the event base; SIGPIPE is ignored (peers may close on us). */
+/*
+ * Create the event base; SIGPIPE is ignored (peers may close on us).
+ *
+ * With epoll, changes are collected and applied once per loop turn
+ * (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST): libcurl and c-ares change what a
+ * socket waits for by a delete and an add, which would otherwise be two
+ * epoll_ctl calls where one (or none) does. libevent's caveat, file
+ * descriptors cloned with dup(), does not apply: neither library dups.
+ */
 void
 loop_init(void)
 {
+	struct event_config *cfg;
+
 	event_set_log_callback(loop_event_log_cb);
 	event_set_fatal_callback(loop_event_fatal_cb);
 	signal(SIGPIPE, SIG_IGN);
-	if ((loop_evbase = event_base_new()) == NULL)
+	if ((cfg = event_config_new()) == NULL)
+		fatalx("event_config_new failed");
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	loop_evbase = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (loop_evbase == NULL)
 		fatalx("event_base_new failed");
 }
 
