@@ -3,8 +3,15 @@
  * documented rules (certinfo.h), peer bytes made printable, the SHA-256
  * fingerprint, dates, key, signature algorithm and DNS names — so that
  * every other module handles plain data, not X509 objects.
+ *
+ * A description depends on the certificate's bytes alone, and every run
+ * against a site is presented the same few certificates: the last
+ * descriptions are kept in a small table, found by a hash of the DER and
+ * confirmed by comparing all of it (never by a digest, nor by the signed
+ * part alone, which a server can pair with another signature).
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +28,19 @@
 
 /* Bound on the DNS names kept of one certificate (it is the peer's input). */
 #define CERTINFO_MAX_SANS 64
+
+/* Descriptions kept (direct-mapped), and the largest certificate kept. */
+#define CERTINFO_CACHE_SLOTS 64
+#define CERTINFO_CACHE_MAX_DER 16384
+
+struct certinfo_slot {
+	unsigned char *der;
+	int derlen;
+	struct certinfo ci;
+};
+
+static struct certinfo_slot certinfo_cache[CERTINFO_CACHE_SLOTS];
+static size_t certinfo_hits, certinfo_misses;
 
 /*
  * Write one DN value. Escape only what would otherwise read like structure
@@ -113,10 +133,14 @@ certinfo_sha256(X509 *cert, char out[65])
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0, i;
 
+	static const char hex[] = "0123456789abcdef";
+
 	if (X509_digest(cert, EVP_sha256(), md, &len) != 1)
 		fatalx("X509_digest failed");
-	for (i = 0; i < len && i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	for (i = 0; i < len && i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0x0f];
+	}
 	out[2 * i] = '\0';
 }
 
@@ -153,9 +177,9 @@ certinfo_key(EVP_PKEY *key, char *buf, size_t size)
 		snprintf(buf, size, "%s", OBJ_nid2sn(id));
 }
 
-/* Describe one certificate (clear it with certinfo_clear()). */
-void
-certinfo_describe(X509 *x, struct certinfo *ci)
+/* Describe one certificate from its parts. */
+static void
+certinfo_describe_fresh(X509 *x, struct certinfo *ci)
 {
 	GENERAL_NAMES *gens;
 	const GENERAL_NAME *g;
@@ -200,6 +224,97 @@ certinfo_describe(X509 *x, struct certinfo *ci)
 	ci->is_ca = (X509_get_extension_flags(x) & EXFLAG_CA) != 0;
 	ci->self_signed = X509_self_signed(x, 1) == 1;
 	ERR_clear_error();
+}
+
+/* A deep copy of a description into dst. */
+static void
+certinfo_copy(struct certinfo *dst, const struct certinfo *src)
+{
+	size_t i;
+
+	*dst = *src;
+	dst->subject = xstrdup(src->subject);
+	dst->issuer = xstrdup(src->issuer);
+	dst->serial = xstrdup(src->serial);
+	dst->sans = NULL;
+	if (src->nsans > 0) {
+		dst->sans = xreallocarray(NULL, src->nsans, sizeof *dst->sans);
+		for (i = 0; i < src->nsans; i++)
+			dst->sans[i] = xstrdup(src->sans[i]);
+	}
+}
+
+/* FNV-1a over bytes: the slot of a certificate's DER. */
+static size_t
+certinfo_slot_of(const unsigned char *p, int len)
+{
+	uint32_t h = 2166136261u;
+	int i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 16777619u;
+	}
+	return h % CERTINFO_CACHE_SLOTS;
+}
+
+/*
+ * Describe one certificate (clear it with certinfo_clear()): from the
+ * table when the same bytes were described before, else from its parts,
+ * then kept in the table in place of whatever held that slot.
+ */
+void
+certinfo_describe(X509 *x, struct certinfo *ci)
+{
+	struct certinfo_slot *sl;
+	unsigned char *der = NULL;
+	int len;
+
+	memset(ci, 0, sizeof *ci);
+	len = i2d_X509(x, &der);
+	if (len <= 0 || len > CERTINFO_CACHE_MAX_DER) {
+		OPENSSL_free(der);
+		ERR_clear_error();
+		certinfo_describe_fresh(x, ci);
+		return;
+	}
+	sl = &certinfo_cache[certinfo_slot_of(der, len)];
+	if (sl->der != NULL && sl->derlen == len &&
+	    memcmp(sl->der, der, (size_t)len) == 0) {
+		OPENSSL_free(der);
+		certinfo_hits++;
+		certinfo_copy(ci, &sl->ci);
+		return;
+	}
+	certinfo_misses++;
+	certinfo_describe_fresh(x, ci);
+	OPENSSL_free(sl->der);
+	certinfo_clear(&sl->ci);
+	sl->der = der;
+	sl->derlen = len;
+	certinfo_copy(&sl->ci, ci);
+}
+
+/* Empty the table of descriptions. */
+void
+certinfo_cache_flush(void)
+{
+	size_t i;
+
+	for (i = 0; i < CERTINFO_CACHE_SLOTS; i++) {
+		OPENSSL_free(certinfo_cache[i].der);
+		certinfo_clear(&certinfo_cache[i].ci);
+		certinfo_cache[i].der = NULL;
+		certinfo_cache[i].derlen = 0;
+	}
+}
+
+/* Descriptions found in the table and made afresh so far. For tests. */
+void
+certinfo_cache_stats(size_t *hits, size_t *misses)
+{
+	*hits = certinfo_hits;
+	*misses = certinfo_misses;
 }
 
 /* Free what a certificate description holds and zero it. */

@@ -423,6 +423,101 @@ test_dn_display(void **unused)
 	}
 }
 
+/* A copy of x whose last DER byte (in the signature) is flipped. */
+static X509 *
+cert_tamper(X509 *x)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	X509 *t;
+	int len;
+
+	len = i2d_X509(x, &der);
+	assert_true(len > 0);
+	der[len - 1] ^= 0x01;
+	p = der;
+	t = d2i_X509(NULL, &p, len);
+	assert_non_null(t);
+	OPENSSL_free(der);
+	return t;
+}
+
+/* Whether two descriptions say the same, field by field. */
+static int
+certinfo_same(const struct certinfo *a, const struct certinfo *b)
+{
+	size_t i;
+
+	if (strcmp(a->subject, b->subject) != 0 ||
+	    strcmp(a->issuer, b->issuer) != 0 ||
+	    strcmp(a->serial, b->serial) != 0 ||
+	    strcmp(a->sha256, b->sha256) != 0 ||
+	    a->not_before != b->not_before || a->not_after != b->not_after ||
+	    strcmp(a->key, b->key) != 0 || strcmp(a->sigalg, b->sigalg) != 0 ||
+	    a->nsans != b->nsans || a->is_ca != b->is_ca ||
+	    a->self_signed != b->self_signed)
+		return 0;
+	for (i = 0; i < a->nsans; i++) {
+		if (strcmp(a->sans[i], b->sans[i]) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A certificate described again comes from the table, equal in every
+ * field; one whose bytes differ only in the signature is described
+ * afresh: its own fingerprint, and a root with a bad signature is not
+ * self-signed.
+ */
+static void
+test_describe_cache(void **unused)
+{
+	struct spec s = leaf_spec();
+	struct certinfo a, b, c, r, rt;
+	X509 *leaf = cert_make(&s), *bad, *badroot;
+	size_t h0, m0, h, m;
+	char sha[65];
+
+	certinfo_cache_flush();
+	certinfo_cache_stats(&h0, &m0);
+	certinfo_describe(leaf, &a);
+	certinfo_describe(leaf, &b);
+	certinfo_cache_stats(&h, &m);
+	assert_int_equal(m - m0, 1);
+	assert_int_equal(h - h0, 1);
+	assert_true(certinfo_same(&a, &b));
+	assert_ptr_not_equal(a.subject, b.subject); /* a copy, not shared */
+	assert_string_equal(b.sans[0], EWS_HOST);
+
+	bad = cert_tamper(leaf);
+	certinfo_describe(bad, &c);
+	certinfo_sha256(bad, sha);
+	assert_string_equal(c.sha256, sha);
+	assert_string_not_equal(c.sha256, a.sha256);
+	assert_string_equal(c.subject, a.subject);
+	certinfo_cache_stats(&h, &m);
+	assert_int_equal(h - h0, 1);
+	assert_int_equal(m - m0, 2);
+
+	certinfo_describe(ca.fe_root, &r);
+	assert_true(r.self_signed);
+	badroot = cert_tamper(ca.fe_root);
+	certinfo_describe(badroot, &rt);
+	assert_false(rt.self_signed);
+	assert_string_equal(rt.subject, r.subject);
+
+	certinfo_clear(&a);
+	certinfo_clear(&b);
+	certinfo_clear(&c);
+	certinfo_clear(&r);
+	certinfo_clear(&rt);
+	X509_free(leaf);
+	X509_free(bad);
+	X509_free(badroot);
+	certinfo_cache_flush();
+}
+
 /* The incident: phones reject, PCs trust, 12045, both CAs named. */
 static void
 test_incident(void **unused)
@@ -1299,6 +1394,7 @@ main(void)
 	    cmocka_unit_test(test_long_chain),
 	    cmocka_unit_test(test_frontend_learning),
 	    cmocka_unit_test(test_dates),
+	    cmocka_unit_test(test_describe_cache),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_findings),
