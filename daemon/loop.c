@@ -51,7 +51,8 @@ loop_event_fatal_cb(int err)
  * (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST): libcurl and c-ares change what a
  * socket waits for by a delete and an add, which would otherwise be two
  * epoll_ctl calls where one (or none) does. libevent's caveat, file
- * descriptors cloned with dup(), does not apply: neither library dups.
+ * descriptors cloned with dup(), does not apply: neither library nor the
+ * daemon dups one.
  */
 void
 loop_init(void)
