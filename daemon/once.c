@@ -479,7 +479,7 @@ once_run(const struct once_opts *op)
 	}
 	if (once_select(&o, op, name) != 0)
 		goto out;
-	if ((o.ctx = run_ctx_new(o.cfg, &cause)) == NULL) {
+	if ((o.ctx = run_ctx_new(o.cfg, NULL, &cause)) == NULL) {
 		fprintf(stderr, "ewsprobed: %s\n", cause);
 		free(cause);
 		goto out;

@@ -147,10 +147,12 @@ run_index_find(const struct run_index *ix, size_t n, const void *obj)
 
 /*
  * Build the trust sets of a configuration: the system store and one phone
- * set per profile (parsed once here, shared by every handshake).
+ * set per profile (parsed once here, shared by every handshake). prev, when
+ * not NULL, is the context a reload replaces: its system store is taken
+ * over when its files are unchanged.
  */
 struct run_ctx *
-run_ctx_new(struct config *cfg, char **cause)
+run_ctx_new(struct config *cfg, struct run_ctx *prev, char **cause)
 {
 	struct run_ctx *ctx = xcalloc(1, sizeof *ctx);
 	char *why = NULL;
@@ -173,11 +175,6 @@ run_ctx_new(struct config *cfg, char **cause)
 	    run_index_new((void *const *)cfg->mailboxes, cfg->nmailboxes);
 	ctx->pindex =
 	    run_index_new((void *const *)cfg->profiles, cfg->nprofiles);
-	ctx->system = trustset_new_system(cfg->system_store_file, &why);
-	if (ctx->system == NULL) {
-		xasprintf(cause, "system store: %s", why);
-		goto fail;
-	}
 	for (i = 0; i < cfg->nprofiles; i++) {
 		ctx->phones[i] = trustset_new_phone(cfg->profiles[i], &why);
 		if (ctx->phones[i] == NULL) {
@@ -185,6 +182,20 @@ run_ctx_new(struct config *cfg, char **cause)
 			    cfg->profiles[i]->name, why);
 			goto fail;
 		}
+	}
+	if (prev != NULL && prev->system != NULL &&
+	    trustset_unchanged(prev->system, cfg->system_store_file)) {
+		/*
+		 * A reload parses the store again only when it changed;
+		 * taken last, so a failed reload leaves prev whole.
+		 */
+		ctx->system = prev->system;
+		prev->system = NULL;
+	} else
+		ctx->system = trustset_new_system(cfg->system_store_file, &why);
+	if (ctx->system == NULL) {
+		xasprintf(cause, "system store: %s", why);
+		goto fail;
 	}
 	return ctx;
 
@@ -300,7 +311,6 @@ run_result_free(struct run_result *r)
 		urlcheck_result_free(r->urls[1]);
 	free(r);
 }
-
 
 /*
  * Leave the profile's learning; the last waiter to leave ends the

@@ -649,7 +649,7 @@ sched_fd_cap(const struct config *cfg)
 int
 scheduler_start(struct config *cfg, char **cause)
 {
-	if ((sched_ctx = run_ctx_new(cfg, cause)) == NULL)
+	if ((sched_ctx = run_ctx_new(cfg, NULL, cause)) == NULL)
 		return -1;
 	sched_cfg = config_ref(cfg);
 	sched_started = (int64_t)time(NULL);
@@ -675,7 +675,7 @@ scheduler_reload(struct config *cfg, char **cause)
 	struct sched_learned l;
 	struct target *t;
 
-	if ((ctx = run_ctx_new(cfg, cause)) == NULL)
+	if ((ctx = run_ctx_new(cfg, sched_ctx, cause)) == NULL)
 		return -1;
 	/* Runs in flight use the old context: cancel them first. */
 	TAILQ_FOREACH (t, &sched_targets, entry) {
@@ -700,7 +700,12 @@ scheduler_reload(struct config *cfg, char **cause)
 	sched_retain_restore();
 	/* Nothing is due yet: whatever was behind starts over. */
 	sched_run_queue();
-	scheduler_write_status();
+	/*
+	 * The STATUS= line now; the files with the next coalesced write
+	 * (rewriting 10,000 targets inside the reload was most of its cost).
+	 */
+	sched_update_status();
+	postrun_status_soon();
 	return 0;
 }
 

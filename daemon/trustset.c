@@ -23,6 +23,9 @@
 #include "trustset.h"
 #include "xmalloc.h"
 
+/* FNV-1a's 64-bit offset basis: where every stamp starts. */
+#define TRUSTSET_STAMP_INIT 0xcbf29ce484222325ULL
+
 struct trustset_anchor {
 	X509 *cert;
 	enum trustset_source source;
@@ -36,6 +39,7 @@ struct trustset {
 	size_t nanchors;
 	int partial; /* every anchor counts, not only roots (phone sets) */
 	int learns_frontend; /* the profile names a FE pool to learn from */
+	uint64_t stamp; /* system set: of the files loaded (trustset_walk) */
 };
 
 static const char *trustset_source_names[] = {
@@ -164,6 +168,74 @@ trustset_dir_filter(const struct dirent *de)
 }
 
 /*
+ * Mix one file's identity into a stamp: its name, device, inode, size and
+ * modification time. A file replaced, edited or touched changes the stamp;
+ * FNV-1a over the fields is enough (this detects change, it is no MAC).
+ */
+static uint64_t
+trustset_stamp_file(uint64_t h, const char *path, const struct stat *sb)
+{
+	uint64_t f[6];
+	const unsigned char *b;
+	size_t i;
+
+	f[0] = (uint64_t)sb->st_dev;
+	f[1] = (uint64_t)sb->st_ino;
+	f[2] = (uint64_t)sb->st_size;
+	f[3] = (uint64_t)sb->st_mtim.tv_sec;
+	f[4] = (uint64_t)sb->st_mtim.tv_nsec;
+	f[5] = (uint64_t)sb->st_ctim.tv_sec ^ (uint64_t)sb->st_ctim.tv_nsec;
+	for (b = (const unsigned char *)path; *b != '\0'; b++)
+		h = (h ^ *b) * 0x100000001b3ULL;
+	b = (const unsigned char *)f;
+	for (i = 0; i < sizeof f; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * Walk a file, or every .pem/.crt/.cer file of a directory in name order,
+ * stamping each; when set is not NULL also load each into it. The same
+ * walk serves loading and trustset_unchanged, so both see the same files.
+ */
+static int
+trustset_walk(struct trustset *set, const char *path,
+    enum trustset_source source, uint64_t *stamp, char **cause)
+{
+	struct dirent **list;
+	struct stat sb;
+	char *file;
+	int i, n, r = 0;
+
+	if (stat(path, &sb) != 0)
+		memset(&sb, 0, sizeof sb); /* missing: loading says why */
+	if (!S_ISDIR(sb.st_mode)) {
+		*stamp = trustset_stamp_file(*stamp, path, &sb);
+		return set != NULL
+		    ? trustset_load_file(set, path, source, cause)
+		    : 0;
+	}
+	if ((n = scandir(path, &list, trustset_dir_filter, alphasort)) < 0) {
+		if (cause != NULL)
+			xasprintf(cause, "%s: cannot read the directory", path);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		xasprintf(&file, "%s/%s", path, list[i]->d_name);
+		if (r >= 0 && stat(file, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			*stamp = trustset_stamp_file(*stamp, file, &sb);
+			if (set != NULL &&
+			    trustset_load_file(set, file, source, cause) < 0)
+				r = -1;
+		}
+		free(file);
+		free(list[i]);
+	}
+	free(list);
+	return r;
+}
+
+/*
  * Load a file, or every .pem/.crt/.cer file of a directory, in name order.
  * Each file is read explicitly: OpenSSL's hashed-directory lookup would
  * need c_rehash links and finds certificates by name, not by certificate.
@@ -172,27 +244,22 @@ static int
 trustset_load_path(struct trustset *set, const char *path,
     enum trustset_source source, char **cause)
 {
-	struct dirent **list;
-	struct stat sb;
-	char *file;
-	int i, n, r = 0;
+	return trustset_walk(set, path, source, &set->stamp, cause);
+}
 
-	if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return trustset_load_file(set, path, source, cause);
-	if ((n = scandir(path, &list, trustset_dir_filter, alphasort)) < 0) {
-		xasprintf(cause, "%s: cannot read the directory", path);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		xasprintf(&file, "%s/%s", path, list[i]->d_name);
-		if (r >= 0 && stat(file, &sb) == 0 && S_ISREG(sb.st_mode) &&
-		    trustset_load_file(set, file, source, cause) < 0)
-			r = -1;
-		free(file);
-		free(list[i]);
-	}
-	free(list);
-	return r;
+/*
+ * Whether the files a set was loaded from (path, as given to its
+ * constructor) are still the ones it read: same names, inodes, sizes and
+ * times. A reload keeps such a set instead of parsing it again.
+ */
+int
+trustset_unchanged(const struct trustset *set, const char *path)
+{
+	uint64_t stamp = TRUSTSET_STAMP_INIT;
+
+	if (trustset_walk(NULL, path, TRUSTSET_SYSTEM, &stamp, NULL) < 0)
+		return 0;
+	return stamp == set->stamp;
 }
 
 /*
@@ -237,6 +304,7 @@ trustset_new_system(const char *bundle, char **cause)
 {
 	struct trustset *set = xcalloc(1, sizeof *set);
 
+	set->stamp = TRUSTSET_STAMP_INIT;
 	if (trustset_load_path(set, bundle, TRUSTSET_SYSTEM, cause) < 0)
 		goto fail;
 	trustset_rebuild(set);

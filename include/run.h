@@ -47,7 +47,7 @@ struct run_result {
 struct run;
 typedef void (*run_done_cb)(struct run_result *, void *);
 
-struct run_ctx *run_ctx_new(struct config *, char **);
+struct run_ctx *run_ctx_new(struct config *, struct run_ctx *, char **);
 void run_ctx_set_discovery(struct run_ctx *, enum config_discovery);
 void run_ctx_free(struct run_ctx *);
 void run_ctx_seed_discovery(struct run_ctx *, size_t, char *, char *, uint64_t);

@@ -32,6 +32,7 @@ const char *trustset_source_name(enum trustset_source);
 struct trustset *trustset_new_phone(const struct config_profile *, char **);
 struct trustset *trustset_new_system(const char *, char **);
 void trustset_free(struct trustset *);
+int trustset_unchanged(const struct trustset *, const char *);
 int
 trustset_learn_frontend(struct trustset *, STACK_OF(X509) *, int *, char **);
 

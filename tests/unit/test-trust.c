@@ -12,6 +12,7 @@
  * are fixed files (tests/data/trust: RSA key generation is slow); time is
  * the "now" parameter, nothing sleeps and nothing touches the network.
  */
+#include <sys/stat.h>
 #include <sys/socket.h>
 
 #include <fcntl.h>
@@ -1168,6 +1169,46 @@ test_load_errors(void **unused)
 	free(cause);
 }
 
+/*
+ * trustset_unchanged: a reload keeps the system set only while its files
+ * are the same — a rewritten file, a file added to its directory, or
+ * another path is a change; an untouched directory is not.
+ */
+static void
+test_system_unchanged(void **unused)
+{
+	char sub[300], *cause = NULL;
+	struct trustset *set;
+	struct timespec ts[2];
+	const char *one;
+
+	snprintf(sub, sizeof sub, "%s/sysdir", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	one = pem_write("sysdir/one.pem", ca.fe_root, NULL);
+	set = trustset_new_system(sub, &cause);
+	assert_non_null(set);
+	assert_true(trustset_unchanged(set, sub));
+	/* The same certificate at another path: another source. */
+	assert_false(
+	    trustset_unchanged(set, pem_write("other.pem", ca.fe_root, NULL)));
+	/* The same bytes, a new modification time: changed. */
+	assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts[0]), 0);
+	ts[0].tv_sec -= 3600;
+	ts[1] = ts[0];
+	assert_int_equal(utimensat(AT_FDCWD, one, ts, 0), 0);
+	assert_false(trustset_unchanged(set, sub));
+	trustset_free(set);
+	set = trustset_new_system(sub, &cause);
+	assert_non_null(set);
+	assert_true(trustset_unchanged(set, sub));
+	/* A file added: changed. A file the walk skips: not. */
+	pem_write("sysdir/notes.txt", ca.cas_root, NULL);
+	assert_true(trustset_unchanged(set, sub));
+	pem_write("sysdir/two.crt", ca.cas_root, NULL);
+	assert_false(trustset_unchanged(set, sub));
+	trustset_free(set);
+}
+
 /* Run both ends of a handshake in turn; 1 when both finished. */
 static int
 handshake(SSL_CTX *cctx, SSL_CTX *sctx, unsigned long *cerr)
@@ -1388,6 +1429,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_dn_display),
+	    cmocka_unit_test(test_system_unchanged),
 	    cmocka_unit_test(test_incident),
 	    cmocka_unit_test(test_fixed),
 	    cmocka_unit_test(test_lookalike),
