@@ -40,8 +40,35 @@ alert_url(const struct run_result *r)
 }
 
 /*
+ * The addresses where phones fail, URL by URL ("internal: a,b; external:
+ * c"; sorted, so that DNS rotation changes nothing), or NULL when no
+ * address fails. What the scheduler compares to alert on a change of
+ * the set. Caller frees.
+ */
+char *
+alert_failing(const struct run_result *r)
+{
+	char *out = NULL, *set, *t;
+	int i;
+
+	for (i = 0; i < (r->one_url ? 1 : 2); i++) {
+		if (r->urls[i] == NULL ||
+		    (set = urlcheck_result_failing(r->urls[i])) == NULL)
+			continue;
+		xasprintf(&t, "%s%s%s: %s", out != NULL ? out : "",
+		    out != NULL ? "; " : "", r->urls[i]->role, set);
+		free(out);
+		free(set);
+		out = t;
+	}
+	return out;
+}
+
+/*
  * Journal one hard state change of a target; prev names the state before
- * (state_hard_name: "pending" for a target that never had one).
+ * (state_hard_name: "pending" for a target that never had one). With
+ * t->prev_failing the state is the same and the set of failing
+ * addresses changed: the entry says so.
  */
 void
 alert_transition(const struct alert_target *t, enum state_event ev,
@@ -52,7 +79,7 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 	const struct certinfo *c =
 	    v != NULL && v->ncerts > 0 ? &v->certs[0] : NULL;
 	char phone[32] = "", http[16] = "", fails[16], oks[16], dur[32];
-	char notafter[32] = "", *expected = NULL;
+	char notafter[32] = "", *expected = NULL, *failing = NULL;
 	const char *msgid;
 	int pri;
 
@@ -82,6 +109,8 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 	snprintf(dur, sizeof dur, "%.3f", r->duration_us / 1e6);
 	if (c != NULL)
 		alert_time(c->not_after, notafter);
+	if (u != NULL)
+		failing = urlcheck_result_failing(u);
 	if (t->frontend_issuer != NULL)
 		xasprintf(&expected, "%s (issuer of the Lync pool certificate)",
 		    t->frontend_issuer);
@@ -110,10 +139,18 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 	    {"CONSECUTIVE_SUCCESSES", oks},
 	    {"DURATION", dur},
 	    {"REMEDY", r->remedy},
+	    {"ADDRESSES_FAILED", failing},
+	    {"PREV_ADDRESSES_FAILED", t->prev_failing},
 	};
 	const size_t n = ALERT_NITEMS(f);
 
-	if (ev == STATE_EVENT_RECOVERED)
+	if (t->prev_failing != NULL)
+		log_event(pri, msgid, f, n,
+		    "%s still %s, at other addresses (before: %s): %s%s%s",
+		    t->name, state_verdict_name(st->hard), t->prev_failing,
+		    r->message, r->remedy != NULL ? " Fix: " : "",
+		    r->remedy != NULL ? r->remedy : "");
+	else if (ev == STATE_EVENT_RECOVERED)
 		log_event(pri, msgid, f, n, "%s recovered (was %s): %s",
 		    t->name, prev, r->message);
 	else
@@ -122,6 +159,7 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 		    r->remedy != NULL ? " Fix: " : "",
 		    r->remedy != NULL ? r->remedy : "");
 	free(expected);
+	free(failing);
 }
 
 /* Journal that the Lync pool's issuer (what phones trust) changed. */

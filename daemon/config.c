@@ -200,6 +200,9 @@ config_daemon_key(struct config_parse *cp, const char *key, const char *v)
 		cfgvalue_uint(cp->rd, key, v, 1, 65536, &c->max_in_flight);
 	else if (strcmp(key, "cert_warn_days") == 0)
 		cfgvalue_uint(cp->rd, key, v, 0, 3650, &c->cert_warn_days);
+	else if (strcmp(key, "max_addresses") == 0)
+		cfgvalue_uint(cp->rd, key, v, 1, CONFIG_MAX_ADDRESSES,
+		    &c->max_addresses);
 	else if (strcmp(key, "status_file") == 0 ||
 	    strcmp(key, "metrics_file") == 0) {
 		if (v[0] != '\0' && v[0] != '/')
@@ -632,6 +635,7 @@ config_new(const char *path)
 	cfg->concurrency = 32;
 	cfg->max_in_flight = 512;
 	cfg->cert_warn_days = 30;
+	cfg->max_addresses = 8;
 	cfg->status_file = xstrdup("/run/ewsprobed/status.json");
 	cfg->metrics_file = xstrdup("/run/ewsprobed/ewsprobed.prom");
 	cfg->system_store_file = xstrdup(EWSPROBED_SYSTEM_CA_BUNDLE);

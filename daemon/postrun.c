@@ -67,6 +67,9 @@ postrun_target_take(struct postrun_target *pt, struct postrun_target *prev)
 	pt->nexpiring = prev->nexpiring;
 	prev->expiring = NULL;
 	prev->nexpiring = 0;
+	pt->failing = prev->failing;
+	pt->failing_known = prev->failing_known;
+	prev->failing = NULL;
 }
 
 /* Free what a target remembers. */
@@ -77,6 +80,7 @@ postrun_target_clear(struct postrun_target *pt)
 	for (size_t i = 0; i < pt->nexpiring; i++)
 		free(pt->expiring[i]);
 	free(pt->expiring);
+	free(pt->failing);
 	free(pt->name);
 	free(pt->mailbox);
 	free(pt->profile);
@@ -185,6 +189,45 @@ postrun_prune_expiry(struct postrun_target *pt, const struct run_result *r)
 }
 
 /*
+ * Journal a hard state change; and, while a bad hard state holds and the
+ * run agrees with it, a change of the set of addresses where phones fail
+ * (a second node gone bad, one fixed): once per set, never per run, and
+ * never for DNS answering in another order (the set is sorted).
+ */
+static void
+postrun_alert_state(struct postrun_target *pt, enum state_event ev,
+    const char *prev, struct alert_target *at, const struct run_result *r)
+{
+	char *failing = alert_failing(r);
+	int changed;
+
+	changed = failing != NULL &&
+	    (pt->failing == NULL || strcmp(failing, pt->failing) != 0);
+	at->prev_failing = NULL;
+	if (ev != STATE_EVENT_NONE)
+		alert_transition(at, ev, prev, &pt->st, r);
+	else if (changed && pt->failing_known && pt->st.established &&
+	    pt->st.hard != STATE_OK && r->verdict == pt->st.hard) {
+		at->prev_failing = pt->failing != NULL ? pt->failing : "(none)";
+		alert_transition(at,
+		    pt->st.hard == STATE_CRITICAL ? STATE_EVENT_DOWN
+		                                  : STATE_EVENT_DEGRADED,
+		    prev, &pt->st, r);
+		at->prev_failing = NULL;
+	} else if (pt->failing_known || pt->st.hard == STATE_OK) {
+		/*
+		 * Nothing to say; the first run after a start only learns
+		 * the set (a restart keeps the state, not the set).
+		 */
+		free(failing);
+		return;
+	}
+	free(pt->failing);
+	pt->failing = failing;
+	pt->failing_known = 1;
+}
+
+/*
  * A run of the target is over: count it, update its state, journal what
  * changed, and keep the result (trimmed) in place of the last one. r is
  * taken.
@@ -214,8 +257,7 @@ postrun_apply(const struct config *cfg, struct postrun_target *pt,
 		alert_frontend_changed(&at, r->frontend);
 	if (r->urls_changed)
 		alert_urls_changed(&at, r);
-	if (ev != STATE_EVENT_NONE)
-		alert_transition(&at, ev, prev, &pt->st, r);
+	postrun_alert_state(pt, ev, prev, &at, r);
 	postrun_prune_expiry(pt, r);
 	if (cfg->cert_warn_days > 0)
 		postrun_check_expiry(cfg, pt, r, &at);

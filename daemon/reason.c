@@ -55,12 +55,21 @@ static const struct {
         "ERROR_HTTP_INVALID_SERVER_RESPONSE"},
     [REASON_INTERNAL] = {"internal_error", 0, NULL},
     /*
+     * Phones that connect to the bad addresses log what those do: 12045
+     * for a distrusted chain; any code for other failures, which the
+     * message names (docs/addresses.md).
+     */
+    [REASON_CERT_UNTRUSTED_PHONE_SOME] = {"cert_untrusted_phone_some", 12045,
+        "ERROR_INTERNET_INVALID_CA"},
+    [REASON_ADDRESS_FAILED_SOME] = {"address_failed_some", 0, NULL},
+    /*
      * Warnings: the phone logs nothing today. An expiring certificate
      * becomes cert_expired (12037) on its notAfter date.
      */
     [REASON_CERT_PHONE_RISK] = {"cert_phone_risk", 0, NULL},
     [REASON_CERT_EXPIRING] = {"cert_expiring", 0, NULL},
     [REASON_SIGNIN_NOT_ALLOWED] = {"signin_not_allowed", 0, NULL},
+    [REASON_AAAA_UNREACHABLE] = {"aaaa_unreachable", 0, NULL},
 };
 
 /* Whether r is a known reason. */
@@ -82,7 +91,7 @@ int
 reason_warning(enum reason r)
 {
 	return r == REASON_CERT_PHONE_RISK || r == REASON_CERT_EXPIRING ||
-	    r == REASON_SIGNIN_NOT_ALLOWED;
+	    r == REASON_SIGNIN_NOT_ALLOWED || r == REASON_AAAA_UNREACHABLE;
 }
 
 /* Whether r is a failure: neither ok nor a warning. */

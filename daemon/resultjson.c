@@ -10,6 +10,8 @@
  * decimals of the microseconds measured (json_decimal), never %g, so a long
  * run keeps its precision.
  */
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -187,6 +189,55 @@ resultjson_url_trust(struct json *j, const struct urlcheck_result *u)
 	json_kv_string(j, "findings", v != NULL ? v->findings_text : NULL);
 }
 
+/*
+ * The address members of a URL's result: every address of its name that
+ * was probed, in the order clients try them, with what phones meet there
+ * (docs/addresses.md).
+ */
+static void
+resultjson_url_addresses(struct json *j, const struct urlcheck_result *u)
+{
+	const struct urlcheck_addr *a;
+	size_t i;
+
+	json_kv_int(j, "addresses_resolved", (long long)u->nresolved);
+	json_kv_int(j, "addresses_failed", (long long)u->nfailed);
+	json_key(j, "addresses");
+	json_array_begin(j);
+	for (i = 0; i < u->naddrs; i++) {
+		a = &u->addrs[i];
+		json_object_begin(j);
+		json_kv_string(j, "address", a->address);
+		json_kv_string(j, "family",
+		    a->family == AF_INET6 ? "ipv6" : "ipv4");
+		json_kv_string(j, "reason", reason_name(a->reason));
+		json_kv_bool(j, "failed", reason_failed(a->reason));
+		if (reason_wininet(a->reason) != 0)
+			json_kv_int(j, "phone_error",
+			    reason_wininet(a->reason));
+		else
+			json_kv_null(j, "phone_error");
+		if (a->http_status != 0)
+			json_kv_int(j, "http_status", a->http_status);
+		else
+			json_kv_null(j, "http_status");
+		json_kv_string(j, "tls_version", a->tls_version);
+		if (a->phone_trusted < 0)
+			json_kv_null(j, "phone_trusted");
+		else
+			json_kv_bool(j, "phone_trusted", a->phone_trusted);
+		if (a->system_trusted < 0)
+			json_kv_null(j, "system_trusted");
+		else
+			json_kv_bool(j, "system_trusted", a->system_trusted);
+		json_kv_string(j, "cert_issuer", a->cert_issuer);
+		json_kv_string(j, "cert_sha256", a->cert_sha256);
+		resultjson_ms(j, "duration_ms", a->timings.total_us);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
 /* One EWS URL's result as an object: request, verdict, trust, evidence. */
 void
 resultjson_url(struct json *j, const struct urlcheck_result *u)
@@ -211,6 +262,7 @@ resultjson_url(struct json *j, const struct urlcheck_result *u)
 	json_kv_string(j, "auth_offered", u->auth_offered);
 	json_kv_string(j, "ews_code", u->ews_code);
 	resultjson_url_trust(j, u);
+	resultjson_url_addresses(j, u);
 	resultjson_ms(j, "duration_ms", u->duration_us);
 	resultjson_timings(j, &u->timings);
 	json_key(j, "certificates");

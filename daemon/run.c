@@ -452,6 +452,7 @@ run_next(struct run *pr)
 		ep.signin_fixed = pr->fixed;
 		ep.timeout_ms = (long)pr->ctx->cfg->timeout_ms;
 		ep.warn_days = pr->ctx->cfg->cert_warn_days;
+		ep.max_addrs = pr->ctx->cfg->max_addresses;
 		pr->ep = urlcheck_start(&ep, run_url_cb, pr);
 		return;
 	}

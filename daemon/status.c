@@ -232,6 +232,41 @@ status_prom_certs(FILE *fp, const struct status_doc *d)
 }
 
 /*
+ * One series per address of each EWS URL's name (at most max_addresses
+ * each): 1 where phones can use it, with the address's reason. Addresses
+ * are numeric, so the labels stay bounded and safe.
+ */
+static void
+status_prom_addrs(FILE *fp, const struct status_doc *d)
+{
+	const struct status_target *t;
+	const struct urlcheck_result *u;
+	size_t i, k;
+	int j;
+
+	status_meta(fp, "ewsprobed_address_success", "gauge",
+	    "Whether phones can use each address of an EWS URL's name "
+	    "(last run), with its reason");
+	for (i = 0; i < d->n; i++) {
+		t = &d->targets[i];
+		for (j = 0; t->last != NULL && j < 2; j++) {
+			if ((u = t->last->urls[j]) == NULL)
+				continue;
+			for (k = 0; k < u->naddrs; k++) {
+				status_series(fp, "ewsprobed_address_success",
+				    t);
+				fprintf(fp,
+				    ",role=\"%s\",address=\"%s\",reason=\"%s\"} "
+				    "%d\n",
+				    u->role, u->addrs[k].address,
+				    reason_name(u->addrs[k].reason),
+				    !reason_failed(u->addrs[k].reason));
+			}
+		}
+	}
+}
+
+/*
  * The Prometheus textfile (node_exporter's textfile collector format),
  * written to fp. Labels are bounded: target names come from the
  * configuration, reasons and states from closed sets; free text never
@@ -287,6 +322,7 @@ status_prom(FILE *fp, const struct status_doc *d)
 		    t->last->role != NULL ? t->last->role : "",
 		    reason_wininet(t->last->reason));
 	}
+	status_prom_addrs(fp, d);
 	status_prom_phases(fp, d);
 	status_prom_certs(fp, d);
 	status_meta(fp, "ewsprobed_last_success_timestamp_seconds", "gauge",

@@ -1,15 +1,20 @@
 /*
- * urlcheck: owns the state machine of one EWS URL's probe — DNS, the
- * unauthenticated request, the verdicts, the authenticated request — and
- * the wording of its result. Library callbacks only advance the machine;
- * the decisions live in the step functions below.
+ * urlcheck: owns the state machine of one EWS URL's probe — DNS, one
+ * addrcheck per address of the name, their combination into the URL's
+ * verdict, the authenticated request — and the wording of its result.
+ * Library callbacks only advance the machine; the decisions live in the
+ * step functions below.
  */
+#include <sys/socket.h>
+
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "addrcheck.h"
+#include "addrset.h"
 #include "autodiscover.h"
 #include "dns.h"
-#include "explain.h"
 #include "ews.h"
 #include "urlcheck.h"
 #include "http.h"
@@ -21,7 +26,7 @@
 
 enum urlcheck_state {
 	URLCHECK_DNS,
-	URLCHECK_PROBE, /* unauthenticated GetFolder */
+	URLCHECK_ADDRS, /* every address: unauthenticated GetFolder */
 	URLCHECK_AUTH, /* GetFolder with NTLM */
 };
 
@@ -32,7 +37,12 @@ struct urlcheck {
 	char *mailbox, *domain;
 	char *host;
 	int port;
-	char *addr;
+	struct urlcheck_slot *slots; /* one per address probed */
+	struct addrcheck_result **results; /* theirs, as they end */
+	size_t nslots, npending;
+	char *addr; /* signed in at */
+	int mixed; /* some addresses failed: the URL failed already */
+	char *note; /* what the addresses add to a message of success */
 	struct dns_lookup *lookup;
 	struct http_req *req;
 	struct tlscapture *cap;
@@ -43,16 +53,32 @@ struct urlcheck {
 	struct task task; /* running, finishing, cancelled (task.h) */
 };
 
+/* One address of the name: its check while it runs, then its result. */
+struct urlcheck_slot {
+	struct urlcheck *ep;
+	char *addr;
+	struct addrcheck *ac;
+};
+
 static void urlcheck_finish(struct urlcheck *);
 
 /* Free the probe (not its result). */
 static void
 urlcheck_free(struct urlcheck *ep)
 {
+	size_t i;
+
 	if (ep->lookup != NULL)
 		dns_cancel(ep->lookup);
 	http_req_free(ep->req);
 	tlscapture_free(ep->cap);
+	for (i = 0; i < ep->nslots; i++) {
+		addrcheck_cancel(ep->slots[i].ac);
+		addrcheck_result_free(ep->results[i]);
+		free(ep->slots[i].addr);
+	}
+	free(ep->slots);
+	free(ep->results);
 	free(ep->url);
 	free(ep->role);
 	free(ep->account);
@@ -62,6 +88,7 @@ urlcheck_free(struct urlcheck *ep)
 	free(ep->domain);
 	free(ep->host);
 	free(ep->addr);
+	free(ep->note);
 	if (ep->res != NULL)
 		urlcheck_result_free(ep->res);
 	free(ep);
@@ -71,6 +98,8 @@ urlcheck_free(struct urlcheck *ep)
 void
 urlcheck_result_free(struct urlcheck_result *r)
 {
+	size_t i;
+
 	if (r == NULL)
 		return;
 	free(r->url);
@@ -83,7 +112,50 @@ urlcheck_result_free(struct urlcheck_result *r)
 	free(r->message);
 	free(r->remedy);
 	step_list_free(&r->steps);
+	for (i = 0; i < r->naddrs; i++) {
+		free(r->addrs[i].address);
+		free(r->addrs[i].tls_version);
+		free(r->addrs[i].cert_issuer);
+		free(r->addrs[i].cert_sha256);
+	}
+	free(r->addrs);
 	free(r);
+}
+
+/* Order strings for qsort. */
+static int
+urlcheck_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The set of addresses where phones fail, sorted and joined by ",", or
+ * NULL when there is none: what an alert compares run to run, so that
+ * DNS rotating its answers is no change by itself. Caller frees.
+ */
+char *
+urlcheck_result_failing(const struct urlcheck_result *u)
+{
+	const char **v;
+	char *out = NULL, *t;
+	size_t i, n = 0;
+
+	if (u->nfailed == 0)
+		return NULL;
+	v = xcalloc(u->naddrs, sizeof *v);
+	for (i = 0; i < u->naddrs; i++)
+		if (reason_failed(u->addrs[i].reason))
+			v[n++] = u->addrs[i].address;
+	qsort(v, n, sizeof *v, urlcheck_strcmp);
+	for (i = 0; i < n; i++) {
+		xasprintf(&t, "%s%s%s", out != NULL ? out : "",
+		    out != NULL ? "," : "", v[i]);
+		free(out);
+		out = t;
+	}
+	free(v);
+	return out;
 }
 
 /* Set the result's reason, message and remedy (formatted). */
@@ -104,15 +176,7 @@ urlcheck_fail(struct urlcheck *ep, enum reason reason, const char *remedy,
 	va_end(ap);
 	r->reason = reason;
 	free(r->message);
-	if (reason_wininet(reason) != 0)
-		xasprintf(&r->message,
-		    "phones cannot use EWS at %s (%s): %s. "
-		    "Phones log errorCode=%d (0x%08X).",
-		    ep->url, ep->role, what, reason_wininet(reason),
-		    reason_hresult(reason));
-	else
-		xasprintf(&r->message, "phones cannot use EWS at %s (%s): %s.",
-		    ep->url, ep->role, what);
+	r->message = addrcheck_sentence(ep->url, ep->role, reason, what);
 	free(what);
 	free(r->remedy);
 	r->remedy = remedy != NULL ? xstrdup(remedy) : NULL;
@@ -147,168 +211,40 @@ urlcheck_say_risks(struct urlcheck *ep)
 	struct urlcheck_result *r = ep->res;
 	char *risks, *msg;
 
-	if (r->verdict == NULL ||
-	    (risks = chain_risks_text(r->verdict)) == NULL)
-		return;
-	xasprintf(&msg, "%s; but phones are at risk: %s", r->message, risks);
-	free(r->message);
-	r->message = msg;
-	free(risks);
-}
-
-/* Copy an HTTP request's outcome into a step. */
-static void
-urlcheck_http_step(struct step *st, struct http_req *req)
-{
-	step_set_str(&st->method, "POST");
-	step_set_str(&st->url, http_req_url(req));
-	step_set_str(&st->address, http_req_address(req));
-	step_set_str(&st->tls_version, http_req_tls_version(req));
-	st->http_status = (int)http_req_code(req);
-	http_req_timings(req, &st->timings);
-}
-
-/*
- * Map a transport failure (no HTTP answer) to a reason and say it. The
- * phone profile's TLS ceiling makes "no version in common" the case of an
- * Exchange hardened against TLS 1.0.
- */
-static void
-urlcheck_transport_failed(struct urlcheck *ep, struct step *st)
-{
-	enum http_status hs = http_req_status(ep->req);
-	const char *err = http_req_error(ep->req);
-
-	err = err != NULL ? err : http_status_name(hs);
-	switch (hs) {
-	case HTTP_ERR_CONNECT:
-		urlcheck_fail(ep, REASON_CONNECT_FAILED,
-		    "check the EWS URL, the firewall and the load balancer "
-		    "between the phones' network and the server",
-		    "the TCP connection to %s port %d failed (%s)", ep->addr,
-		    ep->port, err);
-		break;
-	case HTTP_ERR_CONNECT_TIMEOUT:
-	case HTTP_ERR_TIMEOUT:
-	case HTTP_ERR_STALLED:
-		urlcheck_fail(ep, REASON_TIMEOUT,
-		    "check the server and the network path from the phones' "
-		    "network",
-		    "no complete answer from %s (%s)", ep->addr, err);
-		break;
-	case HTTP_ERR_TLS_VERSION:
-		urlcheck_fail(ep, REASON_TLS_VERSION_UNSUPPORTED,
-		    "allow TLS 1.0 on the EWS endpoint the phones use (IIS "
-		    "SChannel settings or the load balancer's TLS profile)",
-		    "the server refuses TLS %s, the highest version phones "
-		    "speak (%s)",
-		    ep->p.profile->tls_max == CONFIG_TLS_1_0
-		        ? "1.0"
-		        : "versions up to the profile's",
-		    err);
-		break;
-	default:
-		if (hs == HTTP_ERR_TLS_HANDSHAKE || hs == HTTP_ERR_TLS_VERIFY)
-			urlcheck_fail(ep, REASON_TLS_HANDSHAKE_FAILED,
-			    ep->p.profile->tls_max <= CONFIG_TLS_1_1
-			        ? "phones offer only RSA key exchange (AES or "
-			          "3DES "
-			          "with SHA-1): give the EWS endpoint an RSA "
-			          "certificate (not ECDSA) and enable those "
-			          "cipher "
-			          "suites for TLS 1.0"
-			        : "check the TLS configuration of the EWS "
-			          "endpoint",
-			    "the TLS handshake failed (%s)", err);
-		else if (hs == HTTP_ERR_TOO_LARGE ||
-		    hs == HTTP_ERR_HEADERS_TOO_LARGE)
-			urlcheck_fail(ep, REASON_RESPONSE_TOO_LARGE, NULL,
-			    "the answer is too large (%s)", err);
-		else
-			urlcheck_fail(ep, REASON_HTTP_ERROR, NULL,
-			    "the request failed (%s)", err);
-		break;
-	}
-	step_set(st, STEP_FAIL, reason_name(ep->res->reason), "%s", err);
-}
-
-/*
- * The system store's verdict on a line of its own, after the phones'
- * (which decides): the two policies may disagree either way, and each
- * says so with its reason.
- */
-static void
-urlcheck_system_step(struct urlcheck *ep)
-{
-	const struct chain_verdict *v = ep->res->verdict;
-	struct step *st;
-
-	st = step_add(&ep->res->steps, STEP_TLS, 1,
-	    "certificate under the system store (PCs)");
-	if (v->system_trusted < 0)
-		step_set(st, STEP_SKIP, NULL, "not checked: no system store");
-	else if (v->system_trusted)
-		step_set(st, STEP_OK, NULL, "PCs accept it: chains to '%s'",
-		    v->system.anchor != NULL ? v->system.anchor : "?");
-	else
-		step_set(st, STEP_FAIL, reason_name(v->system_reason),
-		    "PCs refuse it: %s (%s)", reason_name(v->system_reason),
-		    v->system.error_string != NULL ? v->system.error_string
-		                                   : "no usable chain");
-}
-
-/* Judge the captured chain; return 0 when phones trust it. */
-static int
-urlcheck_judge(struct urlcheck *ep)
-{
-	struct urlcheck_result *r = ep->res;
-	STACK_OF(X509) *chain = tlscapture_chain(ep->cap);
-	struct step *st;
-	char *msg = NULL, *fix = NULL;
-
-	r->verdict = chain_evaluate(ep->p.phone, ep->p.system, chain, ep->host,
-	    time(NULL), ep->p.warn_days);
-	st = step_add(&r->steps, STEP_TLS, 1, "certificate under %s (phones)",
-	    ep->p.profile->name);
-	urlcheck_system_step(ep);
-	explain_verdict(r->verdict, ep->p.phone, ep->url, ep->role, &msg, &fix);
-	if (r->verdict->reason != REASON_OK) {
-		r->reason = r->verdict->reason;
+	if (r->verdict != NULL &&
+	    (risks = chain_risks_text(r->verdict)) != NULL) {
+		xasprintf(&msg, "%s; but phones are at risk: %s", r->message,
+		    risks);
 		free(r->message);
-		free(r->remedy);
 		r->message = msg;
-		r->remedy = fix;
-		step_set(st, STEP_FAIL, reason_name(r->reason), "%s",
-		    r->message);
-		return -1;
+		free(risks);
 	}
-	if (r->verdict->findings != 0) {
-		/*
-		 * A certain failure on a known date comes before the risks
-		 * that depend on the phone's firmware.
-		 */
-		urlcheck_risk(ep,
-		    r->verdict->findings &
-		            CHAIN_FINDING_BIT(CHAIN_FINDING_EXPIRING)
-		        ? REASON_CERT_EXPIRING
-		        : REASON_CERT_PHONE_RISK);
-		/* explain_verdict's message names the findings already. */
-		step_set(st, STEP_WARN, reason_name(r->risk), "%s", msg);
-		free(r->remedy);
-		r->remedy = fix;
-		fix = NULL;
-	} else
-		step_set(st, STEP_OK, NULL, "%s", msg);
-	free(msg);
-	free(fix);
-	return 0;
+	if (ep->note != NULL) {
+		xasprintf(&msg, "%s; %s", r->message, ep->note);
+		free(r->message);
+		r->message = msg;
+	}
 }
 
-/* Start an EWS request (unauthenticated, or with NTLM when auth). */
+/* The sign-in got no HTTP answer: say why. */
+static void
+urlcheck_transport_failed(struct urlcheck *ep)
+{
+	const char *remedy;
+	char *what;
+	enum reason reason;
+
+	reason = addrcheck_transport(ep->req, ep->addr, ep->port, ep->p.profile,
+	    &what, &remedy);
+	urlcheck_fail(ep, reason, remedy, "%s", what);
+	free(what);
+}
+
+/* Start the EWS request with NTLM, at the address phones accept. */
 static void urlcheck_http_cb(struct http_req *, void *);
 
 static void
-urlcheck_submit(struct urlcheck *ep, int auth)
+urlcheck_submit(struct urlcheck *ep)
 {
 	char *body = ews_getfolder_request();
 
@@ -324,18 +260,16 @@ urlcheck_submit(struct urlcheck *ep, int auth)
 	    ep->p.timeout_ms / 1000 > 0 ? ep->p.timeout_ms / 1000 : 1);
 	http_req_set_limits(ep->req, 4u << 20, 64u << 10);
 	/*
-	 * libcurl's own checks are off: the capture judges the chain under
-	 * the profile. The authenticated request enforces the phone verdict
-	 * in the handshake itself, so the credential never goes to a server
-	 * phones would refuse.
+	 * libcurl's own checks are off: the capture enforces the phone
+	 * verdict in the handshake itself, so the credential never goes to
+	 * a server phones would refuse.
 	 */
-	ep->cap = tlscapture_new(ep->p.profile, ep->p.phone, ep->host, auth);
+	ep->cap = tlscapture_new(ep->p.profile, ep->p.phone, ep->host, 1);
 	http_req_set_verify(ep->req, 0, 0);
 	http_req_set_cafile(ep->req, NULL);
 	http_req_set_ssl_ctx(ep->req, tlscapture_install, ep->cap);
-	if (auth)
-		http_req_set_ntlm(ep->req, ep->account, ep->password);
-	ep->state = auth ? URLCHECK_AUTH : URLCHECK_PROBE;
+	http_req_set_ntlm(ep->req, ep->account, ep->password);
+	ep->state = URLCHECK_AUTH;
 	http_req_submit(ep->req, urlcheck_http_cb, ep);
 }
 
@@ -353,6 +287,10 @@ urlcheck_unsigned(struct urlcheck *ep)
 	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (NTLM)", ep->url);
 	step_set(st, STEP_SKIP, NULL,
 	    "sign-in not tested: the mailbox has no account and credential");
+	if (ep->mixed) {
+		urlcheck_finish(ep);
+		return;
+	}
 	urlcheck_passed(ep);
 	free(r->message);
 	xasprintf(&r->message,
@@ -404,6 +342,10 @@ urlcheck_refuse_signin(struct urlcheck *ep)
 	    "if it is your Exchange)",
 	    ep->host, ep->domain != NULL ? ep->domain : "(none)",
 	    ep->mailbox != NULL ? ep->mailbox : "?");
+	if (ep->mixed) {
+		urlcheck_finish(ep);
+		return;
+	}
 	urlcheck_risk(ep, REASON_SIGNIN_NOT_ALLOWED);
 	urlcheck_passed(ep);
 	r->signin_refused = 1;
@@ -422,75 +364,6 @@ urlcheck_refuse_signin(struct urlcheck *ep)
 	urlcheck_finish(ep);
 }
 
-/* The unauthenticated answer: chain, 401 offers; then sign in. */
-static void
-urlcheck_step_probe(struct urlcheck *ep)
-{
-	struct urlcheck_result *r = ep->res;
-	const char *offers[8];
-	struct step *st;
-	size_t n;
-	int bits;
-
-	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (no credentials)",
-	    ep->url);
-	urlcheck_http_step(st, ep->req);
-	r->timings = st->timings;
-	step_set_str(&r->address, http_req_address(ep->req));
-	step_set_str(&r->tls_version, http_req_tls_version(ep->req));
-	if (http_req_status(ep->req) != HTTP_DONE) {
-		urlcheck_transport_failed(ep, st);
-		/* A chain seen before the failure is still judged. */
-		if (tlscapture_chain(ep->cap) != NULL &&
-		    r->reason == REASON_TLS_HANDSHAKE_FAILED)
-			(void)urlcheck_judge(ep);
-		urlcheck_finish(ep);
-		return;
-	}
-	r->http_status = http_req_code(ep->req);
-	n = http_req_header_values(ep->req, "WWW-Authenticate", offers, 8);
-	bits = ews_auth_schemes(offers, n);
-	free(r->auth_offered);
-	r->auth_offered = ews_auth_names(bits);
-	step_set(st, STEP_OK, NULL, "HTTP %ld over %s; offers %s",
-	    r->http_status, r->tls_version != NULL ? r->tls_version : "TLS",
-	    r->auth_offered);
-	if (urlcheck_judge(ep) != 0) {
-		urlcheck_finish(ep);
-		return;
-	}
-	if (r->http_status != 401) {
-		urlcheck_fail(ep, REASON_HTTP_ERROR,
-		    "check that the URL is the EWS endpoint "
-		    "(/EWS/Exchange.asmx) and that Windows authentication is "
-		    "on",
-		    "EWS answered HTTP %ld where Exchange asks for "
-		    "authentication (401)",
-		    r->http_status);
-		urlcheck_finish(ep);
-		return;
-	}
-	if (!ews_auth_phone_ok(bits)) {
-		urlcheck_fail(ep, REASON_AUTH_NTLM_NOT_OFFERED,
-		    "enable Windows authentication (NTLM) on the EWS virtual "
-		    "directory: Set-WebServicesVirtualDirectory "
-		    "-WindowsAuthentication $true",
-		    "EWS offers only %s; phones can sign in with NTLM only",
-		    r->auth_offered);
-		urlcheck_finish(ep);
-		return;
-	}
-	if (ep->password == NULL) {
-		urlcheck_unsigned(ep);
-		return;
-	}
-	if (!urlcheck_signin_allowed(ep)) {
-		urlcheck_refuse_signin(ep);
-		return;
-	}
-	urlcheck_submit(ep, 1);
-}
-
 /* The authenticated answer: 200 with a successful GetFolder is ok. */
 static void
 urlcheck_step_auth(struct urlcheck *ep)
@@ -501,16 +374,17 @@ urlcheck_step_auth(struct urlcheck *ep)
 	const char *body;
 	size_t len;
 
-	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (NTLM as %s)", ep->url,
-	    ep->account);
-	urlcheck_http_step(st, ep->req);
+	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (NTLM as %s)%s%s",
+	    ep->url, ep->account, ep->nslots > 1 ? " at " : "",
+	    ep->nslots > 1 ? ep->addr : "");
+	addrcheck_http_step(st, ep->req);
 	if (http_req_status(ep->req) != HTTP_DONE) {
 		if (tlscapture_refused(ep->cap))
 			urlcheck_fail(ep, REASON_CERT_UNTRUSTED_PHONE, NULL,
 			    "the certificate changed between two requests and "
 			    "phones do not trust the new one");
 		else
-			urlcheck_transport_failed(ep, st);
+			urlcheck_transport_failed(ep);
 		step_set(st, STEP_FAIL, reason_name(r->reason), "%s",
 		    r->message);
 		urlcheck_finish(ep);
@@ -539,7 +413,7 @@ urlcheck_step_auth(struct urlcheck *ep)
 		urlcheck_fail(ep, REASON_HTTP_ERROR, NULL,
 		    "EWS answered HTTP %ld with %s", r->http_status,
 		    ews_outcome_name(ans.outcome));
-	else {
+	else if (!ep->mixed) {
 		urlcheck_passed(ep);
 		free(r->message);
 		xasprintf(&r->message,
@@ -548,7 +422,8 @@ urlcheck_step_auth(struct urlcheck *ep)
 		    ep->url, ep->role);
 		urlcheck_say_risks(ep);
 	}
-	if (!reason_failed(r->reason))
+	if (!reason_failed(r->reason) ||
+	    (ep->mixed && r->http_status == 200 && ans.outcome == EWS_SUCCESS))
 		step_set(st, STEP_OK, NULL, "HTTP 200, GetFolder %s%s%s",
 		    ans.response_code != NULL ? ans.response_code : "",
 		    ans.server_version != NULL ? ", server " : "",
@@ -566,13 +441,178 @@ urlcheck_http_cb(struct http_req *req, void *arg)
 {
 	struct urlcheck *ep = arg;
 
-	if (ep->state == URLCHECK_PROBE)
-		urlcheck_step_probe(ep);
-	else if (ep->state == URLCHECK_AUTH)
+	if (ep->state == URLCHECK_AUTH)
 		urlcheck_step_auth(ep);
 }
 
-/* The DNS answer: pin the address dns_result_pick chooses, or fail. */
+/* The URL shows this address's facts: chain, answer, timings. */
+static void
+urlcheck_take(struct urlcheck *ep, struct addrcheck_result *a)
+{
+	struct urlcheck_result *r = ep->res;
+
+	r->verdict = a->verdict;
+	a->verdict = NULL;
+	step_set_str(&r->address, a->connected);
+	step_set_str(&r->tls_version, a->tls_version);
+	step_set_str(&r->auth_offered, a->auth_offered);
+	r->http_status = a->http_status;
+	r->timings = a->timings;
+}
+
+/* Sign in once, at the address phones accept (slot i); or say why not. */
+static void
+urlcheck_signin(struct urlcheck *ep, size_t i)
+{
+	free(ep->addr);
+	ep->addr = xstrdup(ep->slots[i].addr);
+	if (ep->password == NULL)
+		urlcheck_unsigned(ep);
+	else if (!urlcheck_signin_allowed(ep))
+		urlcheck_refuse_signin(ep);
+	else
+		urlcheck_submit(ep);
+}
+
+/*
+ * Every address answered: the URL's verdict is its worst address's. When
+ * none fails (or only IPv6 ones phones on IPv4 never try), sign in; when
+ * all fail, that is the verdict; when some do, the URL has failed with a
+ * reason of its own, and the sign-in still runs where phones succeed.
+ */
+static void
+urlcheck_combine(struct urlcheck *ep)
+{
+	struct urlcheck_result *r = ep->res;
+	struct addrset set = {ep->results, ep->nslots, ep->url, ep->role,
+	    ep->host};
+	struct addrcheck_result *a;
+	size_t i, good = SIZE_MAX, risky = SIZE_MAX, bad = SIZE_MAX;
+	char *t;
+
+	r->addrs = addrset_summary(&set, &r->naddrs);
+	addrset_steps(&set, &r->steps);
+	for (i = 0; i < ep->nslots; i++) {
+		a = ep->results[i];
+		if (reason_failed(a->reason)) {
+			r->nfailed++;
+			bad = bad == SIZE_MAX ? i : bad;
+		} else {
+			good = good == SIZE_MAX ? i : good;
+			if (reason_warning(a->reason) && risky == SIZE_MAX)
+				risky = i;
+		}
+	}
+	if (bad == SIZE_MAX || addrset_v6_only(&set)) {
+		a = ep->results[risky != SIZE_MAX ? risky : good];
+		urlcheck_take(ep, a);
+		if (reason_warning(a->reason)) {
+			urlcheck_risk(ep, a->reason);
+			r->remedy = a->remedy;
+			a->remedy = NULL;
+		}
+		if (bad != SIZE_MAX) {
+			urlcheck_risk(ep, REASON_AAAA_UNREACHABLE);
+			ep->note = addrset_v6_note(&set, &t);
+			if (r->remedy == NULL)
+				r->remedy = t;
+			else
+				free(t);
+		} else if (ep->nslots > 1)
+			xasprintf(&ep->note, "all %zu addresses of %s work",
+			    ep->nslots, ep->host);
+		urlcheck_signin(ep, good);
+		return;
+	}
+	a = ep->results[bad];
+	urlcheck_take(ep, a);
+	free(r->message);
+	free(r->remedy);
+	if (good == SIZE_MAX) {
+		r->reason = a->reason;
+		r->message = addrset_all_failed(&set, a->message);
+		r->remedy = a->remedy;
+		a->remedy = NULL;
+		urlcheck_finish(ep);
+		return;
+	}
+	r->reason = addrset_mixed(&set,
+	    r->verdict != NULL && r->verdict->ncerts > 0
+	        ? r->verdict->certs[0].issuer
+	        : NULL,
+	    &r->message, &r->remedy);
+	ep->mixed = 1;
+	urlcheck_signin(ep, good);
+}
+
+/* An address is checked: keep its result; the last one decides. */
+static void
+urlcheck_addr_cb(struct addrcheck_result *res, void *arg)
+{
+	struct urlcheck_slot *sl = arg;
+	struct urlcheck *ep = sl->ep;
+
+	sl->ac = NULL;
+	ep->results[sl - ep->slots] = res;
+	if (--ep->npending == 0)
+		urlcheck_combine(ep);
+}
+
+/*
+ * Check every address of the answer (up to max_addrs), all at once, each
+ * over its own handshake: an address that black-holes costs the timeout,
+ * not the others' time. c-ares sorts the answer as RFC 6724 says (as
+ * getaddrinfo does), so the order is the one clients try.
+ */
+static void
+urlcheck_start_addrs(struct urlcheck *ep, const struct dns_result *dr,
+    struct step *st)
+{
+	unsigned int cap =
+	    ep->p.max_addrs > 0 ? ep->p.max_addrs : URLCHECK_MAX_ADDRS;
+	size_t i, n = dr->naddrs < cap ? dr->naddrs : cap;
+	struct addrcheck_params ap;
+	char *all = xstrdup(""), *t;
+
+	ep->res->nresolved = dr->naddrs;
+	ep->slots = xcalloc(n, sizeof *ep->slots);
+	ep->results = xcalloc(n, sizeof *ep->results);
+	ep->nslots = ep->npending = n;
+	for (i = 0; i < n; i++) {
+		ep->slots[i].ep = ep;
+		ep->slots[i].addr = xstrdup(dr->addrs[i].text);
+		xasprintf(&t, "%s%s%s", all, i > 0 ? ", " : "",
+		    ep->slots[i].addr);
+		free(all);
+		all = t;
+	}
+	step_set_str(&st->address, all);
+	if (dr->naddrs > n)
+		step_set(st, STEP_OK, NULL,
+		    "%s (%zu more not probed: max_addresses = %u)", all,
+		    dr->naddrs - n, cap);
+	else
+		step_set(st, STEP_OK, NULL, "%s", all);
+	free(all);
+	memset(&ap, 0, sizeof ap);
+	ap.url = ep->url;
+	ap.role = ep->role;
+	ap.host = ep->host;
+	ap.port = ep->port;
+	ap.profile = ep->p.profile;
+	ap.phone = ep->p.phone;
+	ap.system = ep->p.system;
+	ap.timeout_ms = ep->p.timeout_ms;
+	ap.warn_days = ep->p.warn_days;
+	ep->state = URLCHECK_ADDRS;
+	for (i = 0; i < n; i++) {
+		ap.addr = ep->slots[i].addr;
+		ep->slots[i].ac =
+		    addrcheck_start(&ap, urlcheck_addr_cb, &ep->slots[i]);
+	}
+}
+
+/* The DNS answer: check every address, or fail. */
 static void
 urlcheck_dns_cb(const struct dns_result *dr, void *arg)
 {
@@ -605,10 +645,7 @@ urlcheck_dns_cb(const struct dns_result *dr, void *arg)
 		urlcheck_finish(ep);
 		return;
 	}
-	ep->addr = xstrdup(dns_result_pick(dr)->text);
-	step_set_str(&st->address, ep->addr);
-	step_set(st, STEP_OK, NULL, "%s", ep->addr);
-	urlcheck_submit(ep, 0);
+	urlcheck_start_addrs(ep, dr, st);
 }
 
 /* The result is ready: deliver it on the next loop turn (task.h). */

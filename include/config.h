@@ -85,6 +85,7 @@ struct config {
 	unsigned int concurrency; /* runs working at once (CPU) */
 	unsigned int max_in_flight; /* runs started, working or waiting */
 	unsigned int cert_warn_days;
+	unsigned int max_addresses; /* probed per EWS name, client order */
 	char *status_file; /* NULL: not written */
 	char *metrics_file; /* NULL: not written */
 	char *system_store_file; /* the OS CA bundle */
@@ -144,6 +145,11 @@ config_mailbox_find(const struct config *, const char *);
  * jitter, a time and an interval) never overflows 64 bits.
  */
 #define CONFIG_MAX_DURATION_MS (30ULL * 86400 * 1000)
+/*
+ * Addresses probed per EWS name at most (max_addresses): each costs one
+ * handshake per run and one set of metric series (docs/addresses.md).
+ */
+#define CONFIG_MAX_ADDRESSES 64
 
 /*
  * Parse "30s", "5m", "24h", "2d", "1500ms" (bare number = seconds), from

@@ -2,7 +2,8 @@
  * postrun: what follows one run of a target in the daemon — its soft/hard
  * state and counters, the journal alerts (hard state changes, a changed
  * Front End issuer or EWS URL, certificates entering an expiry window,
- * each window once per certificate), keeping the last result, and when
+ * each window once per certificate, the set of a name's addresses where
+ * phones fail, once per set), keeping the last result, and when
  * the status files and the STATUS= line are written.
  *
  * The scheduler owns the targets and decides when they run; each of its
@@ -35,6 +36,8 @@ struct postrun_target {
 	struct run_result *last; /* or NULL */
 	char **expiring; /* "sha256/days" already alerted */
 	size_t nexpiring;
+	char *failing; /* failing addresses last alerted (alert_failing) */
+	int failing_known; /* 0 until a run of this process set it */
 };
 
 /* Writes every target's status (the scheduler's; see postrun_status_init). */

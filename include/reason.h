@@ -33,10 +33,14 @@ enum reason {
 	REASON_FRONTEND_UNKNOWN,
 	REASON_RESPONSE_TOO_LARGE,
 	REASON_INTERNAL,
+	/* Some addresses of a name fail phones, others work (issue 15). */
+	REASON_CERT_UNTRUSTED_PHONE_SOME,
+	REASON_ADDRESS_FAILED_SOME,
 	/* Warnings: phones work today, at a risk the reason names. */
 	REASON_CERT_PHONE_RISK,
 	REASON_CERT_EXPIRING,
 	REASON_SIGNIN_NOT_ALLOWED,
+	REASON_AAAA_UNREACHABLE, /* AAAA unreachable, IPv4 works */
 };
 
 const char *reason_name(enum reason);

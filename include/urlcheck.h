@@ -1,10 +1,14 @@
 /*
  * urlcheck: one EWS URL probed as a Lync Phone Edition phone would use it,
- * on the event loop: DNS, then an unauthenticated GetFolder over TLS under
- * the profile (the chain is captured and judged under the phone and the
- * system trust sets; the 401 must offer NTLM), then — only when phones
- * would trust the server — GetFolder again with the mailbox's credentials
- * by NTLM, on a connection that refuses any chain phones would refuse.
+ * on the event loop: DNS, then at every address the name resolves to (up
+ * to max_addrs, in the order c-ares sorts them, RFC 6724, as a client's
+ * getaddrinfo does) an unauthenticated GetFolder over its own TLS
+ * handshake under the profile (addrcheck: the chain is judged under the
+ * phone and the system trust sets; the 401 must offer NTLM), then — once,
+ * at an address phones trust — GetFolder again with the mailbox's
+ * credentials by NTLM, on a connection that refuses any chain phones
+ * would refuse. The URL's verdict is its worst address's; addresses that
+ * disagree are a reason of their own (docs/addresses.md).
  *
  * The result is delivered once through the done callback, from the loop;
  * urlcheck_cancel() guarantees no callback.
@@ -37,6 +41,23 @@ struct urlcheck_params {
 	int signin_fixed;
 	long timeout_ms;
 	unsigned int warn_days;
+	unsigned int max_addrs; /* addresses probed; 0: URLCHECK_MAX_ADDRS */
+};
+
+#define URLCHECK_MAX_ADDRS 8
+
+/* What one address of the URL's name showed (addrcheck), in brief. */
+struct urlcheck_addr {
+	char *address; /* numeric */
+	int family; /* AF_INET or AF_INET6 */
+	enum reason reason; /* ok, a warning or a failure */
+	long http_status; /* 0: no answer */
+	char *tls_version;
+	char *cert_issuer; /* the leaf's, or NULL when no chain was seen */
+	char *cert_sha256;
+	int phone_trusted; /* -1: no chain seen */
+	int system_trusted; /* -1: not evaluated */
+	struct step_timings timings;
 };
 
 struct urlcheck_result {
@@ -57,6 +78,12 @@ struct urlcheck_result {
 	struct step_list steps; /* emptied by run_result_trim() when ok */
 	struct step_timings timings; /* of the unauthenticated request */
 	int64_t duration_us;
+	/* Every address probed, in the client's order; the URL's fields
+	 * above are its worst address's (or the one signed in at). */
+	struct urlcheck_addr *addrs;
+	size_t naddrs;
+	size_t nresolved; /* addresses DNS gave (more than naddrs: cap) */
+	size_t nfailed; /* addresses where phones fail */
 };
 
 struct urlcheck;
@@ -66,5 +93,6 @@ struct urlcheck *
 urlcheck_start(const struct urlcheck_params *, urlcheck_done_cb, void *);
 void urlcheck_cancel(struct urlcheck *);
 void urlcheck_result_free(struct urlcheck_result *);
+char *urlcheck_result_failing(const struct urlcheck_result *);
 
 #endif

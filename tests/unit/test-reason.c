@@ -43,6 +43,7 @@ static const struct {
     {REASON_TLS_HANDSHAKE_FAILED, 12157}, /* TLS handshake failure */
     {REASON_TLS_VERSION_UNSUPPORTED, 12157},
     {REASON_CERT_UNTRUSTED_PHONE, 12045}, /* the incident */
+    {REASON_CERT_UNTRUSTED_PHONE_SOME, 12045}, /* ... at some addresses */
     {REASON_CERT_UNTRUSTED, 12045},
     {REASON_CERT_EXPIRED, 12037},
     {REASON_CERT_NOT_YET_VALID, 12037},

@@ -1,0 +1,289 @@
+/*
+ * addrset: owns how the addresses of one name add up — which of them
+ * fail phones, how their steps nest, and the words for a name that
+ * phones can use at some addresses and not at others. urlcheck decides
+ * what to do next (sign in or not); this module only judges and words.
+ */
+#include <sys/socket.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addrset.h"
+#include "xmalloc.h"
+
+/*
+ * The addresses whose check failed (want_failed) or not, joined by ", "
+ * in the client's order; their count in *n. Caller frees.
+ */
+char *
+addrset_join(const struct addrset *s, int want_failed, size_t *n)
+{
+	char *out = xstrdup(""), *t;
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < s->n; i++) {
+		if (reason_failed(s->a[i]->reason) != want_failed)
+			continue;
+		xasprintf(&t, "%s%s%s", out, *n > 0 ? ", " : "",
+		    s->a[i]->address);
+		free(out);
+		out = t;
+		(*n)++;
+	}
+	return out;
+}
+
+/* Whether two addresses showed phones the same: reason, answer, leaf. */
+static int
+addrset_same(const struct addrcheck_result *a, const struct addrcheck_result *b)
+{
+	const struct chain_verdict *va = a->verdict, *vb = b->verdict;
+
+	if (a->reason != b->reason || a->http_status != b->http_status)
+		return 0;
+	if (va == NULL || vb == NULL)
+		return va == vb;
+	if (va->ncerts == 0 || vb->ncerts == 0)
+		return va->ncerts == vb->ncerts;
+	return strcmp(va->certs[0].sha256, vb->certs[0].sha256) == 0;
+}
+
+/*
+ * Move the addresses' steps to the end of l: a name with one address
+ * keeps the flat list; several are one sub-tree each, or one for all
+ * when they agree (collapsed). Call before the verdicts move away.
+ */
+void
+addrset_steps(const struct addrset *s, struct step_list *l)
+{
+	struct addrcheck_result *a;
+	struct step *st, *sub;
+	enum step_result mark;
+	size_t i, n;
+	int agree = 1;
+	char *all;
+
+	if (s->n == 1) {
+		step_list_move(l, &s->a[0]->steps);
+		return;
+	}
+	for (i = 1; i < s->n; i++)
+		agree &= addrset_same(s->a[0], s->a[i]);
+	for (i = 0; i < (agree ? 1 : s->n); i++) {
+		a = s->a[i];
+		mark = reason_failed(a->reason) ? STEP_FAIL
+		    : reason_warning(a->reason) ? STEP_WARN
+		                                : STEP_OK;
+		if (agree) {
+			all = addrset_join(s, reason_failed(a->reason), &n);
+			st = step_add(l, STEP_NOTE, 1,
+			    "all %zu addresses of %s alike: %s", n, s->host,
+			    all);
+			free(all);
+		} else {
+			st =
+			    step_add(l, STEP_NOTE, 1, "address %s", a->address);
+			step_set_str(&st->address, a->address);
+		}
+		step_set(st, mark,
+		    mark == STEP_OK ? NULL : reason_name(a->reason), "%s",
+		    mark == STEP_OK       ? "phones can connect"
+		        : a->what != NULL ? a->what
+		                          : reason_name(a->reason));
+		TAILQ_FOREACH (sub, &a->steps, entry)
+			sub->depth++;
+		step_list_move(l, &a->steps);
+	}
+}
+
+/* Each address in brief, in the client's order; their count in *n. */
+struct urlcheck_addr *
+addrset_summary(const struct addrset *s, size_t *n)
+{
+	struct urlcheck_addr *out = xcalloc(s->n, sizeof *out), *u;
+	const struct addrcheck_result *a;
+	const struct chain_verdict *v;
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		a = s->a[i];
+		v = a->verdict;
+		u = &out[i];
+		u->address = xstrdup(a->address);
+		u->family = a->family;
+		u->reason = a->reason;
+		u->http_status = a->http_status;
+		u->tls_version =
+		    a->tls_version != NULL ? xstrdup(a->tls_version) : NULL;
+		u->phone_trusted = u->system_trusted = -1;
+		if (v != NULL) {
+			u->phone_trusted = v->phone_trusted &&
+			    a->reason != REASON_TLS_HANDSHAKE_FAILED &&
+			    a->reason != REASON_TLS_VERSION_UNSUPPORTED;
+			u->system_trusted = v->system_trusted;
+			if (v->ncerts > 0) {
+				u->cert_issuer = xstrdup(v->certs[0].issuer);
+				u->cert_sha256 = xstrdup(v->certs[0].sha256);
+			}
+		}
+		u->timings = a->timings;
+	}
+	*n = s->n;
+	return out;
+}
+
+/*
+ * Whether only IPv6 addresses failed, and only to connect, while an IPv4
+ * address works: phones on IPv4-only networks never try those.
+ */
+int
+addrset_v6_only(const struct addrset *s)
+{
+	int v4ok = 0, bad = 0;
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		if (!reason_failed(s->a[i]->reason))
+			v4ok |= s->a[i]->family == AF_INET;
+		else if (s->a[i]->family != AF_INET6 || !s->a[i]->unreachable)
+			return 0;
+		else
+			bad = 1;
+	}
+	return v4ok && bad;
+}
+
+/*
+ * The words for IPv6 addresses that cannot be reached while IPv4 works
+ * (addrset_v6_only): a phrase for the URL's message, and in *remedy what
+ * to fix. Caller frees both.
+ */
+char *
+addrset_v6_note(const struct addrset *s, char **remedy)
+{
+	const struct addrcheck_result *a = NULL;
+	char *bad, *note;
+	size_t i, n;
+
+	for (i = 0; i < s->n && a == NULL; i++)
+		if (reason_failed(s->a[i]->reason))
+			a = s->a[i];
+	bad = addrset_join(s, 1, &n);
+	xasprintf(&note,
+	    "but the IPv6 address%s %s of %s cannot be reached (%s) while "
+	    "IPv4 works: phones on IPv4-only networks are not affected; "
+	    "clients with IPv6 try it first and wait for the fallback",
+	    n > 1 ? "es" : "", bad, s->host,
+	    a != NULL && a->what != NULL ? a->what : "no connection");
+	xasprintf(remedy,
+	    "make %s reachable over IPv6 at %s (listener, firewall, load "
+	    "balancer) or remove that AAAA record",
+	    s->host, bad);
+	free(bad);
+	return note;
+}
+
+/* The first failed address (there is one). */
+static const struct addrcheck_result *
+addrset_first_failed(const struct addrset *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (reason_failed(s->a[i]->reason))
+			return s->a[i];
+	return s->a[0];
+}
+
+/*
+ * Some addresses fail phones, others work: phones fail only where they
+ * connect. Return the reason of its own (certificates phones distrust at
+ * some addresses, or any other failure at some); *message counts and
+ * names the bad addresses and the phone's code, *remedy names the
+ * servers to fix. issuer is the first bad address's leaf issuer (or
+ * NULL). Caller frees both.
+ */
+enum reason
+addrset_mixed(const struct addrset *s, const char *issuer, char **message,
+    char **remedy)
+{
+	const struct addrcheck_result *a = addrset_first_failed(s);
+	size_t i, nbad, ngood;
+	char *bad = addrset_join(s, 1, &nbad);
+	char *good = addrset_join(s, 0, &ngood);
+	char *what, code[80] = "";
+	enum reason r;
+	int cert = 1;
+
+	for (i = 0; i < s->n; i++)
+		if (reason_failed(s->a[i]->reason))
+			cert &=
+			    s->a[i]->reason == REASON_CERT_UNTRUSTED_PHONE ||
+			    s->a[i]->reason == REASON_CERT_UNTRUSTED;
+	r = cert ? REASON_CERT_UNTRUSTED_PHONE_SOME
+	         : REASON_ADDRESS_FAILED_SOME;
+	if (reason_wininet(a->reason) != 0)
+		snprintf(code, sizeof code,
+		    "; phones that connect there log errorCode=%d (0x%08X)",
+		    reason_wininet(a->reason), reason_hresult(a->reason));
+	if (cert)
+		xasprintf(&what,
+		    "%zu of %zu addresses of %s (%s) serve%s a certificate "
+		    "issued by '%s', which phones do not trust%s; the other "
+		    "%zu (%s) work",
+		    nbad, s->n, s->host, bad, nbad == 1 ? "s" : "",
+		    issuer != NULL ? issuer : "?", code, ngood, good);
+	else
+		xasprintf(&what,
+		    "%zu of %zu addresses of %s (%s) fail%s for phones: %s "
+		    "(%s)%s; the other %zu (%s) work",
+		    nbad, s->n, s->host, bad, nbad == 1 ? "s" : "",
+		    a->what != NULL ? a->what : reason_name(a->reason),
+		    reason_name(a->reason), code, ngood, good);
+	xasprintf(message,
+	    "phones cannot use EWS at %s (%s) through every server: %s.",
+	    s->url, s->role, what);
+	xasprintf(remedy, "fix the server%s behind %s at %s (%s %s fine): %s",
+	    nbad == 1 ? "" : "s", s->host, bad, good, ngood == 1 ? "is" : "are",
+	    a->remedy != NULL ? a->remedy
+	                      : "compare its configuration with the others'");
+	free(what);
+	free(bad);
+	free(good);
+	return r;
+}
+
+/*
+ * Every address fails: message (the first failed address's, which the
+ * URL reports) followed by what the others did. Caller frees.
+ */
+char *
+addrset_all_failed(const struct addrset *s, const char *message)
+{
+	char *list = xstrdup(""), *t;
+	size_t i, same = 0;
+
+	if (s->n < 2) {
+		free(list);
+		return xstrdup(message);
+	}
+	for (i = 0; i < s->n; i++) {
+		same += s->a[i]->reason == s->a[0]->reason;
+		xasprintf(&t, "%s%s%s %s", list, i > 0 ? ", " : "",
+		    s->a[i]->address, reason_name(s->a[i]->reason));
+		free(list);
+		list = t;
+	}
+	if (same == s->n)
+		xasprintf(&t, "%s The same at all %zu addresses of %s.",
+		    message, s->n, s->host);
+	else
+		xasprintf(&t, "%s Every address of %s fails (%s).", message,
+		    s->host, list);
+	free(list);
+	return t;
+}
