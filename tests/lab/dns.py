@@ -1,7 +1,7 @@
 """The lab's DNS: the dnsmasq command line serving a scenario's records.
 
 Owns: turning a scenario's hosts and [dns] table into dnsmasq options —
-A/AAAA for every host (and extra names), SRV records — on ADDRESS:53 only,
+A/AAAA for every host (each of its nodes too, and extra names), SRV records — on ADDRESS:53 only,
 with no upstream, no /etc/hosts, NXDOMAIN for every other name
 (`--local=/#/`: all names are local, so unknown ones do not exist), and a
 log of every query. The runner starts and stops the process.
@@ -22,6 +22,10 @@ def dnsmasq_argv(scenario, log_file):
         if host.get("address6"):
             rec += f",{host['address6']}"
         argv.append(f"--host-record={rec}")
+        # The other servers behind the name (round robin): one record
+        # each, and dnsmasq answers them all.
+        for node in host.get("nodes", []):
+            argv.append(f"--host-record={name},{node['address']}")
     dns = scenario.get("dns", {})
     for name, addr in dns.get("a", {}).items():
         argv.append(f"--host-record={name},{addr}")

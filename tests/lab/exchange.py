@@ -63,6 +63,19 @@ class QuietServer(ThreadingHTTPServer):
         self.server_name, self.server_port = self.server_address[:2]
 
 
+def servers(host):
+    """The servers of one scenario host: the host itself, then each of its
+    `nodes` (a table that overrides the host's keys: address, cert, tls,
+    connect...), as a CAS array publishes several A records for one
+    name."""
+    out = [host]
+    for node in host.get("nodes", []):
+        merged = {k: v for k, v in host.items() if k != "nodes"}
+        merged.update(node)
+        out.append(merged)
+    return out
+
+
 class Lab:
     """The running double: scenario, virtual hosts, listeners, logs."""
 
@@ -84,15 +97,17 @@ class Lab:
         """Serve scenario. Listeners that stay keep running; the next
         connection to them sees the new certificate and answers."""
         vhosts, holes = {}, set()
-        for name, host in scenario["hosts"].items():
-            addr = host["address"]
-            if host.get("connect") == "blackhole":
-                holes.add((addr, 443))
-                continue
-            if host.get("https", True):
-                vhosts[(addr, 443)] = VHost(name, host, 443, self._tls(host))
-            if host.get("http", False):
-                vhosts[(addr, 80)] = VHost(name, host, 80, None)
+        for name, conf in scenario["hosts"].items():
+            for host in servers(conf):
+                addr = host["address"]
+                if host.get("connect") == "blackhole":
+                    holes.add((addr, 443))
+                    continue
+                if host.get("https", True):
+                    vhosts[(addr, 443)] = VHost(name, host, 443,
+                                                self._tls(host))
+                if host.get("http", False):
+                    vhosts[(addr, 80)] = VHost(name, host, 80, None)
         self.state = (scenario, vhosts)
         want = {k: "http" for k in vhosts}
         want.update({k: "hole" for k in holes})

@@ -75,13 +75,15 @@ def load_scenario(name):
     for key in ("address", "account", "password"):
         if key not in sc["mailbox"]:
             raise LabError(f"scenario {name}: [mailbox] has no {key}")
-    for hname, host in sc["hosts"].items():
-        if not host.get("address", "").startswith("127."):
-            raise LabError(f"scenario {name}: host {hname} needs a 127.x "
-                           "address")
-        if host.get("https", True) and "cert" not in host and \
-                host.get("connect") != "blackhole":
-            raise LabError(f"scenario {name}: host {hname} has no cert")
+    for hname, conf in sc["hosts"].items():
+        for host in exchange.servers(conf):
+            if not host.get("address", "").startswith("127."):
+                raise LabError(f"scenario {name}: host {hname} needs a "
+                               "127.x address (each node too)")
+            if host.get("https", True) and "cert" not in host and \
+                    host.get("connect") != "blackhole":
+                raise LabError(f"scenario {name}: host {hname} has no cert")
+        host = conf
         for table in ("paths", "http_paths"):
             for p, ep in host.get(table, {}).items():
                 if not hasattr(exchange.ExchangeHandler,
@@ -258,11 +260,15 @@ class Runner:
         d, p = LAB_DIR, self.lab.pki
         for name in list(pkimod.CAS) + ["system-store"]:
             shutil.copy(p.path(f"{name}.pem"), f"{d}/{name}.pem")
-        for hname, host in self.scenario["hosts"].items():
-            if "cert" in host:
+        for hname, conf in self.scenario["hosts"].items():
+            for i, host in enumerate(exchange.servers(conf)):
+                if "cert" not in host:
+                    continue
+                # A node's own files are named by its address.
+                base = hname if i == 0 else f"{hname}@{host['address']}"
                 files = p.leaf(host["cert"])
-                shutil.copy(files["chain"], f"{d}/{hname}.chain.pem")
-                shutil.copy(files["leaf"], f"{d}/{hname}.pem")
+                shutil.copy(files["chain"], f"{d}/{base}.chain.pem")
+                shutil.copy(files["leaf"], f"{d}/{base}.pem")
         shutil.copy(self.scenario["path"], f"{d}/scenario.toml")
         pw = f"{d}/lab.password"
         if os.path.exists(pw):
