@@ -178,7 +178,7 @@ addrset_v6_note(const struct addrset *s, char **remedy)
 	    "IPv4 works: phones on IPv4-only networks are not affected; "
 	    "clients with IPv6 try it first and wait for the fallback",
 	    n > 1 ? "es" : "", bad, s->host,
-	    a != NULL && a->what != NULL ? a->what : "no connection");
+	    reason_name(a != NULL ? a->reason : REASON_CONNECT_FAILED));
 	xasprintf(remedy,
 	    "make %s reachable over IPv6 at %s (listener, firewall, load "
 	    "balancer) or remove that AAAA record",

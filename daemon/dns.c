@@ -564,8 +564,8 @@ dns_result_free(struct dns_result *r)
  * The one address a probe connects to, out of an A/AAAA result: the first
  * IPv4 address, else the first address (c-ares order). IPv4 first because
  * the phones' voice VLANs are IPv4 networks and a host that publishes an
- * AAAA its phones cannot reach must not make every probe fail; every
- * caller picks here so that probing each address later is one edit.
+ * AAAA its phones cannot reach must not make every probe fail. urlcheck
+ * probes every address instead (docs/addresses.md).
  * NULL when the result holds no address.
  */
 const struct dns_addr *
@@ -849,7 +849,12 @@ dns_submit(struct dns_lookup *l)
 	if (l->kind == DNS_KIND_ADDR) {
 		memset(&hints, 0, sizeof hints);
 		hints.ai_family = AF_UNSPEC;
-		hints.ai_flags = ARES_AI_NOSORT;
+		/*
+		 * No ARES_AI_NOSORT: c-ares orders the addresses as RFC 6724
+		 * says, as a client's getaddrinfo does (its source-address
+		 * probe connects UDP sockets, which sends nothing and does
+		 * not block), so urlcheck probes them in the clients' order.
+		 */
 		/* May call dns_addr_cb before returning; l is ready. */
 		ares_getaddrinfo(ch->chan, l->name, NULL, &hints, dns_addr_cb,
 		    l);

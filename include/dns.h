@@ -12,9 +12,11 @@
  * stack), through the done callback; dns_cancel() guarantees no callback.
  * A lookup handle is valid until its callback has returned or until
  * dns_cancel(). At most DNS_MAX_IN_FLIGHT lookups are asked at once; the
- * others wait their turn in order. A/AAAA answers are kept for their TTL
- * (at most an hour) and shared by lookups of the same name on the same
- * servers; such a result says cached and took no time. SRV records arrive validated (LDH targets, lower case, at
+ * others wait their turn in order. A/AAAA addresses arrive in RFC 6724
+ * order (destination address selection, as getaddrinfo sorts them).
+ * A/AAAA answers are kept for their TTL (at most an hour) and shared by
+ * lookups of the same name on the same servers; such a result says cached
+ * and took no time. SRV records arrive validated (LDH targets, lower case, at
  * most DNS_MAX_SRV) and already in RFC 2782 order. Callers never see
  * c-ares types.
  */
