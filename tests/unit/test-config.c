@@ -256,7 +256,8 @@ test_daemon_bounds(void **state)
 	                "fail_after = 100\n"
 	                "recover_after = 1\n"
 	                "concurrency = 4096\n"
-	                "cert_warn_days = 0\n" MAILBOX_HEAD "credential = %s\n",
+	                "cert_warn_days = 0\n"
+	                "max_addresses = 64\n" MAILBOX_HEAD "credential = %s\n",
 	                cred) > 0);
 	cfg = load_ok(text);
 	assert_int_equal(cfg->interval_ms, 1000);
@@ -265,6 +266,7 @@ test_daemon_bounds(void **state)
 	assert_int_equal(cfg->recover_after, 1);
 	assert_int_equal(cfg->concurrency, 4096);
 	assert_int_equal(cfg->cert_warn_days, 0);
+	assert_int_equal(cfg->max_addresses, 64);
 	config_unref(cfg);
 	free(text);
 
@@ -277,6 +279,7 @@ test_daemon_bounds(void **state)
 	                     "cert_warn_days = 3651\n"
 	                     "retry_interval = -1m\n"
 	                     "discovery_interval = 0\n"
+	                     "max_addresses = 0\n"
 	                     "[daemon2]\n",
 	    NULL);
 	assert_error(errors, 2, "[daemon] interval: duration '999ms' out of");
@@ -287,6 +290,10 @@ test_daemon_bounds(void **state)
 	assert_error(errors, 7, "[daemon] cert_warn_days: invalid number");
 	assert_error(errors, 8, "[daemon] retry_interval: invalid duration");
 	assert_error(errors, 9, "[daemon] discovery_interval: invalid");
+	assert_error(errors, 10, "[daemon] max_addresses: invalid number '0'");
+	free(errors);
+	errors = load_errors("[daemon]\nmax_addresses = 65\n", NULL);
+	assert_error(errors, 2, "[daemon] max_addresses: invalid number '65'");
 	free(errors);
 
 	/*
@@ -1064,6 +1071,7 @@ test_builtin_profile_defaults(void **state)
 	assert_int_equal(cfg->recover_after, 2);
 	assert_int_equal(cfg->concurrency, 32);
 	assert_int_equal(cfg->cert_warn_days, 30);
+	assert_int_equal(cfg->max_addresses, 8);
 	assert_string_equal(cfg->status_file, "/run/ewsprobed/status.json");
 	assert_string_equal(cfg->metrics_file, "/run/ewsprobed/ewsprobed.prom");
 	assert_non_null(cfg->system_store_file);
