@@ -53,7 +53,7 @@ struct urlcheck {
 	struct task task; /* running, finishing, cancelled (task.h) */
 };
 
-/* One address of the name: its check while it runs, then its result. */
+/* One address of the name and its check while it runs (results[i] then). */
 struct urlcheck_slot {
 	struct urlcheck *ep;
 	char *addr;
@@ -364,6 +364,25 @@ urlcheck_refuse_signin(struct urlcheck *ep)
 	urlcheck_finish(ep);
 }
 
+/*
+ * The sign-in failed where some addresses had failed already: the
+ * sign-in's failure (every phone's) leads, and the message of the bad
+ * addresses (mixed, taken over) follows.
+ */
+static void
+urlcheck_besides(struct urlcheck *ep, char *mixed)
+{
+	struct urlcheck_result *r = ep->res;
+	char *t;
+
+	if (mixed == NULL)
+		return;
+	xasprintf(&t, "%s Besides, %s", r->message, mixed);
+	free(r->message);
+	r->message = t;
+	free(mixed);
+}
+
 /* The authenticated answer: 200 with a successful GetFolder is ok. */
 static void
 urlcheck_step_auth(struct urlcheck *ep)
@@ -372,13 +391,18 @@ urlcheck_step_auth(struct urlcheck *ep)
 	struct ews_answer ans;
 	struct step *st;
 	const char *body;
+	char *mixed;
 	size_t len;
+	long code;
+	int ok;
 
 	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (NTLM as %s)%s%s",
 	    ep->url, ep->account, ep->nslots > 1 ? " at " : "",
 	    ep->nslots > 1 ? ep->addr : "");
 	addrcheck_http_step(st, ep->req);
 	if (http_req_status(ep->req) != HTTP_DONE) {
+		mixed = ep->mixed ? r->message : NULL;
+		r->message = ep->mixed ? NULL : r->message;
 		if (tlscapture_refused(ep->cap))
 			urlcheck_fail(ep, REASON_CERT_UNTRUSTED_PHONE, NULL,
 			    "the certificate changed between two requests and "
@@ -387,14 +411,22 @@ urlcheck_step_auth(struct urlcheck *ep)
 			urlcheck_transport_failed(ep);
 		step_set(st, STEP_FAIL, reason_name(r->reason), "%s",
 		    r->message);
+		urlcheck_besides(ep, mixed);
 		urlcheck_finish(ep);
 		return;
 	}
-	r->http_status = http_req_code(ep->req);
+	/* Where some addresses failed, the URL shows the first bad one. */
+	code = http_req_code(ep->req);
+	if (!ep->mixed)
+		r->http_status = code;
 	body = http_req_body(ep->req, &len);
 	ews_parse_answer(body, len, &ans);
 	step_set_str(&r->ews_code, ans.response_code);
-	if (r->http_status == 401)
+	ok = code == 200 && ans.outcome == EWS_SUCCESS;
+	mixed = ep->mixed && !ok ? r->message : NULL;
+	if (mixed != NULL)
+		r->message = NULL;
+	if (code == 401)
 		urlcheck_fail(ep, REASON_AUTH_FAILED,
 		    "check the monitoring account's password (the credential "
 		    "file), that it is not locked out, and that it may use EWS",
@@ -408,10 +440,10 @@ urlcheck_step_auth(struct urlcheck *ep)
 		    ans.response_code != NULL ? ans.response_code : "a fault",
 		    ans.message != NULL ? " (" : "",
 		    ans.message != NULL ? ans.message : "",
-		    ans.message != NULL ? ")" : "", r->http_status);
-	else if (r->http_status != 200 || ans.outcome != EWS_SUCCESS)
+		    ans.message != NULL ? ")" : "", code);
+	else if (!ok)
 		urlcheck_fail(ep, REASON_HTTP_ERROR, NULL,
-		    "EWS answered HTTP %ld with %s", r->http_status,
+		    "EWS answered HTTP %ld with %s", code,
 		    ews_outcome_name(ans.outcome));
 	else if (!ep->mixed) {
 		urlcheck_passed(ep);
@@ -422,8 +454,7 @@ urlcheck_step_auth(struct urlcheck *ep)
 		    ep->url, ep->role);
 		urlcheck_say_risks(ep);
 	}
-	if (!reason_failed(r->reason) ||
-	    (ep->mixed && r->http_status == 200 && ans.outcome == EWS_SUCCESS))
+	if (ok)
 		step_set(st, STEP_OK, NULL, "HTTP 200, GetFolder %s%s%s",
 		    ans.response_code != NULL ? ans.response_code : "",
 		    ans.server_version != NULL ? ", server " : "",
@@ -431,6 +462,7 @@ urlcheck_step_auth(struct urlcheck *ep)
 	else
 		step_set(st, STEP_FAIL, reason_name(r->reason), "%s",
 		    r->message);
+	urlcheck_besides(ep, mixed);
 	ews_answer_clear(&ans);
 	urlcheck_finish(ep);
 }
