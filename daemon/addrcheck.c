@@ -305,11 +305,23 @@ addrcheck_offers(struct addrcheck *ac)
 		    r->auth_offered);
 }
 
-/* The answer: chain, 401 offers; then deliver. */
+/* Deliver the result and free the check. */
 static void
-addrcheck_http_cb(struct http_req *req, void *arg)
+addrcheck_finish(struct addrcheck *ac)
 {
-	struct addrcheck *ac = arg;
+	struct addrcheck_result *r = ac->res;
+
+	ac->res = NULL;
+	ac->done(r, ac->arg);
+	/* http allows freeing a request inside its done callback. */
+	addrcheck_free(ac);
+}
+
+/* The answer: transport, chain, 401 offers. */
+static void
+addrcheck_answer(struct addrcheck *ac)
+{
+	struct http_req *req = ac->req;
 	struct addrcheck_result *r = ac->res;
 	const char *offers[8];
 	struct step *st;
@@ -341,10 +353,16 @@ addrcheck_http_cb(struct http_req *req, void *arg)
 		if (addrcheck_judge(ac) == 0)
 			addrcheck_offers(ac);
 	}
-	ac->res = NULL;
-	ac->done(r, ac->arg);
-	/* http allows freeing a request inside its done callback. */
-	addrcheck_free(ac);
+}
+
+/* http's done callback: judge the answer, deliver. */
+static void
+addrcheck_http_cb(struct http_req *req, void *arg)
+{
+	struct addrcheck *ac = arg;
+
+	addrcheck_answer(ac);
+	addrcheck_finish(ac);
 }
 
 /*
