@@ -14,6 +14,7 @@
 #include "ews.h"
 #include "explain.h"
 #include "http.h"
+#include "task.h"
 #include "tlscapture.h"
 #include "xmalloc.h"
 
@@ -24,6 +25,7 @@ struct addrcheck {
 	struct addrcheck_result *res;
 	addrcheck_done_cb done;
 	void *arg;
+	struct task task; /* running, finishing, cancelled (task.h) */
 };
 
 /*
@@ -305,15 +307,25 @@ addrcheck_offers(struct addrcheck *ac)
 		    r->auth_offered);
 }
 
-/* Deliver the result and free the check. */
+/* The queued delivery: hand the result over, then free the check. */
 static void
-addrcheck_finish(struct addrcheck *ac)
+addrcheck_deliver(void *arg)
 {
+	struct addrcheck *ac = arg;
 	struct addrcheck_result *r = ac->res;
 
 	ac->res = NULL;
 	ac->done(r, ac->arg);
-	/* http allows freeing a request inside its done callback. */
+	addrcheck_free(ac);
+}
+
+/* A cancelled check: stop its request and free it, with no delivery. */
+static void
+addrcheck_discard(void *arg)
+{
+	struct addrcheck *ac = arg;
+
+	http_req_cancel(ac->req);
 	addrcheck_free(ac);
 }
 
@@ -362,7 +374,7 @@ addrcheck_http_cb(struct http_req *req, void *arg)
 	struct addrcheck *ac = arg;
 
 	addrcheck_answer(ac);
-	addrcheck_finish(ac);
+	task_finish(&ac->task);
 }
 
 /*
@@ -380,6 +392,7 @@ addrcheck_start(const struct addrcheck_params *p, addrcheck_done_cb done,
 	ac->p = *p;
 	ac->done = done;
 	ac->arg = arg;
+	task_init(&ac->task, addrcheck_deliver, addrcheck_discard, ac);
 	ac->res = xcalloc(1, sizeof *ac->res);
 	ac->res->address = xstrdup(p->addr);
 	ac->res->family = strchr(p->addr, ':') != NULL ? AF_INET6 : AF_INET;
@@ -410,8 +423,6 @@ addrcheck_start(const struct addrcheck_params *p, addrcheck_done_cb done,
 void
 addrcheck_cancel(struct addrcheck *ac)
 {
-	if (ac == NULL)
-		return;
-	http_req_cancel(ac->req);
-	addrcheck_free(ac);
+	if (ac != NULL)
+		task_cancel(&ac->task);
 }

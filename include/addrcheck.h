@@ -7,8 +7,8 @@
  * ever sent here: urlcheck signs in once per URL, at an address phones
  * accept.
  *
- * The result is delivered once through the done callback, from the loop;
- * addrcheck_cancel() guarantees no callback. The strings and sets of the
+ * The result is delivered once through the done callback, on a loop turn
+ * of its own (task.h); addrcheck_cancel() guarantees no callback. The strings and sets of the
  * parameters are borrowed until then.
  */
 #ifndef EWSPROBED_ADDRCHECK_H
