@@ -70,7 +70,9 @@ def once_json(ewsprobed, path):
     """--once --json: (exit status, the lab target, its one URL)."""
     rc, out = once(ewsprobed, path, "--json")
     doc = json.loads(out)
+    # The run's members: under "last_run" in the result schema.
     t = doc["targets"][0]
+    t = t.get("last_run") or t
     check(t["urls"], f"no URL in {out}")
     u = t["urls"][0]
     check(u["url"] == URL, f"URL {u['url']}")
