@@ -74,8 +74,14 @@ void
 alert_transition(const struct alert_target *t, enum state_event ev,
     const char *prev, const struct state *st, const struct run_result *r)
 {
-	const struct urlcheck_result *u = alert_url(r);
-	const struct chain_verdict *v = u != NULL ? u->verdict : NULL;
+	const struct autodiscover_result *d = r->discovery;
+	/* Phones stopped during discovery: the evidence is that host's. */
+	int disc = d != NULL && d->found && !d->phone_found &&
+	    r->reason == d->phone_reason;
+	const struct urlcheck_result *u = disc ? NULL : alert_url(r);
+	const struct chain_verdict *v = disc ? d->phone_verdict
+	    : u != NULL                      ? u->verdict
+	                                     : NULL;
 	const struct certinfo *c =
 	    v != NULL && v->ncerts > 0 ? &v->certs[0] : NULL;
 	char phone[32] = "", http[16] = "", fails[16], oks[16], dur[32];
@@ -122,8 +128,14 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 	    {"PREV_STATE", prev},
 	    {"REASON", reason_name(r->reason)},
 	    {"PHONE_ERROR", phone[0] != '\0' ? phone : NULL},
-	    {"ROLE", u != NULL ? u->role : NULL},
-	    {"URL", u != NULL ? u->url : NULL},
+	    {"ROLE",
+	        disc            ? "autodiscover"
+	            : u != NULL ? u->role
+	                        : NULL},
+	    {"URL",
+	        disc            ? d->phone_url
+	            : u != NULL ? u->url
+	                        : NULL},
 	    {"HTTP_STATUS", http[0] != '\0' ? http : NULL},
 	    {"TLS_VERSION", u != NULL ? u->tls_version : NULL},
 	    {"CERT_SUBJECT", c != NULL ? c->subject : NULL},

@@ -2,7 +2,9 @@
  * autodiscover: owns the candidate walk of one discovery: the candidate
  * queue, the visited sets and the hop budget, the safety rules (which hosts
  * may be asked, which may get credentials), and the recording of every
- * attempt. The XML is adxml's; DNS and HTTP are dns's and http's.
+ * attempt, and the two walks in one: how far phones get and how far PCs
+ * get (each candidate carries both path bits; adpolicy judges its TLS).
+ * The XML is adxml's; DNS and HTTP are dns's and http's.
  */
 #include <sys/queue.h>
 
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "adpolicy.h"
 #include "adxml.h"
 #include "autodiscover.h"
 #include "dns.h"
@@ -31,6 +34,8 @@ enum ad_kind {
 struct ad_cand {
 	enum ad_kind kind;
 	char *url;
+	int phone, pc; /* whose walk reaches it: phones', PCs' */
+	int block; /* where phones left its path (ad->blocks), or -1 */
 	TAILQ_ENTRY(ad_cand) entry;
 };
 
@@ -38,6 +43,13 @@ TAILQ_HEAD(ad_queue, ad_cand);
 
 struct autodiscover {
 	struct autodiscover_params p;
+	struct adpolicy_params pol;
+	struct tlscapture *cap; /* the phones' handshake of the request */
+	int pc_retry; /* the request is the PCs' own connection */
+	struct adpolicy_block **blocks; /* where phones left a path */
+	size_t nblocks;
+	int pc_block; /* that of the PCs' answer, or -1 */
+	char *addr; /* the current candidate's address */
 	char *account, *password, *servers;
 	char *address; /* current (after RedirectAddress) */
 	char *domain; /* of address: the host policy's domain */
@@ -61,6 +73,8 @@ struct autodiscover {
 };
 
 static void ad_next(struct autodiscover *);
+static void ad_submit(struct autodiscover *);
+static void ad_http_cb(struct http_req *, void *);
 
 /* Whether two optional strings are equal (both NULL counts). */
 static int
@@ -98,13 +112,23 @@ autodiscover_host_allowed(const char *host, const char *domain,
 	return allow != NULL && strlist_has(allow, host);
 }
 
-/* Queue a candidate at the end (or the front). */
+/*
+ * Queue a candidate at the end (or the front) for the walks that reach
+ * from (NULL: both); one that neither reaches is not asked.
+ */
 static void
-ad_queue(struct autodiscover *ad, enum ad_kind kind, const char *url, int front)
+ad_queue(struct autodiscover *ad, enum ad_kind kind, const char *url, int front,
+    const struct ad_cand *from)
 {
-	struct ad_cand *c = xcalloc(1, sizeof *c);
+	struct ad_cand *c;
 
+	if (from != NULL && !from->phone && !from->pc)
+		return;
+	c = xcalloc(1, sizeof *c);
 	c->kind = kind;
+	c->phone = from != NULL ? from->phone : 1;
+	c->pc = from != NULL ? from->pc : 1;
+	c->block = from != NULL ? from->block : -1;
 	c->url = url != NULL ? xstrdup(url) : NULL;
 	if (front)
 		TAILQ_INSERT_HEAD(&ad->queue, c, entry);
@@ -134,9 +158,13 @@ ad_queue_clear(struct autodiscover *ad)
 	}
 }
 
-/* Set the address (and its domain) discovery works for; queue its walk. */
+/*
+ * Set the address (and its domain) discovery works for; queue its walk for
+ * the walks that got here (from; NULL: both).
+ */
 static void
-ad_begin(struct autodiscover *ad, const char *address)
+ad_begin(struct autodiscover *ad, const char *address,
+    const struct ad_cand *from)
 {
 	const char *at = strrchr(address, '@');
 	char *url;
@@ -151,17 +179,17 @@ ad_begin(struct autodiscover *ad, const char *address)
 	strlist_add(&ad->visited_addrs, address);
 	ad_queue_clear(ad);
 	xasprintf(&url, "https://%s/autodiscover/autodiscover.svc", ad->domain);
-	ad_queue(ad, AD_SOAP, url, 0);
+	ad_queue(ad, AD_SOAP, url, 0, from);
 	free(url);
 	xasprintf(&url, "https://autodiscover.%s/autodiscover/autodiscover.svc",
 	    ad->domain);
-	ad_queue(ad, AD_SOAP, url, 0);
+	ad_queue(ad, AD_SOAP, url, 0, from);
 	free(url);
 	xasprintf(&url, "http://autodiscover.%s/autodiscover/autodiscover.xml",
 	    ad->domain);
-	ad_queue(ad, AD_PROBE, url, 0);
+	ad_queue(ad, AD_PROBE, url, 0, from);
 	free(url);
-	ad_queue(ad, AD_SRV, NULL, 0);
+	ad_queue(ad, AD_SRV, NULL, 0, from);
 }
 
 /* Free the discovery (not a delivered result). */
@@ -171,6 +199,11 @@ ad_free(struct autodiscover *ad)
 	if (ad->lookup != NULL)
 		dns_cancel(ad->lookup);
 	http_req_free(ad->req);
+	tlscapture_free(ad->cap);
+	while (ad->nblocks > 0)
+		adpolicy_block_free(ad->blocks[--ad->nblocks]);
+	free(ad->blocks);
+	free(ad->addr);
 	ad_queue_clear(ad);
 	ad_cand_free(ad->cur);
 	strlist_clear(&ad->visited_urls);
@@ -198,6 +231,10 @@ autodiscover_result_free(struct autodiscover_result *r)
 	free(r->internal_ews_url);
 	free(r->external_ews_url);
 	free(r->source);
+	free(r->phone_message);
+	free(r->phone_remedy);
+	free(r->phone_url);
+	chain_verdict_free(r->phone_verdict);
 	for (i = 0; i < r->nanswers; i++) {
 		free(r->answers[i].source);
 		free(r->answers[i].internal_ews_url);
@@ -216,6 +253,11 @@ ad_finish(void *arg)
 	struct autodiscover_result *r = ad->res;
 
 	ad->res = NULL;
+	adpolicy_outcome(&ad->pol,
+	    ad->pc_block >= 0     ? ad->blocks[ad->pc_block]
+	        : ad->nblocks > 0 ? ad->blocks[0]
+	                          : NULL,
+	    ad->address, r);
 	if (!r->found && r->message == NULL && ad->refused_signin) {
 		/* The account matters more than the other candidates. */
 		r->reason = REASON_AUTH_FAILED;
@@ -331,7 +373,7 @@ ad_follow(struct autodiscover *ad, enum ad_kind kind, const char *url)
 	if (ad_hop(ad) != 0)
 		return;
 	step_set(ad->st, STEP_OK, NULL, "redirected to %s", url);
-	ad_queue(ad, kind, url, 1);
+	ad_queue(ad, kind, url, 1, ad->cur);
 	ad_next(ad);
 }
 
@@ -348,7 +390,7 @@ ad_pox_fallback(struct autodiscover *ad)
 	    strcasecmp(slash, ".svc") == 0) {
 		strcpy(slash, ".xml");
 		if (!strlist_has(&ad->visited_urls, url))
-			ad_queue(ad, AD_POX, url, 1);
+			ad_queue(ad, AD_POX, url, 1, ad->cur);
 	}
 	free(url);
 }
@@ -474,9 +516,15 @@ ad_answer_settings(struct autodiscover *ad, struct adxml_result *x)
 	free(shown_in);
 	free(shown_ex);
 	ad_keep_answer(r, ad->cur->url, x);
-	if (!r->found) {
+	/* The phones' first answer gives the URLs; else the PCs' first. */
+	if (!r->found || (ad->cur->phone && !r->phone_found)) {
+		r->phone_found = ad->cur->phone;
+		ad->pc_block = ad->cur->block;
 		r->found = 1;
 		r->reason = REASON_OK;
+		free(r->internal_ews_url);
+		free(r->external_ews_url);
+		free(r->source);
 		r->internal_ews_url = x->internal_ews_url != NULL
 		    ? xstrdup(x->internal_ews_url)
 		    : NULL;
@@ -485,7 +533,7 @@ ad_answer_settings(struct autodiscover *ad, struct adxml_result *x)
 		    : NULL;
 		r->source = xstrdup(ad->cur->url);
 	}
-	if (ad->p.mode == CONFIG_DISCOVERY_FIRST)
+	if (ad->p.mode == CONFIG_DISCOVERY_FIRST && r->phone_found)
 		ad_queue_clear(ad);
 	return 0;
 }
@@ -518,7 +566,7 @@ ad_answer_address(struct autodiscover *ad, const char *target)
 	step_set(ad->st, STEP_OK, NULL,
 	    "RedirectAddress %s: starting again from its domain", target);
 	if (ad_hop(ad) == 0) {
-		ad_begin(ad, target);
+		ad_begin(ad, target, ad->cur);
 		ad_next(ad);
 	}
 }
@@ -569,6 +617,42 @@ ad_answer(struct autodiscover *ad)
 	ad_next(ad);
 }
 
+/*
+ * Judge an HTTPS candidate's TLS under both policies (adpolicy); when
+ * phones could not connect but PCs' walk reaches the candidate, ask it
+ * again as a PC and return -1 (the answer comes to ad_http_cb again).
+ */
+static int
+ad_judge(struct autodiscover *ad, struct http_req *req)
+{
+	struct ad_cand *c = ad->cur;
+	struct adpolicy_block *b = NULL;
+	enum adpolicy_next next;
+
+	if (ad->pc_retry) {
+		adpolicy_pc_judge(req, &c->pc, &ad->res->steps);
+		return 0;
+	}
+	next = adpolicy_judge(&ad->pol, req, ad->cap, ad->host, &c->phone,
+	    &c->pc, &ad->res->steps, &b);
+	if (b != NULL) {
+		ad->blocks = xreallocarray(ad->blocks, ad->nblocks + 1,
+		    sizeof *ad->blocks);
+		c->block = (int)ad->nblocks;
+		ad->blocks[ad->nblocks++] = b;
+	}
+	if (next != ADPOLICY_RETRY_PC)
+		return 0;
+	step_set(ad->st, STEP_FAIL, http_status_name(http_req_status(req)),
+	    "phones cannot connect; PCs connect on their own below");
+	ad->st = step_add(&ad->res->steps, STEP_HTTP, 1,
+	    "%s %s (as PCs connect)", "POST", c->url);
+	step_set_str(&ad->st->url, c->url);
+	ad->pc_retry = 1;
+	ad_submit(ad);
+	return -1;
+}
+
 /* http's done callback: judge the answer of the current candidate. */
 static void
 ad_http_cb(struct http_req *req, void *arg)
@@ -581,6 +665,8 @@ ad_http_cb(struct http_req *req, void *arg)
 	step_set_str(&ad->st->tls_version, http_req_tls_version(req));
 	ad->st->http_status = (int)code;
 	http_req_timings(req, &ad->st->timings);
+	if (ad->cur->kind != AD_PROBE && ad_judge(ad, req) != 0)
+		return;
 	if (http_req_status(req) != HTTP_DONE) {
 		step_set(ad->st, STEP_FAIL,
 		    http_status_name(http_req_status(req)), "%s",
@@ -636,8 +722,6 @@ static void
 ad_dns_cb(const struct dns_result *dr, void *arg)
 {
 	struct autodiscover *ad = arg;
-	struct ad_cand *c = ad->cur;
-	char *body = NULL;
 
 	ad->lookup = NULL;
 	if (dr->status != DNS_OK || dr->naddrs == 0) {
@@ -648,9 +732,22 @@ ad_dns_cb(const struct dns_result *dr, void *arg)
 		ad_next(ad);
 		return;
 	}
+	free(ad->addr);
+	ad->addr = xstrdup(dns_result_pick(dr)->text);
+	ad->pc_retry = 0;
+	ad_submit(ad);
+}
+
+/* Send the current candidate's request to the address looked up. */
+static void
+ad_submit(struct autodiscover *ad)
+{
+	struct ad_cand *c = ad->cur;
+	char *body = NULL;
+
 	http_req_free(ad->req);
 	ad->req = http_req_new(c->kind == AD_PROBE ? "GET" : "POST", c->url);
-	http_req_pin(ad->req, ad->host, ad->port, dns_result_pick(dr)->text);
+	http_req_pin(ad->req, ad->host, ad->port, ad->addr);
 	http_req_set_timeouts(ad->req, ad->p.timeout_ms, ad->p.timeout_ms, 1,
 	    ad->p.timeout_ms / 1000 > 0 ? ad->p.timeout_ms / 1000 : 1);
 	http_req_set_limits(ad->req, 1u << 20, 64u << 10);
@@ -678,14 +775,10 @@ ad_dns_cb(const struct dns_result *dr, void *arg)
 		    "Content-Type: text/xml; charset=utf-8");
 		http_req_set_body(ad->req, body, strlen(body));
 		free(body);
-		/*
-		 * Credentials only over TLS that validated (libcurl checks
-		 * the chain and the name against the system store before
-		 * anything is sent), to an admitted host, by NTLM.
-		 */
-		http_req_set_cafile(ad->req, NULL);
-		http_req_set_ssl_ctx(ad->req, trustset_install, ad->p.system);
-		http_req_set_verify(ad->req, 1, 1);
+		/* Credentials only to an admitted host, by NTLM, over TLS. */
+		tlscapture_free(ad->cap);
+		ad->cap = adpolicy_tls(&ad->pol, ad->req, ad->host,
+		    ad->pc_retry ? -1 : c->phone, c->pc);
 		if (ad->password != NULL)
 			http_req_set_ntlm(ad->req, ad->account, ad->password);
 	}
@@ -709,7 +802,7 @@ ad_srv_cb(const struct dns_result *dr, void *arg)
 			continue;
 		xasprintf(&url, "https://%s/autodiscover/autodiscover.svc",
 		    dr->srvs[i].target);
-		ad_queue(ad, AD_SOAP, url, 1);
+		ad_queue(ad, AD_SOAP, url, 1, ad->cur);
 		free(url);
 		n++;
 	}
@@ -804,8 +897,12 @@ autodiscover_start(const struct autodiscover_params *p,
 	ad->res = xcalloc(1, sizeof *ad->res);
 	step_list_init(&ad->res->steps);
 	ad->res->reason = REASON_AUTODISCOVER_UNREACHABLE;
+	ad->pol.profile = p->profile;
+	ad->pol.phone = p->phone;
+	ad->pol.system = p->system;
 	TAILQ_INIT(&ad->queue);
-	ad_begin(ad, p->address);
+	ad->pc_block = -1;
+	ad_begin(ad, p->address, NULL);
 	ad_next(ad);
 	return ad;
 }

@@ -9,8 +9,11 @@
 #include "explain.h"
 #include "xmalloc.h"
 
-/* "'X', issuer of the Lync pool certificate, and N web-trusted CAs" */
-static char *
+/*
+ * The anchors phones have, in words: "'X', issuer of the Lync pool
+ * certificate, and N web-trusted CAs". Caller frees.
+ */
+char *
 explain_anchors(const struct trustset *phone)
 {
 	size_t web = trustset_count(phone, TRUSTSET_WEB_TRUSTED);
@@ -338,18 +341,42 @@ explain_verdict(const struct chain_verdict *v, const struct trustset *phone,
 	char *head;
 
 	*message = *remedy = NULL;
-	xasprintf(&head, "phones cannot use EWS at %s (%s)", url, role);
-	if (explain_unusable(v, head, message, remedy)) {
-		free(head);
-		return;
-	}
 	switch (v->reason) {
 	case REASON_OK:
-		explain_ok(v, url, role, message, remedy);
+		if (v->ncerts > 0 && v->npresented <= v->ncerts) {
+			explain_ok(v, url, role, message, remedy);
+			return;
+		}
 		break;
 	case REASON_FRONTEND_UNKNOWN:
-		explain_frontend_unknown(v, phone, url, role, message, remedy);
+		if (v->ncerts > 0 && v->npresented <= v->ncerts) {
+			explain_frontend_unknown(v, phone, url, role, message,
+			    remedy);
+			return;
+		}
 		break;
+	default:
+		break;
+	}
+	xasprintf(&head, "phones cannot use EWS at %s (%s)", url, role);
+	explain_failure(v, phone, head, message, remedy);
+	free(head);
+}
+
+/*
+ * Explain why phones refuse a chain (v->reason is not ok), after head
+ * ("phones cannot use EWS at …"): the message and the remedy, as
+ * explain_verdict words them. Discovery uses it for an Autodiscover host.
+ * Both strings: caller frees.
+ */
+void
+explain_failure(const struct chain_verdict *v, const struct trustset *phone,
+    const char *head, char **message, char **remedy)
+{
+	*message = *remedy = NULL;
+	if (explain_unusable(v, head, message, remedy))
+		return;
+	switch (v->reason) {
 	case REASON_CERT_UNTRUSTED_PHONE:
 	case REASON_CERT_UNTRUSTED:
 		explain_untrusted(v, phone, head, message, remedy);
@@ -365,5 +392,4 @@ explain_verdict(const struct chain_verdict *v, const struct trustset *phone,
 		explain_invalid(v, head, message, remedy);
 		break;
 	}
-	free(head);
 }

@@ -171,12 +171,23 @@ once_print(struct once *o, const struct config_mailbox *m, struct run_result *r)
 	char phone[64] = "";
 	int i;
 
-	if (r->discovery != NULL) {
+	if (r->discovery != NULL && r->discovery->found &&
+	    !r->discovery->phone_found)
+		/* PCs found the URLs, phones did not (adpolicy). */
+		once_say(2, once_mark(o, STEP_FAIL),
+		    "Autodiscover for %s: phones find no EWS URL (%s at %s); "
+		    "PCs find them at %s",
+		    m->address, reason_name(r->discovery->phone_reason),
+		    r->discovery->phone_url != NULL ? r->discovery->phone_url
+		                                    : "?",
+		    r->discovery->source);
+	else if (r->discovery != NULL)
 		once_say(2,
 		    once_mark(o, r->discovery->found ? STEP_OK : STEP_FAIL),
 		    "Autodiscover for %s: %s", m->address,
 		    r->discovery->found ? r->discovery->source
 		                        : r->discovery->message);
+	if (r->discovery != NULL) {
 		once_print_steps(o, &r->discovery->steps, 2);
 		if (r->discovery->disagree)
 			once_say(2, once_mark(o, STEP_WARN),

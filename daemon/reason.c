@@ -54,6 +54,19 @@ static const struct {
     [REASON_RESPONSE_TOO_LARGE] = {"response_too_large", 12152,
         "ERROR_HTTP_INVALID_SERVER_RESPONSE"},
     [REASON_INTERNAL] = {"internal_error", 0, NULL},
+    /* What phones log during discovery, before they know any EWS URL. */
+    [REASON_AUTODISCOVER_CERT_UNTRUSTED_PHONE] =
+        {"autodiscover_cert_untrusted_phone", 12045,
+            "ERROR_INTERNET_INVALID_CA"},
+    [REASON_AUTODISCOVER_CERT_EXPIRED] = {"autodiscover_cert_expired", 12037,
+        "ERROR_INTERNET_SEC_CERT_DATE_INVALID"},
+    [REASON_AUTODISCOVER_CERT_NAME_MISMATCH] =
+        {"autodiscover_cert_name_mismatch", 12038,
+            "ERROR_INTERNET_SEC_CERT_CN_INVALID"},
+    [REASON_AUTODISCOVER_CERT_INVALID] = {"autodiscover_cert_invalid", 12169,
+        "ERROR_INTERNET_SEC_INVALID_CERT"},
+    [REASON_AUTODISCOVER_TLS_REFUSED] = {"autodiscover_tls_refused", 12157,
+        "ERROR_INTERNET_SECURITY_CHANNEL_ERROR"},
     /*
      * Phones that connect to the bad addresses log what those do: 12045
      * for a distrusted chain; any code for other failures, which the
@@ -122,4 +135,31 @@ const char *
 reason_wininet_name(enum reason r)
 {
 	return reason_valid(r) ? reason_table[r].wininet_name : NULL;
+}
+
+/*
+ * The discovery reason for a TLS or certificate reason met at an
+ * Autodiscover host (the same code a phone logs, named for discovery), or
+ * REASON_AUTODISCOVER_UNREACHABLE for any other.
+ */
+enum reason
+reason_discovery(enum reason r)
+{
+	switch (r) {
+	case REASON_CERT_UNTRUSTED_PHONE:
+	case REASON_CERT_UNTRUSTED:
+		return REASON_AUTODISCOVER_CERT_UNTRUSTED_PHONE;
+	case REASON_CERT_EXPIRED:
+	case REASON_CERT_NOT_YET_VALID:
+		return REASON_AUTODISCOVER_CERT_EXPIRED;
+	case REASON_CERT_NAME_MISMATCH:
+		return REASON_AUTODISCOVER_CERT_NAME_MISMATCH;
+	case REASON_CERT_INVALID:
+		return REASON_AUTODISCOVER_CERT_INVALID;
+	case REASON_TLS_HANDSHAKE_FAILED:
+	case REASON_TLS_VERSION_UNSUPPORTED:
+		return REASON_AUTODISCOVER_TLS_REFUSED;
+	default:
+		return REASON_AUTODISCOVER_UNREACHABLE;
+	}
 }

@@ -307,6 +307,24 @@ resultjson_autodiscover(struct json *j, const struct autodiscover_result *d)
 	}
 	json_array_end(j);
 	json_kv_bool(j, "answers_disagree", d->disagree);
+	/*
+	 * The phones' side (docs/discovery.md): whether phones find the URLs,
+	 * else why — the reason and code, where, the issuer as the
+	 * certificate spells it, the words and the fix.
+	 */
+	json_kv_bool(j, "phone_found", d->phone_found);
+	json_kv_string(j, "phone_reason", reason_name(d->phone_reason));
+	if (reason_wininet(d->phone_reason) != 0)
+		json_kv_int(j, "phone_error", reason_wininet(d->phone_reason));
+	else
+		json_kv_null(j, "phone_error");
+	json_kv_string(j, "phone_url", d->phone_url);
+	json_kv_string(j, "phone_cert_issuer",
+	    d->phone_verdict != NULL && d->phone_verdict->ncerts > 0
+	        ? d->phone_verdict->certs[0].issuer
+	        : NULL);
+	json_kv_string(j, "phone_message", d->phone_message);
+	json_kv_string(j, "phone_remedy", d->phone_remedy);
 	resultjson_steps(j, &d->steps);
 	json_object_end(j);
 }

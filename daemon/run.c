@@ -1,7 +1,9 @@
 /*
- * run: owns a target's run (Front End learning when due, then the two EWS
+ * run: owns a target's run (Front End learning when due — phones judge
+ * discovery with the pool's issuer — then discovery, then the two EWS
  * URLs one after the other, or once when they are the same URL) and the
- * rule that turns two URL results into one verdict; and the run context
+ * rule that turns discovery and two URL results into one verdict; and the
+ * run context
  * (trust sets per configuration load, when each profile's pool issuer was
  * last learned, the learning in flight that concurrent runs of a profile
  * share).
@@ -23,6 +25,11 @@
 struct run_disc {
 	int valid;
 	int ews_failed; /* the last run's EWS failed */
+	/*
+	 * By profile: phones of that profile found these URLs. A profile
+	 * whose phones were not judged on them (or failed) discovers again.
+	 */
+	unsigned char *phone_ok;
 	char *internal;
 	char *external;
 	uint64_t at_ms;
@@ -62,8 +69,8 @@ struct run_ctx {
 
 /* What a running run waits for; its life cycle is its task's. */
 enum run_phase {
-	RUN_DISCOVER,
 	RUN_FRONTEND,
+	RUN_DISCOVER,
 	RUN_URLS,
 };
 
@@ -89,6 +96,8 @@ struct run {
 };
 
 static void run_next(struct run *);
+static void run_discover(struct run *);
+static void run_learn(struct run *);
 
 /* The DNS servers of a mailbox (or the daemon's) as one list, or NULL. */
 char *
@@ -171,6 +180,9 @@ run_ctx_new(struct config *cfg, struct run_ctx *prev, char **cause)
 	}
 	ctx->disc = xcalloc(cfg->nmailboxes > 0 ? cfg->nmailboxes : 1,
 	    sizeof *ctx->disc);
+	for (i = 0; i < cfg->nmailboxes; i++)
+		ctx->disc[i].phone_ok =
+		    xcalloc(cfg->nprofiles > 0 ? cfg->nprofiles : 1, 1);
 	ctx->mindex =
 	    run_index_new((void *const *)cfg->mailboxes, cfg->nmailboxes);
 	ctx->pindex =
@@ -239,7 +251,8 @@ run_result_trim(struct run_result *r)
 	struct urlcheck_result *u;
 	int i;
 
-	if (r->discovery != NULL && r->discovery->found)
+	if (r->discovery != NULL && r->discovery->found &&
+	    r->discovery->phone_found)
 		step_list_free(&r->discovery->steps);
 	if (r->frontend != NULL && r->frontend->ok)
 		step_list_free(&r->frontend->steps);
@@ -280,6 +293,7 @@ run_ctx_free(struct run_ctx *ctx)
 	for (i = 0; i < ctx->cfg->nmailboxes; i++) {
 		free(ctx->disc[i].internal);
 		free(ctx->disc[i].external);
+		free(ctx->disc[i].phone_ok);
 	}
 	free(ctx->disc);
 	free(ctx->mindex);
@@ -368,8 +382,7 @@ run_frontend_cb(struct frontend_result *fr, void *arg)
 		TAILQ_REMOVE(&ready, pr, wait_entry);
 		pr->res->frontend = first ? fr : frontend_result_copy(fr);
 		first = 0;
-		pr->phase = RUN_URLS;
-		run_next(pr);
+		run_discover(pr);
 	}
 	if (first)
 		frontend_result_free(fr);
@@ -501,8 +514,6 @@ run_differ(const char *a, const char *b)
 	return strcmp(a, b) != 0;
 }
 
-static void run_after_discovery(struct run *);
-
 /*
  * Discovery is done: cache its URLs (noting a change from the ones found
  * before), then go on; without URLs the verdict says why.
@@ -535,11 +546,15 @@ run_discovered_cb(struct autodiscover_result *ar, void *arg)
 		    : NULL;
 		d->at_ms = loop_now_ms();
 		d->valid = 1;
+		memset(d->phone_ok, 0,
+		    pr->ctx->cfg->nprofiles > 0 ? pr->ctx->cfg->nprofiles : 1);
+		d->phone_ok[pr->pidx] = (unsigned char)ar->phone_found;
 		run_use_cached(pr);
 	} else if (d->valid)
 		/* Keep probing the URLs phones still have cached. */
 		run_use_cached(pr);
-	run_after_discovery(pr);
+	pr->phase = RUN_URLS;
+	run_next(pr);
 }
 
 /* Start a run of mailbox m under profile p. */
@@ -548,7 +563,6 @@ run_start(struct run_ctx *ctx, const struct config_mailbox *m,
     const struct config_profile *p, run_done_cb done, void *arg)
 {
 	struct run *pr = xcalloc(1, sizeof *pr);
-	uint64_t now = loop_now_ms();
 
 	pr->ctx = ctx;
 	pr->m = m;
@@ -564,6 +578,23 @@ run_start(struct run_ctx *ctx, const struct config_mailbox *m,
 	pr->res = xcalloc(1, sizeof *pr->res);
 	pr->res->started = (int64_t)time(NULL);
 	pr->midx = run_index_find(ctx->mindex, ctx->cfg->nmailboxes, m);
+	run_learn(pr);
+	return pr;
+}
+
+/*
+ * The URLs to probe: the configuration's, the mailbox's discovered ones
+ * while fresh and found by this profile's phones, or a discovery now.
+ */
+static void
+run_discover(struct run *pr)
+{
+	struct run_ctx *ctx = pr->ctx;
+	const struct config_mailbox *m = pr->m;
+	struct run_disc *d =
+	    pr->midx < ctx->cfg->nmailboxes ? &ctx->disc[pr->midx] : NULL;
+	struct autodiscover_params ap;
+
 	if (m->ews_internal_url != NULL || m->ews_external_url != NULL) {
 		/* The admin typed these: sign in there (docs/credentials.md). */
 		pr->fixed = 1;
@@ -573,19 +604,17 @@ run_start(struct run_ctx *ctx, const struct config_mailbox *m,
 		pr->res->external_ews_url = m->ews_external_url != NULL
 		    ? xstrdup(m->ews_external_url)
 		    : NULL;
-	} else if (pr->midx < ctx->cfg->nmailboxes &&
-	    ctx->disc[pr->midx].valid &&
-	    now - ctx->disc[pr->midx].at_ms <
-	        run_disc_ttl(ctx, &ctx->disc[pr->midx])) {
+	} else if (d != NULL && d->valid && d->phone_ok[pr->pidx] &&
+	    loop_now_ms() - d->at_ms < run_disc_ttl(ctx, d)) {
 		run_use_cached(pr);
 	} else {
-		struct autodiscover_params ap;
-
 		memset(&ap, 0, sizeof ap);
 		ap.address = m->address;
 		ap.account = m->account;
 		ap.password = m->password;
 		ap.dns_servers = pr->servers;
+		ap.profile = pr->p;
+		ap.phone = ctx->phones[pr->pidx];
 		ap.system = ctx->system;
 		ap.redirect_allow = &m->redirect_allow;
 		ap.mode = m->discovery != CONFIG_DISCOVERY_DEFAULT
@@ -594,15 +623,18 @@ run_start(struct run_ctx *ctx, const struct config_mailbox *m,
 		ap.timeout_ms = (long)ctx->cfg->timeout_ms;
 		pr->phase = RUN_DISCOVER;
 		pr->ad = autodiscover_start(&ap, run_discovered_cb, pr);
-		return pr;
+		return;
 	}
-	run_after_discovery(pr);
-	return pr;
+	pr->phase = RUN_URLS;
+	run_next(pr);
 }
 
-/* Go on after the URLs are known: Front End learning when due, URLs. */
+/*
+ * Front End learning when due (phones judge discovery and EWS with the
+ * pool's issuer), then discovery.
+ */
 static void
-run_after_discovery(struct run *pr)
+run_learn(struct run *pr)
 {
 	struct run_ctx *ctx = pr->ctx;
 	const struct config_profile *p = pr->p;
@@ -625,8 +657,7 @@ run_after_discovery(struct run *pr)
 			    run_frontend_cb, l);
 		return;
 	}
-	pr->phase = RUN_URLS;
-	run_next(pr);
+	run_discover(pr);
 }
 
 /* Cancel a run: no callback will follow. */
@@ -692,19 +723,27 @@ run_ctx_seed_discovery(struct run_ctx *ctx, size_t midx, char *internal,
 	d->external = external;
 	d->at_ms = now > age_ms ? now - age_ms : 0;
 	d->valid = 1;
+	/* Kept only when found: taken as found by every profile's phones. */
+	memset(d->phone_ok, 1,
+	    ctx->cfg->nprofiles > 0 ? ctx->cfg->nprofiles : 1);
 }
 
 /*
  * Mailbox midx's cached discovered URLs and their age; return 0 when there
- * are none.
+ * are none, or no profile's phones found them.
  */
 int
 run_ctx_discovery(const struct run_ctx *ctx, size_t midx, const char **internal,
     const char **external, uint64_t *age_ms)
 {
 	const struct run_disc *d = &ctx->disc[midx];
+	size_t i;
+	int phones = 0;
 
-	if (!d->valid)
+	/* URLs only PCs found are not kept: phones would be taken to. */
+	for (i = 0; i < ctx->cfg->nprofiles; i++)
+		phones |= d->phone_ok[i];
+	if (!d->valid || !phones)
 		return 0;
 	*internal = d->internal;
 	*external = d->external;

@@ -30,6 +30,8 @@
 struct tlscapture {
 	int tls_min, tls_max;
 	const struct trustset *phone;
+	const struct trustset *system; /* enforce: PCs' verdict also admits */
+	int phone_admits; /* enforce: the phones' verdict admits */
 	char *host;
 	int enforce;
 	int refused;
@@ -54,8 +56,23 @@ tlscapture_new(const struct config_profile *p, const struct trustset *phone,
 	cap->phone = phone;
 	cap->host = host != NULL ? xstrdup(host) : NULL;
 	cap->enforce = enforce;
+	cap->phone_admits = 1;
 	cap->reason = REASON_OK;
 	return cap;
+}
+
+/*
+ * Make an enforcing capture admit a chain that either policy accepts for
+ * the host: phones (when phone is set) or PCs under system (when not
+ * NULL). Autodiscover walks for both: a candidate is asked — with the
+ * credential — when one of them would ask it (docs/discovery.md).
+ */
+void
+tlscapture_admit(struct tlscapture *cap, int phone,
+    const struct trustset *system)
+{
+	cap->phone_admits = phone;
+	cap->system = system;
 }
 
 /* Free a capture and its chain; NULL is a no-op. */
@@ -136,10 +153,11 @@ tlscapture_verify_cb(X509_STORE_CTX *xctx, void *arg)
 			fatalx("sk_X509_push: out of memory");
 	}
 	if (cap->enforce) {
-		v = chain_evaluate(cap->phone, NULL, cap->chain, cap->host,
-		    time(NULL), 0);
+		v = chain_evaluate(cap->phone, cap->system, cap->chain,
+		    cap->host, time(NULL), 0);
 		cap->reason = v->reason;
-		cap->refused = v->reason != REASON_OK;
+		cap->refused = !(cap->phone_admits && v->reason == REASON_OK) &&
+		    !(cap->system != NULL && v->system_trusted == 1);
 		X509_STORE_CTX_set_error(xctx,
 		    !cap->refused ? X509_V_OK
 		        : v->phone.error != X509_V_OK

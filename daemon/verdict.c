@@ -12,6 +12,43 @@
 #include "xmalloc.h"
 
 /*
+ * PCs found EWS and phones did not (docs/discovery.md): the target is
+ * critical for the phones' discovery reason whatever EWS does; what EWS
+ * does at the URLs PCs found follows in the message (one run shows every
+ * problem), its remedy after the discovery's.
+ */
+static void
+verdict_discovery(struct run_result *r)
+{
+	const struct autodiscover_result *d = r->discovery;
+	char *msg, *fix;
+
+	if (d == NULL || !d->found || d->phone_found)
+		return;
+	if (r->verdict == STATE_OK)
+		xasprintf(&msg,
+		    "%s. EWS there would work for phones once they learn "
+		    "its URLs",
+		    d->phone_message);
+	else
+		xasprintf(&msg, "%s. EWS there, on its own: %s",
+		    d->phone_message,
+		    r->message != NULL ? r->message : "(not checked)");
+	if (r->remedy != NULL && r->verdict != STATE_OK)
+		xasprintf(&fix, "%s; then, for EWS: %s",
+		    d->phone_remedy != NULL ? d->phone_remedy : "", r->remedy);
+	else
+		fix = d->phone_remedy != NULL ? xstrdup(d->phone_remedy) : NULL;
+	free(r->message);
+	free(r->remedy);
+	r->message = msg;
+	r->remedy = fix;
+	r->verdict = STATE_CRITICAL;
+	r->reason = d->phone_reason;
+	r->role = NULL;
+}
+
+/*
  * Set r's verdict, reason, role, message and remedy from its URL results
  * and its discovery (m names the mailbox in the words): no URL or no anchor is
  * unknown; every URL failing is critical; one failing, or findings, is a
@@ -86,4 +123,5 @@ verdict_run(struct run_result *r, const struct config_mailbox *m)
 		xasprintf(&r->message, "phones can use Exchange for %s%s",
 		    m->address,
 		    m->password == NULL ? " (sign-in not tested)" : "");
+	verdict_discovery(r);
 }

@@ -9,14 +9,23 @@
  * _autodiscover._tcp.d (port 443 only, RFC 2782 order). Redirects (HTTP
  * 3xx re-POSTed, RedirectUrl, RedirectAddress) share one budget of 10 hops
  * with visited sets. No host is ever invented beyond d, autodiscover.d,
- * SRV targets and validated redirect targets; credentials (NTLM only) go
- * only over TLS that validated against the system store, and only to
- * hosts in the mailbox's domain or the configured allow-list. Every
+ * SRV targets and validated redirect targets. Every
  * attempt is a recorded step.
+ *
+ * The walk is walked for phones and for PCs at once (docs/discovery.md):
+ * each HTTPS candidate gets one handshake under the profile's TLS, its
+ * chain judged under the phone set and the system store (adpolicy); a
+ * candidate one policy refuses leaves that policy's walk, and credentials
+ * (NTLM only) go only over TLS that a policy still walking accepts, and
+ * only to hosts in the mailbox's domain or the configured allow-list. The
+ * phones' first answer gives the URLs; when phones find none and PCs do,
+ * the PCs' URLs are given (EWS is still checked there) with the phones'
+ * discovery reason, message and remedy.
  */
 #ifndef EWSPROBED_AUTODISCOVER_H
 #define EWSPROBED_AUTODISCOVER_H
 
+#include "chain.h"
 #include "config.h"
 #include "reason.h"
 #include "step.h"
@@ -29,7 +38,9 @@ struct autodiscover_params {
 	const char *account;
 	const char *password;
 	const char *dns_servers; /* NULL: the system's */
-	struct trustset *system; /* validates TLS (shared, not copied) */
+	const struct config_profile *profile; /* the phones' TLS */
+	const struct trustset *phone; /* the phones' anchors (shared) */
+	struct trustset *system; /* the PCs' anchors (shared, not copied) */
 	const struct strlist *redirect_allow;
 	enum config_discovery mode;
 	long timeout_ms;
@@ -53,6 +64,12 @@ struct autodiscover_result {
 	struct autodiscover_answer *answers; /* in the order they came */
 	size_t nanswers;
 	int disagree; /* an answer differs from the first */
+	int phone_found; /* phones find the URLs too (they are theirs) */
+	enum reason phone_reason; /* ok, or why phones find none */
+	char *phone_message; /* found by PCs only: what phones meet */
+	char *phone_remedy;
+	char *phone_url; /* the candidate where phones stop, or NULL */
+	struct chain_verdict *phone_verdict; /* its chain, or NULL */
 	struct step_list steps;
 };
 

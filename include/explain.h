@@ -17,6 +17,9 @@
 
 void explain_verdict(const struct chain_verdict *, const struct trustset *,
     const char *, const char *, char **, char **);
+void explain_failure(const struct chain_verdict *, const struct trustset *,
+    const char *, char **, char **);
+char *explain_anchors(const struct trustset *);
 void explain_date(time_t, char[32]);
 
 #endif

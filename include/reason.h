@@ -36,6 +36,15 @@ enum reason {
 	/* Some addresses of a name fail phones, others work (issue 15). */
 	REASON_CERT_UNTRUSTED_PHONE_SOME,
 	REASON_ADDRESS_FAILED_SOME,
+	/*
+	 * Discovery under the phone's policy: PCs find EWS, phones stop at
+	 * an Autodiscover host's TLS (docs/discovery.md).
+	 */
+	REASON_AUTODISCOVER_CERT_UNTRUSTED_PHONE,
+	REASON_AUTODISCOVER_CERT_EXPIRED,
+	REASON_AUTODISCOVER_CERT_NAME_MISMATCH,
+	REASON_AUTODISCOVER_CERT_INVALID,
+	REASON_AUTODISCOVER_TLS_REFUSED,
 	/* Warnings: phones work today, at a risk the reason names. */
 	REASON_CERT_PHONE_RISK,
 	REASON_CERT_EXPIRING,
@@ -54,5 +63,7 @@ int reason_wininet(enum reason);
 unsigned int reason_hresult(enum reason);
 /* The WinINet constant's name, or NULL. */
 const char *reason_wininet_name(enum reason);
+/* The discovery reason for what phones met at an Autodiscover host. */
+enum reason reason_discovery(enum reason);
 
 #endif

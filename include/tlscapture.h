@@ -7,6 +7,7 @@
  * set trusts the chain for the host (chain_evaluate says reason ok), so no
  * request — and no credential — goes to a server a phone would not trust,
  * even when a load balancer hands a later connection to another server.
+ * Autodiscover's captures also admit what PCs trust (tlscapture_admit).
  */
 #ifndef EWSPROBED_TLSCAPTURE_H
 #define EWSPROBED_TLSCAPTURE_H
@@ -22,6 +23,7 @@ struct tlscapture;
 
 struct tlscapture *tlscapture_new(const struct config_profile *,
     const struct trustset *, const char *, int);
+void tlscapture_admit(struct tlscapture *, int, const struct trustset *);
 void tlscapture_free(struct tlscapture *);
 int tlscapture_setup(SSL_CTX *, struct tlscapture *);
 int tlscapture_install(void *, void *);

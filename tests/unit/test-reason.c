@@ -51,6 +51,12 @@ static const struct {
     {REASON_CERT_INVALID, 12169}, /* unusable certificate */
     {REASON_AUTODISCOVER_MALFORMED, 12152}, /* invalid server response */
     {REASON_RESPONSE_TOO_LARGE, 12152},
+    /* The same codes, logged during discovery (docs/discovery.md). */
+    {REASON_AUTODISCOVER_CERT_UNTRUSTED_PHONE, 12045},
+    {REASON_AUTODISCOVER_CERT_EXPIRED, 12037},
+    {REASON_AUTODISCOVER_CERT_NAME_MISMATCH, 12038},
+    {REASON_AUTODISCOVER_CERT_INVALID, 12169},
+    {REASON_AUTODISCOVER_TLS_REFUSED, 12157},
 };
 
 /* One row of the §5 table: a WinINet code and its constant's name. */

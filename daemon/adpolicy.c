@@ -1,0 +1,358 @@
+/*
+ * adpolicy: owns the verdicts of one Autodiscover candidate's connection
+ * under the phones' policy and the PCs' — which of the two walks goes on
+ * past it, each recorded as a step — and the words of a discovery that PCs
+ * complete and phones do not. The handshake is tlscapture's, the chain
+ * verdict chain's, the certificate words explain's.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "adpolicy.h"
+#include "autodiscover.h"
+#include "explain.h"
+#include "xmalloc.h"
+
+/*
+ * Set up the TLS of a candidate's request to host: the phones' handshake
+ * (the profile's TLS), enforcing — it goes on, and the request and its
+ * credential with it, only when a policy whose walk reaches the candidate
+ * (phone, pc) accepts the chain for host; the capture is returned (it
+ * must outlive the request). phone < 0: the PCs' own connection instead
+ * (libcurl's TLS defaults, the chain and the name checked against the
+ * system store in the handshake); NULL is returned.
+ */
+struct tlscapture *
+adpolicy_tls(const struct adpolicy_params *ap, struct http_req *req,
+    const char *host, int phone, int pc)
+{
+	struct tlscapture *cap;
+
+	http_req_set_cafile(req, NULL);
+	if (phone < 0) {
+		http_req_set_ssl_ctx(req, trustset_install, ap->system);
+		http_req_set_verify(req, 1, 1);
+		return NULL;
+	}
+	cap = tlscapture_new(ap->profile, ap->phone, host, 1);
+	tlscapture_admit(cap, phone, pc ? ap->system : NULL);
+	http_req_set_verify(req, 0, 0);
+	http_req_set_ssl_ctx(req, tlscapture_install, cap);
+	return cap;
+}
+
+/* Free a block; NULL is a no-op. */
+void
+adpolicy_block_free(struct adpolicy_block *b)
+{
+	if (b == NULL)
+		return;
+	free(b->url);
+	free(b->host);
+	free(b->tls_error);
+	chain_verdict_free(b->verdict);
+	free(b);
+}
+
+/* Note where phones leave the walk (the first such hop only). */
+static void
+adpolicy_block(struct adpolicy_block **bp, enum reason cause, const char *url,
+    const char *host, const char *err, struct chain_verdict *v)
+{
+	struct adpolicy_block *b;
+
+	if (*bp != NULL) {
+		chain_verdict_free(v);
+		return;
+	}
+	b = xcalloc(1, sizeof *b);
+	b->cause = cause;
+	b->reason = reason_discovery(cause);
+	b->url = xstrdup(url);
+	b->host = xstrdup(host);
+	b->tls_error = err != NULL ? xstrdup(err) : NULL;
+	b->verdict = v;
+	*bp = b;
+}
+
+/* Record the phones' verdict on a chain as a step. */
+static void
+adpolicy_phone_step(const struct adpolicy_params *ap,
+    const struct chain_verdict *v, int reached, int ok, struct step_list *l)
+{
+	struct step *st;
+
+	st = step_add(l, STEP_TLS, 2, "certificate under %s (phones)",
+	    ap->profile->name);
+	if (!reached)
+		step_set(st, STEP_SKIP, NULL,
+		    "phones never get here (they would %s it: %s)",
+		    ok ? "accept" : "refuse", reason_name(v->reason));
+	else if (v->reason == REASON_FRONTEND_UNKNOWN)
+		step_set(st, STEP_SKIP, reason_name(v->reason),
+		    "not judged: the Lync pool's issuer is not known; "
+		    "phones are taken to go on");
+	else if (ok)
+		step_set(st, STEP_OK, NULL, "phones accept it: chains to '%s'",
+		    v->phone.anchor != NULL ? v->phone.anchor : "?");
+	else
+		step_set(st, STEP_FAIL, reason_name(v->reason),
+		    "phones refuse it (%s): issued by '%s'%s%s",
+		    reason_name(v->reason),
+		    v->ncerts > 0 ? v->certs[0].issuer : "?",
+		    v->phone.error_string != NULL ? "; " : "",
+		    v->phone.error_string != NULL ? v->phone.error_string : "");
+}
+
+/* Record the PCs' verdict on a chain as a step. */
+static void
+adpolicy_pc_step(const struct chain_verdict *v, int reached, int ok,
+    struct step_list *l)
+{
+	struct step *st;
+
+	st = step_add(l, STEP_TLS, 2,
+	    "certificate under the system store (PCs)");
+	if (!reached)
+		step_set(st, STEP_SKIP, NULL,
+		    "PCs never get here (they would %s it)",
+		    ok ? "accept" : "refuse");
+	else if (ok)
+		step_set(st, STEP_OK, NULL, "PCs accept it: chains to '%s'",
+		    v->system.anchor != NULL ? v->system.anchor : "?");
+	else
+		step_set(st, STEP_FAIL, reason_name(v->system_reason),
+		    "PCs refuse it: %s (%s)", reason_name(v->system_reason),
+		    v->system.error_string != NULL ? v->system.error_string
+		                                   : "no usable chain");
+}
+
+/*
+ * Phones could not complete the handshake (no certificate was seen):
+ * record it; PCs, if their walk reaches the candidate, connect again.
+ */
+static enum adpolicy_next
+adpolicy_no_handshake(const struct adpolicy_params *ap, struct http_req *req,
+    const char *url, int *phone, int *pc, struct step_list *l,
+    struct adpolicy_block **bp)
+{
+	enum http_status hs = http_req_status(req);
+	enum reason cause = hs == HTTP_ERR_TLS_VERSION
+	    ? REASON_TLS_VERSION_UNSUPPORTED
+	    : REASON_TLS_HANDSHAKE_FAILED;
+	const char *err = http_req_error(req);
+	struct http_url u;
+	struct step *st;
+
+	err = err != NULL ? err : http_status_name(hs);
+	st = step_add(l, STEP_TLS, 2, "TLS as %s connects (phones)",
+	    ap->profile->name);
+	if (*phone)
+		step_set(st, STEP_FAIL, reason_name(cause),
+		    "phones cannot connect: %s", err);
+	else
+		step_set(st, STEP_SKIP, reason_name(cause),
+		    "phones never get here (nor could they connect: %s)", err);
+	if (*phone && *pc && http_url_split(url, &u) == NULL) {
+		adpolicy_block(bp, cause, url, u.host, err, NULL);
+		http_url_clear(&u);
+	}
+	*phone = 0;
+	return *pc ? ADPOLICY_RETRY_PC : ADPOLICY_STOP;
+}
+
+/*
+ * Judge a candidate's connection (req done, cap installed by
+ * adpolicy_capture for url's host) under both policies: update the path
+ * bits (*phone, *pc: whose walk goes on past it), record each verdict as a
+ * step, and note in *bp the first hop phones leave while PCs go on.
+ * Returns what the caller does next.
+ */
+enum adpolicy_next
+adpolicy_judge(const struct adpolicy_params *ap, struct http_req *req,
+    struct tlscapture *cap, const char *host, int *phone, int *pc,
+    struct step_list *l, struct adpolicy_block **bp)
+{
+	STACK_OF(X509) *chain = tlscapture_chain(cap);
+	enum http_status hs = http_req_status(req);
+	struct chain_verdict *v;
+	int phone_ok, pc_ok, was_phone = *phone;
+
+	if (chain == NULL) {
+		if (hs != HTTP_ERR_TLS_VERSION && hs != HTTP_ERR_TLS_HANDSHAKE)
+			return ADPOLICY_READ; /* the same for both */
+		return adpolicy_no_handshake(ap, req, http_req_url(req), phone,
+		    pc, l, bp);
+	}
+	v = chain_evaluate(ap->phone, ap->system, chain, host, time(NULL), 0);
+	/* Not knowing the pool's issuer is EWS's unknown, not a refusal. */
+	phone_ok =
+	    v->reason == REASON_OK || v->reason == REASON_FRONTEND_UNKNOWN;
+	pc_ok = v->system_trusted == 1;
+	adpolicy_phone_step(ap, v, *phone, phone_ok, l);
+	adpolicy_pc_step(v, *pc, pc_ok, l);
+	*phone = *phone && phone_ok;
+	*pc = *pc && pc_ok;
+	if (was_phone && !phone_ok && *pc)
+		adpolicy_block(bp, v->reason, http_req_url(req), host, NULL, v);
+	else
+		chain_verdict_free(v);
+	return *phone || *pc ? ADPOLICY_READ : ADPOLICY_STOP;
+}
+
+/* Record how a PC's own connection (adpolicy_pc_tls) went; *pc follows. */
+void
+adpolicy_pc_judge(struct http_req *req, int *pc, struct step_list *l)
+{
+	enum http_status hs = http_req_status(req);
+	const char *v = http_req_tls_version(req);
+	struct step *st;
+
+	st = step_add(l, STEP_TLS, 2, "TLS as PCs connect (the system store)");
+	if (hs == HTTP_DONE)
+		step_set(st, STEP_OK, NULL,
+		    "PCs connect over %s and accept the certificate",
+		    v != NULL ? v : "TLS");
+	else if (hs == HTTP_ERR_TLS_VERSION || hs == HTTP_ERR_TLS_HANDSHAKE ||
+	    hs == HTTP_ERR_TLS_VERIFY) {
+		step_set(st, STEP_FAIL, http_status_name(hs),
+		    "PCs cannot connect either: %s",
+		    http_req_error(req) != NULL ? http_req_error(req)
+		                                : http_status_name(hs));
+		*pc = 0;
+	} else
+		step_set(st, STEP_SKIP, NULL, "no TLS verdict: %s",
+		    http_status_name(hs));
+}
+
+/* The TLS versions phones speak, in words: "TLS 1.0" or a range. */
+static char *
+adpolicy_versions(const struct config_profile *p)
+{
+	int lo = p->tls_min != 0 ? p->tls_min : CONFIG_TLS_1_0;
+	int hi = p->tls_max != 0 ? p->tls_max : CONFIG_TLS_1_3;
+	char *out;
+
+	if (lo == hi)
+		xasprintf(&out, "TLS 1.%d", hi - CONFIG_TLS_1_0);
+	else
+		xasprintf(&out, "TLS 1.%d to 1.%d", lo - CONFIG_TLS_1_0,
+		    hi - CONFIG_TLS_1_0);
+	return out;
+}
+
+/* Message and remedy when phones cannot complete the handshake. */
+static void
+adpolicy_explain_tls(const struct adpolicy_params *ap,
+    const struct adpolicy_block *b, const char *head, char **message,
+    char **remedy)
+{
+	char *versions = adpolicy_versions(ap->profile);
+
+	if (b->cause == REASON_TLS_VERSION_UNSUPPORTED)
+		xasprintf(message,
+		    "%s: the server refuses %s, the version%s phones speak "
+		    "(%s); PCs connect with a later one. Phones log "
+		    "errorCode=%d (0x%08X)",
+		    head, versions,
+		    strchr(versions, ' ') != strrchr(versions, ' ') ? "s" : "",
+		    b->tls_error != NULL ? b->tls_error : "?",
+		    reason_wininet(b->reason), reason_hresult(b->reason));
+	else
+		xasprintf(message,
+		    "%s: the TLS handshake phones make (%s, RSA key exchange "
+		    "with AES or 3DES) fails (%s); PCs connect. Phones log "
+		    "errorCode=%d (0x%08X)",
+		    head, versions, b->tls_error != NULL ? b->tls_error : "?",
+		    reason_wininet(b->reason), reason_hresult(b->reason));
+	xasprintf(remedy,
+	    "enable %s on the Autodiscover site %s (IIS SChannel settings or "
+	    "the load balancer's TLS profile), with the RSA key-exchange "
+	    "cipher suites phones offer (AES or 3DES with SHA-1) and an RSA "
+	    "certificate",
+	    versions, b->host);
+	free(versions);
+}
+
+/*
+ * Explain a discovery PCs complete and phones do not (b: where phones
+ * left it) for address: the message names the host, what phones met there
+ * (the issuer as the certificate spells it and the anchors phones have,
+ * or the TLS they speak) and the code they log; the remedy says what to
+ * change on the Autodiscover site. Both strings: caller frees.
+ */
+void
+adpolicy_explain(const struct adpolicy_params *ap,
+    const struct adpolicy_block *b, const char *address, char **message,
+    char **remedy)
+{
+	const char *fe = trustset_frontend_issuer(ap->phone);
+	char *head, *msg = NULL, *fix = NULL, *generic;
+
+	xasprintf(&head,
+	    "phones cannot discover Exchange for %s: Autodiscover at %s",
+	    address, b->url);
+	if (b->verdict == NULL)
+		adpolicy_explain_tls(ap, b, head, &msg, &fix);
+	else {
+		explain_failure(b->verdict, ap->phone, head, &msg, &fix);
+		if ((b->cause == REASON_CERT_UNTRUSTED_PHONE ||
+		        b->cause == REASON_CERT_UNTRUSTED) &&
+		    b->verdict->ncerts > 0) {
+			free(fix);
+			xasprintf(&fix,
+			    "reissue the Autodiscover certificate of %s from "
+			    "%s%s%s (the CA of the Lync Front End pool's "
+			    "certificate), or publish its issuer '%s' for "
+			    "phones with New-CsWebTrustedCACertificate (then "
+			    "Set-CsWebServiceConfiguration -TrustedCACerts)",
+			    b->host, fe != NULL ? "'" : "",
+			    fe != NULL ? fe : "the pool's CA",
+			    fe != NULL ? "'" : "", b->verdict->certs[0].issuer);
+		} else {
+			generic = fix;
+			xasprintf(&fix, "on the Autodiscover site %s: %s",
+			    b->host, generic != NULL ? generic : "check it");
+			free(generic);
+		}
+	}
+	/* explain's message ends with "Phones log errorCode=… ." */
+	if (msg[strlen(msg) - 1] == '.')
+		msg[strlen(msg) - 1] = '\0';
+	xasprintf(message,
+	    "%s during discovery, so they never learn an EWS URL (EWS is "
+	    "still checked at the URLs PCs found)",
+	    msg);
+	*remedy = fix;
+	free(msg);
+	free(head);
+}
+
+/*
+ * The phones' side of a finished walk for address (r): found, or — when
+ * PCs found EWS and phones did not — where phones left the walk (b: the
+ * block on the path to the PCs' answer), in words; the block's verdict
+ * moves to r.
+ */
+void
+adpolicy_outcome(const struct adpolicy_params *ap, struct adpolicy_block *b,
+    const char *address, struct autodiscover_result *r)
+{
+	if (r->phone_found || !r->found) {
+		r->phone_reason = r->phone_found ? REASON_OK : r->reason;
+		return;
+	}
+	if (b == NULL) {
+		/* Phones passed every hop's TLS: cannot be; say so. */
+		r->phone_reason = REASON_AUTODISCOVER_UNREACHABLE;
+		xasprintf(&r->phone_message,
+		    "phones cannot discover Exchange for %s, PCs can", address);
+		return;
+	}
+	r->phone_reason = b->reason;
+	adpolicy_explain(ap, b, address, &r->phone_message, &r->phone_remedy);
+	r->phone_url = xstrdup(b->url);
+	r->phone_verdict = b->verdict;
+	b->verdict = NULL;
+}

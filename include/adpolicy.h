@@ -1,0 +1,65 @@
+/*
+ * adpolicy: an Autodiscover candidate's HTTPS connection judged under the
+ * two policies that walk discovery — the phones' (the profile's TLS range
+ * and cipher list, its anchors: the Lync pool's issuer, the web-trusted
+ * CAs, the firmware's roots) and the PCs' (the system store) — as EWS is
+ * judged: one handshake under the profile, its chain evaluated under both
+ * sets (chain_evaluate). Only when phones cannot complete a handshake at
+ * all (TLS version, cipher suites) do PCs get a connection of their own.
+ *
+ * A candidate carries two path bits: whether phones, and whether PCs, get
+ * this far. A policy that refuses a hop leaves the walk there; the first
+ * hop phones leave while PCs go on (a block) is the discovery failure
+ * phones meet (docs/discovery.md), worded here with the host, the issuer as the
+ * certificate spells it, the anchors phones have and the fixes.
+ */
+#ifndef EWSPROBED_ADPOLICY_H
+#define EWSPROBED_ADPOLICY_H
+
+#include "chain.h"
+#include "config.h"
+#include "http.h"
+#include "reason.h"
+#include "step.h"
+#include "tlscapture.h"
+#include "trustset.h"
+
+struct adpolicy_params {
+	const struct config_profile *profile; /* NULL: PCs only */
+	const struct trustset *phone;
+	struct trustset *system; /* installed in the PCs' connections */
+};
+
+/* What a candidate's connection leaves to do. */
+enum adpolicy_next {
+	ADPOLICY_READ, /* read the answer (or its transport failure) */
+	ADPOLICY_RETRY_PC, /* phones could not connect; connect as a PC */
+	ADPOLICY_STOP, /* neither policy goes on from here */
+};
+
+/* Where phones left a walk that PCs went on with. */
+struct adpolicy_block {
+	enum reason reason; /* a discovery reason (reason_discovery) */
+	enum reason cause; /* what phones met: a TLS or certificate reason */
+	char *url;
+	char *host;
+	char *tls_error; /* the handshake's failure, or NULL */
+	struct chain_verdict *verdict; /* the chain seen, or NULL */
+};
+
+struct tlscapture *adpolicy_tls(const struct adpolicy_params *,
+    struct http_req *, const char *, int, int);
+enum adpolicy_next adpolicy_judge(const struct adpolicy_params *,
+    struct http_req *, struct tlscapture *, const char *, int *, int *,
+    struct step_list *, struct adpolicy_block **);
+void adpolicy_pc_judge(struct http_req *, int *, struct step_list *);
+void adpolicy_explain(const struct adpolicy_params *,
+    const struct adpolicy_block *, const char *, char **, char **);
+void adpolicy_block_free(struct adpolicy_block *);
+struct json;
+struct autodiscover_result;
+void adpolicy_outcome(const struct adpolicy_params *, struct adpolicy_block *,
+    const char *, struct autodiscover_result *);
+void adpolicy_result_json(struct json *, const struct autodiscover_result *);
+
+#endif
