@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""Integration test: discovery judged under the phone's policy (issue 14
+§1), in the lab.
+
+discovery-ca: the Autodiscover host's certificate comes from a CA PCs trust
+and phones do not (12045 during discovery); discovery-tls: the Autodiscover
+host refuses TLS 1.0 (12157). Each is critical with its discovery reason,
+the phone's code, the host, the issuer as the certificate spells it, the
+anchors phones have and the fixes, in `--once`, `--once --json`, the
+journal and the status file; EWS is still checked at the URLs PCs found.
+Their fixed variants (discovery-ca-fixed: the CA published as web-trusted;
+discovery-tls-fixed: TLS 1.0 enabled again) are ok.
+
+  test-discovery-phone.py EWSPROBED SOURCE
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from ewstest import (check, lab_args, lab_journal, lab_status,  # noqa: E402
+                     run_in_lab, run_inside, run_tests, wait_exit)
+
+MSGID_DOWN = "39f4c06529b34f678a50fe21ce9564d3"
+TARGET = "lab/lync-phone-edition"
+AD = "https://autodiscover.contoso.com/autodiscover/autodiscover.svc"
+CAS = "CN=Issuing-CA for contoso, DC=contoso, DC=com"
+FE = "CN=Issuing CA for contoso,com"
+
+# scenario: (reason, code, HRESULT, words every view shows, remedy words)
+BROKEN = {
+    "discovery-ca": (
+        "autodiscover_cert_untrusted_phone", 12045, "0x80072F0D",
+        (f"issued by '{CAS}'", f"they trust '{FE}'", "PCs do trust it",
+         "during discovery"),
+        ("reissue the Autodiscover certificate of autodiscover.contoso.com "
+         f"from '{FE}'", "New-CsWebTrustedCACertificate")),
+    "discovery-tls": (
+        "autodiscover_tls_refused", 12157, "0x80072F7D",
+        ("the server refuses TLS 1.0", "during discovery"),
+        ("enable TLS 1.0 on the Autodiscover site "
+         "autodiscover.contoso.com",)),
+}
+
+
+def once(ewsprobed, *args):
+    """Run --once on LAB_CONF; return (exit status, stdout + stderr)."""
+    p = subprocess.run([ewsprobed, "--once", *args, "-f",
+                        os.environ["LAB_CONF"]], capture_output=True,
+                       text=True, timeout=180)
+    return p.returncode, p.stdout + ("" if "--json" in args else p.stderr)
+
+
+def daemon_conf():
+    """LAB_CONF probing every second, alerting after two failed runs."""
+    with open(os.environ["LAB_CONF"]) as f:
+        text = f.read()
+    for key, value in (("interval", "1s"), ("retry_interval", "1s"),
+                       ("fail_after", "2"), ("recover_after", "2")):
+        text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
+    path = os.path.join(os.environ["LAB_STATE_DIR"], "daemon.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def check_text(scenario, words, where, text):
+    """Every one of words is in text."""
+    for w in words:
+        check(w in text, f"{scenario}: {w!r} missing from {where}:\n{text}")
+
+
+def inside_broken(scenario, ewsprobed):
+    """Critical with the discovery reason in every view."""
+    reason, code, hresult, words, fixes = BROKEN[scenario]
+    rc, out = once(ewsprobed)
+    check(rc == 2, f"{scenario}: exit {rc}, want 2:\n{out}")
+    check(f"verdict: critical — reason {reason}, phones log "
+          f"errorCode={code} ({hresult})" in out,
+          f"{scenario}: verdict line:\n{out}")
+    check_text(scenario, words + fixes + (AD,), "--once", out)
+    check("phones find no EWS URL" in out, f"{scenario}: discovery line")
+    # EWS is still checked at the URLs PCs found (it works there).
+    check(re.search(r"✓ internal EWS https://casarray", out) is not None,
+          f"{scenario}: EWS not checked:\n{out}")
+
+    rc, out = once(ewsprobed, "--json")
+    t = json.loads(out)["targets"][0]
+    check(t["verdict"] == "critical" and t["reason"] == reason and
+          t["phone_error"] == code and t["hresult"] == hresult,
+          f"{scenario}: JSON {t['verdict']} {t['reason']}")
+    check_text(scenario, words, "the JSON message", t["message"])
+    check_text(scenario, fixes, "the JSON remedy", t["remedy"])
+    ad = t["autodiscover"]
+    check(ad["found"] and not ad["phone_found"] and
+          ad["phone_reason"] == reason and ad["phone_error"] == code and
+          ad["phone_url"] == AD, f"{scenario}: autodiscover {ad}")
+    check(ad["phone_cert_issuer"] == (CAS if scenario == "discovery-ca" else
+                                      None), f"{scenario}: issuer {ad}")
+    check(all(u["reason"] == "ok" for u in t["urls"]) and
+          len(t["urls"]) == 2, f"{scenario}: EWS {t['urls']}")
+
+    err = open(os.path.join(os.environ["LAB_STATE_DIR"], "stderr"), "w")
+    d = subprocess.Popen([ewsprobed, "-f", daemon_conf()], stderr=err)
+    try:
+        deadline = time.monotonic() + 60
+        while not lab_journal(MSGID_DOWN):
+            check(time.monotonic() < deadline, f"{scenario}: no alert")
+            time.sleep(0.2)
+        e = lab_journal(MSGID_DOWN)[0]
+        check(e["EWSPROBED_REASON"] == reason and
+              e["EWSPROBED_PHONE_ERROR"].startswith(f"{code} ") and
+              e["EWSPROBED_ROLE"] == "autodiscover" and
+              e["EWSPROBED_URL"] == AD, f"{scenario}: journal {e}")
+        if scenario == "discovery-ca":
+            check(e["EWSPROBED_CERT_ISSUER"] == CAS and
+                  e["EWSPROBED_SYSTEM_TRUSTED"] == "yes",
+                  f"{scenario}: journal certificate {e}")
+        check_text(scenario, words, "the journal", e["MESSAGE"])
+        check_text(scenario, fixes, "the journal remedy",
+                   e["EWSPROBED_REMEDY"])
+        st = lab_status()
+        t = [x for x in st["targets"] if x["target"] == TARGET][0]
+        run = t["last_run"]
+        check(t["state"] == "critical" and run["reason"] == reason and
+              run["phone_error"] == code, f"{scenario}: status {t}")
+        check_text(scenario, words, "the status message", run["message"])
+        check_text(scenario, fixes, "the status remedy", run["remedy"])
+        ad = run["autodiscover"]
+        check(not ad["phone_found"] and ad["phone_url"] == AD and
+              ad["steps"], f"{scenario}: status autodiscover {ad}")
+    finally:
+        d.terminate()
+        wait_exit(d, 30)
+    if scenario == "discovery-tls":
+        with open(os.environ["LAB_TLS_LOG"]) as f:
+            recs = [json.loads(line) for line in f]
+        check(any(r["server"] == "autodiscover.contoso.com" and
+                  not r["ok"] for r in recs),
+              "no refused TLS 1.0 handshake with the Autodiscover host")
+
+
+def inside_fixed(scenario, ewsprobed):
+    """The fixed variant: ok, phones find the URLs themselves."""
+    rc, out = once(ewsprobed)
+    check(rc == 0 and "verdict: ok" in out, f"{scenario}: exit {rc}:\n{out}")
+    rc, out = once(ewsprobed, "--json")
+    t = json.loads(out)["targets"][0]
+    ad = t["autodiscover"]
+    check(t["reason"] == "ok" and ad["phone_found"] and
+          ad["phone_reason"] == "ok" and ad["phone_error"] == 0 and
+          ad["source"] == AD, f"{scenario}: {t['reason']} {ad}")
+
+
+def inside(scenario, ewsprobed):
+    """One scenario, from inside its lab."""
+    if scenario in BROKEN:
+        inside_broken(scenario, ewsprobed)
+    else:
+        inside_fixed(scenario, ewsprobed)
+
+
+def lab_test(scenario):
+    """A test function running one scenario in its lab."""
+    def test():
+        run_in_lab(SOURCE, scenario, __file__, "--inside", scenario,
+                   EWSPROBED)
+    test.__name__ = "test_" + scenario.replace("-", "_")
+    return test
+
+
+if len(sys.argv) == 4 and sys.argv[1] == "--inside":
+    run_inside(sys.argv[2], inside, sys.argv[2], sys.argv[3])
+
+EWSPROBED, SOURCE = lab_args()
+run_tests([lab_test(s) for s in ("discovery-ca", "discovery-ca-fixed",
+                                 "discovery-tls", "discovery-tls-fixed")])
