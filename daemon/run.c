@@ -544,10 +544,14 @@ run_discovered_cb(struct autodiscover_result *ar, void *arg)
 		d->external = ar->external_ews_url != NULL
 		    ? xstrdup(ar->external_ews_url)
 		    : NULL;
+		/* Other profiles' phones keep their word on the same URLs. */
+		if (!d->valid || r->urls_changed)
+			memset(d->phone_ok, 0,
+			    pr->ctx->cfg->nprofiles > 0
+			        ? pr->ctx->cfg->nprofiles
+			        : 1);
 		d->at_ms = loop_now_ms();
 		d->valid = 1;
-		memset(d->phone_ok, 0,
-		    pr->ctx->cfg->nprofiles > 0 ? pr->ctx->cfg->nprofiles : 1);
 		d->phone_ok[pr->pidx] = (unsigned char)ar->phone_found;
 		run_use_cached(pr);
 	} else if (d->valid)

@@ -203,6 +203,37 @@ test_matches_protocol_doc(void **unused)
 	}
 }
 
+/* What phones meet at an Autodiscover host, named for discovery. */
+static void
+test_discovery_reasons(void **unused)
+{
+	static const struct {
+		enum reason met, want;
+	} map[] = {
+	    {REASON_CERT_UNTRUSTED_PHONE,
+	        REASON_AUTODISCOVER_CERT_UNTRUSTED_PHONE},
+	    {REASON_CERT_UNTRUSTED, REASON_AUTODISCOVER_CERT_UNTRUSTED_PHONE},
+	    {REASON_CERT_EXPIRED, REASON_AUTODISCOVER_CERT_EXPIRED},
+	    {REASON_CERT_NOT_YET_VALID, REASON_AUTODISCOVER_CERT_EXPIRED},
+	    {REASON_CERT_NAME_MISMATCH, REASON_AUTODISCOVER_CERT_NAME_MISMATCH},
+	    {REASON_CERT_INVALID, REASON_AUTODISCOVER_CERT_INVALID},
+	    {REASON_TLS_VERSION_UNSUPPORTED, REASON_AUTODISCOVER_TLS_REFUSED},
+	    {REASON_TLS_HANDSHAKE_FAILED, REASON_AUTODISCOVER_TLS_REFUSED},
+	    {REASON_TIMEOUT, REASON_AUTODISCOVER_UNREACHABLE},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof map / sizeof map[0]; i++) {
+		assert_int_equal(reason_discovery(map[i].met), map[i].want);
+		/* The code phones log is the one they log for EWS. */
+		if (map[i].want != REASON_AUTODISCOVER_UNREACHABLE)
+			assert_int_equal(reason_wininet(map[i].want),
+			    reason_wininet(map[i].met));
+	}
+	assert_false(reason_warning(REASON_AUTODISCOVER_TLS_REFUSED));
+	assert_true(reason_failed(REASON_AUTODISCOVER_CERT_UNTRUSTED_PHONE));
+}
+
 /* The incident's code as the phone logs it: 0x80072F0D = 12045. */
 static void
 test_incident_hresult(void **unused)
@@ -223,6 +254,7 @@ main(void)
 	    cmocka_unit_test(test_wininet_codes),
 	    cmocka_unit_test(test_matches_protocol_doc),
 	    cmocka_unit_test(test_incident_hresult),
+	    cmocka_unit_test(test_discovery_reasons),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,6 +33,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "adpolicy.h"
 #include "config.h"
 #include "chain.h"
 #include "explain.h"
@@ -1424,6 +1425,114 @@ test_handshake_enforce(void **unused)
 	trustset_free(phone);
 }
 
+/*
+ * Autodiscover's enforcing capture admits what a policy still walking
+ * accepts: PCs' trust lets the incident's chain through, phones' trust
+ * does not; a walk that does not reach the candidate admits nothing.
+ */
+static void
+test_handshake_admit(void **unused)
+{
+	static const struct {
+		int incident, phone, pc, done;
+	} cases[] = {
+	    {1, 1, 1, 1}, /* PCs trust it: the PCs' walk goes on */
+	    {1, 1, 0, 0}, /* phones alone: refused */
+	    {1, 0, 1, 1}, {0, 1, 0, 1}, /* the pool's CA: phones trust it */
+	    {0, 0, 0, 0}, /* no walk reaches it */
+	};
+	struct config_profile p;
+	struct trustset *phone = phone_set(NULL);
+	struct tlscapture *cap;
+	STACK_OF(X509) *sk;
+	SSL_CTX *sctx, *cctx;
+	unsigned long err;
+	size_t i;
+
+	memset(&p, 0, sizeof p);
+	p.tls_min = p.tls_max = CONFIG_TLS_1_0;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		sk = cases[i].incident ? incident_chain() : reissued_chain();
+		cap = tlscapture_new(&p, phone, EWS_HOST, 1);
+		tlscapture_admit(cap, cases[i].phone,
+		    cases[i].pc ? sys_set : NULL);
+		sctx = server_ctx(sk, k.leaf, TLS1_VERSION, TLS1_VERSION);
+		cctx = client_ctx(cap);
+		if (handshake(cctx, sctx, &err) != cases[i].done)
+			fail_msg("case %zu: handshake %s", i,
+			    cases[i].done ? "refused" : "completed");
+		assert_int_equal(tlscapture_refused(cap), !cases[i].done);
+		SSL_CTX_free(cctx);
+		SSL_CTX_free(sctx);
+		tlscapture_free(cap);
+		chain_free(sk);
+	}
+	trustset_free(phone);
+}
+
+/* Whether needle is in hay; says which is missing when not. */
+static void
+assert_has(const char *hay, const char *needle)
+{
+	if (hay == NULL || strstr(hay, needle) == NULL)
+		fail_msg("'%s' not in: %s", needle, hay ? hay : "(null)");
+}
+
+/*
+ * A discovery only PCs complete, in words: the Autodiscover URL, the
+ * issuer as the certificate spells it, the anchors phones have, the code
+ * and the fixes (issue 14, class a); and a TLS 1.0 refusal (class b).
+ */
+static void
+test_discovery_explain(void **unused)
+{
+	struct config_profile p;
+	struct trustset *phone = phone_set(NULL);
+	struct adpolicy_params ap = {&p, phone, sys_set};
+	struct adpolicy_block b;
+	char *msg, *fix;
+
+	memset(&p, 0, sizeof p);
+	p.tls_min = p.tls_max = CONFIG_TLS_1_0;
+	memset(&b, 0, sizeof b);
+	b.url = (char *)"https://autodiscover.contoso.com/autodiscover/"
+	                "autodiscover.svc";
+	b.host = (char *)"autodiscover.contoso.com";
+	b.verdict = judge(phone, incident_chain(), 30);
+	b.cause = b.verdict->reason;
+	b.reason = reason_discovery(b.cause);
+	assert_int_equal(b.reason, REASON_AUTODISCOVER_CERT_UNTRUSTED_PHONE);
+	adpolicy_explain(&ap, &b, "lab@contoso.com", &msg, &fix);
+	assert_has(msg, "phones cannot discover Exchange for lab@contoso.com");
+	assert_has(msg, b.url);
+	assert_has(msg, "issued by '" CAS_DN "'");
+	assert_has(msg, "they trust '" FE_DN "'");
+	assert_has(msg, "errorCode=12045 (0x80072F0D) during discovery");
+	assert_has(fix,
+	    "reissue the Autodiscover certificate of "
+	    "autodiscover.contoso.com from '" FE_DN "'");
+	assert_has(fix, "publish its issuer '" CAS_DN "'");
+	assert_has(fix, "New-CsWebTrustedCACertificate");
+	free(msg);
+	free(fix);
+	chain_verdict_free(b.verdict);
+
+	b.verdict = NULL;
+	b.cause = REASON_TLS_VERSION_UNSUPPORTED;
+	b.reason = reason_discovery(b.cause);
+	b.tls_error = (char *)"tlsv1 alert protocol version";
+	assert_int_equal(b.reason, REASON_AUTODISCOVER_TLS_REFUSED);
+	adpolicy_explain(&ap, &b, "lab@contoso.com", &msg, &fix);
+	assert_has(msg, "the server refuses TLS 1.0");
+	assert_has(msg, "errorCode=12157 (0x80072F7D) during discovery");
+	assert_has(fix,
+	    "enable TLS 1.0 on the Autodiscover site "
+	    "autodiscover.contoso.com");
+	free(msg);
+	free(fix);
+	trustset_free(phone);
+}
+
 int
 main(void)
 {
@@ -1445,6 +1554,8 @@ main(void)
 	    cmocka_unit_test(test_handshake_tls10),
 	    cmocka_unit_test(test_handshake_tls12_only),
 	    cmocka_unit_test(test_handshake_enforce),
+	    cmocka_unit_test(test_handshake_admit),
+	    cmocka_unit_test(test_discovery_explain),
 	};
 
 	return cmocka_run_group_tests_name("trust", tests, setup, teardown);
