@@ -175,6 +175,63 @@ test_discovery_failed(void **unused)
 	run_result_free(r);
 }
 
+/* A discovery PCs completed and phones did not (docs/discovery.md). */
+static struct autodiscover_result *
+pcs_only(void)
+{
+	struct autodiscover_result *d = xcalloc(1, sizeof *d);
+
+	step_list_init(&d->steps);
+	d->found = 1;
+	d->phone_reason = REASON_AUTODISCOVER_TLS_REFUSED;
+	d->phone_message = xstrdup("phones cannot discover Exchange");
+	d->phone_remedy = xstrdup("enable TLS 1.0");
+	return d;
+}
+
+/*
+ * Only PCs find EWS: critical for the discovery reason even though EWS
+ * works at their URLs; the words say both, the role is none.
+ */
+static void
+test_discovery_phones_only_fail(void **unused)
+{
+	struct run_result *r =
+	    result(url("internal", REASON_OK), url("external", REASON_OK));
+
+	r->discovery = pcs_only();
+	verdict_run(r, &mbx);
+	assert_int_equal(r->verdict, STATE_CRITICAL);
+	assert_int_equal(r->reason, REASON_AUTODISCOVER_TLS_REFUSED);
+	assert_null(r->role);
+	assert_string_equal(r->message,
+	    "phones cannot discover Exchange. EWS there would work for "
+	    "phones once they learn its URLs");
+	assert_string_equal(r->remedy, "enable TLS 1.0");
+	run_result_free(r);
+
+	/* EWS failing there too: both problems, both fixes. */
+	r = result(url("internal", REASON_CERT_EXPIRED), NULL);
+	r->discovery = pcs_only();
+	verdict_run(r, &mbx);
+	assert_int_equal(r->verdict, STATE_CRITICAL);
+	assert_int_equal(r->reason, REASON_AUTODISCOVER_TLS_REFUSED);
+	assert_string_equal(r->message,
+	    "phones cannot discover Exchange. EWS there, on its own: "
+	    "internal says cert_expired");
+	assert_string_equal(r->remedy,
+	    "enable TLS 1.0; then, for EWS: fix internal");
+	run_result_free(r);
+
+	/* Phones found the URLs: EWS decides alone. */
+	r = result(url("internal", REASON_OK), NULL);
+	r->discovery = pcs_only();
+	r->discovery->phone_found = 1;
+	verdict_run(r, &mbx);
+	assert_int_equal(r->verdict, STATE_OK);
+	run_result_free(r);
+}
+
 /* No URL and no discovery to blame: unknown, naming the mailbox. */
 static void
 test_no_url(void **unused)
@@ -200,6 +257,7 @@ main(void)
 	    cmocka_unit_test(test_no_password),
 	    cmocka_unit_test(test_frontend_unknown),
 	    cmocka_unit_test(test_discovery_failed),
+	    cmocka_unit_test(test_discovery_phones_only_fail),
 	    cmocka_unit_test(test_no_url),
 	};
 
