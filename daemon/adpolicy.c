@@ -55,7 +55,7 @@ adpolicy_block_free(struct adpolicy_block *b)
 	free(b);
 }
 
-/* Note where phones leave the walk (the first such hop only). */
+/* Note in *bp (if still empty) a hop where phones leave the walk. */
 static void
 adpolicy_block(struct adpolicy_block **bp, enum reason cause, const char *url,
     const char *host, const char *err, struct chain_verdict *v)
@@ -74,6 +74,29 @@ adpolicy_block(struct adpolicy_block **bp, enum reason cause, const char *url,
 	b->tls_error = err != NULL ? xstrdup(err) : NULL;
 	b->verdict = v;
 	*bp = b;
+}
+
+/*
+ * The same chain under the other profiles' phone anchors (one handshake,
+ * several anchor sets): clear the bit of each whose phones refuse it.
+ */
+static void
+adpolicy_others(const struct adpolicy_params *ap, STACK_OF(X509) *chain,
+    const char *host, unsigned int *others)
+{
+	struct chain_verdict *v;
+	size_t i;
+
+	for (i = 0; i < ap->nothers; i++) {
+		if (!(*others & (1u << i)))
+			continue;
+		v = chain_evaluate(ap->others[i], NULL, chain, host, time(NULL),
+		    0);
+		if (v->reason != REASON_OK &&
+		    v->reason != REASON_FRONTEND_UNKNOWN)
+			*others &= ~(1u << i);
+		chain_verdict_free(v);
+	}
 }
 
 /* Record the phones' verdict on a chain as a step. */
@@ -163,16 +186,16 @@ adpolicy_no_handshake(const struct adpolicy_params *ap, struct http_req *req,
 }
 
 /*
- * Judge a candidate's connection (req done, cap installed by
- * adpolicy_capture for url's host) under both policies: update the path
- * bits (*phone, *pc: whose walk goes on past it), record each verdict as a
- * step, and note in *bp the first hop phones leave while PCs go on.
- * Returns what the caller does next.
+ * Judge a candidate's connection (req done, cap installed by adpolicy_tls
+ * for host) under both policies: update the path bits (*phone, *pc: whose
+ * walk goes on past it; *others: which of ap->others' phones), record the
+ * phones' and the PCs' verdicts as steps, and note in *bp a hop phones
+ * leave while PCs go on. Returns what the caller does next.
  */
 enum adpolicy_next
 adpolicy_judge(const struct adpolicy_params *ap, struct http_req *req,
     struct tlscapture *cap, const char *host, int *phone, int *pc,
-    struct step_list *l, struct adpolicy_block **bp)
+    unsigned int *others, struct step_list *l, struct adpolicy_block **bp)
 {
 	STACK_OF(X509) *chain = tlscapture_chain(cap);
 	enum http_status hs = http_req_status(req);
@@ -182,9 +205,11 @@ adpolicy_judge(const struct adpolicy_params *ap, struct http_req *req,
 	if (chain == NULL) {
 		if (hs != HTTP_ERR_TLS_VERSION && hs != HTTP_ERR_TLS_HANDSHAKE)
 			return ADPOLICY_READ; /* the same for both */
+		*others = 0; /* their TLS is the phones' */
 		return adpolicy_no_handshake(ap, req, http_req_url(req), phone,
 		    pc, l, bp);
 	}
+	adpolicy_others(ap, chain, host, others);
 	v = chain_evaluate(ap->phone, ap->system, chain, host, time(NULL), 0);
 	/* Not knowing the pool's issuer is EWS's unknown, not a refusal. */
 	phone_ok =

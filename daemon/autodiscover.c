@@ -35,6 +35,7 @@ struct ad_cand {
 	enum ad_kind kind;
 	char *url;
 	int phone, pc; /* whose walk reaches it: phones', PCs' */
+	unsigned int others; /* and which of p.others' phones */
 	int block; /* where phones left its path (ad->blocks), or -1 */
 	TAILQ_ENTRY(ad_cand) entry;
 };
@@ -49,6 +50,7 @@ struct autodiscover {
 	struct adpolicy_block **blocks; /* where phones left a path */
 	size_t nblocks;
 	int pc_block; /* that of the PCs' answer, or -1 */
+	int others_answer[AUTODISCOVER_MAX_OTHERS]; /* first, in res->answers */
 	char *addr; /* the current candidate's address */
 	char *account, *password, *servers;
 	char *address; /* current (after RedirectAddress) */
@@ -128,6 +130,9 @@ ad_queue(struct autodiscover *ad, enum ad_kind kind, const char *url, int front,
 	c->kind = kind;
 	c->phone = from != NULL ? from->phone : 1;
 	c->pc = from != NULL ? from->pc : 1;
+	c->others = from != NULL
+	    ? from->others
+	    : (unsigned int)((1ull << ad->pol.nothers) - 1);
 	c->block = from != NULL ? from->block : -1;
 	c->url = url != NULL ? xstrdup(url) : NULL;
 	if (front)
@@ -245,6 +250,26 @@ autodiscover_result_free(struct autodiscover_result *r)
 	free(r);
 }
 
+/*
+ * Which other profiles' phones find the URLs the result gives: their first
+ * answer names the same two.
+ */
+static void
+ad_others_found(struct autodiscover *ad, struct autodiscover_result *r)
+{
+	const struct autodiscover_answer *a;
+	size_t i;
+
+	for (i = 0; r->found && i < ad->pol.nothers; i++) {
+		if (ad->others_answer[i] < 0)
+			continue;
+		a = &r->answers[ad->others_answer[i]];
+		if (ad_same(a->internal_ews_url, r->internal_ews_url) &&
+		    ad_same(a->external_ews_url, r->external_ews_url))
+			r->others_found |= 1u << i;
+	}
+}
+
 /* The queued delivery (task.h): word the end, deliver, free. */
 static void
 ad_finish(void *arg)
@@ -253,6 +278,7 @@ ad_finish(void *arg)
 	struct autodiscover_result *r = ad->res;
 
 	ad->res = NULL;
+	ad_others_found(ad, r);
 	adpolicy_outcome(&ad->pol,
 	    ad->pc_block >= 0     ? ad->blocks[ad->pc_block]
 	        : ad->nblocks > 0 ? ad->blocks[0]
@@ -492,6 +518,7 @@ ad_answer_settings(struct autodiscover *ad, struct adxml_result *x)
 	struct autodiscover_result *r = ad->res;
 	const char *bad_in, *bad_ex;
 	char *shown_in, *shown_ex;
+	size_t i;
 
 	bad_in = ad_url_refused(&x->internal_ews_url);
 	bad_ex = ad_url_refused(&x->external_ews_url);
@@ -516,6 +543,10 @@ ad_answer_settings(struct autodiscover *ad, struct adxml_result *x)
 	free(shown_in);
 	free(shown_ex);
 	ad_keep_answer(r, ad->cur->url, x);
+	for (i = 0; i < ad->pol.nothers; i++) {
+		if ((ad->cur->others & (1u << i)) && ad->others_answer[i] < 0)
+			ad->others_answer[i] = (int)r->nanswers - 1;
+	}
 	/* The phones' first answer gives the URLs; else the PCs' first. */
 	if (!r->found || (ad->cur->phone && !r->phone_found)) {
 		r->phone_found = ad->cur->phone;
@@ -634,7 +665,7 @@ ad_judge(struct autodiscover *ad, struct http_req *req)
 		return 0;
 	}
 	next = adpolicy_judge(&ad->pol, req, ad->cap, ad->host, &c->phone,
-	    &c->pc, &ad->res->steps, &b);
+	    &c->pc, &c->others, &ad->res->steps, &b);
 	if (b != NULL) {
 		ad->blocks = xreallocarray(ad->blocks, ad->nblocks + 1,
 		    sizeof *ad->blocks);
@@ -886,6 +917,7 @@ autodiscover_start(const struct autodiscover_params *p,
     autodiscover_done_cb done, void *arg)
 {
 	struct autodiscover *ad = xcalloc(1, sizeof *ad);
+	size_t i;
 
 	ad->p = *p;
 	ad->account = p->account != NULL ? xstrdup(p->account) : NULL;
@@ -900,6 +932,12 @@ autodiscover_start(const struct autodiscover_params *p,
 	ad->pol.profile = p->profile;
 	ad->pol.phone = p->phone;
 	ad->pol.system = p->system;
+	ad->pol.others = p->others;
+	ad->pol.nothers = p->nothers < AUTODISCOVER_MAX_OTHERS
+	    ? p->nothers
+	    : AUTODISCOVER_MAX_OTHERS;
+	for (i = 0; i < AUTODISCOVER_MAX_OTHERS; i++)
+		ad->others_answer[i] = -1;
 	TAILQ_INIT(&ad->queue);
 	ad->pc_block = -1;
 	ad_begin(ad, p->address, NULL);

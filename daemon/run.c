@@ -86,6 +86,10 @@ struct run {
 	int both; /* the internal URL is the external one too */
 	int fixed; /* the URLs are the configuration's, not discovered */
 	struct autodiscover *ad;
+	/* Profiles whose phones the discovery judges too (run_others). */
+	const struct trustset *other_sets[AUTODISCOVER_MAX_OTHERS];
+	size_t other_pidx[AUTODISCOVER_MAX_OTHERS];
+	size_t nothers;
 	size_t midx;
 	struct urlcheck *ep;
 	struct run_result *res;
@@ -524,6 +528,7 @@ run_discovered_cb(struct autodiscover_result *ar, void *arg)
 	struct run *pr = arg;
 	struct run_disc *d = &pr->ctx->disc[pr->midx];
 	struct run_result *r = pr->res;
+	size_t i;
 
 	pr->ad = NULL;
 	r->discovery = ar;
@@ -553,6 +558,9 @@ run_discovered_cb(struct autodiscover_result *ar, void *arg)
 		d->at_ms = loop_now_ms();
 		d->valid = 1;
 		d->phone_ok[pr->pidx] = (unsigned char)ar->phone_found;
+		for (i = 0; i < pr->nothers; i++)
+			d->phone_ok[pr->other_pidx[i]] =
+			    (ar->others_found >> i) & 1;
 		run_use_cached(pr);
 	} else if (d->valid)
 		/* Keep probing the URLs phones still have cached. */
@@ -584,6 +592,34 @@ run_start(struct run_ctx *ctx, const struct config_mailbox *m,
 	pr->midx = run_index_find(ctx->mindex, ctx->cfg->nmailboxes, m);
 	run_learn(pr);
 	return pr;
+}
+
+/*
+ * The mailbox's other profiles whose phones this discovery can judge on
+ * its own handshakes: the same TLS range (so the same hello and cipher
+ * list), and anchors that are complete (the pool's issuer learned, or not
+ * learned at all). Each found the URLs is spared a discovery of its own.
+ */
+static void
+run_others(struct run *pr)
+{
+	struct run_ctx *ctx = pr->ctx;
+	const struct config_profile *q;
+	size_t i, qidx;
+
+	pr->nothers = 0;
+	for (i = 0; i < pr->m->nprofiles; i++) {
+		q = pr->m->profiles[i];
+		qidx = run_index_find(ctx->pindex, ctx->cfg->nprofiles, q);
+		if (q == pr->p || qidx == ctx->cfg->nprofiles ||
+		    q->tls_min != pr->p->tls_min ||
+		    q->tls_max != pr->p->tls_max ||
+		    (q->frontend_host != NULL && ctx->learned_ms[qidx] == 0) ||
+		    pr->nothers == AUTODISCOVER_MAX_OTHERS)
+			continue;
+		pr->other_sets[pr->nothers] = ctx->phones[qidx];
+		pr->other_pidx[pr->nothers++] = qidx;
+	}
 }
 
 /*
@@ -620,6 +656,9 @@ run_discover(struct run *pr)
 		ap.profile = pr->p;
 		ap.phone = ctx->phones[pr->pidx];
 		ap.system = ctx->system;
+		run_others(pr);
+		ap.others = pr->other_sets;
+		ap.nothers = pr->nothers;
 		ap.redirect_allow = &m->redirect_allow;
 		ap.mode = m->discovery != CONFIG_DISCOVERY_DEFAULT
 		    ? m->discovery

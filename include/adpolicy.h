@@ -8,10 +8,11 @@
  * all (TLS version, cipher suites) do PCs get a connection of their own.
  *
  * A candidate carries two path bits: whether phones, and whether PCs, get
- * this far. A policy that refuses a hop leaves the walk there; the first
- * hop phones leave while PCs go on (a block) is the discovery failure
- * phones meet (docs/discovery.md), worded here with the host, the issuer as the
- * certificate spells it, the anchors phones have and the fixes.
+ * this far. A policy that refuses a hop leaves the walk there; a hop
+ * phones leave while PCs go on is a block. The block on the path to the
+ * PCs' answer is the discovery failure phones meet (docs/discovery.md),
+ * worded here with the host, the issuer as the certificate spells it, the
+ * anchors phones have and the fixes.
  */
 #ifndef EWSPROBED_ADPOLICY_H
 #define EWSPROBED_ADPOLICY_H
@@ -28,6 +29,8 @@ struct adpolicy_params {
 	const struct config_profile *profile; /* NULL: PCs only */
 	const struct trustset *phone;
 	struct trustset *system; /* installed in the PCs' connections */
+	const struct trustset *const *others; /* more phone anchors, same TLS */
+	size_t nothers;
 };
 
 /* What a candidate's connection leaves to do. */
@@ -51,7 +54,7 @@ struct tlscapture *adpolicy_tls(const struct adpolicy_params *,
     struct http_req *, const char *, int, int);
 enum adpolicy_next adpolicy_judge(const struct adpolicy_params *,
     struct http_req *, struct tlscapture *, const char *, int *, int *,
-    struct step_list *, struct adpolicy_block **);
+    unsigned int *, struct step_list *, struct adpolicy_block **);
 void adpolicy_pc_judge(struct http_req *, int *, struct step_list *);
 void adpolicy_explain(const struct adpolicy_params *,
     const struct adpolicy_block *, const char *, char **, char **);

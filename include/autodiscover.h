@@ -32,6 +32,7 @@
 #include "trustset.h"
 
 #define AUTODISCOVER_MAX_HOPS 10
+#define AUTODISCOVER_MAX_OTHERS 32
 
 struct autodiscover_params {
 	const char *address; /* primary SMTP address */
@@ -41,6 +42,12 @@ struct autodiscover_params {
 	const struct config_profile *profile; /* the phones' TLS */
 	const struct trustset *phone; /* the phones' anchors (shared) */
 	struct trustset *system; /* the PCs' anchors (shared, not copied) */
+	/*
+	 * Other profiles' phone anchors, judged on the same handshakes (their
+	 * TLS settings are the profile's): at most AUTODISCOVER_MAX_OTHERS.
+	 */
+	const struct trustset *const *others;
+	size_t nothers;
 	const struct strlist *redirect_allow;
 	enum config_discovery mode;
 	long timeout_ms;
@@ -70,6 +77,7 @@ struct autodiscover_result {
 	char *phone_remedy;
 	char *phone_url; /* the candidate where phones stop, or NULL */
 	struct chain_verdict *phone_verdict; /* its chain, or NULL */
+	unsigned int others_found; /* bit i: others[i]'s phones find these */
 	struct step_list steps;
 };
 

@@ -9,7 +9,10 @@ the phone's code, the host, the issuer as the certificate spells it, the
 anchors phones have and the fixes, in `--once`, `--once --json`, the
 journal and the status file; EWS is still checked at the URLs PCs found.
 Their fixed variants (discovery-ca-fixed: the CA published as web-trusted;
-discovery-tls-fixed: TLS 1.0 enabled again) are ok.
+discovery-tls-fixed: TLS 1.0 enabled again) are ok. A mailbox under two
+profiles with the same TLS range is discovered once (one handshake per
+candidate judged under both profiles' anchors); a profile with another
+range gets its own discovery.
 
   test-discovery-phone.py EWSPROBED SOURCE
 """
@@ -157,18 +160,78 @@ def inside_fixed(scenario, ewsprobed):
           ad["source"] == AD, f"{scenario}: {t['reason']} {ad}")
 
 
+def shared_conf(profiles):
+    """LAB_CONF, runs one at a time, mailbox lab under profiles; the extra
+    profiles "second" (as phones: TLS 1.0, the pool's CA from a file) and
+    "modern" (TLS 1.2 and later)."""
+    with open(os.environ["LAB_CONF"]) as f:
+        text = f.read()
+    text = re.sub(r"(?m)^concurrency = .*$", "concurrency = 1", text)
+    text = re.sub(r"(?m)^profiles = .*$", "profiles = " + ", ".join(profiles),
+                  text)
+    fe = os.path.join(os.environ["LAB_DIR"], "fe.pem")
+    text += (f"\n[profile second]\nfrontend_ca = {fe}\ntls_min = 1.0\n"
+             f"tls_max = 1.0\n\n[profile modern]\nfrontend_ca = {fe}\n"
+             "tls_min = 1.2\ntls_max = 1.3\n")
+    path = os.path.join(os.environ["LAB_STATE_DIR"], "shared.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def ad_handshakes():
+    """How many TLS handshakes autodiscover.contoso.com has had."""
+    with open(os.environ["LAB_TLS_LOG"]) as f:
+        return sum(1 for line in f
+                   if json.loads(line)["server"] == "autodiscover.contoso.com")
+
+
+def discovered(ewsprobed, profiles):
+    """Run --once --json under profiles, one run at a time: (handshakes
+    with the Autodiscover host, {profile: target})."""
+    before = ad_handshakes()
+    p = subprocess.run([ewsprobed, "--once", "--json", "-f",
+                        shared_conf(profiles)], capture_output=True,
+                       text=True, timeout=180)
+    check(p.returncode == 0, f"{profiles}: exit {p.returncode}:\n"
+          f"{p.stdout}{p.stderr}")
+    targets = {t["profile"]: t for t in json.loads(p.stdout)["targets"]}
+    return ad_handshakes() - before, targets
+
+
+def inside_shared(ewsprobed):
+    """Profiles whose TLS agrees share one discovery; others do not."""
+    alone, t = discovered(ewsprobed, ["lync-phone-edition"])
+    check(alone > 0 and t["lync-phone-edition"]["autodiscover"]["found"],
+          f"no discovery: {alone} handshakes")
+    shared, t = discovered(ewsprobed, ["lync-phone-edition", "second"])
+    check(shared == alone, f"two agreeing profiles: {shared} handshakes "
+          f"with the Autodiscover host, one alone: {alone}")
+    check(t["lync-phone-edition"]["autodiscover"]["phone_found"] and
+          t["second"].get("autodiscover") is None and
+          t["second"]["verdict"] == "ok", f"second: {t['second']}")
+    apart, t = discovered(ewsprobed, ["lync-phone-edition", "modern"])
+    check(apart == 2 * alone, f"another TLS range: {apart} handshakes, "
+          f"want {2 * alone}")
+    check(t["modern"]["autodiscover"]["phone_found"],
+          f"modern: {t['modern'].get('autodiscover')}")
+
+
 def inside(scenario, ewsprobed):
     """One scenario, from inside its lab."""
-    if scenario in BROKEN:
+    if scenario == "shared":
+        inside_shared(ewsprobed)
+    elif scenario in BROKEN:
         inside_broken(scenario, ewsprobed)
     else:
         inside_fixed(scenario, ewsprobed)
 
 
-def lab_test(scenario):
-    """A test function running one scenario in its lab."""
+def lab_test(scenario, lab=None):
+    """A test function running one check in the lab of scenario (or of
+    lab, when the check is not a scenario)."""
     def test():
-        run_in_lab(SOURCE, scenario, __file__, "--inside", scenario,
+        run_in_lab(SOURCE, lab or scenario, __file__, "--inside", scenario,
                    EWSPROBED)
     test.__name__ = "test_" + scenario.replace("-", "_")
     return test
@@ -179,4 +242,5 @@ if len(sys.argv) == 4 and sys.argv[1] == "--inside":
 
 EWSPROBED, SOURCE = lab_args()
 run_tests([lab_test(s) for s in ("discovery-ca", "discovery-ca-fixed",
-                                 "discovery-tls", "discovery-tls-fixed")])
+                                 "discovery-tls", "discovery-tls-fixed")] +
+          [lab_test("shared", "healthy")])
