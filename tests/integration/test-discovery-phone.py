@@ -127,8 +127,14 @@ def inside_broken(scenario, ewsprobed):
         check_text(scenario, words, "the journal", e["MESSAGE"])
         check_text(scenario, fixes, "the journal remedy",
                    e["EWSPROBED_REMEDY"])
-        st = lab_status()
-        t = [x for x in st["targets"] if x["target"] == TARGET][0]
+        # The status file follows the journal entry (it is written after).
+        while True:
+            st = lab_status()
+            t = [x for x in st["targets"] if x["target"] == TARGET][0]
+            if t["state"] == "critical":
+                break
+            check(time.monotonic() < deadline, f"{scenario}: status {t}")
+            time.sleep(0.2)
         run = t["last_run"]
         check(t["state"] == "critical" and run["reason"] == reason and
               run["phone_error"] == code, f"{scenario}: status {t}")
