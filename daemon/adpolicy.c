@@ -1,8 +1,9 @@
 /*
- * adpolicy: owns the verdicts of one Autodiscover candidate's connection
- * under the phones' policy and the PCs' — which of the two walks goes on
- * past it, each recorded as a step — and the words of a discovery that PCs
- * complete and phones do not. The handshake is tlscapture's, the chain
+ * adpolicy: owns the walks of one discovery as phones and PCs make them —
+ * each candidate's path bits, the verdicts of its connection under the
+ * phones' policy and the PCs' (which walk goes on past it, each recorded as
+ * a step), where phones left the walk — and the words of a discovery that
+ * PCs complete and phones do not. The handshake is tlscapture's, the chain
  * verdict chain's, the certificate words explain's.
  */
 #include <stdlib.h>
@@ -14,36 +15,90 @@
 #include "explain.h"
 #include "xmalloc.h"
 
+static void adpolicy_block_free(struct adpolicy_block *);
+
+struct adpolicy_walk {
+	struct adpolicy_params p;
+	struct adpolicy_block **blocks; /* where phones left a path */
+	size_t nblocks;
+	int pc_block; /* that of the answer giving the URLs, or -1 */
+	int others_answer[AUTODISCOVER_MAX_OTHERS]; /* first, or -1 */
+};
+
+/* The walks of one discovery (p is copied; its sets are shared). */
+struct adpolicy_walk *
+adpolicy_walk_new(const struct adpolicy_params *p)
+{
+	struct adpolicy_walk *w = xcalloc(1, sizeof *w);
+	size_t i;
+
+	w->p = *p;
+	if (w->p.nothers > AUTODISCOVER_MAX_OTHERS)
+		w->p.nothers = AUTODISCOVER_MAX_OTHERS;
+	w->pc_block = -1;
+	for (i = 0; i < AUTODISCOVER_MAX_OTHERS; i++)
+		w->others_answer[i] = -1;
+	return w;
+}
+
+/* Free the walks; NULL is a no-op. */
+void
+adpolicy_walk_free(struct adpolicy_walk *w)
+{
+	if (w == NULL)
+		return;
+	while (w->nblocks > 0)
+		adpolicy_block_free(w->blocks[--w->nblocks]);
+	free(w->blocks);
+	free(w);
+}
+
+/* The path of a first candidate: every walk reaches it. */
+void
+adpolicy_path_start(const struct adpolicy_walk *w, struct adpolicy_path *pa)
+{
+	pa->phone = pa->pc = 1;
+	pa->others = (unsigned int)((1ull << w->p.nothers) - 1);
+	pa->block = -1;
+}
+
+/* Whether the phones' or the PCs' walk reaches a candidate on pa. */
+int
+adpolicy_path_live(const struct adpolicy_path *pa)
+{
+	return pa->phone || pa->pc;
+}
+
 /*
  * Set up the TLS of a candidate's request to host: the phones' handshake
  * (the profile's TLS), enforcing — it goes on, and the request and its
  * credential with it, only when a policy whose walk reaches the candidate
- * (phone, pc) accepts the chain for host; the capture is returned (it
- * must outlive the request). phone < 0: the PCs' own connection instead
- * (libcurl's TLS defaults, the chain and the name checked against the
- * system store in the handshake); NULL is returned.
+ * on pa accepts the chain for host; the capture is returned (it must
+ * outlive the request). pc_own: the PCs' own connection instead (libcurl's
+ * TLS defaults, the chain and the name checked against the system store
+ * in the handshake); NULL is returned.
  */
 struct tlscapture *
-adpolicy_tls(const struct adpolicy_params *ap, struct http_req *req,
-    const char *host, int phone, int pc)
+adpolicy_tls(const struct adpolicy_walk *w, struct http_req *req,
+    const char *host, const struct adpolicy_path *pa, int pc_own)
 {
 	struct tlscapture *cap;
 
 	http_req_set_cafile(req, NULL);
-	if (phone < 0) {
-		http_req_set_ssl_ctx(req, trustset_install, ap->system);
+	if (pc_own) {
+		http_req_set_ssl_ctx(req, trustset_install, w->p.system);
 		http_req_set_verify(req, 1, 1);
 		return NULL;
 	}
-	cap = tlscapture_new(ap->profile, ap->phone, host, 1);
-	tlscapture_admit(cap, phone, pc ? ap->system : NULL);
+	cap = tlscapture_new(w->p.profile, w->p.phone, host, 1);
+	tlscapture_admit(cap, pa->phone, pa->pc ? w->p.system : NULL);
 	http_req_set_verify(req, 0, 0);
 	http_req_set_ssl_ctx(req, tlscapture_install, cap);
 	return cap;
 }
 
 /* Free a block; NULL is a no-op. */
-void
+static void
 adpolicy_block_free(struct adpolicy_block *b)
 {
 	if (b == NULL)
@@ -55,25 +110,23 @@ adpolicy_block_free(struct adpolicy_block *b)
 	free(b);
 }
 
-/* Note in *bp (if still empty) a hop where phones leave the walk. */
+/* Note a hop where phones leave pa while PCs go on: a block. */
 static void
-adpolicy_block(struct adpolicy_block **bp, enum reason cause, const char *url,
-    const char *host, const char *err, struct chain_verdict *v)
+adpolicy_block(struct adpolicy_walk *w, struct adpolicy_path *pa,
+    enum reason cause, const char *url, const char *host, const char *err,
+    struct chain_verdict *v)
 {
-	struct adpolicy_block *b;
+	struct adpolicy_block *b = xcalloc(1, sizeof *b);
 
-	if (*bp != NULL) {
-		chain_verdict_free(v);
-		return;
-	}
-	b = xcalloc(1, sizeof *b);
 	b->cause = cause;
 	b->reason = reason_discovery(cause);
 	b->url = xstrdup(url);
 	b->host = xstrdup(host);
 	b->tls_error = err != NULL ? xstrdup(err) : NULL;
 	b->verdict = v;
-	*bp = b;
+	w->blocks = xreallocarray(w->blocks, w->nblocks + 1, sizeof *w->blocks);
+	pa->block = (int)w->nblocks;
+	w->blocks[w->nblocks++] = b;
 }
 
 /*
@@ -156,9 +209,8 @@ adpolicy_pc_step(const struct chain_verdict *v, int reached, int ok,
  * record it; PCs, if their walk reaches the candidate, connect again.
  */
 static enum adpolicy_next
-adpolicy_no_handshake(const struct adpolicy_params *ap, struct http_req *req,
-    const char *url, int *phone, int *pc, struct step_list *l,
-    struct adpolicy_block **bp)
+adpolicy_no_handshake(struct adpolicy_walk *w, struct http_req *req,
+    const char *url, struct adpolicy_path *pa, struct step_list *l)
 {
 	enum http_status hs = http_req_status(req);
 	enum reason cause = hs == HTTP_ERR_TLS_VERSION
@@ -170,65 +222,66 @@ adpolicy_no_handshake(const struct adpolicy_params *ap, struct http_req *req,
 
 	err = err != NULL ? err : http_status_name(hs);
 	st = step_add(l, STEP_TLS, 2, "TLS as %s connects (phones)",
-	    ap->profile->name);
-	if (*phone)
+	    w->p.profile->name);
+	if (pa->phone)
 		step_set(st, STEP_FAIL, reason_name(cause),
 		    "phones cannot connect: %s", err);
 	else
 		step_set(st, STEP_SKIP, reason_name(cause),
 		    "phones never get here (nor could they connect: %s)", err);
-	if (*phone && *pc && http_url_split(url, &u) == NULL) {
-		adpolicy_block(bp, cause, url, u.host, err, NULL);
+	if (pa->phone && pa->pc && http_url_split(url, &u) == NULL) {
+		adpolicy_block(w, pa, cause, url, u.host, err, NULL);
 		http_url_clear(&u);
 	}
-	*phone = 0;
-	return *pc ? ADPOLICY_RETRY_PC : ADPOLICY_STOP;
+	pa->phone = 0;
+	pa->others = 0; /* their TLS is the phones' */
+	return pa->pc ? ADPOLICY_RETRY_PC : ADPOLICY_STOP;
 }
 
 /*
  * Judge a candidate's connection (req done, cap installed by adpolicy_tls
- * for host) under both policies: update the path bits (*phone, *pc: whose
- * walk goes on past it; *others: which of ap->others' phones), record the
- * phones' and the PCs' verdicts as steps, and note in *bp a hop phones
- * leave while PCs go on. Returns what the caller does next.
+ * for host) under both policies: update its path pa (whose walks go on
+ * past it, the other profiles' phones included), record the phones' and
+ * the PCs' verdicts as steps, and note a block where phones leave while
+ * PCs go on. Returns what the caller does next.
  */
 enum adpolicy_next
-adpolicy_judge(const struct adpolicy_params *ap, struct http_req *req,
-    struct tlscapture *cap, const char *host, int *phone, int *pc,
-    unsigned int *others, struct step_list *l, struct adpolicy_block **bp)
+adpolicy_judge(struct adpolicy_walk *w, struct http_req *req,
+    struct tlscapture *cap, const char *host, struct adpolicy_path *pa,
+    struct step_list *l)
 {
 	STACK_OF(X509) *chain = tlscapture_chain(cap);
 	enum http_status hs = http_req_status(req);
 	struct chain_verdict *v;
-	int phone_ok, pc_ok, was_phone = *phone;
+	int phone_ok, pc_ok, was_phone = pa->phone;
 
 	if (chain == NULL) {
 		if (hs != HTTP_ERR_TLS_VERSION && hs != HTTP_ERR_TLS_HANDSHAKE)
 			return ADPOLICY_READ; /* the same for both */
-		*others = 0; /* their TLS is the phones' */
-		return adpolicy_no_handshake(ap, req, http_req_url(req), phone,
-		    pc, l, bp);
+		return adpolicy_no_handshake(w, req, http_req_url(req), pa, l);
 	}
-	adpolicy_others(ap, chain, host, others);
-	v = chain_evaluate(ap->phone, ap->system, chain, host, time(NULL), 0);
+	adpolicy_others(&w->p, chain, host, &pa->others);
+	v = chain_evaluate(w->p.phone, w->p.system, chain, host, time(NULL), 0);
 	/* Not knowing the pool's issuer is EWS's unknown, not a refusal. */
 	phone_ok =
 	    v->reason == REASON_OK || v->reason == REASON_FRONTEND_UNKNOWN;
 	pc_ok = v->system_trusted == 1;
-	adpolicy_phone_step(ap, v, *phone, phone_ok, l);
-	adpolicy_pc_step(v, *pc, pc_ok, l);
-	*phone = *phone && phone_ok;
-	*pc = *pc && pc_ok;
-	if (was_phone && !phone_ok && *pc)
-		adpolicy_block(bp, v->reason, http_req_url(req), host, NULL, v);
+	adpolicy_phone_step(&w->p, v, pa->phone, phone_ok, l);
+	adpolicy_pc_step(v, pa->pc, pc_ok, l);
+	pa->phone = pa->phone && phone_ok;
+	pa->pc = pa->pc && pc_ok;
+	if (was_phone && !phone_ok && pa->pc)
+		adpolicy_block(w, pa, v->reason, http_req_url(req), host, NULL,
+		    v);
 	else
 		chain_verdict_free(v);
-	return *phone || *pc ? ADPOLICY_READ : ADPOLICY_STOP;
+	return adpolicy_path_live(pa) ? ADPOLICY_READ : ADPOLICY_STOP;
 }
 
-/* Record how a PC's own connection (adpolicy_pc_tls) went; *pc follows. */
+/* Record how a PC's own connection (adpolicy_tls, pc_own) went on pa. */
 void
-adpolicy_pc_judge(struct http_req *req, int *pc, struct step_list *l)
+adpolicy_pc_judge(struct http_req *req, struct adpolicy_path *pa,
+    struct step_list *l)
 {
 	enum http_status hs = http_req_status(req);
 	const char *v = http_req_tls_version(req);
@@ -245,7 +298,7 @@ adpolicy_pc_judge(struct http_req *req, int *pc, struct step_list *l)
 		    "PCs cannot connect either: %s",
 		    http_req_error(req) != NULL ? http_req_error(req)
 		                                : http_status_name(hs));
-		*pc = 0;
+		pa->pc = 0;
 	} else
 		step_set(st, STEP_SKIP, NULL, "no TLS verdict: %s",
 		    http_status_name(hs));
@@ -355,15 +408,64 @@ adpolicy_explain(const struct adpolicy_params *ap,
 }
 
 /*
- * The phones' side of a finished walk for address (r): found, or — when
- * PCs found EWS and phones did not — where phones left the walk (b: the
- * block on the path to the PCs' answer), in words; the block's verdict
- * moves to r.
+ * Note an answer with EWS URLs (r->answers[idx]) that came on path pa:
+ * the first of each other profile's phones; gives: it gives the result's
+ * URLs (the block on its path is then the one that counts).
  */
 void
-adpolicy_outcome(const struct adpolicy_params *ap, struct adpolicy_block *b,
-    const char *address, struct autodiscover_result *r)
+adpolicy_answer(struct adpolicy_walk *w, const struct adpolicy_path *pa,
+    size_t idx, int gives)
 {
+	size_t i;
+
+	for (i = 0; i < w->p.nothers; i++) {
+		if ((pa->others & (1u << i)) && w->others_answer[i] < 0)
+			w->others_answer[i] = (int)idx;
+	}
+	if (gives)
+		w->pc_block = pa->block;
+}
+
+/* Which other profiles' phones find the URLs r gives (their first answer). */
+static void
+adpolicy_others_found(const struct adpolicy_walk *w,
+    struct autodiscover_result *r)
+{
+	const struct autodiscover_answer *a;
+	size_t i;
+
+	for (i = 0; r->found && i < w->p.nothers; i++) {
+		if (w->others_answer[i] < 0)
+			continue;
+		a = &r->answers[w->others_answer[i]];
+		if ((a->internal_ews_url == NULL) ==
+		        (r->internal_ews_url == NULL) &&
+		    (a->external_ews_url == NULL) ==
+		        (r->external_ews_url == NULL) &&
+		    (a->internal_ews_url == NULL ||
+		        strcmp(a->internal_ews_url, r->internal_ews_url) ==
+		            0) &&
+		    (a->external_ews_url == NULL ||
+		        strcmp(a->external_ews_url, r->external_ews_url) == 0))
+			r->others_found |= 1u << i;
+	}
+}
+
+/*
+ * The phones' side of a finished walk for address (r): which other
+ * profiles' phones find its URLs; found, or — when PCs found EWS and
+ * phones did not — where phones left the walk (the block on the path to
+ * the answer that gives the URLs), in words; its verdict moves to r.
+ */
+void
+adpolicy_outcome(struct adpolicy_walk *w, const char *address,
+    struct autodiscover_result *r)
+{
+	struct adpolicy_block *b = w->pc_block >= 0 ? w->blocks[w->pc_block]
+	    : w->nblocks > 0                        ? w->blocks[0]
+	                                            : NULL;
+
+	adpolicy_others_found(w, r);
 	if (r->phone_found || !r->found) {
 		r->phone_reason = r->phone_found ? REASON_OK : r->reason;
 		return;
@@ -376,7 +478,8 @@ adpolicy_outcome(const struct adpolicy_params *ap, struct adpolicy_block *b,
 		return;
 	}
 	r->phone_reason = b->reason;
-	adpolicy_explain(ap, b, address, &r->phone_message, &r->phone_remedy);
+	adpolicy_explain(&w->p, b, address, &r->phone_message,
+	    &r->phone_remedy);
 	r->phone_url = xstrdup(b->url);
 	r->phone_verdict = b->verdict;
 	b->verdict = NULL;

@@ -34,9 +34,7 @@ enum ad_kind {
 struct ad_cand {
 	enum ad_kind kind;
 	char *url;
-	int phone, pc; /* whose walk reaches it: phones', PCs' */
-	unsigned int others; /* and which of p.others' phones */
-	int block; /* where phones left its path (ad->blocks), or -1 */
+	struct adpolicy_path path; /* whose walks reach it */
 	TAILQ_ENTRY(ad_cand) entry;
 };
 
@@ -44,13 +42,9 @@ TAILQ_HEAD(ad_queue, ad_cand);
 
 struct autodiscover {
 	struct autodiscover_params p;
-	struct adpolicy_params pol;
+	struct adpolicy_walk *walk; /* phones' and PCs' (adpolicy) */
 	struct tlscapture *cap; /* the phones' handshake of the request */
 	int pc_retry; /* the request is the PCs' own connection */
-	struct adpolicy_block **blocks; /* where phones left a path */
-	size_t nblocks;
-	int pc_block; /* that of the PCs' answer, or -1 */
-	int others_answer[AUTODISCOVER_MAX_OTHERS]; /* first, in res->answers */
 	char *addr; /* the current candidate's address */
 	char *account, *password, *servers;
 	char *address; /* current (after RedirectAddress) */
@@ -124,16 +118,14 @@ ad_queue(struct autodiscover *ad, enum ad_kind kind, const char *url, int front,
 {
 	struct ad_cand *c;
 
-	if (from != NULL && !from->phone && !from->pc)
+	if (from != NULL && !adpolicy_path_live(&from->path))
 		return;
 	c = xcalloc(1, sizeof *c);
 	c->kind = kind;
-	c->phone = from != NULL ? from->phone : 1;
-	c->pc = from != NULL ? from->pc : 1;
-	c->others = from != NULL
-	    ? from->others
-	    : (unsigned int)((1ull << ad->pol.nothers) - 1);
-	c->block = from != NULL ? from->block : -1;
+	if (from != NULL)
+		c->path = from->path;
+	else
+		adpolicy_path_start(ad->walk, &c->path);
 	c->url = url != NULL ? xstrdup(url) : NULL;
 	if (front)
 		TAILQ_INSERT_HEAD(&ad->queue, c, entry);
@@ -205,9 +197,7 @@ ad_free(struct autodiscover *ad)
 		dns_cancel(ad->lookup);
 	http_req_free(ad->req);
 	tlscapture_free(ad->cap);
-	while (ad->nblocks > 0)
-		adpolicy_block_free(ad->blocks[--ad->nblocks]);
-	free(ad->blocks);
+	adpolicy_walk_free(ad->walk);
 	free(ad->addr);
 	ad_queue_clear(ad);
 	ad_cand_free(ad->cur);
@@ -250,26 +240,6 @@ autodiscover_result_free(struct autodiscover_result *r)
 	free(r);
 }
 
-/*
- * Which other profiles' phones find the URLs the result gives: their first
- * answer names the same two.
- */
-static void
-ad_others_found(struct autodiscover *ad, struct autodiscover_result *r)
-{
-	const struct autodiscover_answer *a;
-	size_t i;
-
-	for (i = 0; r->found && i < ad->pol.nothers; i++) {
-		if (ad->others_answer[i] < 0)
-			continue;
-		a = &r->answers[ad->others_answer[i]];
-		if (ad_same(a->internal_ews_url, r->internal_ews_url) &&
-		    ad_same(a->external_ews_url, r->external_ews_url))
-			r->others_found |= 1u << i;
-	}
-}
-
 /* The queued delivery (task.h): word the end, deliver, free. */
 static void
 ad_finish(void *arg)
@@ -278,12 +248,7 @@ ad_finish(void *arg)
 	struct autodiscover_result *r = ad->res;
 
 	ad->res = NULL;
-	ad_others_found(ad, r);
-	adpolicy_outcome(&ad->pol,
-	    ad->pc_block >= 0     ? ad->blocks[ad->pc_block]
-	        : ad->nblocks > 0 ? ad->blocks[0]
-	                          : NULL,
-	    ad->address, r);
+	adpolicy_outcome(ad->walk, ad->address, r);
 	if (!r->found && r->message == NULL && ad->refused_signin) {
 		/* The account matters more than the other candidates. */
 		r->reason = REASON_AUTH_FAILED;
@@ -518,7 +483,7 @@ ad_answer_settings(struct autodiscover *ad, struct adxml_result *x)
 	struct autodiscover_result *r = ad->res;
 	const char *bad_in, *bad_ex;
 	char *shown_in, *shown_ex;
-	size_t i;
+	int gives;
 
 	bad_in = ad_url_refused(&x->internal_ews_url);
 	bad_ex = ad_url_refused(&x->external_ews_url);
@@ -543,14 +508,11 @@ ad_answer_settings(struct autodiscover *ad, struct adxml_result *x)
 	free(shown_in);
 	free(shown_ex);
 	ad_keep_answer(r, ad->cur->url, x);
-	for (i = 0; i < ad->pol.nothers; i++) {
-		if ((ad->cur->others & (1u << i)) && ad->others_answer[i] < 0)
-			ad->others_answer[i] = (int)r->nanswers - 1;
-	}
 	/* The phones' first answer gives the URLs; else the PCs' first. */
-	if (!r->found || (ad->cur->phone && !r->phone_found)) {
-		r->phone_found = ad->cur->phone;
-		ad->pc_block = ad->cur->block;
+	gives = !r->found || (ad->cur->path.phone && !r->phone_found);
+	adpolicy_answer(ad->walk, &ad->cur->path, r->nanswers - 1, gives);
+	if (gives) {
+		r->phone_found = ad->cur->path.phone;
 		r->found = 1;
 		r->reason = REASON_OK;
 		free(r->internal_ews_url);
@@ -657,22 +619,13 @@ static int
 ad_judge(struct autodiscover *ad, struct http_req *req)
 {
 	struct ad_cand *c = ad->cur;
-	struct adpolicy_block *b = NULL;
-	enum adpolicy_next next;
 
 	if (ad->pc_retry) {
-		adpolicy_pc_judge(req, &c->pc, &ad->res->steps);
+		adpolicy_pc_judge(req, &c->path, &ad->res->steps);
 		return 0;
 	}
-	next = adpolicy_judge(&ad->pol, req, ad->cap, ad->host, &c->phone,
-	    &c->pc, &c->others, &ad->res->steps, &b);
-	if (b != NULL) {
-		ad->blocks = xreallocarray(ad->blocks, ad->nblocks + 1,
-		    sizeof *ad->blocks);
-		c->block = (int)ad->nblocks;
-		ad->blocks[ad->nblocks++] = b;
-	}
-	if (next != ADPOLICY_RETRY_PC)
+	if (adpolicy_judge(ad->walk, req, ad->cap, ad->host, &c->path,
+	        &ad->res->steps) != ADPOLICY_RETRY_PC)
 		return 0;
 	step_set(ad->st, STEP_FAIL, http_status_name(http_req_status(req)),
 	    "phones cannot connect; PCs connect on their own below");
@@ -808,8 +761,8 @@ ad_submit(struct autodiscover *ad)
 		free(body);
 		/* Credentials only to an admitted host, by NTLM, over TLS. */
 		tlscapture_free(ad->cap);
-		ad->cap = adpolicy_tls(&ad->pol, ad->req, ad->host,
-		    ad->pc_retry ? -1 : c->phone, c->pc);
+		ad->cap = adpolicy_tls(ad->walk, ad->req, ad->host, &c->path,
+		    ad->pc_retry);
 		if (ad->password != NULL)
 			http_req_set_ntlm(ad->req, ad->account, ad->password);
 	}
@@ -917,7 +870,7 @@ autodiscover_start(const struct autodiscover_params *p,
     autodiscover_done_cb done, void *arg)
 {
 	struct autodiscover *ad = xcalloc(1, sizeof *ad);
-	size_t i;
+	struct adpolicy_params pol;
 
 	ad->p = *p;
 	ad->account = p->account != NULL ? xstrdup(p->account) : NULL;
@@ -929,17 +882,13 @@ autodiscover_start(const struct autodiscover_params *p,
 	ad->res = xcalloc(1, sizeof *ad->res);
 	step_list_init(&ad->res->steps);
 	ad->res->reason = REASON_AUTODISCOVER_UNREACHABLE;
-	ad->pol.profile = p->profile;
-	ad->pol.phone = p->phone;
-	ad->pol.system = p->system;
-	ad->pol.others = p->others;
-	ad->pol.nothers = p->nothers < AUTODISCOVER_MAX_OTHERS
-	    ? p->nothers
-	    : AUTODISCOVER_MAX_OTHERS;
-	for (i = 0; i < AUTODISCOVER_MAX_OTHERS; i++)
-		ad->others_answer[i] = -1;
+	pol.profile = p->profile;
+	pol.phone = p->phone;
+	pol.system = p->system;
+	pol.others = p->others;
+	pol.nothers = p->nothers;
+	ad->walk = adpolicy_walk_new(&pol);
 	TAILQ_INIT(&ad->queue);
-	ad->pc_block = -1;
 	ad_begin(ad, p->address, NULL);
 	ad_next(ad);
 	return ad;

@@ -26,7 +26,7 @@
 #include "trustset.h"
 
 struct adpolicy_params {
-	const struct config_profile *profile; /* NULL: PCs only */
+	const struct config_profile *profile; /* the phones' TLS */
 	const struct trustset *phone;
 	struct trustset *system; /* installed in the PCs' connections */
 	const struct trustset *const *others; /* more phone anchors, same TLS */
@@ -40,6 +40,13 @@ enum adpolicy_next {
 	ADPOLICY_STOP, /* neither policy goes on from here */
 };
 
+/* Whose walks reach a candidate. */
+struct adpolicy_path {
+	int phone, pc; /* the phones' walk, the PCs' */
+	unsigned int others; /* bit i: the phones of params.others[i] */
+	int block; /* where phones left this path (the walk's), or -1 */
+};
+
 /* Where phones left a walk that PCs went on with. */
 struct adpolicy_block {
 	enum reason reason; /* a discovery reason (reason_discovery) */
@@ -50,19 +57,26 @@ struct adpolicy_block {
 	struct chain_verdict *verdict; /* the chain seen, or NULL */
 };
 
-struct tlscapture *adpolicy_tls(const struct adpolicy_params *,
-    struct http_req *, const char *, int, int);
-enum adpolicy_next adpolicy_judge(const struct adpolicy_params *,
-    struct http_req *, struct tlscapture *, const char *, int *, int *,
-    unsigned int *, struct step_list *, struct adpolicy_block **);
-void adpolicy_pc_judge(struct http_req *, int *, struct step_list *);
+struct adpolicy_walk;
+struct adpolicy_walk *adpolicy_walk_new(const struct adpolicy_params *);
+void adpolicy_walk_free(struct adpolicy_walk *);
+void adpolicy_path_start(const struct adpolicy_walk *, struct adpolicy_path *);
+int adpolicy_path_live(const struct adpolicy_path *);
+struct tlscapture *adpolicy_tls(const struct adpolicy_walk *, struct http_req *,
+    const char *, const struct adpolicy_path *, int);
+enum adpolicy_next
+adpolicy_judge(struct adpolicy_walk *, struct http_req *, struct tlscapture *,
+    const char *, struct adpolicy_path *, struct step_list *);
+void adpolicy_pc_judge(struct http_req *, struct adpolicy_path *,
+    struct step_list *);
 void adpolicy_explain(const struct adpolicy_params *,
     const struct adpolicy_block *, const char *, char **, char **);
-void adpolicy_block_free(struct adpolicy_block *);
-struct json;
 struct autodiscover_result;
-void adpolicy_outcome(const struct adpolicy_params *, struct adpolicy_block *,
-    const char *, struct autodiscover_result *);
+void adpolicy_answer(struct adpolicy_walk *, const struct adpolicy_path *,
+    size_t, int);
+void adpolicy_outcome(struct adpolicy_walk *, const char *,
+    struct autodiscover_result *);
+struct json;
 void adpolicy_result_json(struct json *, const struct autodiscover_result *);
 
 #endif
