@@ -76,7 +76,5 @@ void adpolicy_answer(struct adpolicy_walk *, const struct adpolicy_path *,
     size_t, int);
 void adpolicy_outcome(struct adpolicy_walk *, const char *,
     struct autodiscover_result *);
-struct json;
-void adpolicy_result_json(struct json *, const struct autodiscover_result *);
 
 #endif

@@ -27,7 +27,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from ewstest import (check, lab_args, lab_journal, lab_status,  # noqa: E402
-                     run_in_lab, run_inside, run_tests, wait_exit)
+                     result_doc, run_in_lab, run_inside, run_tests,
+                     wait_exit)
 
 MSGID_DOWN = "39f4c06529b34f678a50fe21ce9564d3"
 TARGET = "lab/lync-phone-edition"
@@ -93,7 +94,7 @@ def inside_broken(scenario, ewsprobed):
           f"{scenario}: EWS not checked:\n{out}")
 
     rc, out = once(ewsprobed, "--json")
-    t = json.loads(out)["targets"][0]
+    t = result_doc(out)["targets"][0]["last_run"]
     check(t["verdict"] == "critical" and t["reason"] == reason and
           t["phone_error"] == code and t["hresult"] == hresult,
           f"{scenario}: JSON {t['verdict']} {t['reason']}")
@@ -159,10 +160,10 @@ def inside_fixed(scenario, ewsprobed):
     rc, out = once(ewsprobed)
     check(rc == 0 and "verdict: ok" in out, f"{scenario}: exit {rc}:\n{out}")
     rc, out = once(ewsprobed, "--json")
-    t = json.loads(out)["targets"][0]
+    t = result_doc(out)["targets"][0]["last_run"]
     ad = t["autodiscover"]
     check(t["reason"] == "ok" and ad["phone_found"] and
-          ad["phone_reason"] == "ok" and ad["phone_error"] == 0 and
+          ad["phone_reason"] == "ok" and ad["phone_error"] is None and
           ad["source"] == AD, f"{scenario}: {t['reason']} {ad}")
 
 
@@ -201,7 +202,8 @@ def discovered(ewsprobed, profiles):
                        text=True, timeout=180)
     check(p.returncode == 0, f"{profiles}: exit {p.returncode}:\n"
           f"{p.stdout}{p.stderr}")
-    targets = {t["profile"]: t for t in json.loads(p.stdout)["targets"]}
+    targets = {t["profile"]: t["last_run"]
+               for t in result_doc(p.stdout)["targets"]}
     return ad_handshakes() - before, targets
 
 
@@ -214,13 +216,13 @@ def inside_shared(ewsprobed):
     check(shared == alone, f"two agreeing profiles: {shared} handshakes "
           f"with the Autodiscover host, one alone: {alone}")
     check(t["lync-phone-edition"]["autodiscover"]["phone_found"] and
-          t["second"].get("autodiscover") is None and
+          t["second"]["autodiscover"] is None and
           t["second"]["verdict"] == "ok", f"second: {t['second']}")
     apart, t = discovered(ewsprobed, ["lync-phone-edition", "modern"])
     check(apart == 2 * alone, f"another TLS range: {apart} handshakes, "
           f"want {2 * alone}")
     check(t["modern"]["autodiscover"]["phone_found"],
-          f"modern: {t['modern'].get('autodiscover')}")
+          f"modern: {t['modern']['autodiscover']}")
 
 
 def inside(scenario, ewsprobed):
