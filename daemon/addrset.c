@@ -205,11 +205,13 @@ addrset_first_failed(const struct addrset *s)
  * some addresses, or any other failure at some); *message counts and
  * names the bad addresses and the phone's code, *remedy names the
  * servers to fix. issuer is the first bad address's leaf issuer (or
- * NULL). Caller frees both.
+ * NULL). lead opens the message (NULL: "phones cannot use EWS at <url>
+ * (<role>)"; discovery's: "phones cannot discover EWS at <url>").
+ * Caller frees both.
  */
 enum reason
-addrset_mixed(const struct addrset *s, const char *issuer, char **message,
-    char **remedy)
+addrset_mixed_lead(const struct addrset *s, const char *lead,
+    const char *issuer, char **message, char **remedy)
 {
 	const struct addrcheck_result *a = addrset_first_failed(s);
 	size_t i, nbad, ngood;
@@ -244,9 +246,13 @@ addrset_mixed(const struct addrset *s, const char *issuer, char **message,
 		    nbad, s->n, s->host, bad, nbad == 1 ? "s" : "",
 		    a->what != NULL ? a->what : reason_name(a->reason),
 		    reason_name(a->reason), code, ngood, good);
-	xasprintf(message,
-	    "phones cannot use EWS at %s (%s) through every server: %s.",
-	    s->url, s->role, what);
+	if (lead != NULL)
+		xasprintf(message, "%s through every server: %s.", lead, what);
+	else
+		xasprintf(message,
+		    "phones cannot use EWS at %s (%s) through every server: "
+		    "%s.",
+		    s->url, s->role, what);
 	xasprintf(remedy, "fix the server%s behind %s at %s (%s %s fine): %s",
 	    nbad == 1 ? "" : "s", s->host, bad, good, ngood == 1 ? "is" : "are",
 	    a->remedy != NULL ? a->remedy
@@ -255,6 +261,14 @@ addrset_mixed(const struct addrset *s, const char *issuer, char **message,
 	free(bad);
 	free(good);
 	return r;
+}
+
+/* addrset_mixed_lead with the EWS URL's opening. */
+enum reason
+addrset_mixed(const struct addrset *s, const char *issuer, char **message,
+    char **remedy)
+{
+	return addrset_mixed_lead(s, NULL, issuer, message, remedy);
 }
 
 /*

@@ -162,6 +162,25 @@ once_rate(struct once *o, const struct run_result *r)
 	o->worst = once_fold(o->worst, r->verdict);
 }
 
+/*
+ * The answering Autodiscover host's servers, as sub-steps of the
+ * discovery: a line for the host, the addresses under it.
+ */
+static void
+once_print_addrs(struct once *o, struct adaddrs_result *a)
+{
+	if (a == NULL || a->naddrs == 0)
+		return;
+	if (reason_failed(a->reason))
+		once_say(4, once_mark(o, STEP_FAIL), "%s (%s)", a->message,
+		    reason_name(a->reason));
+	else
+		once_say(4, once_mark(o, STEP_OK),
+		    "every server of %s: phones can connect (%zu addresses)",
+		    a->host, a->naddrs);
+	once_print_steps(o, &a->steps, 4);
+}
+
 /* Print one target's run. */
 static void
 once_print(struct once *o, const struct config_mailbox *m, struct run_result *r)
@@ -195,6 +214,7 @@ once_print(struct once *o, const struct config_mailbox *m, struct run_result *r)
 			    "URLs; phones use the first that answers (%s)",
 			    r->discovery->source);
 	}
+	once_print_addrs(o, r->discovery_addrs);
 	if (fr != NULL) {
 		once_say(2, once_mark(o, fr->ok ? STEP_OK : STEP_FAIL),
 		    "Lync Front End pool: %s", fr->ok ? fr->issuer : fr->error);

@@ -195,17 +195,18 @@ resultjson_url_trust(struct json *j, const struct urlcheck_result *u)
  * (docs/addresses.md).
  */
 static void
-resultjson_url_addresses(struct json *j, const struct urlcheck_result *u)
+resultjson_addresses(struct json *j, const struct urlcheck_addr *addrs,
+    size_t naddrs, size_t nresolved, size_t nfailed)
 {
 	const struct urlcheck_addr *a;
 	size_t i;
 
-	json_kv_int(j, "addresses_resolved", (long long)u->nresolved);
-	json_kv_int(j, "addresses_failed", (long long)u->nfailed);
+	json_kv_int(j, "addresses_resolved", (long long)nresolved);
+	json_kv_int(j, "addresses_failed", (long long)nfailed);
 	json_key(j, "addresses");
 	json_array_begin(j);
-	for (i = 0; i < u->naddrs; i++) {
-		a = &u->addrs[i];
+	for (i = 0; i < naddrs; i++) {
+		a = &addrs[i];
 		json_object_begin(j);
 		json_kv_string(j, "address", a->address);
 		json_kv_string(j, "family",
@@ -262,7 +263,7 @@ resultjson_url(struct json *j, const struct urlcheck_result *u)
 	json_kv_string(j, "auth_offered", u->auth_offered);
 	json_kv_string(j, "ews_code", u->ews_code);
 	resultjson_url_trust(j, u);
-	resultjson_url_addresses(j, u);
+	resultjson_addresses(j, u->addrs, u->naddrs, u->nresolved, u->nfailed);
 	resultjson_ms(j, "duration_ms", u->duration_us);
 	resultjson_timings(j, &u->timings);
 	json_key(j, "certificates");
@@ -271,6 +272,32 @@ resultjson_url(struct json *j, const struct urlcheck_result *u)
 		resultjson_cert(j, &v->certs[i], i);
 	json_array_end(j);
 	resultjson_steps(j, &u->steps);
+	json_object_end(j);
+}
+
+/*
+ * Member "autodiscover_addresses": the servers of the host whose answer
+ * gave phones the URLs (adaddrs), or null when they were not checked.
+ */
+static void
+resultjson_autodiscover_addresses(struct json *j,
+    const struct adaddrs_result *a)
+{
+	json_key(j, "autodiscover_addresses");
+	if (a == NULL) {
+		json_null(j);
+		return;
+	}
+	json_object_begin(j);
+	json_kv_string(j, "host", a->host);
+	json_kv_string(j, "reason", reason_name(a->reason));
+	if (reason_wininet(a->reason) != 0)
+		json_kv_int(j, "phone_error", reason_wininet(a->reason));
+	else
+		json_kv_null(j, "phone_error");
+	json_kv_string(j, "message", a->message);
+	json_kv_string(j, "remedy", a->remedy);
+	resultjson_addresses(j, a->addrs, a->naddrs, a->nresolved, a->nfailed);
 	json_object_end(j);
 }
 
@@ -363,6 +390,7 @@ resultjson_run(struct json *j, const struct run_result *r)
 	json_kv_string(j, "internal_ews_url", r->internal_ews_url);
 	json_kv_string(j, "external_ews_url", r->external_ews_url);
 	resultjson_autodiscover(j, r->discovery);
+	resultjson_autodiscover_addresses(j, r->discovery_addrs);
 	resultjson_frontend(j, r->frontend);
 	json_key(j, "urls");
 	json_array_begin(j);

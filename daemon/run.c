@@ -32,6 +32,11 @@ struct run_disc {
 	unsigned char *phone_ok;
 	char *internal;
 	char *external;
+	/*
+	 * The candidate whose answer gave phones the URLs (NULL: PCs only,
+	 * or seeded): its host's servers are checked on every run.
+	 */
+	char *source;
 	uint64_t at_ms;
 };
 
@@ -86,6 +91,7 @@ struct run {
 	int both; /* the internal URL is the external one too */
 	int fixed; /* the URLs are the configuration's, not discovered */
 	struct autodiscover *ad;
+	struct adaddrs *aa; /* the answering host's addresses */
 	/* Profiles whose phones the discovery judges too (run_others). */
 	const struct trustset *other_sets[AUTODISCOVER_MAX_OTHERS];
 	size_t other_pidx[AUTODISCOVER_MAX_OTHERS];
@@ -297,6 +303,7 @@ run_ctx_free(struct run_ctx *ctx)
 	for (i = 0; i < ctx->cfg->nmailboxes; i++) {
 		free(ctx->disc[i].internal);
 		free(ctx->disc[i].external);
+		free(ctx->disc[i].source);
 		free(ctx->disc[i].phone_ok);
 	}
 	free(ctx->disc);
@@ -316,6 +323,7 @@ run_result_free(struct run_result *r)
 	free(r->message);
 	free(r->remedy);
 	autodiscover_result_free(r->discovery);
+	adaddrs_result_free(r->discovery_addrs);
 	free(r->internal_ews_url);
 	free(r->external_ews_url);
 	free(r->prev_internal_ews_url);
@@ -352,6 +360,8 @@ run_free(struct run *pr)
 {
 	if (pr->ad != NULL)
 		autodiscover_cancel(pr->ad);
+	if (pr->aa != NULL)
+		adaddrs_cancel(pr->aa);
 	if (pr->ep != NULL)
 		urlcheck_cancel(pr->ep);
 	run_result_free(pr->res);
@@ -518,6 +528,46 @@ run_differ(const char *a, const char *b)
 	return strcmp(a, b) != 0;
 }
 
+/* The answering host's addresses are checked: go on with the URLs. */
+static void
+run_addrs_cb(struct adaddrs_result *ar, void *arg)
+{
+	struct run *pr = arg;
+
+	pr->aa = NULL;
+	pr->res->discovery_addrs = ar;
+	pr->phase = RUN_URLS;
+	run_next(pr);
+}
+
+/*
+ * Phones found the URLs at source: every server behind its name is
+ * checked with a handshake (docs/addresses.md) on every run that uses
+ * those URLs, before the URLs; without a source, the URLs at once.
+ */
+static void
+run_discovery_addrs(struct run *pr, const char *source)
+{
+	struct run_ctx *ctx = pr->ctx;
+	struct adaddrs_params ap;
+
+	if (source == NULL) {
+		pr->phase = RUN_URLS;
+		run_next(pr);
+		return;
+	}
+	memset(&ap, 0, sizeof ap);
+	ap.url = source;
+	ap.dns_servers = pr->servers;
+	ap.profile = pr->p;
+	ap.phone = ctx->phones[pr->pidx];
+	ap.system = ctx->system;
+	ap.timeout_ms = (long)ctx->cfg->timeout_ms;
+	ap.warn_days = ctx->cfg->cert_warn_days;
+	ap.max_addrs = ctx->cfg->max_addresses;
+	pr->aa = adaddrs_start(&ap, run_addrs_cb, pr);
+}
+
 /*
  * Discovery is done: cache its URLs (noting a change from the ones found
  * before), then go on; without URLs the verdict says why.
@@ -565,8 +615,14 @@ run_discovered_cb(struct autodiscover_result *ar, void *arg)
 	} else if (d->valid)
 		/* Keep probing the URLs phones still have cached. */
 		run_use_cached(pr);
-	pr->phase = RUN_URLS;
-	run_next(pr);
+	if (ar->found) {
+		free(d->source);
+		d->source = ar->phone_found && ar->source != NULL &&
+		        strncmp(ar->source, "https://", 8) == 0
+		    ? xstrdup(ar->source)
+		    : NULL;
+	}
+	run_discovery_addrs(pr, ar->found ? d->source : NULL);
 }
 
 /* Start a run of mailbox m under profile p. */
@@ -647,6 +703,8 @@ run_discover(struct run *pr)
 	} else if (d != NULL && d->valid && d->phone_ok[pr->pidx] &&
 	    loop_now_ms() - d->at_ms < run_disc_ttl(ctx, d)) {
 		run_use_cached(pr);
+		run_discovery_addrs(pr, d->source);
+		return;
 	} else {
 		memset(&ap, 0, sizeof ap);
 		ap.address = m->address;

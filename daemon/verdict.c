@@ -49,6 +49,43 @@ verdict_discovery(struct run_result *r)
 }
 
 /*
+ * Phones found the URLs, but some servers behind the answering
+ * Autodiscover host fail them (adaddrs): the phones that resolve the name
+ * to one of those fail discovery. A warning at least (docs/addresses.md);
+ * a worse verdict keeps its reason and gains the words.
+ */
+static void
+verdict_discovery_addrs(struct run_result *r)
+{
+	const struct adaddrs_result *a = r->discovery_addrs;
+	char *t;
+
+	if (a == NULL || !reason_failed(a->reason))
+		return;
+	if (r->verdict == STATE_OK) {
+		free(r->message);
+		free(r->remedy);
+		r->message = xstrdup(a->message);
+		r->remedy = a->remedy != NULL ? xstrdup(a->remedy) : NULL;
+		r->verdict = STATE_WARNING;
+		r->reason = a->reason;
+		r->role = NULL;
+		return;
+	}
+	xasprintf(&t, "%s Discovery too: %s",
+	    r->message != NULL ? r->message : "", a->message);
+	free(r->message);
+	r->message = t;
+	if (a->remedy != NULL) {
+		xasprintf(&t, "%s%s%s", r->remedy != NULL ? r->remedy : "",
+		    r->remedy != NULL ? "; then, for discovery: " : "",
+		    a->remedy);
+		free(r->remedy);
+		r->remedy = t;
+	}
+}
+
+/*
  * Set r's verdict, reason, role, message and remedy from its URL results
  * and its discovery (m names the mailbox in the words): no URL or no anchor is
  * unknown; every URL failing is critical; one failing, or findings, is a
@@ -124,4 +161,5 @@ verdict_run(struct run_result *r, const struct config_mailbox *m)
 		    m->address,
 		    m->password == NULL ? " (sign-in not tested)" : "");
 	verdict_discovery(r);
+	verdict_discovery_addrs(r);
 }

@@ -26,6 +26,8 @@ int addrset_v6_only(const struct addrset *);
 char *addrset_v6_note(const struct addrset *, char **);
 enum reason
 addrset_mixed(const struct addrset *, const char *, char **, char **);
+enum reason addrset_mixed_lead(const struct addrset *, const char *,
+    const char *, char **, char **);
 char *addrset_all_failed(const struct addrset *, const char *);
 
 #endif

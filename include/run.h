@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "adaddrs.h"
 #include "autodiscover.h"
 #include "config.h"
 #include "urlcheck.h"
@@ -29,6 +30,8 @@ struct run_result {
 	char *remedy;
 	struct frontend_result *frontend; /* when learned on this run */
 	struct autodiscover_result *discovery; /* when run on this run */
+	/* The answering Autodiscover host's addresses (adaddrs), or NULL. */
+	struct adaddrs_result *discovery_addrs;
 	char *internal_ews_url; /* probed: fixed or discovered */
 	char *external_ews_url;
 	int urls_changed; /* discovery gave other URLs */
