@@ -114,6 +114,39 @@ test_mixed_cert(void **unused)
 	free_all(a, 3);
 }
 
+/* The Autodiscover host's words: the lead replaces the EWS opening. */
+static void
+test_mixed_lead(void **unused)
+{
+	struct addrcheck_result *a[3] = {
+	    result("10.0.0.11", REASON_OK, NULL, NULL, 0),
+	    result("10.0.0.12", REASON_OK, NULL, NULL, 0),
+	    result("10.0.0.13", REASON_CERT_UNTRUSTED_PHONE, "w", "reissue it",
+	        0),
+	};
+	struct addrset s = set_of(a, 3);
+	char *msg, *fix;
+
+	assert_int_equal(addrset_mixed_lead(&s,
+	                     "phones cannot discover EWS at " URL,
+	                     "CN=Other CA", &msg, &fix),
+	    REASON_CERT_UNTRUSTED_PHONE_SOME);
+	assert_ptr_equal(strstr(msg,
+	                     "phones cannot discover EWS at " URL
+	                     " through every server: 1 of 3 addresses of " HOST
+	                     " (10.0.0.13) serves a certificate issued by "
+	                     "'CN=Other CA'"),
+	    msg);
+	assert_null(strstr(msg, "use EWS"));
+	assert_non_null(strstr(msg, "errorCode=12045"));
+	assert_string_equal(fix,
+	    "fix the server behind " HOST " at 10.0.0.13 (10.0.0.11, "
+	    "10.0.0.12 are fine): reissue it");
+	free(msg);
+	free(fix);
+	free_all(a, 3);
+}
+
 /* Two nodes of three time out: plural, the code of the first bad one. */
 static void
 test_mixed_other(void **unused)
@@ -276,6 +309,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_join),
 	    cmocka_unit_test(test_mixed_cert),
+	    cmocka_unit_test(test_mixed_lead),
 	    cmocka_unit_test(test_mixed_other),
 	    cmocka_unit_test(test_v6_only),
 	    cmocka_unit_test(test_all_failed),
