@@ -48,6 +48,7 @@ adaddrs_result_free(struct adaddrs_result *r)
 
 	if (r == NULL)
 		return;
+	free(r->url);
 	free(r->host);
 	free(r->message);
 	free(r->remedy);
@@ -315,6 +316,7 @@ adaddrs_start(const struct adaddrs_params *p, adaddrs_done_cb done, void *arg)
 	task_init(&aa->task, adaddrs_deliver, adaddrs_discard, aa);
 	aa->res = xcalloc(1, sizeof *aa->res);
 	aa->res->reason = REASON_OK;
+	aa->res->url = xstrdup(p->url);
 	step_list_init(&aa->res->steps);
 	xasprintf(&aa->lead, "phones cannot discover EWS at %s", p->url);
 	if (http_url_split(p->url, &aa->u) != NULL || aa->u.host == NULL) {

@@ -65,6 +65,48 @@ alert_failing(const struct run_result *r)
 }
 
 /*
+ * The servers of the Autodiscover host decided the verdict (adaddrs), not
+ * a URL: the entry's evidence is theirs. NULL otherwise.
+ */
+static const struct adaddrs_result *
+alert_daddrs(const struct run_result *r)
+{
+	const struct adaddrs_result *a = r->discovery_addrs;
+	int i;
+
+	if (a == NULL || !reason_failed(a->reason) || r->reason != a->reason)
+		return NULL;
+	for (i = 0; i < 2; i++)
+		if (r->urls[i] != NULL && r->urls[i]->reason == r->reason)
+			return NULL;
+	return a;
+}
+
+/*
+ * The bad addresses of the Autodiscover host, comma-separated (*issuer:
+ * the first one's leaf issuer, or NULL). Caller frees.
+ */
+static char *
+alert_daddrs_failing(const struct adaddrs_result *a, const char **issuer)
+{
+	char *out = NULL, *t;
+	size_t i;
+
+	*issuer = NULL;
+	for (i = 0; i < a->naddrs; i++) {
+		if (!reason_failed(a->addrs[i].reason))
+			continue;
+		if (*issuer == NULL)
+			*issuer = a->addrs[i].cert_issuer;
+		xasprintf(&t, "%s%s%s", out != NULL ? out : "",
+		    out != NULL ? "," : "", a->addrs[i].address);
+		free(out);
+		out = t;
+	}
+	return out;
+}
+
+/*
  * Journal one hard state change of a target; prev names the state before
  * (state_hard_name: "pending" for a target that never had one). With
  * t->prev_failing the state is the same and the set of failing
@@ -78,7 +120,9 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 	/* Phones stopped during discovery: the evidence is that host's. */
 	int disc = d != NULL && d->found && !d->phone_found &&
 	    r->reason == d->phone_reason;
-	const struct urlcheck_result *u = disc ? NULL : alert_url(r);
+	const struct adaddrs_result *aa = disc ? NULL : alert_daddrs(r);
+	const struct urlcheck_result *u =
+	    disc || aa != NULL ? NULL : alert_url(r);
 	const struct chain_verdict *v = disc ? d->phone_verdict
 	    : u != NULL                      ? u->verdict
 	                                     : NULL;
@@ -86,7 +130,7 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 	    v != NULL && v->ncerts > 0 ? &v->certs[0] : NULL;
 	char phone[32] = "", http[16] = "", fails[16], oks[16], dur[32];
 	char notafter[32] = "", *expected = NULL, *failing = NULL;
-	const char *msgid;
+	const char *msgid, *issuer = c != NULL ? c->issuer : NULL;
 	int pri;
 
 	switch (ev) {
@@ -117,6 +161,8 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 		alert_time(c->not_after, notafter);
 	if (u != NULL)
 		failing = urlcheck_result_failing(u);
+	else if (aa != NULL)
+		failing = alert_daddrs_failing(aa, &issuer);
 	if (t->frontend_issuer != NULL)
 		xasprintf(&expected, "%s (issuer of the Lync pool certificate)",
 		    t->frontend_issuer);
@@ -129,17 +175,18 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 	    {"REASON", reason_name(r->reason)},
 	    {"PHONE_ERROR", phone[0] != '\0' ? phone : NULL},
 	    {"ROLE",
-	        disc            ? "autodiscover"
-	            : u != NULL ? u->role
-	                        : NULL},
+	        disc || aa != NULL ? "autodiscover"
+	            : u != NULL    ? u->role
+	                           : NULL},
 	    {"URL",
-	        disc            ? d->phone_url
-	            : u != NULL ? u->url
-	                        : NULL},
+	        disc             ? d->phone_url
+	            : aa != NULL ? aa->url
+	            : u != NULL  ? u->url
+	                         : NULL},
 	    {"HTTP_STATUS", http[0] != '\0' ? http : NULL},
 	    {"TLS_VERSION", u != NULL ? u->tls_version : NULL},
 	    {"CERT_SUBJECT", c != NULL ? c->subject : NULL},
-	    {"CERT_ISSUER", c != NULL ? c->issuer : NULL},
+	    {"CERT_ISSUER", issuer},
 	    {"CERT_FINGERPRINT", c != NULL ? c->sha256 : NULL},
 	    {"CERT_NOT_AFTER", notafter[0] != '\0' ? notafter : NULL},
 	    {"EXPECTED_ANCHORS", expected},

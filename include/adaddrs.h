@@ -36,6 +36,7 @@ struct adaddrs_params {
 };
 
 struct adaddrs_result {
+	char *url; /* the candidate checked */
 	char *host;
 	/* ok, or why phones fail at some (or every) address of the host. */
 	enum reason reason;

@@ -163,6 +163,11 @@ def inside_daemon(ewsprobed):
               e["EWSPROBED_PHONE_ERROR"].startswith("12045") and
               f"at {BAD}" in e["EWSPROBED_REMEDY"] and
               f"1 of 3 addresses of {HOST}" in e["MESSAGE"], f"entry {e}")
+        # The evidence is the Autodiscover host's, not the good EWS's.
+        check(e["EWSPROBED_ROLE"] == "autodiscover" and
+              e["EWSPROBED_URL"].startswith(f"https://{HOST}/") and
+              e["EWSPROBED_ADDRESSES_FAILED"] == BAD and
+              e["EWSPROBED_CERT_ISSUER"] == CAS_CA, f"evidence {e}")
         d.send_signal(signal.SIGTERM)
         check(d.wait(timeout=30) == 0, "exit status")
     finally:
