@@ -100,10 +100,12 @@ config_profile_new(const char *name, int line)
 	p->tls_max = CONFIG_TLS_1_3;
 	p->system_store = 1;
 	p->frontend_interval_ms = 3600 * 1000;
+	hello_spec_phone(&p->hello);
 	if (strcmp(name, CONFIG_PROFILE_PHONE) == 0) {
 		/* Lync Phone Edition speaks TLS 1.0 only. */
 		p->builtin = 1;
 		p->tls_max = CONFIG_TLS_1_0;
+		p->hello_enabled = 1;
 	}
 	return p;
 }
@@ -223,6 +225,9 @@ config_daemon_key(struct config_parse *cp, const char *key, const char *v)
 	return 1;
 }
 
+static int
+config_profile_hello_key(struct config_parse *, const char *, const char *);
+
 /* A key of [profile NAME]; return 0 if the key is unknown. */
 static int
 config_profile_key(struct config_parse *cp, const char *key, const char *v)
@@ -260,8 +265,59 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 	else if (strcmp(key, "frontend_interval") == 0)
 		cfgvalue_duration(cp->rd, key, v, 1000, CONFIG_MAX_DURATION_MS,
 		    &p->frontend_interval_ms);
+	else if (strncmp(key, "hello", 5) == 0)
+		return config_profile_hello_key(cp, key, v);
 	else
 		return 0;
+	return 1;
+}
+
+/*
+ * A hello key of [profile NAME]: the phone's ClientHello
+ * (docs/tls-hello.md has the formats). Setting any of them turns the
+ * phone's own handshake on; "hello = no" turns it off. Return 0 if the key
+ * is unknown.
+ */
+static int
+config_profile_hello_key(struct config_parse *cp, const char *key,
+    const char *v)
+{
+	struct config_profile *p = cp->profile;
+	char *err = NULL;
+	uint16_t ver;
+
+	if (strcmp(key, "hello") == 0) {
+		cfgvalue_bool(cp->rd, key, v, &p->hello_enabled);
+		return 1;
+	}
+	if (strcmp(key, "hello_version") == 0) {
+		if (hello_spec_parse_version(v, &ver) != 0)
+			cfgread_error(cp->rd, cfgread_line(cp->rd), key,
+			    "invalid version '%s' (use ssl3, 1.0, 1.1 or 1.2)",
+			    v);
+		else
+			p->hello.record_version = p->hello.client_version = ver;
+	} else if (strcmp(key, "hello_suites") == 0) {
+		if (hello_spec_parse_suites(&p->hello, v, &err) != 0)
+			cfgread_error(cp->rd, cfgread_line(cp->rd), key, "%s",
+			    err);
+	} else if (strcmp(key, "hello_extensions") == 0) {
+		if (hello_spec_parse_extensions(&p->hello, v, &err) != 0)
+			cfgread_error(cp->rd, cfgread_line(cp->rd), key, "%s",
+			    err);
+	} else if (strcmp(key, "hello_uncertain_only") == 0) {
+		if (strcmp(v, "info") == 0)
+			p->hello_uncertain_warn = 0;
+		else if (strcmp(v, "warning") == 0)
+			p->hello_uncertain_warn = 1;
+		else
+			cfgread_error(cp->rd, cfgread_line(cp->rd), key,
+			    "invalid value '%s' (use info or warning)", v);
+		return 1;
+	} else
+		return 0;
+	free(err);
+	p->hello_enabled = 1;
 	return 1;
 }
 

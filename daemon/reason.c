@@ -27,6 +27,11 @@ static const struct {
         "ERROR_INTERNET_SECURITY_CHANNEL_ERROR"},
     [REASON_TLS_VERSION_UNSUPPORTED] = {"tls_version_unsupported", 12157,
         "ERROR_INTERNET_SECURITY_CHANNEL_ERROR"},
+    /* The phone's own hello (phonelook.c, docs/phone-tls-client.md). */
+    [REASON_TLS_NO_COMMON_SUITE] = {"tls_no_common_suite", 12157,
+        "ERROR_INTERNET_SECURITY_CHANNEL_ERROR"},
+    [REASON_TLS_RESET] = {"tls_reset", 12031,
+        "ERROR_INTERNET_CONNECTION_RESET"},
     [REASON_CERT_UNTRUSTED_PHONE] = {"cert_untrusted_phone", 12045,
         "ERROR_INTERNET_INVALID_CA"},
     [REASON_CERT_UNTRUSTED] = {"cert_untrusted", 12045,
@@ -83,6 +88,7 @@ static const struct {
     [REASON_CERT_EXPIRING] = {"cert_expiring", 0, NULL},
     [REASON_SIGNIN_NOT_ALLOWED] = {"signin_not_allowed", 0, NULL},
     [REASON_AAAA_UNREACHABLE] = {"aaaa_unreachable", 0, NULL},
+    [REASON_TLS_SUITE_RISK] = {"tls_suite_risk", 0, NULL},
 };
 
 /* Whether r is a known reason. */
@@ -104,7 +110,8 @@ int
 reason_warning(enum reason r)
 {
 	return r == REASON_CERT_PHONE_RISK || r == REASON_CERT_EXPIRING ||
-	    r == REASON_SIGNIN_NOT_ALLOWED || r == REASON_AAAA_UNREACHABLE;
+	    r == REASON_SIGNIN_NOT_ALLOWED || r == REASON_AAAA_UNREACHABLE ||
+	    r == REASON_TLS_SUITE_RISK;
 }
 
 /* Whether r is a failure: neither ok nor a warning. */

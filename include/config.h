@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hello.h"
 #include "strlist.h"
 
 /* TLS protocol versions as written in the file: 1.0 -> 10 ... 1.3 -> 13. */
@@ -50,6 +51,16 @@ struct config_profile {
 	int tls_max; /* CONFIG_TLS_* (the ceiling) */
 	int system_store; /* also evaluate the OS store */
 	uint64_t frontend_interval_ms; /* FE issuer re-learning period */
+	/*
+	 * The phone's own handshake (phonelook.c): the ClientHello phones
+	 * send (hello_*), whether it is made at all (on by default for the
+	 * built-in profile, or once any hello_* key is set), and whether a
+	 * server that accepts only the suites flagged uncertain is a
+	 * warning (hello_uncertain_only = warning) or informational.
+	 */
+	int hello_enabled;
+	struct hello_spec hello;
+	int hello_uncertain_warn;
 	int line; /* where the section starts */
 };
 

@@ -14,6 +14,8 @@ enum reason {
 	REASON_TIMEOUT,
 	REASON_TLS_HANDSHAKE_FAILED,
 	REASON_TLS_VERSION_UNSUPPORTED,
+	REASON_TLS_NO_COMMON_SUITE, /* the phone's hello: no suite in common */
+	REASON_TLS_RESET, /* the phone's hello: reset, no answer */
 	REASON_CERT_UNTRUSTED_PHONE,
 	REASON_CERT_UNTRUSTED,
 	REASON_CERT_EXPIRED,
@@ -50,6 +52,7 @@ enum reason {
 	REASON_CERT_EXPIRING,
 	REASON_SIGNIN_NOT_ALLOWED,
 	REASON_AAAA_UNREACHABLE, /* AAAA unreachable, IPv4 works */
+	REASON_TLS_SUITE_RISK, /* only suites uncertain for phones accepted */
 };
 
 const char *reason_name(enum reason);

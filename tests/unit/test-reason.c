@@ -42,6 +42,8 @@ static const struct {
     {REASON_TIMEOUT, 12002},
     {REASON_TLS_HANDSHAKE_FAILED, 12157}, /* TLS handshake failure */
     {REASON_TLS_VERSION_UNSUPPORTED, 12157},
+    {REASON_TLS_NO_COMMON_SUITE, 12157}, /* no suite in common */
+    {REASON_TLS_RESET, 12031}, /* connection reset */
     {REASON_CERT_UNTRUSTED_PHONE, 12045}, /* the incident */
     {REASON_CERT_UNTRUSTED_PHONE_SOME, 12045}, /* ... at some addresses */
     {REASON_CERT_UNTRUSTED, 12045},
