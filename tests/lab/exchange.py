@@ -12,6 +12,7 @@ object per request (never a credential) and one per TLS handshake.
 The answers' XML lives in answers.py, NTLM in ntlm.py.
 """
 import base64
+import io
 import json
 import re
 import socket
@@ -24,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import answers
 import ntlm
+import phonetls
 
 TLS_VERSIONS = {
     "1.0": ssl.TLSVersion.TLSv1,
@@ -87,6 +89,7 @@ class Lab:
         # (address, port) -> ("http", server) or ("hole", sockets)
         self.listeners = {}
         self.state = (None, {})   # (scenario, {(address, port): VHost})
+        self.legacy = phonetls.Legacy()
 
     def log(self, path, record):
         """Append one JSON record to a log."""
@@ -108,6 +111,7 @@ class Lab:
                                                 self._tls(host))
                 if host.get("http", False):
                     vhosts[(addr, 80)] = VHost(name, host, 80, None)
+        self.legacy.start(scenario, self.pki)
         self.state = (scenario, vhosts)
         want = {k: "http" for k in vhosts}
         want.update({k: "hole" for k in holes})
@@ -119,18 +123,24 @@ class Lab:
                 self.listeners[key] = (kind, self._listen(key) if
                                        kind == "http" else _blackhole(key))
 
-    def _tls(self, host):
-        """A server TLS context for host's certificate and versions."""
-        files = self.pki.leaf(host["cert"])
+    def _tls(self, host, cert=None):
+        """A server TLS context for host's certificate (or cert), versions
+        and ciphers; with nosni = {cert}, clients without SNI get that."""
+        files = self.pki.leaf(cert or host["cert"])
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         # Old clients (TLS 1.0, SHA-1, RSA-1024) must be servable.
-        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        ctx.set_ciphers(host.get("ciphers", "DEFAULT:@SECLEVEL=0"))
         lo, hi = host.get("tls", ["1.0", "1.3"])
         ctx.minimum_version = TLS_VERSIONS[lo]
         ctx.maximum_version = TLS_VERSIONS[hi]
         ctx.options |= ssl.OP_NO_TICKET
         ctx.load_cert_chain(files["chain"], files["key"])
-        ctx.sni_callback = _remember_sni
+        if cert is None and isinstance(host.get("nosni"), dict):
+            default = self._tls(host, host["nosni"])
+            ctx.sni_callback = lambda s, name, c: _default_binding(
+                s, name, default)
+        else:
+            ctx.sni_callback = _remember_sni
         return ctx
 
     def _listen(self, key):
@@ -153,14 +163,22 @@ class Lab:
                 s.close()
 
     def stop(self):
-        """Stop every listener."""
+        """Stop every listener and gnutls-serv."""
         for key in list(self.listeners):
             self._close(self.listeners.pop(key))
+        self.legacy.stop()
 
 
 def _remember_sni(sslsock, name, ctx):
     """sni_callback: keep the client's server name on its socket."""
     sslsock.lab_sni = name
+
+
+def _default_binding(sslsock, name, default):
+    """sni_callback: a client without SNI gets the default binding."""
+    sslsock.lab_sni = name
+    if name is None:
+        sslsock.context = default
 
 
 def _blackhole(key):
@@ -204,6 +222,15 @@ class ExchangeHandler(BaseHTTPRequestHandler):
             record = {"time": time.time(), "scenario": self.scenario["name"],
                       "server": self.vhost.name,
                       "address": self.server.key[0], "port": 443}
+            action, hello = phonetls.before_tls(self.vhost, self.request,
+                                                self.lab.legacy)
+            if action != "tls":
+                self.failed = True
+                record.update(ok=False, error=action, sni=hello["sni"])
+                self.lab.log(self.lab.tls_log, record)
+                # The connection is closed or relayed: nothing to read.
+                self.rfile, self.wfile = io.BytesIO(), io.BytesIO()
+                return
             try:
                 self.request = self.vhost.ctx.wrap_socket(self.request,
                                                           server_side=True)

@@ -84,6 +84,11 @@ def load_scenario(name):
                     host.get("connect") != "blackhole":
                 raise LabError(f"scenario {name}: host {hname} has no cert")
         host = conf
+        nosni = host.get("nosni")
+        if nosni is not None and nosni != "reset" and \
+                not (isinstance(nosni, dict) and "issuer" in nosni):
+            raise LabError(f"scenario {name}: host {hname}: nosni is "
+                           "\"reset\" or a certificate")
         for table in ("paths", "http_paths"):
             for p, ep in host.get(table, {}).items():
                 if not hasattr(exchange.ExchangeHandler,
