@@ -631,6 +631,77 @@ test_allow_basic_removed(void **state)
 	free(text);
 }
 
+/*
+ * The phone's ClientHello (issue 18): the built-in profile makes the
+ * documented one; hello_* keys change it, turn it on for other profiles,
+ * and report a bad value at its line.
+ */
+static void
+test_hello_keys(void **state)
+{
+	const struct config_profile *p;
+	struct config *cfg;
+	char *text, *errors;
+
+	(void)state;
+	assert_true(asprintf(&text,
+	                "[profile other]\n"
+	                "frontend = lyncpool.contoso.com\n"
+	                "hello_version = 1.2\n"
+	                "hello_suites = DES-CBC3-SHA, ?0x002f\n"
+	                "hello_extensions = server_name, renegotiation_info\n"
+	                "hello_uncertain_only = warning\n"
+	                "[profile plain]\n"
+	                "frontend = lyncpool.contoso.com\n" MAILBOX_HEAD
+	                "credential = %s\n",
+	                cred) > 0);
+	cfg = load_ok(text);
+	p = config_profile_find(cfg, CONFIG_PROFILE_PHONE);
+	assert_true(p->hello_enabled);
+	assert_false(p->hello_uncertain_warn);
+	assert_int_equal(p->hello.client_version, HELLO_TLS1_0);
+	assert_int_equal(p->hello.nsuites, 5);
+	assert_int_equal(p->hello.suites[2], 0x000a);
+	assert_int_equal(p->hello.suite_flags[3], HELLO_SUITE_UNCERTAIN);
+	assert_int_equal(p->hello.nextensions, 0);
+	p = config_profile_find(cfg, "other");
+	assert_true(p->hello_enabled);
+	assert_true(p->hello_uncertain_warn);
+	assert_int_equal(p->hello.client_version, HELLO_TLS1_2);
+	assert_int_equal(p->hello.record_version, HELLO_TLS1_2);
+	assert_int_equal(p->hello.nsuites, 2);
+	assert_int_equal(p->hello.suites[0], 0x000a);
+	assert_int_equal(p->hello.suite_flags[0], 0);
+	assert_int_equal(p->hello.suite_flags[1], HELLO_SUITE_UNCERTAIN);
+	assert_int_equal(p->hello.nextensions, 2);
+	assert_int_equal(p->hello.extensions[0], HELLO_EXT_SERVER_NAME);
+	assert_false(config_profile_find(cfg, "plain")->hello_enabled);
+	config_unref(cfg);
+	free(text);
+
+	assert_true(asprintf(&text,
+	                "[profile lync-phone-edition]\n"
+	                "frontend = lyncpool.contoso.com\n"
+	                "hello_version = 2.0\n"
+	                "hello_suites = AES128-SHA, NOPE-SHA\n"
+	                "hello_extensions = server_name, server_name\n"
+	                "hello_uncertain_only = maybe\n"
+	                "hello = sometimes\n"
+	                "[mailbox lab]\n"
+	                "address = lab@contoso.com\n"
+	                "account = CONTOSO\\lab\n"
+	                "credential = %s\n",
+	                cred) > 0);
+	errors = load_errors(text, NULL);
+	assert_error(errors, 3, "hello_version: invalid version '2.0'");
+	assert_error(errors, 4, "unknown cipher suite \"NOPE-SHA\"");
+	assert_error(errors, 5, "extension \"server_name\" listed twice");
+	assert_error(errors, 6, "invalid value 'maybe' (use info or warning)");
+	assert_error(errors, 7, "[profile lync-phone-edition] hello:");
+	free(errors);
+	free(text);
+}
+
 /* Missing required keys are named at the section's line. */
 static void
 test_missing_required(void **state)
@@ -1666,6 +1737,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_many_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_not_regular, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hello_keys, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_escaped_messages, setup,
 	        teardown),
 	};

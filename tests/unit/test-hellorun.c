@@ -37,6 +37,7 @@
 #include "loop.h"
 #include "helpers/hello-pki.h"
 #include "helpers/run-loop.h"
+#include "helpers/tls-servers.h"
 
 #define GNUTLS_OLD "NORMAL:+3DES-CBC:+ARCFOUR-128:+VERS-TLS1.0:+RSA"
 #define GNUTLS_3DES_ONLY \
@@ -111,137 +112,6 @@ teardown(void **state)
 	return 0;
 }
 
-/* A free loopback port (bound then released for the server to take). */
-static int
-free_port(void)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	socklen_t len = sizeof sin;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-/* 127.0.0.1:port */
-static struct sockaddr_in
-loopback(int port)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)port);
-	return sin;
-}
-
-/* Is something accepting on port? */
-static int
-listening(int port)
-{
-	struct sockaddr_in sin = loopback(port);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-	ok = connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0;
-	close(fd);
-	return ok;
-}
-
-/* Start argv (a server on port) and wait (10 s at most) until it listens. */
-static pid_t
-spawn(char *const argv[], int port)
-{
-	pid_t pid;
-	int i, devnull;
-
-	if ((pid = fork()) == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		devnull = open("/dev/null", O_RDWR);
-		dup2(devnull, 0);
-		dup2(devnull, 1);
-		dup2(devnull, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	assert_true(pid > 0);
-	for (i = 0; i < 500 && !listening(port); i++)
-		usleep(20000);
-	if (!listening(port))
-		fail_msg("%s did not start listening on port %d", argv[0],
-		    port);
-	return pid;
-}
-
-/* Stop a server. */
-static void
-reap(pid_t pid)
-{
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-}
-
-/* gnutls-serv with priority, serving chain.pem. */
-static pid_t
-gnutls(int port, const char *priority)
-{
-	char sport[16], prio[256], cert[512], key[512];
-	char *argv[] = {"gnutls-serv", "-q", "-a", "--port", sport,
-	    "--x509certfile", cert, "--x509keyfile", key, prio, NULL};
-
-	snprintf(sport, sizeof sport, "%d", port);
-	snprintf(prio, sizeof prio, "--priority=%s", priority);
-	snprintf(cert, sizeof cert, "%s/chain.pem", dir);
-	snprintf(key, sizeof key, "%s/key.pem", dir);
-	return spawn(argv, port);
-}
-
-/*
- * openssl s_server with ciphers, TLS 1.0 allowed; with sni set, the
- * default certificate is default.pem and a client naming sni gets
- * chain.pem.
- */
-static pid_t
-s_server(int port, const char *ciphers, const char *sni)
-{
-	char acc[32], cert[512], key[512], cert2[512];
-	char *argv[24];
-	int n = 0;
-
-	snprintf(acc, sizeof acc, "127.0.0.1:%d", port);
-	snprintf(cert, sizeof cert, "%s/%s", dir,
-	    sni != NULL ? "default.pem" : "chain.pem");
-	snprintf(key, sizeof key, "%s/key.pem", dir);
-	snprintf(cert2, sizeof cert2, "%s/chain.pem", dir);
-	argv[n++] = "openssl";
-	argv[n++] = "s_server";
-	argv[n++] = "-quiet";
-	argv[n++] = "-accept";
-	argv[n++] = acc;
-	argv[n++] = "-cert";
-	argv[n++] = cert;
-	argv[n++] = "-cert_chain";
-	argv[n++] = cert;
-	argv[n++] = "-key";
-	argv[n++] = key;
-	argv[n++] = "-cipher";
-	argv[n++] = (char *)ciphers;
-	argv[n++] = "-min_protocol";
-	argv[n++] = "TLSv1";
-	if (sni != NULL) {
-		argv[n++] = "-servername";
-		argv[n++] = (char *)sni;
-		argv[n++] = "-cert2";
-		argv[n++] = cert2;
-		argv[n++] = "-key2";
-		argv[n++] = key;
-	}
-	argv[n] = NULL;
-	return spawn(argv, port);
-}
-
 /* The exchange's callback: copy the outcome, free it, stop the loop. */
 static void
 done_cb(struct hellorun *hr, void *arg)
@@ -266,7 +136,7 @@ static void
 exchange(int port, const struct hello_spec *spec, const char *host,
     uint64_t timeout_ms, struct outcome *o)
 {
-	struct sockaddr_in sin = loopback(port);
+	struct sockaddr_in sin = tls_loopback(port);
 	struct hellorun *hr;
 	char *err = NULL;
 
@@ -291,8 +161,8 @@ test_gnutls_3des(void **state)
 {
 	struct hello_spec spec;
 	struct outcome o;
-	int port = free_port();
-	pid_t pid = gnutls(port, GNUTLS_3DES_ONLY);
+	int port = tls_free_port();
+	pid_t pid = tls_gnutls(dir, port, GNUTLS_3DES_ONLY);
 
 	hello_spec_phone(&spec);
 	exchange(port, &spec, "ews.hello.test", 10000, &o);
@@ -311,7 +181,7 @@ test_gnutls_3des(void **state)
 	assert_true(o.t.first_byte_us >= o.t.connect_us);
 	assert_true(o.t.total_us >= o.t.first_byte_us);
 	outcome_free(&o);
-	reap(pid);
+	tls_reap(pid);
 }
 
 /*
@@ -323,8 +193,8 @@ test_gnutls_old_suites(void **state)
 {
 	struct hello_spec spec, core;
 	struct outcome o;
-	int port = free_port();
-	pid_t pid = gnutls(port, GNUTLS_OLD);
+	int port = tls_free_port();
+	pid_t pid = tls_gnutls(dir, port, GNUTLS_OLD);
 
 	hello_spec_phone(&spec);
 	hello_spec_core(&spec, &core);
@@ -338,7 +208,7 @@ test_gnutls_old_suites(void **state)
 	assert_int_equal(o.reply.status, HELLO_DONE);
 	assert_true(hello_spec_offers_suite(&spec, o.reply.suite));
 	outcome_free(&o);
-	reap(pid);
+	tls_reap(pid);
 }
 
 /* An AES-only server: the phone hello gets AES (uncertain), core fails. */
@@ -347,8 +217,8 @@ test_openssl_aes_only(void **state)
 {
 	struct hello_spec spec, core;
 	struct outcome o;
-	int port = free_port();
-	pid_t pid = s_server(port, "AES128-SHA:@SECLEVEL=0", NULL);
+	int port = tls_free_port();
+	pid_t pid = tls_s_server(dir, port, "AES128-SHA:@SECLEVEL=0", NULL);
 
 	hello_spec_phone(&spec);
 	exchange(port, &spec, NULL, 10000, &o);
@@ -364,7 +234,7 @@ test_openssl_aes_only(void **state)
 	assert_int_equal(o.reply.status, HELLO_ALERT);
 	assert_int_equal(o.reply.alert_description, 40);
 	outcome_free(&o);
-	reap(pid);
+	tls_reap(pid);
 }
 
 /* An ECDHE-only server refuses the phone: handshake_failure. */
@@ -373,8 +243,9 @@ test_openssl_ecdhe_only(void **state)
 {
 	struct hello_spec spec;
 	struct outcome o;
-	int port = free_port();
-	pid_t pid = s_server(port, "ECDHE-RSA-AES128-SHA:@SECLEVEL=0", NULL);
+	int port = tls_free_port();
+	pid_t pid =
+	    tls_s_server(dir, port, "ECDHE-RSA-AES128-SHA:@SECLEVEL=0", NULL);
 
 	hello_spec_phone(&spec);
 	exchange(port, &spec, NULL, 10000, &o);
@@ -384,7 +255,7 @@ test_openssl_ecdhe_only(void **state)
 	assert_string_equal(hello_alert_name(o.reply.alert_description),
 	    "handshake_failure");
 	outcome_free(&o);
-	reap(pid);
+	tls_reap(pid);
 }
 
 /* Certificate chosen by SNI: without SNI the phone gets the default. */
@@ -394,8 +265,9 @@ test_openssl_sni_default(void **state)
 	struct hello_spec spec, sni;
 	struct outcome o;
 	char *err = NULL;
-	int port = free_port();
-	pid_t pid = s_server(port, "AES128-SHA:@SECLEVEL=0", "ews.hello.test");
+	int port = tls_free_port();
+	pid_t pid =
+	    tls_s_server(dir, port, "AES128-SHA:@SECLEVEL=0", "ews.hello.test");
 
 	hello_spec_phone(&spec);
 	exchange(port, &spec, "ews.hello.test", 10000, &o);
@@ -418,7 +290,7 @@ test_openssl_sni_default(void **state)
 	assert_int_equal(o.reply.status, HELLO_DONE);
 	assert_int_equal(X509_cmp(sk_X509_value(o.reply.chain, 0), other), 0);
 	outcome_free(&o);
-	reap(pid);
+	tls_reap(pid);
 }
 
 /* How an in-process listener treats a connection. */
@@ -470,7 +342,7 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 static void
 listener_start(struct listener *l, enum behaviour how, int accepting)
 {
-	struct sockaddr_in sin = loopback(0);
+	struct sockaddr_in sin = tls_loopback(0);
 	socklen_t len = sizeof sin;
 
 	memset(l, 0, sizeof *l);
@@ -559,7 +431,7 @@ test_refused(void **state)
 	struct outcome o;
 
 	hello_spec_phone(&spec);
-	exchange(free_port(), &spec, NULL, 10000, &o);
+	exchange(tls_free_port(), &spec, NULL, 10000, &o);
 	assert_int_equal(o.end, HELLORUN_CONNECT_FAILED);
 	assert_int_equal(o.err, ECONNREFUSED);
 	assert_int_equal(o.t.connect_us, -1);
@@ -570,7 +442,7 @@ static void
 test_bad_host(void **state)
 {
 	struct hello_spec spec;
-	struct sockaddr_in sin = loopback(9);
+	struct sockaddr_in sin = tls_loopback(9);
 	char host[300], *err = NULL;
 
 	hello_spec_phone(&spec);
