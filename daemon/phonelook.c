@@ -172,12 +172,17 @@ phonelook_core(struct phonelook *pl)
 {
 	struct phonelook_result *r = pl->res;
 	const struct hello_reply *rep = hellorun_reply(pl->hr);
+	enum hellorun_end end = hellorun_end(pl->hr);
 
 	if (rep->have_server_hello) {
 		r->core_accepted = 1;
 		r->core_suite = rep->suite;
 		return;
 	}
+	/* No answer at all says nothing about the suites. */
+	if (end == HELLORUN_CONNECT_FAILED || end == HELLORUN_TIMEOUT ||
+	    end == HELLORUN_IO_ERROR)
+		return;
 	r->core_accepted = 0;
 	r->uncertain_only = 1;
 	if (r->reason == REASON_OK && pl->p.profile->hello_uncertain_warn)

@@ -62,8 +62,10 @@ struct phonelook_result {
 	char *error; /* a malformed answer, a socket error: why, or NULL */
 	/* The chosen suite is uncertain for phones (AES)... */
 	int suite_uncertain;
-	/* ... and the core-only hello: 1 accepted (core_suite), 0 refused,
-	 * -1 not asked. */
+	/*
+	 * ... and the core-only hello: 1 accepted (core_suite), 0 refused,
+	 * -1 not asked or not answered (connect failure, time-out).
+	 */
 	int core_accepted;
 	uint16_t core_suite;
 	int uncertain_only; /* only uncertain suites accepted */
