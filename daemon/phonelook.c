@@ -18,6 +18,7 @@
 #include "log.h"
 #include "loop.h"
 #include "phonelook.h"
+#include "task.h"
 #include "xmalloc.h"
 
 /* TLS alert descriptions (RFC 5246 §7.2) that mean "no suite in common". */
@@ -37,8 +38,7 @@ struct phonelook {
 	phonelook_cb done;
 	void *arg;
 	uint64_t started_us;
-	int deferred; /* a start failure is queued */
-	int cancelled;
+	struct task task; /* running, finishing, cancelled (task.h) */
 };
 
 static void phonelook_hello_cb(struct hellorun *, void *);
@@ -53,28 +53,31 @@ phonelook_free(struct phonelook *pl)
 	free(pl);
 }
 
-/* Hand the result over, then free the exchange (the last action). */
+/* The result is ready: deliver it on the next loop turn (task.h). */
 static void
 phonelook_finish(struct phonelook *pl)
 {
+	pl->res->duration_us = (int64_t)(loop_now_usec() - pl->started_us);
+	task_finish(&pl->task);
+}
+
+/* The queued delivery: hand the result over, then free the exchange. */
+static void
+phonelook_deliver(void *arg)
+{
+	struct phonelook *pl = arg;
 	struct phonelook_result *r = pl->res;
 
 	pl->res = NULL;
-	r->duration_us = (int64_t)(loop_now_usec() - pl->started_us);
 	pl->done(r, pl->arg);
 	phonelook_free(pl);
 }
 
-/* A start that failed at once, delivered from the loop. */
+/* A cancelled exchange: free it (and its socket), with no delivery. */
 static void
-phonelook_deferred(void *arg)
+phonelook_discard(void *arg)
 {
-	struct phonelook *pl = arg;
-
-	if (pl->cancelled)
-		phonelook_free(pl);
-	else
-		phonelook_finish(pl);
+	phonelook_free(arg);
 }
 
 /* Send one hello; 0, or -1 with the result failed (reason, error). */
@@ -203,7 +206,6 @@ phonelook_hello_cb(struct hellorun *hr, void *arg)
 		}
 	} else
 		phonelook_core(pl);
-	/* hellorun allows its own freeing from here (phonelook_free). */
 	phonelook_finish(pl);
 }
 
@@ -224,6 +226,7 @@ phonelook_start(const struct phonelook_params *p, phonelook_cb done, void *arg)
 	pl->host = xstrdup(p->host);
 	pl->done = done;
 	pl->arg = arg;
+	task_init(&pl->task, phonelook_deliver, phonelook_discard, pl);
 	pl->started_us = loop_now_usec();
 	hello_spec_core(&p->profile->hello, &pl->core);
 	pl->res = r = xcalloc(1, sizeof *r);
@@ -238,10 +241,8 @@ phonelook_start(const struct phonelook_params *p, phonelook_cb done, void *arg)
 	xasprintf(&r->address,
 	    p->sa->sa_family == AF_INET6 ? "[%s]:%d" : "%s:%d", addr, p->port);
 	r->hello = hello_spec_describe(&p->profile->hello);
-	if (phonelook_send(pl, &p->profile->hello) != 0) {
-		pl->deferred = 1;
-		loop_defer(phonelook_deferred, pl);
-	}
+	if (phonelook_send(pl, &p->profile->hello) != 0)
+		phonelook_finish(pl);
 	return pl;
 }
 
@@ -273,13 +274,8 @@ phonelook_sockaddr(const char *addr, int port, struct sockaddr_storage *ss,
 void
 phonelook_cancel(struct phonelook *pl)
 {
-	if (pl == NULL)
-		return;
-	if (pl->deferred) {
-		pl->cancelled = 1;
-		return;
-	}
-	phonelook_free(pl);
+	if (pl != NULL)
+		task_cancel(&pl->task);
 }
 
 /* Free a result; NULL is a no-op. */

@@ -12,9 +12,10 @@
  *
  * Use: fill phonelook_params, phonelook_start(); the callback runs once,
  * from the loop, with a result the callee owns (phonelook_result_free).
- * phonelook_cancel() before the callback guarantees none follows. The
- * result is plain data; phonelook_explain() words it for a report, given
- * the certificate another handshake (with SNI, modern suites) got.
+ * phonelook_cancel() before the callback guarantees none follows (task.h:
+ * the delivery is always on a loop turn of its own). The result is plain
+ * data; phonelook_explain() words it for a report, given the certificate
+ * another handshake (with SNI, modern suites) got.
  * docs/phone-tls-client.md says why the phone's hello looks as it does.
  */
 #ifndef EWSPROBED_PHONELOOK_H

@@ -308,6 +308,30 @@ test_connect_failed(void **state)
 	phonelook_result_free(r);
 }
 
+/* Cancelled at once: the refused connect is never delivered. */
+static void
+test_cancel(void **state)
+{
+	int port = tls_free_port();
+	struct sockaddr_in sin = tls_loopback(port);
+	struct phonelook_params p = {
+	    .host = HOST,
+	    .port = port,
+	    .sa = (struct sockaddr *)&sin,
+	    .salen = sizeof sin,
+	    .profile = &profile,
+	    .phone = phone,
+	    .timeout_ms = 10000,
+	};
+	struct phonelook_result *r = NULL;
+	struct phonelook *pl = phonelook_start(&p, done_cb, &r);
+
+	phonelook_cancel(pl);
+	/* The watchdog ends the loop: nothing else is left to run. */
+	assert_int_equal(run_loop(500), 1);
+	assert_null(r);
+}
+
 /* Text addresses become sockaddrs; anything else is refused. */
 static void
 test_sockaddr(void **state)
@@ -334,6 +358,7 @@ main(void)
 	    cmocka_unit_test(test_ecdhe_only),
 	    cmocka_unit_test(test_sni_default),
 	    cmocka_unit_test(test_connect_failed),
+	    cmocka_unit_test(test_cancel),
 	    cmocka_unit_test(test_sockaddr),
 	};
 
