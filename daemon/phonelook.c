@@ -14,7 +14,6 @@
 #include "explain.h"
 #include "hello.h"
 #include "hellorun.h"
-#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "phonelook.h"
@@ -461,6 +460,14 @@ phonelook_explain_refused(const struct phonelook_result *r, const char *head,
 		break;
 	}
 	free(what);
+	/* As the words for a chain (explain.c): what phones log. */
+	if (reason_wininet(r->reason) != 0) {
+		xasprintf(&what, "%s. Phones log errorCode=%d (0x%08X).",
+		    *message, reason_wininet(r->reason),
+		    reason_hresult(r->reason));
+		free(*message);
+		*message = what;
+	}
 }
 
 /*
@@ -501,42 +508,4 @@ phonelook_explain(const struct phonelook_result *r,
 	} else
 		phonelook_explain_refused(r, head, pc, message, remedy);
 	return r->reason;
-}
-
-/* The phone's view as a JSON object's members (the caller opens it). */
-void
-phonelook_result_json(struct json *j, const struct phonelook_result *r)
-{
-	char suite[64];
-
-	json_kv_string(j, "reason", reason_name(r->reason));
-	json_kv_int(j, "phone_error", reason_wininet(r->reason));
-	json_kv_string(j, "address", r->address);
-	json_kv_string(j, "hello", r->hello);
-	json_kv_bool(j, "sni_sent", r->sent_sni);
-	json_kv_string(j, "end", hellorun_end_name(r->end));
-	json_kv_string(j, "tls_version",
-	    r->version != 0 ? hello_version_name(r->version) : NULL);
-	if (r->suite != 0) {
-		phonelook_suite_name(r->suite, suite);
-		json_kv_string(j, "suite", suite);
-	} else
-		json_kv_null(j, "suite");
-	json_kv_bool(j, "suite_uncertain", r->suite_uncertain);
-	json_kv_bool(j, "uncertain_only", r->uncertain_only);
-	if (r->alert >= 0)
-		json_kv_string(j, "alert", hello_alert_name((uint8_t)r->alert));
-	else
-		json_kv_null(j, "alert");
-	if (r->verdict != NULL && r->verdict->ncerts > 0) {
-		json_kv_string(j, "subject", r->verdict->certs[0].subject);
-		json_kv_string(j, "issuer", r->verdict->certs[0].issuer);
-		json_kv_string(j, "sha256", r->verdict->certs[0].sha256);
-		json_kv_bool(j, "phone_trusted", r->verdict->phone_trusted);
-	} else {
-		json_kv_null(j, "subject");
-		json_kv_null(j, "issuer");
-		json_kv_null(j, "sha256");
-		json_kv_bool(j, "phone_trusted", 0);
-	}
 }

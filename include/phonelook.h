@@ -90,7 +90,5 @@ char *phonelook_summary(const struct phonelook_result *);
 enum reason
 phonelook_explain(const struct phonelook_result *, const struct trustset *,
     const char *, const struct chain_verdict *, char **, char **);
-struct json;
-void phonelook_result_json(struct json *, const struct phonelook_result *);
 
 #endif
