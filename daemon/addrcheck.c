@@ -22,6 +22,7 @@ struct addrcheck {
 	struct addrcheck_params p; /* borrowed */
 	struct http_req *req;
 	struct tlscapture *cap;
+	struct phonelook *look;
 	struct addrcheck_result *res;
 	addrcheck_done_cb done;
 	void *arg;
@@ -64,6 +65,7 @@ addrcheck_result_free(struct addrcheck_result *r)
 	free(r->tls_version);
 	free(r->auth_offered);
 	chain_verdict_free(r->verdict);
+	phonelook_result_free(r->phone);
 	step_list_free(&r->steps);
 	free(r);
 }
@@ -74,6 +76,7 @@ addrcheck_free(struct addrcheck *ac)
 {
 	http_req_free(ac->req);
 	tlscapture_free(ac->cap);
+	phonelook_cancel(ac->look);
 	addrcheck_result_free(ac->res);
 	free(ac);
 }
@@ -329,6 +332,46 @@ addrcheck_discard(void *arg)
 	addrcheck_free(ac);
 }
 
+/*
+ * What the phone's own hello to this address got, against the probe's
+ * handshake (with SNI): a refusal, a reset or another certificate fails
+ * the address with the phone's code; only-uncertain suites may be a
+ * warning. Returns -1 when the address failed.
+ */
+static int
+addrcheck_phone(struct addrcheck *ac)
+{
+	struct addrcheck_result *r = ac->res;
+	char *head, *msg, *fix;
+	enum reason why;
+
+	if (r->phone == NULL)
+		return 0;
+	xasprintf(&head, "phones cannot use EWS at %s (%s)", ac->p.url,
+	    ac->p.role);
+	why = phonelook_explain(r->phone, ac->p.phone, head, r->verdict, &msg,
+	    &fix);
+	free(head);
+	if (why == REASON_OK ||
+	    (reason_warning(why) && r->reason != REASON_OK)) {
+		free(msg);
+		free(fix);
+		return 0;
+	}
+	r->reason = why;
+	free(r->message);
+	r->message = msg;
+	free(r->remedy);
+	r->remedy = fix;
+	if (reason_failed(why)) {
+		free(r->what);
+		xasprintf(&r->what, "the phone's own hello got %s",
+		    reason_name(why));
+		return -1;
+	}
+	return 0;
+}
+
 /* The answer: transport, chain, 401 offers. */
 static void
 addrcheck_answer(struct addrcheck *ac)
@@ -352,6 +395,11 @@ addrcheck_answer(struct addrcheck *ac)
 		if (tlscapture_chain(ac->cap) != NULL &&
 		    r->reason == REASON_TLS_HANDSHAKE_FAILED)
 			(void)addrcheck_judge(ac);
+		/* The phone's own refusal says more than the probe's. */
+		if (phonelook_failed(r->phone) &&
+		    r->phone->reason != REASON_CONNECT_FAILED &&
+		    r->phone->reason != REASON_TIMEOUT)
+			(void)addrcheck_phone(ac);
 	} else {
 		r->http_status = http_req_code(req);
 		n = http_req_header_values(req, "WWW-Authenticate", offers, 8);
@@ -362,10 +410,13 @@ addrcheck_answer(struct addrcheck *ac)
 		    r->http_status,
 		    r->tls_version != NULL ? r->tls_version : "TLS",
 		    r->auth_offered);
-		if (addrcheck_judge(ac) == 0)
+		if (addrcheck_judge(ac) == 0 && addrcheck_phone(ac) == 0)
 			addrcheck_offers(ac);
 	}
 }
+
+static void addrcheck_submit(struct addrcheck *);
+static int addrcheck_look(struct addrcheck *);
 
 /* http's done callback: judge the answer, deliver. */
 static void
@@ -387,7 +438,6 @@ addrcheck_start(const struct addrcheck_params *p, addrcheck_done_cb done,
     void *arg)
 {
 	struct addrcheck *ac = xcalloc(1, sizeof *ac);
-	char *body = ews_getfolder_request();
 
 	ac->p = *p;
 	ac->done = done;
@@ -402,6 +452,20 @@ addrcheck_start(const struct addrcheck_params *p, addrcheck_done_cb done,
 	ac->res->timings.tls_us = ac->res->timings.first_byte_us = -1;
 	ac->res->timings.total_us = -1;
 
+	if (p->profile->hello_enabled && p->phone != NULL &&
+	    addrcheck_look(ac) == 0)
+		return ac;
+	addrcheck_submit(ac);
+	return ac;
+}
+
+/* The unauthenticated GetFolder pinned to the address. */
+static void
+addrcheck_submit(struct addrcheck *ac)
+{
+	const struct addrcheck_params *p = &ac->p;
+	char *body = ews_getfolder_request();
+
 	ac->req = http_req_new("POST", p->url);
 	http_req_add_header(ac->req, "Content-Type: text/xml; charset=utf-8");
 	http_req_add_header(ac->req, "Accept: text/xml");
@@ -412,11 +476,53 @@ addrcheck_start(const struct addrcheck_params *p, addrcheck_done_cb done,
 	    p->timeout_ms / 1000 > 0 ? p->timeout_ms / 1000 : 1);
 	http_req_set_limits(ac->req, 4u << 20, 64u << 10);
 	ac->cap = tlscapture_new(p->profile, p->phone, p->host, 0);
+	/*
+	 * The phone's own hello got no certificate: the probe speaks as a
+	 * PC, so the report still has what PCs get (and the chain).
+	 */
+	if (ac->res->phone != NULL && ac->res->phone->verdict == NULL &&
+	    phonelook_failed(ac->res->phone))
+		tlscapture_set_modern(ac->cap);
 	http_req_set_verify(ac->req, 0, 0);
 	http_req_set_cafile(ac->req, NULL);
 	http_req_set_ssl_ctx(ac->req, tlscapture_install, ac->cap);
 	http_req_submit(ac->req, addrcheck_http_cb, ac);
-	return ac;
+}
+
+/* The phone's own hello is back: note it as a step, then the probe. */
+static void
+addrcheck_look_cb(struct phonelook_result *pr, void *arg)
+{
+	struct addrcheck *ac = arg;
+
+	ac->look = NULL;
+	ac->res->phone = pr;
+	phonelook_step(pr, &ac->res->steps, ac->p.profile->name);
+	addrcheck_submit(ac);
+}
+
+/* Send the profile's own ClientHello first; 0, or -1 to skip it. */
+static int
+addrcheck_look(struct addrcheck *ac)
+{
+	struct phonelook_params lp;
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (phonelook_sockaddr(ac->p.addr, ac->p.port, &ss, &len) != 0)
+		return -1;
+	memset(&lp, 0, sizeof lp);
+	lp.host = ac->p.host;
+	lp.port = ac->p.port;
+	lp.sa = (const struct sockaddr *)&ss;
+	lp.salen = len;
+	lp.profile = ac->p.profile;
+	lp.phone = ac->p.phone;
+	lp.system = ac->p.system;
+	lp.timeout_ms = ac->p.timeout_ms;
+	lp.warn_days = ac->p.warn_days;
+	ac->look = phonelook_start(&lp, addrcheck_look_cb, ac);
+	return 0;
 }
 
 /* Cancel a check: no callback will follow. NULL is a no-op. */

@@ -309,6 +309,26 @@ phonelook_same_leaf(const struct phonelook_result *r,
 	return strcmp(r->verdict->certs[0].sha256, v->certs[0].sha256) == 0;
 }
 
+/* The phone's hello as a step of steps ("TLS hello as PROFILE (no SNI)"). */
+void
+phonelook_step(const struct phonelook_result *r, struct step_list *steps,
+    const char *profile)
+{
+	struct step *st;
+	char *what = phonelook_summary(r);
+
+	st = step_add(steps, STEP_TLS, 1, "TLS hello as %s (%s)", profile,
+	    r->sent_sni ? "SNI" : "no SNI");
+	step_set_str(&st->address, r->address);
+	if (reason_failed(r->reason))
+		step_set(st, STEP_FAIL, reason_name(r->reason), "%s", what);
+	else if (r->reason != REASON_OK)
+		step_set(st, STEP_WARN, reason_name(r->reason), "%s", what);
+	else
+		step_set(st, STEP_OK, NULL, "%s", what);
+	free(what);
+}
+
 /* A suite's name for reports. */
 static void
 phonelook_suite_name(uint16_t suite, char buf[64])

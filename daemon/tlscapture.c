@@ -33,6 +33,7 @@ struct tlscapture {
 	const struct trustset *system; /* enforce: PCs' verdict also admits */
 	int phone_admits; /* enforce: the phones' verdict admits */
 	char *host;
+	int modern; /* the platform's defaults, not the profile's range */
 	int enforce;
 	int refused;
 	enum reason reason;
@@ -99,6 +100,17 @@ const char *
 tlscapture_tls_version(const struct tlscapture *cap)
 {
 	return cap->version;
+}
+
+/*
+ * Speak as a modern client (the platform's TLS defaults) instead of the
+ * profile's phone: what a PC gets when the phone's own hello was refused
+ * (phonelook.c).
+ */
+void
+tlscapture_set_modern(struct tlscapture *cap)
+{
+	cap->modern = 1;
 }
 
 /* Whether an enforcing capture refused the handshake. */
@@ -198,6 +210,8 @@ tlscapture_setup(SSL_CTX *ctx, struct tlscapture *cap)
 	int lo = cap->tls_min != 0 ? cap->tls_min : CONFIG_TLS_1_0;
 	int hi = cap->tls_max != 0 ? cap->tls_max : CONFIG_TLS_1_3;
 
+	if (cap->modern)
+		goto verify;
 	/* OpenSSL 3 refuses TLS 1.0/1.1 above security level 0. */
 	if (lo <= CONFIG_TLS_1_1)
 		SSL_CTX_set_security_level(ctx, 0);
@@ -207,6 +221,7 @@ tlscapture_setup(SSL_CTX *ctx, struct tlscapture *cap)
 	if (SSL_CTX_set_min_proto_version(ctx, tlscapture_proto(lo)) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, tlscapture_proto(hi)) != 1)
 		goto fail;
+verify:
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "chain.h"
+#include "phonelook.h"
 #include "config.h"
 #include "reason.h"
 #include "step.h"
@@ -53,6 +54,8 @@ struct addrcheck_result {
 	long http_status;
 	char *auth_offered; /* "Negotiate, NTLM" */
 	struct chain_verdict *verdict; /* NULL when no chain was seen */
+	/* The phone's own hello to this address, or NULL (phonelook.h). */
+	struct phonelook_result *phone;
 	struct step_list steps; /* the request and both judgements */
 	struct step_timings timings;
 };

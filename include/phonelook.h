@@ -29,6 +29,7 @@
 #include "config.h"
 #include "hellorun.h"
 #include "reason.h"
+#include "step.h"
 #include "trustset.h"
 
 struct phonelook_params {
@@ -87,6 +88,8 @@ int phonelook_failed(const struct phonelook_result *);
 int phonelook_same_leaf(const struct phonelook_result *,
     const struct chain_verdict *);
 char *phonelook_summary(const struct phonelook_result *);
+void phonelook_step(const struct phonelook_result *, struct step_list *,
+    const char *);
 enum reason
 phonelook_explain(const struct phonelook_result *, const struct trustset *,
     const char *, const struct chain_verdict *, char **, char **);

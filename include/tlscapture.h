@@ -25,6 +25,7 @@ struct tlscapture *tlscapture_new(const struct config_profile *,
     const struct trustset *, const char *, int);
 void tlscapture_admit(struct tlscapture *, int, const struct trustset *);
 void tlscapture_free(struct tlscapture *);
+void tlscapture_set_modern(struct tlscapture *);
 int tlscapture_setup(SSL_CTX *, struct tlscapture *);
 int tlscapture_install(void *, void *);
 STACK_OF(X509) *tlscapture_chain(const struct tlscapture *);

@@ -112,7 +112,9 @@ CHECKS = {
     "rsa4096": ("rsa4096", "", "warning", "cert_phone_risk", "RSA-4096"),
     # Phones offer RSA key exchange only: an ECDSA-only server cannot
     # complete their handshake at all.
-    "ecdsa": ("ecdsa", "", "critical", "tls_handshake_failed", "ECDSA"),
+    # Phones offer RSA key exchange only: their own hello finds no suite
+    # in common with an ECDSA-only server (12157; issue 18).
+    "ecdsa": ("ecdsa", "", "critical", "tls_no_common_suite", "ECDSA"),
     "extra": ("extra", "", "warning", "cert_phone_risk",
               "broke phones even with the root trusted"),
     "nointermediate": ("nointermediate", "", "ok", None, "chains to"),
