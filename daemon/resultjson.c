@@ -170,7 +170,9 @@ resultjson_url_trust(struct json *j, const struct urlcheck_result *u)
 	json_kv_bool(j, "phone_trusted",
 	    v != NULL && v->phone_trusted &&
 	        u->reason != REASON_TLS_HANDSHAKE_FAILED &&
-	        u->reason != REASON_TLS_VERSION_UNSUPPORTED);
+	        u->reason != REASON_TLS_VERSION_UNSUPPORTED &&
+	        u->reason != REASON_TLS_NO_COMMON_SUITE &&
+	        u->reason != REASON_TLS_RESET);
 	if (v != NULL)
 		json_kv_bool(j, "phone_chain_trusted", v->phone.trusted);
 	else

@@ -55,8 +55,7 @@ CASES = {
         "TLS_RSA_WITH_AES_128_CBC_SHA", True),
     "aeswarn": (
         "aesonly", "warning", "tls_suite_risk", 0,
-        ["but phones are at risk: of the phones' cipher suites "
-         "aesonly.contoso.com accepts only TLS_RSA_WITH_AES_128_CBC_SHA"],
+        ["phones can use EWS"],
         "also enable TLS_RSA_WITH_3DES_EDE_CBC_SHA for TLS 1.0",
         "TLS_RSA_WITH_AES_128_CBC_SHA", True),
     "ecdhe": (
