@@ -44,21 +44,13 @@ struct adaddrs {
 void
 adaddrs_result_free(struct adaddrs_result *r)
 {
-	size_t i;
-
 	if (r == NULL)
 		return;
 	free(r->url);
 	free(r->host);
 	free(r->message);
 	free(r->remedy);
-	for (i = 0; i < r->naddrs; i++) {
-		free(r->addrs[i].address);
-		free(r->addrs[i].tls_version);
-		free(r->addrs[i].cert_issuer);
-		free(r->addrs[i].cert_sha256);
-	}
-	free(r->addrs);
+	addrset_summary_free(r->addrs, r->naddrs);
 	step_list_free(&r->steps);
 	free(r);
 }

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "addrset.h"
+#include "hello.h"
+#include "hellorun.h"
 #include "xmalloc.h"
 
 /*
@@ -100,6 +102,44 @@ addrset_steps(const struct addrset *s, struct step_list *l)
 	}
 }
 
+/*
+ * The phone's own hello to an address, in brief. What phones get decides
+ * phone_trusted: a hello refused, reset, or shown a certificate phones
+ * refuse is not trusted, whatever a client with SNI and modern suites got.
+ */
+static void
+addrset_hello(struct urlcheck_addr *u, const struct phonelook_result *p)
+{
+	const struct certinfo *c = p->verdict != NULL && p->verdict->ncerts > 0
+	    ? &p->verdict->certs[0]
+	    : NULL;
+	const char *name;
+
+	u->hello = 1;
+	u->hello_reason = p->reason;
+	u->hello_sni = p->sent_sni;
+	u->hello_end = hellorun_end_name(p->end);
+	u->hello_version =
+	    p->version != 0 ? hello_version_name(p->version) : NULL;
+	if (p->suite != 0) {
+		if ((name = hello_suite_name(p->suite)) != NULL)
+			u->hello_suite = xstrdup(name);
+		else
+			xasprintf(&u->hello_suite, "0x%04X", p->suite);
+	}
+	u->hello_suite_uncertain = p->suite_uncertain;
+	u->hello_uncertain_only = p->uncertain_only;
+	u->hello_alert =
+	    p->alert >= 0 ? hello_alert_name((uint8_t)p->alert) : NULL;
+	if (c != NULL) {
+		u->hello_issuer = xstrdup(c->issuer);
+		u->hello_sha256 = xstrdup(c->sha256);
+	}
+	u->hello_phone_trusted = p->verdict != NULL &&
+	    p->verdict->phone_trusted && !reason_failed(p->reason);
+	u->phone_trusted = u->hello_phone_trusted;
+}
+
 /* Each address in brief, in the client's order; their count in *n. */
 struct urlcheck_addr *
 addrset_summary(const struct addrset *s, size_t *n)
@@ -131,9 +171,29 @@ addrset_summary(const struct addrset *s, size_t *n)
 			}
 		}
 		u->timings = a->timings;
+		if (a->phone != NULL)
+			addrset_hello(u, a->phone);
 	}
 	*n = s->n;
 	return out;
+}
+
+/* Free a summary from addrset_summary(); NULL is a no-op. */
+void
+addrset_summary_free(struct urlcheck_addr *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		free(v[i].address);
+		free(v[i].tls_version);
+		free(v[i].cert_issuer);
+		free(v[i].cert_sha256);
+		free(v[i].hello_suite);
+		free(v[i].hello_issuer);
+		free(v[i].hello_sha256);
+	}
+	free(v);
 }
 
 /*

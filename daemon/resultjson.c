@@ -192,6 +192,34 @@ resultjson_url_trust(struct json *j, const struct urlcheck_result *u)
 }
 
 /*
+ * Member "phone_hello" of an address: what the phone's own ClientHello got
+ * there (the suite, an alert or reset, the certificate shown to a client
+ * without SNI), or null when the profile makes none (phonelook.h).
+ */
+static void
+resultjson_addr_hello(struct json *j, const struct urlcheck_addr *a)
+{
+	json_key(j, "phone_hello");
+	if (!a->hello) {
+		json_null(j);
+		return;
+	}
+	json_object_begin(j);
+	json_kv_string(j, "reason", reason_name(a->hello_reason));
+	json_kv_bool(j, "sni_sent", a->hello_sni);
+	json_kv_string(j, "end", a->hello_end);
+	json_kv_string(j, "tls_version", a->hello_version);
+	json_kv_string(j, "suite", a->hello_suite);
+	json_kv_bool(j, "suite_uncertain", a->hello_suite_uncertain);
+	json_kv_bool(j, "uncertain_only", a->hello_uncertain_only);
+	json_kv_string(j, "alert", a->hello_alert);
+	json_kv_string(j, "cert_issuer", a->hello_issuer);
+	json_kv_string(j, "cert_sha256", a->hello_sha256);
+	json_kv_bool(j, "phone_trusted", a->hello_phone_trusted);
+	json_object_end(j);
+}
+
+/*
  * The address members of a URL's result: every address of its name that
  * was probed, in the order clients try them, with what phones meet there
  * (docs/addresses.md).
@@ -236,6 +264,7 @@ resultjson_addresses(struct json *j, const struct urlcheck_addr *addrs,
 		json_kv_string(j, "cert_issuer", a->cert_issuer);
 		json_kv_string(j, "cert_sha256", a->cert_sha256);
 		resultjson_ms(j, "duration_ms", a->timings.total_us);
+		resultjson_addr_hello(j, a);
 		json_object_end(j);
 	}
 	json_array_end(j);

@@ -98,8 +98,6 @@ urlcheck_free(struct urlcheck *ep)
 void
 urlcheck_result_free(struct urlcheck_result *r)
 {
-	size_t i;
-
 	if (r == NULL)
 		return;
 	free(r->url);
@@ -112,13 +110,7 @@ urlcheck_result_free(struct urlcheck_result *r)
 	free(r->message);
 	free(r->remedy);
 	step_list_free(&r->steps);
-	for (i = 0; i < r->naddrs; i++) {
-		free(r->addrs[i].address);
-		free(r->addrs[i].tls_version);
-		free(r->addrs[i].cert_issuer);
-		free(r->addrs[i].cert_sha256);
-	}
-	free(r->addrs);
+	addrset_summary_free(r->addrs, r->naddrs);
 	free(r);
 }
 

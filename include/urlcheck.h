@@ -58,6 +58,18 @@ struct urlcheck_addr {
 	int phone_trusted; /* -1: no chain seen */
 	int system_trusted; /* -1: not evaluated */
 	struct step_timings timings;
+	/* The phone's own hello to this address (phonelook.h), in brief. */
+	int hello; /* 1 when the profile made one */
+	enum reason hello_reason;
+	int hello_sni; /* it sent server_name */
+	const char *hello_end; /* hellorun_end_name: static */
+	const char *hello_version; /* static, or NULL */
+	char *hello_suite; /* the suite the server chose, or NULL */
+	int hello_suite_uncertain, hello_uncertain_only;
+	const char *hello_alert; /* static, or NULL */
+	char *hello_issuer; /* of the leaf it was shown, or NULL */
+	char *hello_sha256;
+	int hello_phone_trusted;
 };
 
 struct urlcheck_result {

@@ -120,13 +120,25 @@ def check_text(box, out):
 
 def check_json(box, u):
     """One URL of --once --json or the status file against its case: the
-    reason, the phone code and what PCs get. (The phone hello's own JSON
-    object is rendered per URL on branch h3-full; per address it is still
-    to come.)"""
-    _, verdict, reason, code, _, _, _, pc = CASES[box]
+    reason, the phone code and what PCs get; and each address's
+    phone_hello: no SNI sent, the suite the server chose for the phone's
+    hello, and phone_trusted following what that hello got."""
+    _, verdict, reason, code, _, _, suite, pc = CASES[box]
     check(u["reason"] == (reason or "ok") and u["phone_error"] ==
           (code or None), f"{box}: {u['reason']} {u['phone_error']}")
     check(u["system_trusted"] is pc, f"{box}: PCs {u['system_trusted']}")
+    check(len(u["addresses"]) >= 1, f"{box}: no address")
+    for a in u["addresses"]:
+        h = a["phone_hello"]
+        check(h is not None and h["sni_sent"] is False,
+              f"{box}: phone_hello {h}")
+        check(h["suite"] == suite, f"{box}: suite {h['suite']}, "
+              f"want {suite}")
+        phones_ok = verdict != "critical"
+        check(h["phone_trusted"] is phones_ok and
+              a["phone_trusted"] is phones_ok,
+              f"{box}: phone_trusted {h['phone_trusted']} "
+              f"{a['phone_trusted']}")
 
 
 def inside_once(ewsprobed):
