@@ -41,8 +41,7 @@ addrcheck_sentence(const char *url, const char *role, enum reason reason,
 
 	if (reason_wininet(reason) != 0)
 		xasprintf(&s,
-		    "phones cannot use EWS at %s (%s): %s. "
-		    "Phones log errorCode=%d (0x%08X).",
+		    "phones cannot use EWS at %s (%s): %s. Phones log errorCode=%d (0x%08X).",
 		    url, role, what, reason_wininet(reason),
 		    reason_hresult(reason));
 	else
@@ -120,25 +119,23 @@ addrcheck_transport(const struct http_req *req, const char *addr, int port,
 	*remedy = NULL;
 	switch (hs) {
 	case HTTP_ERR_CONNECT:
-		*remedy = "check the EWS URL, the firewall and the load "
-		          "balancer between the phones' network and the server";
+		*remedy =
+		    "check the EWS URL, the firewall and the load balancer between the phones' network and the server";
 		xasprintf(what, "the TCP connection to %s port %d failed (%s)",
 		    addr, port, err);
 		return REASON_CONNECT_FAILED;
 	case HTTP_ERR_CONNECT_TIMEOUT:
 	case HTTP_ERR_TIMEOUT:
 	case HTTP_ERR_STALLED:
-		*remedy = "check the server and the network path from the "
-		          "phones' network";
+		*remedy =
+		    "check the server and the network path from the phones' network";
 		xasprintf(what, "no complete answer from %s (%s)", addr, err);
 		return REASON_TIMEOUT;
 	case HTTP_ERR_TLS_VERSION:
-		*remedy = "allow TLS 1.0 on the EWS endpoint the phones use "
-		          "(IIS SChannel settings or the load balancer's TLS "
-		          "profile)";
+		*remedy =
+		    "allow TLS 1.0 on the EWS endpoint the phones use (IIS SChannel settings or the load balancer's TLS profile)";
 		xasprintf(what,
-		    "the server refuses TLS %s, the highest version phones "
-		    "speak (%s)",
+		    "the server refuses TLS %s, the highest version phones speak (%s)",
 		    profile->tls_max == CONFIG_TLS_1_0
 		        ? "1.0"
 		        : "versions up to the profile's",
@@ -147,9 +144,7 @@ addrcheck_transport(const struct http_req *req, const char *addr, int port,
 	case HTTP_ERR_TLS_HANDSHAKE:
 	case HTTP_ERR_TLS_VERIFY:
 		*remedy = profile->tls_max <= CONFIG_TLS_1_1
-		    ? "phones offer only RSA key exchange (AES or 3DES with "
-		      "SHA-1): give the EWS endpoint an RSA certificate (not "
-		      "ECDSA) and enable those cipher suites for TLS 1.0"
+		    ? "phones offer only RSA key exchange (AES or 3DES with SHA-1): give the EWS endpoint an RSA certificate (not ECDSA) and enable those cipher suites for TLS 1.0"
 		    : "check the TLS configuration of the EWS endpoint";
 		xasprintf(what, "the TLS handshake failed (%s)", err);
 		return REASON_TLS_HANDSHAKE_FAILED;
@@ -295,17 +290,12 @@ addrcheck_offers(struct addrcheck *ac)
 
 	if (r->http_status != 401)
 		addrcheck_fail(ac, REASON_HTTP_ERROR,
-		    "check that the URL is the EWS endpoint "
-		    "(/EWS/Exchange.asmx) and that Windows authentication is "
-		    "on",
-		    "EWS answered HTTP %ld where Exchange asks for "
-		    "authentication (401)",
+		    "check that the URL is the EWS endpoint (/EWS/Exchange.asmx) and that Windows authentication is on",
+		    "EWS answered HTTP %ld where Exchange asks for authentication (401)",
 		    r->http_status);
 	else if (!r->ntlm)
 		addrcheck_fail(ac, REASON_AUTH_NTLM_NOT_OFFERED,
-		    "enable Windows authentication (NTLM) on the EWS virtual "
-		    "directory: Set-WebServicesVirtualDirectory "
-		    "-WindowsAuthentication $true",
+		    "enable Windows authentication (NTLM) on the EWS virtual directory: Set-WebServicesVirtualDirectory -WindowsAuthentication $true",
 		    "EWS offers only %s; phones can sign in with NTLM only",
 		    r->auth_offered);
 }

@@ -234,14 +234,11 @@ addrset_v6_note(const struct addrset *s, char **remedy)
 			a = s->a[i];
 	bad = addrset_join(s, 1, &n);
 	xasprintf(&note,
-	    "but the IPv6 address%s %s of %s cannot be reached (%s) while "
-	    "IPv4 works: phones on IPv4-only networks are not affected; "
-	    "clients with IPv6 try it first and wait for the fallback",
+	    "but the IPv6 address%s %s of %s cannot be reached (%s) while IPv4 works: phones on IPv4-only networks are not affected; clients with IPv6 try it first and wait for the fallback",
 	    n > 1 ? "es" : "", bad, s->host,
 	    reason_name(a != NULL ? a->reason : REASON_CONNECT_FAILED));
 	xasprintf(remedy,
-	    "make %s reachable over IPv6 at %s (listener, firewall, load "
-	    "balancer) or remove that AAAA record",
+	    "make %s reachable over IPv6 at %s (listener, firewall, load balancer) or remove that AAAA record",
 	    s->host, bad);
 	free(bad);
 	return note;
@@ -294,15 +291,12 @@ addrset_mixed_lead(const struct addrset *s, const char *lead,
 		    reason_wininet(a->reason), reason_hresult(a->reason));
 	if (cert)
 		xasprintf(&what,
-		    "%zu of %zu addresses of %s (%s) serve%s a certificate "
-		    "issued by '%s', which phones do not trust%s; the other "
-		    "%zu (%s) work",
+		    "%zu of %zu addresses of %s (%s) serve%s a certificate issued by '%s', which phones do not trust%s; the other %zu (%s) work",
 		    nbad, s->n, s->host, bad, nbad == 1 ? "s" : "",
 		    issuer != NULL ? issuer : "?", code, ngood, good);
 	else
 		xasprintf(&what,
-		    "%zu of %zu addresses of %s (%s) fail%s for phones: %s "
-		    "(%s)%s; the other %zu (%s) work",
+		    "%zu of %zu addresses of %s (%s) fail%s for phones: %s (%s)%s; the other %zu (%s) work",
 		    nbad, s->n, s->host, bad, nbad == 1 ? "s" : "",
 		    a->what != NULL ? a->what : reason_name(a->reason),
 		    reason_name(a->reason), code, ngood, good);
@@ -310,8 +304,7 @@ addrset_mixed_lead(const struct addrset *s, const char *lead,
 		xasprintf(message, "%s through every server: %s.", lead, what);
 	else
 		xasprintf(message,
-		    "phones cannot use EWS at %s (%s) through every server: "
-		    "%s.",
+		    "phones cannot use EWS at %s (%s) through every server: %s.",
 		    s->url, s->role, what);
 	xasprintf(remedy, "fix the server%s behind %s at %s (%s %s fine): %s",
 	    nbad == 1 ? "" : "s", s->host, bad, good, ngood == 1 ? "is" : "are",

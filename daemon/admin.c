@@ -281,8 +281,7 @@ admin_http_cb(struct http_req *req, void *arg)
 			break;
 		}
 		xasprintf(&ap->hs_error,
-		    "no TLS handshake with %s port %d "
-		    "under profile %s (%s)",
+		    "no TLS handshake with %s port %d under profile %s (%s)",
 		    t->a->host, t->a->port, ap->p->name,
 		    err != NULL ? err : http_status_name(http_req_status(req)));
 	}

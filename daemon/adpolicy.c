@@ -167,8 +167,7 @@ adpolicy_phone_step(const struct adpolicy_params *ap,
 		    ok ? "accept" : "refuse", reason_name(v->reason));
 	else if (v->reason == REASON_FRONTEND_UNKNOWN)
 		step_set(st, STEP_SKIP, reason_name(v->reason),
-		    "not judged: the Lync pool's issuer is not known; "
-		    "phones are taken to go on");
+		    "not judged: the Lync pool's issuer is not known; phones are taken to go on");
 	else if (ok)
 		step_set(st, STEP_OK, NULL, "phones accept it: chains to '%s'",
 		    v->phone.anchor != NULL ? v->phone.anchor : "?");
@@ -330,25 +329,18 @@ adpolicy_explain_tls(const struct adpolicy_params *ap,
 
 	if (b->cause == REASON_TLS_VERSION_UNSUPPORTED)
 		xasprintf(message,
-		    "%s: the server refuses %s, the version%s phones speak "
-		    "(%s); PCs connect with a later one. Phones log "
-		    "errorCode=%d (0x%08X)",
+		    "%s: the server refuses %s, the version%s phones speak (%s); PCs connect with a later one. Phones log errorCode=%d (0x%08X)",
 		    head, versions,
 		    strchr(versions, ' ') != strrchr(versions, ' ') ? "s" : "",
 		    b->tls_error != NULL ? b->tls_error : "?",
 		    reason_wininet(b->reason), reason_hresult(b->reason));
 	else
 		xasprintf(message,
-		    "%s: the TLS handshake phones make (%s, RSA key exchange "
-		    "with AES or 3DES) fails (%s); PCs connect. Phones log "
-		    "errorCode=%d (0x%08X)",
+		    "%s: the TLS handshake phones make (%s, RSA key exchange with AES or 3DES) fails (%s); PCs connect. Phones log errorCode=%d (0x%08X)",
 		    head, versions, b->tls_error != NULL ? b->tls_error : "?",
 		    reason_wininet(b->reason), reason_hresult(b->reason));
 	xasprintf(remedy,
-	    "enable %s on the Autodiscover site %s (IIS SChannel settings or "
-	    "the load balancer's TLS profile), with the RSA key-exchange "
-	    "cipher suites phones offer (AES or 3DES with SHA-1) and an RSA "
-	    "certificate",
+	    "enable %s on the Autodiscover site %s (IIS SChannel settings or the load balancer's TLS profile), with the RSA key-exchange cipher suites phones offer (AES or 3DES with SHA-1) and an RSA certificate",
 	    versions, b->host);
 	free(versions);
 }
@@ -380,11 +372,7 @@ adpolicy_explain(const struct adpolicy_params *ap,
 		    b->verdict->ncerts > 0) {
 			free(fix);
 			xasprintf(&fix,
-			    "reissue the Autodiscover certificate of %s from "
-			    "%s%s%s (the CA of the Lync Front End pool's "
-			    "certificate), or publish its issuer '%s' for "
-			    "phones with New-CsWebTrustedCACertificate (then "
-			    "Set-CsWebServiceConfiguration -TrustedCACerts)",
+			    "reissue the Autodiscover certificate of %s from %s%s%s (the CA of the Lync Front End pool's certificate), or publish its issuer '%s' for phones with New-CsWebTrustedCACertificate (then Set-CsWebServiceConfiguration -TrustedCACerts)",
 			    b->host, fe != NULL ? "'" : "",
 			    fe != NULL ? fe : "the pool's CA",
 			    fe != NULL ? "'" : "", b->verdict->certs[0].issuer);
@@ -399,8 +387,7 @@ adpolicy_explain(const struct adpolicy_params *ap,
 	if (msg[strlen(msg) - 1] == '.')
 		msg[strlen(msg) - 1] = '\0';
 	xasprintf(message,
-	    "%s during discovery, so they never learn an EWS URL (EWS is "
-	    "still checked at the URLs PCs found)",
+	    "%s during discovery, so they never learn an EWS URL (EWS is still checked at the URLs PCs found)",
 	    msg);
 	*remedy = fix;
 	free(msg);

@@ -193,8 +193,7 @@ adxml_ns_match(struct adxml_ctx *c, const xmlNs *ns, enum adxml_ns id)
 		if (!(c->https_noted & (1u << id))) {
 			c->https_noted |= 1u << id;
 			adxml_note(c->r,
-			    "non-standard namespace %s (real servers use "
-			    "http://%s)",
+			    "non-standard namespace %s (real servers use http://%s)",
 			    href, rest);
 		}
 		return 1;

@@ -144,8 +144,7 @@ adxml_pox_redirect(struct adxml_ctx *c, const xmlNode *acct, enum adxml_ns id,
 	if (outcome == ADXML_REDIRECT_URL &&
 	    adxml_child(c, acct, id, "RedirectURL") != NULL)
 		adxml_fail(c, ADXML_MALFORMED, "ad_incomplete",
-		    "Action redirectUrl with RedirectURL, not RedirectUrl "
-		    "(names are case-sensitive)");
+		    "Action redirectUrl with RedirectURL, not RedirectUrl (names are case-sensitive)");
 	else
 		adxml_fail(c, ADXML_MALFORMED, "ad_incomplete",
 		    "Action %s without %s",

@@ -59,8 +59,7 @@ adxml_soap_request(const char *url, const char *mailbox)
 	    "    xmlns:xsi=\"" ADXML_XSI_NS "\"\n"
 	    "    xmlns:soap=\"" ADXML_SOAP_NS "\">\n"
 	    "  <soap:Header>\n"
-	    "    <a:RequestedServerVersion>Exchange2010"
-	    "</a:RequestedServerVersion>\n"
+	    "    <a:RequestedServerVersion>Exchange2010</a:RequestedServerVersion>\n"
 	    "    <wsa:Action>" ADXML_ACTION "</wsa:Action>\n"
 	    "    <wsa:To>%s</wsa:To>\n"
 	    "  </soap:Header>\n"
@@ -74,8 +73,7 @@ adxml_soap_request(const char *url, const char *mailbox)
 	    "          </a:User>\n"
 	    "        </a:Users>\n"
 	    "        <a:RequestedSettings>\n"
-	    "%s"
-	    "        </a:RequestedSettings>\n"
+	    "%s        </a:RequestedSettings>\n"
 	    "      </a:Request>\n"
 	    "    </a:GetUserSettingsRequestMessage>\n"
 	    "  </soap:Body>\n"
@@ -355,8 +353,7 @@ adxml_soap_read(struct adxml_ctx *c, const xmlNode *env)
 		else
 			adxml_fail(c, ADXML_NOT_AUTODISCOVER,
 			    "not_autodiscover",
-			    "SOAP Body holds no "
-			    "GetUserSettingsResponseMessage");
+			    "SOAP Body holds no GetUserSettingsResponseMessage");
 		return;
 	}
 	if ((resp = adxml_child(c, msg, NS_AD, "Response")) == NULL) {
@@ -391,8 +388,7 @@ adxml_soap_read(struct adxml_ctx *c, const xmlNode *env)
 	}
 	if (extra != 0)
 		adxml_note(r,
-		    "%zu UserResponses for one user; the first was "
-		    "used",
+		    "%zu UserResponses for one user; the first was used",
 		    extra + 1);
 	adxml_soap_user(c, ur);
 }

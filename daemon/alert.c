@@ -234,8 +234,7 @@ alert_frontend_changed(const struct alert_target *t,
 	};
 
 	log_event(LOG_WARNING, MSGID_FE_ISSUER_CHANGED, f, ALERT_NITEMS(f),
-	    "the Lync pool's certificate is now issued by '%s' (before: "
-	    "'%s'): the CAs phones trust have changed",
+	    "the Lync pool's certificate is now issued by '%s' (before: '%s'): the CAs phones trust have changed",
 	    fr->issuer, fr->previous != NULL ? fr->previous : "unknown");
 }
 
@@ -266,8 +265,7 @@ alert_cert_expiring(const struct alert_target *t,
 	};
 
 	log_event(LOG_WARNING, MSGID_CERT_EXPIRING, f, ALERT_NITEMS(f),
-	    "certificate '%s' (position %zu of the chain %s presents) expires "
-	    "on %s, within %u days: phones will log 12037 then",
+	    "certificate '%s' (position %zu of the chain %s presents) expires on %s, within %u days: phones will log 12037 then",
 	    c->subject, pos, u->url, when, days);
 }
 
@@ -286,8 +284,7 @@ alert_urls_changed(const struct alert_target *t, const struct run_result *r)
 	};
 
 	log_event(LOG_NOTICE, MSGID_EWS_URL_CHANGED, f, ALERT_NITEMS(f),
-	    "autodiscover for %s now gives InternalEwsUrl %s and "
-	    "ExternalEwsUrl %s (before: %s and %s)",
+	    "autodiscover for %s now gives InternalEwsUrl %s and ExternalEwsUrl %s (before: %s and %s)",
 	    t->address, ALERT_NONE(r->internal_ews_url),
 	    ALERT_NONE(r->external_ews_url),
 	    ALERT_NONE(r->prev_internal_ews_url),

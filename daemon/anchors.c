@@ -45,8 +45,7 @@ anchors_print_frontend(const struct admin_profile *ap, int indent)
 
 	if (ap->fe != NULL && ap->fe->ok)
 		admin_say(indent,
-		    "Front End issuer: '%s', learned now from the Lync pool "
-		    "%s port %d",
+		    "Front End issuer: '%s', learned now from the Lync pool %s port %d",
 		    ap->fe->issuer, p->frontend_host, p->frontend_port);
 	else if (ap->fe != NULL)
 		admin_say(indent, "Front End issuer: unknown (%s)%s",
@@ -57,8 +56,7 @@ anchors_print_frontend(const struct admin_profile *ap, int indent)
 		    p->frontend_ca_file);
 	else
 		admin_say(indent,
-		    "Front End issuer: none (the profile names no Lync pool "
-		    "and no frontend_ca)");
+		    "Front End issuer: none (the profile names no Lync pool and no frontend_ca)");
 }
 
 /*
@@ -147,8 +145,7 @@ static void
 anchors_usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: ewsprobed anchors [-f file] [--profile NAME]... "
-	    "[--json]\n");
+	    "usage: ewsprobed anchors [-f file] [--profile NAME]... [--json]\n");
 }
 
 /* Print what every profile's phones trust, as text or JSON (with rc). */

@@ -255,10 +255,8 @@ ad_finish(void *arg)
 		xasprintf(&r->message,
 		    "autodiscover for %s found no EWS URL: %s", ad->address,
 		    ad->password != NULL
-		        ? "the servers refused the monitoring account (HTTP "
-		          "401 to NTLM); check its password and lockout"
-		        : "the servers want a sign-in and the mailbox has no "
-		          "account and credential");
+		        ? "the servers refused the monitoring account (HTTP 401 to NTLM); check its password and lockout"
+		        : "the servers want a sign-in and the mailbox has no account and credential");
 	} else if (!r->found && r->message == NULL) {
 		/*
 		 * A refused redirect says more than the candidates after it
@@ -269,8 +267,7 @@ ad_finish(void *arg)
 		    ? ad->last_reason
 		    : REASON_AUTODISCOVER_UNREACHABLE;
 		xasprintf(&r->message,
-		    "autodiscover for %s found no EWS URL "
-		    "(%s); phones cannot find Exchange either",
+		    "autodiscover for %s found no EWS URL (%s); phones cannot find Exchange either",
 		    ad->address, reason_name(r->reason));
 	}
 	ad->done(r, ad->arg);
@@ -319,8 +316,8 @@ autodiscover_redirect_refused(const char *url, const char *domain,
 	if (strcmp(u.scheme, "https") != 0)
 		why = "not https (redirect_not_https)";
 	else if (!autodiscover_host_allowed(u.host, domain, allow))
-		why = "host outside the mailbox's domain and not in "
-		      "redirect_allow (redirect_host_not_allowed)";
+		why =
+		    "host outside the mailbox's domain and not in redirect_allow (redirect_host_not_allowed)";
 	http_url_clear(&u);
 	return why;
 }
@@ -429,8 +426,7 @@ autodiscover_address_refused(const char *address, const char *home,
 		return "not an SMTP address";
 	if (strpbrk(address, " \t\r\n") != NULL ||
 	    (body = adxml_pox_request(address)) == NULL)
-		return "not an SMTP address (a space, a control character or "
-		       "bytes that are not UTF-8)";
+		return "not an SMTP address (a space, a control character or bytes that are not UTF-8)";
 	free(body);
 	domain = dns_lower(xstrdup(at + 1));
 	if (!dns_valid_hostname(domain))
@@ -493,8 +489,7 @@ ad_answer_settings(struct autodiscover *ad, struct adxml_result *x)
 		step_set(ad->st, STEP_FAIL,
 		    bad_in || bad_ex ? "ews_url_refused"
 		                     : "autodiscover_no_ews_url",
-		    "no %sEWS URL in the answer: InternalEwsUrl %s, "
-		    "ExternalEwsUrl %s",
+		    "no %sEWS URL in the answer: InternalEwsUrl %s, ExternalEwsUrl %s",
 		    bad_in || bad_ex ? "usable " : "", shown_in, shown_ex);
 		ad->last_reason = bad_in || bad_ex
 		    ? REASON_AUTODISCOVER_MALFORMED
@@ -673,9 +668,7 @@ ad_http_cb(struct http_req *req, void *arg)
 			return;
 		}
 		step_set(ad->st, STEP_FAIL, "redirect_rejected",
-		    "HTTP %ld%s%s: "
-		    "not a redirect to an https "
-		    "…/autodiscover/autodiscover.xml",
+		    "HTTP %ld%s%s: not a redirect to an https …/autodiscover/autodiscover.xml",
 		    code, loc ? " to " : "", loc ? loc : "");
 		ad_next(ad);
 		return;
@@ -693,8 +686,7 @@ ad_http_cb(struct http_req *req, void *arg)
 	step_set(ad->st, STEP_FAIL, code == 401 ? "auth_failed" : "http_error",
 	    "HTTP %ld%s", code,
 	    code == 401 && ad->password == NULL
-	        ? ": this server wants a sign-in and the mailbox has no "
-	          "account and credential"
+	        ? ": this server wants a sign-in and the mailbox has no account and credential"
 	        : "");
 	ad->last_reason = REASON_AUTODISCOVER_UNREACHABLE;
 	ad_pox_fallback(ad);
@@ -710,9 +702,8 @@ ad_dns_cb(const struct dns_result *dr, void *arg)
 	ad->lookup = NULL;
 	if (dr->status != DNS_OK || dr->naddrs == 0) {
 		step_set(ad->st, STEP_FAIL, "dns_failed",
-		    "%s does not "
-		    "resolve (%s)",
-		    ad->host, dns_status_name(dr->status));
+		    "%s does not resolve (%s)", ad->host,
+		    dns_status_name(dr->status));
 		ad_next(ad);
 		return;
 	}
@@ -745,8 +736,7 @@ ad_submit(struct autodiscover *ad)
 		if (body == NULL) {
 			/* The address or URL cannot be written as XML. */
 			step_set(ad->st, STEP_FAIL, "redirect_rejected",
-			    "%s cannot be sent in an Autodiscover request "
-			    "(control characters or bytes that are not UTF-8)",
+			    "%s cannot be sent in an Autodiscover request (control characters or bytes that are not UTF-8)",
 			    c->kind == AD_SOAP ? "the address or the URL"
 			                       : "the address");
 			http_req_free(ad->req);
@@ -796,8 +786,7 @@ ad_srv_cb(const struct dns_result *dr, void *arg)
 	else
 		step_set(ad->st, n > 0 ? STEP_OK : STEP_FAIL,
 		    n > 0 ? NULL : "srv_none_usable",
-		    "%zu record(s), %zu usable (port 443, "
-		    "in the mailbox's domain or allowed)",
+		    "%zu record(s), %zu usable (port 443, in the mailbox's domain or allowed)",
 		    dr->nsrvs, n);
 	ad_next(ad);
 }

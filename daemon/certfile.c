@@ -133,11 +133,8 @@ certfile_parse(const unsigned char *buf, size_t len, STACK_OF(X509) **chain,
 	*chain = NULL;
 	*cause = NULL;
 	if (certfile_has_key(buf, len)) {
-		*cause =
-		    xstrdup("it holds a private key, which is not read "
-		            "or shown; give the certificate chain alone (PEM "
-		            "certificates, leaf first), e.g. openssl pkcs12 "
-		            "-in FILE.pfx -nokeys -out chain.pem");
+		*cause = xstrdup(
+		    "it holds a private key, which is not read or shown; give the certificate chain alone (PEM certificates, leaf first), e.g. openssl pkcs12 -in FILE.pfx -nokeys -out chain.pem");
 		return CERTFILE_PRIVATE_KEY;
 	}
 	if ((*chain = sk_X509_new_null()) == NULL)

@@ -50,32 +50,30 @@ static const char *chain_finding_names[] = {
  * warning says why it is one.
  */
 static const char *chain_finding_risks[] = {
-    [CHAIN_FINDING_WILDCARD] = "a wildcard EWS certificate is reported to "
-                               "stop Exchange integration on phones",
-    [CHAIN_FINDING_EXTRA_INTERMEDIATES] = "extra intermediates or "
-                                          "cross-certificates broke phones "
-                                          "even with the root trusted",
-    [CHAIN_FINDING_ROOT_SENT] = "phones build the chain only from what is "
-                                "sent; a root in it is one more "
-                                "certificate to get wrong",
-    [CHAIN_FINDING_SHA384_512] = "whether phones verify SHA-384/512 "
-                                 "signatures is not known",
-    [CHAIN_FINDING_ECDSA] = "phones offer only RSA key exchange; whether "
-                            "they accept ECDSA is not known",
-    [CHAIN_FINDING_RSA_PSS] = "whether phones verify RSA-PSS signatures is "
-                              "not known",
-    [CHAIN_FINDING_LARGE_KEY] = "whether phones accept RSA keys over 2048 "
-                                "bits is not known",
-    [CHAIN_FINDING_EXPIRING] = "phones log 12037 and lose Exchange the day "
-                               "it expires",
+    [CHAIN_FINDING_WILDCARD] =
+        "a wildcard EWS certificate is reported to stop Exchange integration on phones",
+    [CHAIN_FINDING_EXTRA_INTERMEDIATES] =
+        "extra intermediates or cross-certificates broke phones even with the root trusted",
+    [CHAIN_FINDING_ROOT_SENT] =
+        "phones build the chain only from what is sent; a root in it is one more certificate to get wrong",
+    [CHAIN_FINDING_SHA384_512] =
+        "whether phones verify SHA-384/512 signatures is not known",
+    [CHAIN_FINDING_ECDSA] =
+        "phones offer only RSA key exchange; whether they accept ECDSA is not known",
+    [CHAIN_FINDING_RSA_PSS] =
+        "whether phones verify RSA-PSS signatures is not known",
+    [CHAIN_FINDING_LARGE_KEY] =
+        "whether phones accept RSA keys over 2048 bits is not known",
+    [CHAIN_FINDING_EXPIRING] =
+        "phones log 12037 and lose Exchange the day it expires",
 };
 
 /* What a phone should be served instead, per finding (for remedies). */
 static const char *chain_finding_fixes[] = {
-    [CHAIN_FINDING_WILDCARD] = "a certificate that names the EWS host "
-                               "itself, not a wildcard",
-    [CHAIN_FINDING_EXTRA_INTERMEDIATES] = "only the issuing CA along with "
-                                          "the certificate",
+    [CHAIN_FINDING_WILDCARD] =
+        "a certificate that names the EWS host itself, not a wildcard",
+    [CHAIN_FINDING_EXTRA_INTERMEDIATES] =
+        "only the issuing CA along with the certificate",
     [CHAIN_FINDING_ROOT_SENT] = "a chain without its root",
     [CHAIN_FINDING_SHA384_512] = "SHA-256 signatures",
     [CHAIN_FINDING_ECDSA] = "RSA keys",

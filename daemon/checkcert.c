@@ -177,18 +177,15 @@ checkcert_fixes(struct checkcert_result *r, const struct trustset *phone)
 	        v->reason == REASON_CERT_UNTRUSTED) &&
 	    !v->certs[0].self_signed) {
 		checkcert_fix(r,
-		    "publish its CA ('%s') with New-CsWebTrustedCACertificate "
-		    "before you install it",
+		    "publish its CA ('%s') with New-CsWebTrustedCACertificate before you install it",
 		    v->certs[0].issuer);
 		if (fe != NULL)
 			checkcert_fix(r,
-			    "or reissue the certificate from '%s', "
-			    "which phones trust",
+			    "or reissue the certificate from '%s', which phones trust",
 			    fe);
 		else
 			checkcert_fix(r,
-			    "or reissue the certificate from the CA "
-			    "that issued the Lync pool certificate");
+			    "or reissue the certificate from the CA that issued the Lync pool certificate");
 	} else if (v->reason != REASON_OK && r->remedy != NULL)
 		checkcert_fix(r, "%s", r->remedy);
 	if (r->missing_issuer)
@@ -333,15 +330,13 @@ checkcert_print_issuer(const struct chain_verdict *v,
 		    leaf->issuer);
 	if (v->phone.trusted)
 		admin_say(indent + 2,
-		    "phones trust it: it chains to '%s' (%s, "
-		    "sha256 %s)",
+		    "phones trust it: it chains to '%s' (%s, sha256 %s)",
 		    v->phone.anchor != NULL ? v->phone.anchor : "?",
 		    trustset_source_name(v->phone.anchor_source),
 		    v->phone.anchor_sha256);
 	else if (v->issuer_lookalike)
 		admin_say(indent + 2,
-		    "not an anchor of profile %s: the anchor named '%s' is "
-		    "another certificate, with another key",
+		    "not an anchor of profile %s: the anchor named '%s' is another certificate, with another key",
 		    ap->p->name, leaf->issuer);
 	else
 		admin_say(indent + 2, "not an anchor of profile %s",
@@ -358,8 +353,7 @@ checkcert_print_result(const struct checkcert_result *r, int indent)
 
 	if (r->skipped) {
 		admin_say(indent,
-		    "- %s (%s): not named by this certificate, so it will "
-		    "not serve it; not judged",
+		    "- %s (%s): not named by this certificate, so it will not serve it; not judged",
 		    r->n->name, r->n->from);
 		return;
 	}
@@ -368,8 +362,7 @@ checkcert_print_result(const struct checkcert_result *r, int indent)
 	                                  : "✗";
 	if (reason_wininet(r->reason) != 0)
 		admin_say(indent,
-		    "%s %s (%s): %s — reason %s, phones log errorCode=%d "
-		    "(0x%08X)",
+		    "%s %s (%s): %s — reason %s, phones log errorCode=%d (0x%08X)",
 		    mark, r->n->name, r->n->from,
 		    state_verdict_name(r->verdict), reason_name(r->reason),
 		    reason_wininet(r->reason), reason_hresult(r->reason));
@@ -392,8 +385,7 @@ checkcert_print_result(const struct checkcert_result *r, int indent)
 		        : "");
 	if (r->missing_issuer)
 		admin_say(indent + 4,
-		    "finding: missing_intermediate (the chain does not hold "
-		    "'%s', the CA that issued it)",
+		    "finding: missing_intermediate (the chain does not hold '%s', the CA that issued it)",
 		    v->certs[0].issuer);
 	for (i = 0; v != NULL && i < v->nfindings; i++)
 		admin_say(indent + 4, "finding: %s (%s)",
@@ -633,9 +625,7 @@ checkcert_header(struct checkcert *cc, struct json *j)
 	}
 	if (cc->discovered)
 		admin_say(2,
-		    "(the EWS hosts that Autodiscover gives are not "
-		    "known here: no discovery cache is kept across "
-		    "runs; give them with --name)");
+		    "(the EWS hosts that Autodiscover gives are not known here: no discovery cache is kept across runs; give them with --name)");
 	printf("\n");
 }
 
@@ -696,11 +686,9 @@ checkcert_report(struct checkcert *cc)
 		printf("\n%s\n",
 		    rc == ONCE_OK ? "OK: phones will trust this certificate"
 		        : rc == ONCE_WARNING
-		        ? "WARNING: phones will trust this certificate, with "
-		          "risks (see above)"
+		        ? "WARNING: phones will trust this certificate, with risks (see above)"
 		        : rc == ONCE_CRITICAL
-		        ? "CRITICAL: phones will not trust this certificate "
-		          "(see the fixes above)"
+		        ? "CRITICAL: phones will not trust this certificate (see the fixes above)"
 		        : "UNKNOWN: could not judge (see above)");
 	return rc;
 }

@@ -54,8 +54,7 @@ cmdline_usage(FILE *fp, const char *default_config)
 	    "                 [--ews-url URL] [--ews-external-url URL]\n"
 	    "                 [--dns-server ADDR] [--system-store PEM]\n"
 	    "       ewsprobed parse FILE|-\n"
-	    "       ewsprobed check-cert FILE|--host HOST[:PORT] "
-	    "[--name HOST]...\n"
+	    "       ewsprobed check-cert FILE|--host HOST[:PORT] [--name HOST]...\n"
 	    "                 [-f file] [--profile NAME]... [--json]\n"
 	    "       ewsprobed anchors [-f file] [--profile NAME]... [--json]\n"
 	    "       ewsprobed status [-f file] [--json] [--max-age DURATION]\n"
@@ -82,11 +81,9 @@ cmdline_usage(FILE *fp, const char *default_config)
 	    "                       tested; one of --frontend,\n"
 	    "                       --frontend-ca, --trust-ca is needed)\n"
 	    "\n"
-	    "  parse FILE           print as JSON what a phone would take "
-	    "from\n"
+	    "  parse FILE           print as JSON what a phone would take from\n"
 	    "                       an Autodiscover answer (- for stdin)\n"
-	    "  check-cert           will phones trust this certificate? "
-	    "(before\n"
+	    "  check-cert           will phones trust this certificate? (before\n"
 	    "                       you install it; exit status as --once)\n"
 	    "  anchors              what phones trust now, per profile\n"
 	    "  status               the daemon's view from its status file\n"
@@ -180,25 +177,20 @@ cmdline_check_described(struct cmdline *cl, const char *seen, const char *mbox,
 {
 	if (seen['f'])
 		return cmdline_fail(cl,
-		    "-f and %s cannot be combined (the options describe a "
-		    "mailbox without a configuration file)",
+		    "-f and %s cannot be combined (the options describe a mailbox without a configuration file)",
 		    mbox);
 	if (!seen['A'])
 		return cmdline_fail(cl, "%s needs --address", mbox);
 	if (nargs > 0)
 		return cmdline_fail(cl,
-		    "mailbox names (%s) need a configuration file, not "
-		    "--address",
+		    "mailbox names (%s) need a configuration file, not --address",
 		    args[0]);
 	if (seen['U'] != seen['P'])
 		return cmdline_fail(cl,
-		    "--account and --password-file go together (both to test "
-		    "the sign-in, neither to stop at the 401)");
+		    "--account and --password-file go together (both to test the sign-in, neither to stop at the 401)");
 	if (!seen['F'] && !seen['C'] && !seen['T'])
 		return cmdline_fail(cl,
-		    "--address needs a trust anchor for the phone profile: "
-		    "--frontend HOST[:PORT], --frontend-ca PEM or --trust-ca "
-		    "PEM");
+		    "--address needs a trust anchor for the phone profile: --frontend HOST[:PORT], --frontend-ca PEM or --trust-ca PEM");
 	cl->once.config = NULL;
 	cl->mode = CMDLINE_ONCE;
 	return cl->mode;
@@ -369,8 +361,7 @@ cmdline_parse(int argc, char **argv, const char *default_config,
 		if (strchr(cmdline_mailbox_opts, ch) != NULL &&
 		    cmdline_has_control(optarg))
 			return cmdline_fail(cl,
-			    "%s '%s': control characters are not allowed in a "
-			    "value",
+			    "%s '%s': control characters are not allowed in a value",
 			    cmdline_name(ch), optarg);
 		if (cmdline_option(cl, ch) != 0)
 			return cl->mode;

@@ -34,11 +34,8 @@ ews_getfolder_request(void)
 {
 	return xstrdup(
 	    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-	    "<soap:Envelope"
-	    " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
-	    " xmlns:m=\"" EWS_NS_M "\""
-	    " xmlns:t=\"" EWS_NS_T "\""
-	    " xmlns:soap=\"" EWS_NS_SOAP "\">\n"
+	    "<soap:Envelope xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:m=\"" EWS_NS_M
+	    "\" xmlns:t=\"" EWS_NS_T "\" xmlns:soap=\"" EWS_NS_SOAP "\">\n"
 	    "  <soap:Header>\n"
 	    "    <t:RequestServerVersion Version=\"Exchange2010\" />\n"
 	    "  </soap:Header>\n"

@@ -40,8 +40,7 @@ explain_anchors(const struct trustset *phone)
 		    web == 1 ? "" : "s");
 	else
 		fprintf(fp,
-		    ", %zu web-trusted CA%s and %zu firmware public "
-		    "root%s",
+		    ", %zu web-trusted CA%s and %zu firmware public root%s",
 		    web, web == 1 ? "" : "s", pub, pub == 1 ? "" : "s");
 	return xclose_memstream(fp, &out);
 }
@@ -79,15 +78,11 @@ explain_untrusted_remedy(const struct chain_verdict *v,
 		from = xstrdup("the CA that issued the Lync pool certificate");
 	if (v->issuer_position < 0 && !v->certs[0].self_signed)
 		xasprintf(&out,
-		    "make the server send its issuing CA's certificate ('%s') "
-		    "with its own; if phones still do not trust it, reissue "
-		    "the certificate from %s, or publish its CA with "
-		    "New-CsWebTrustedCACertificate.",
+		    "make the server send its issuing CA's certificate ('%s') with its own; if phones still do not trust it, reissue the certificate from %s, or publish its CA with New-CsWebTrustedCACertificate.",
 		    v->certs[0].issuer, from);
 	else
 		xasprintf(&out,
-		    "reissue the certificate from %s, or publish its CA with "
-		    "New-CsWebTrustedCACertificate.",
+		    "reissue the certificate from %s, or publish its CA with New-CsWebTrustedCACertificate.",
 		    from);
 	free(from);
 	return out;
@@ -108,9 +103,9 @@ explain_untrusted(const struct chain_verdict *v, const struct trustset *phone,
 	else
 		xasprintf(&by, "its certificate was issued by '%s'%s",
 		    leaf->issuer,
-		    v->issuer_position < 0 ? " (whose certificate the server "
-		                             "does not send)"
-		                           : "");
+		    v->issuer_position < 0
+		        ? " (whose certificate the server does not send)"
+		        : "");
 	/* The CA is what is in question: the chain-only facts. */
 	if (v->system.evaluated && v->system.trusted)
 		pcs = "PCs do trust it";
@@ -121,12 +116,11 @@ explain_untrusted(const struct chain_verdict *v, const struct trustset *phone,
 	explain_logline(v->reason, log);
 	*remedy = explain_untrusted_remedy(v, phone);
 	xasprintf(message,
-	    "%s: %s, which phones do not trust (they trust %s)%s; "
-	    "%s. %s",
-	    head, by, anchors,
-	    v->issuer_lookalike ? ": the CA they trust by that name is another "
-	                          "certificate, with another key"
-	                        : "",
+	    "%s: %s, which phones do not trust (they trust %s)%s; %s. %s", head,
+	    by, anchors,
+	    v->issuer_lookalike
+	        ? ": the CA they trust by that name is another certificate, with another key"
+	        : "",
 	    pcs, log);
 	free(anchors);
 	free(by);
@@ -148,31 +142,24 @@ explain_validity(const struct chain_verdict *v, const char *head,
 		xasprintf(&what, "its certificate '%s'", subject);
 	else if (v->date_position > 0)
 		xasprintf(&what,
-		    "the CA certificate '%s' it sends (position "
-		    "%d)",
-		    subject, v->date_position);
+		    "the CA certificate '%s' it sends (position %d)", subject,
+		    v->date_position);
 	else
 		xasprintf(&what, "the trusted CA certificate '%s'", subject);
 	if (!expired)
 		xasprintf(remedy,
-		    "check the clocks of this host and of the CA that issued "
-		    "'%s'; a certificate dated in the future means one of "
-		    "them is wrong.",
+		    "check the clocks of this host and of the CA that issued '%s'; a certificate dated in the future means one of them is wrong.",
 		    subject);
 	else if (v->date_position == 0)
 		xasprintf(remedy,
-		    "renew the EWS certificate and bind it in IIS on every "
-		    "server behind this name (if it is current, check this "
-		    "host's clock).");
+		    "renew the EWS certificate and bind it in IIS on every server behind this name (if it is current, check this host's clock).");
 	else if (v->date_position > 0)
 		xasprintf(remedy,
-		    "renew the CA certificate '%s' and make the server send "
-		    "the new one.",
+		    "renew the CA certificate '%s' and make the server send the new one.",
 		    subject);
 	else
 		xasprintf(remedy,
-		    "renew the CA '%s' and publish its new certificate to "
-		    "phones and PCs.",
+		    "renew the CA '%s' and publish its new certificate to phones and PCs.",
 		    subject);
 	xasprintf(message, "%s: %s %s %s (now %s). %s", head, what,
 	    expired ? "expired on" : "is not valid before", when, now, log);
@@ -197,13 +184,11 @@ explain_name(const struct chain_verdict *v, const struct trustset *phone,
 	xclose_memstream(fp, &names);
 	explain_logline(v->reason, log);
 	xasprintf(remedy,
-	    "reissue the certificate%s%s%s with '%s' among its subject "
-	    "alternative names, or publish an EWS URL whose host it names.",
+	    "reissue the certificate%s%s%s with '%s' among its subject alternative names, or publish an EWS URL whose host it names.",
 	    fe != NULL ? " from '" : "", fe != NULL ? fe : "",
 	    fe != NULL ? "'" : "", v->host != NULL ? v->host : "?");
 	xasprintf(message,
-	    "%s: its certificate '%s' does not name '%s' (names: %s; "
-	    "wildcards cover one whole label only). %s",
+	    "%s: its certificate '%s' does not name '%s' (names: %s; wildcards cover one whole label only). %s",
 	    head, leaf->subject, v->host != NULL ? v->host : "?", names, log);
 	free(names);
 }
@@ -225,16 +210,14 @@ explain_ok(const struct chain_verdict *v, const char *url, const char *role,
 	xclose_memstream(fx, &fixes);
 	if (v->nfindings == 0) {
 		xasprintf(message,
-		    "phones can use EWS at %s (%s): its certificate chains "
-		    "to '%s' (%s).",
+		    "phones can use EWS at %s (%s): its certificate chains to '%s' (%s).",
 		    url, role, v->phone.anchor != NULL ? v->phone.anchor : "?",
 		    trustset_source_name(v->phone.anchor_source));
 		*remedy = NULL;
 	} else {
 		xasprintf(remedy, "to be safe for phones, serve %s.", fixes);
 		xasprintf(message,
-		    "phones can use EWS at %s (%s): its certificate chains "
-		    "to '%s' (%s), but phones may fail on: %s.",
+		    "phones can use EWS at %s (%s): its certificate chains to '%s' (%s), but phones may fail on: %s.",
 		    url, role, v->phone.anchor != NULL ? v->phone.anchor : "?",
 		    trustset_source_name(v->phone.anchor_source), risks);
 	}
@@ -254,21 +237,18 @@ explain_unusable(const struct chain_verdict *v, const char *head,
 
 	explain_logline(REASON_CERT_INVALID, log);
 	if (v->ncerts == 0) {
-		*remedy = xstrdup("make the server present its certificate "
-		                  "chain.");
+		*remedy =
+		    xstrdup("make the server present its certificate chain.");
 		xasprintf(message,
-		    "%s: the server presented no usable "
-		    "certificate chain. %s",
+		    "%s: the server presented no usable certificate chain. %s",
 		    head, log);
 		return 1;
 	}
 	if (v->npresented > v->ncerts) {
-		*remedy = xstrdup("make the server send only its certificate "
-		                  "and its issuing CA's.");
+		*remedy = xstrdup(
+		    "make the server send only its certificate and its issuing CA's.");
 		xasprintf(message,
-		    "%s: the server sent %zu certificates; ewsprobed judges "
-		    "at most %d, and what a phone does with more is not "
-		    "known (certificate '%s'). %s",
+		    "%s: the server sent %zu certificates; ewsprobed judges at most %d, and what a phone does with more is not known (certificate '%s'). %s",
 		    head, v->npresented, CHAIN_MAX_CERTS, v->certs[0].subject,
 		    log);
 		return 1;
@@ -287,22 +267,12 @@ explain_frontend_unknown(const struct chain_verdict *v,
 
 	if (trustset_learns_frontend(phone))
 		xasprintf(remedy,
-		    "make sure this host reaches the Lync pool named "
-		    "by frontend (its issuer is learned from a TLS "
-		    "handshake with it), or give frontend_ca = <PEM "
-		    "file of the CA that issued the pool "
-		    "certificate>.");
+		    "make sure this host reaches the Lync pool named by frontend (its issuer is learned from a TLS handshake with it), or give frontend_ca = <PEM file of the CA that issued the pool certificate>.");
 	else
 		xasprintf(remedy,
-		    "set frontend = <Lync pool FQDN>[:port] (its "
-		    "issuer is learned from a TLS handshake) or "
-		    "frontend_ca = <PEM file of the CA that issued the "
-		    "pool certificate> in the profile.");
+		    "set frontend = <Lync pool FQDN>[:port] (its issuer is learned from a TLS handshake) or frontend_ca = <PEM file of the CA that issued the pool certificate> in the profile.");
 	xasprintf(message,
-	    "cannot tell whether phones can use EWS at %s (%s): the "
-	    "CA that issued the Lync pool certificate is not known, "
-	    "and its certificate, issued by '%s', chains to none of "
-	    "the %zu web-trusted CAs and %zu public roots.",
+	    "cannot tell whether phones can use EWS at %s (%s): the CA that issued the Lync pool certificate is not known, and its certificate, issued by '%s', chains to none of the %zu web-trusted CAs and %zu public roots.",
 	    url, role, v->certs[0].issuer, web, pub);
 }
 
@@ -315,12 +285,9 @@ explain_invalid(const struct chain_verdict *v, const char *head, char **message,
 
 	explain_logline(REASON_CERT_INVALID, log);
 	xasprintf(remedy,
-	    "install a chain that verifies (signatures, CA basic "
-	    "constraints and key usage, serverAuth usage) on every "
-	    "server behind this name.");
+	    "install a chain that verifies (signatures, CA basic constraints and key usage, serverAuth usage) on every server behind this name.");
 	xasprintf(message,
-	    "%s: its certificate chain is invalid (OpenSSL: %s, at "
-	    "depth %d; certificate '%s'). %s",
+	    "%s: its certificate chain is invalid (OpenSSL: %s, at depth %d; certificate '%s'). %s",
 	    head,
 	    v->phone.error_string != NULL ? v->phone.error_string
 	                                  : "no certificate",

@@ -130,9 +130,7 @@ frontend_http_cb(struct http_req *req, void *arg)
 	http_req_timings(req, &st->timings);
 	if (tlscapture_chain(fe->cap) == NULL) {
 		xasprintf(&r->error,
-		    "no TLS handshake with the Lync pool %s: "
-		    "%s",
-		    fe->url,
+		    "no TLS handshake with the Lync pool %s: %s", fe->url,
 		    http_req_error(req) != NULL
 		        ? http_req_error(req)
 		        : http_status_name(http_req_status(req)));
@@ -147,8 +145,7 @@ frontend_http_cb(struct http_req *req, void *arg)
 		if (r->changed)
 			r->previous = prev, prev = NULL;
 		step_set(st, STEP_OK, NULL,
-		    "phones trust '%s' (issuer of the "
-		    "pool certificate)%s",
+		    "phones trust '%s' (issuer of the pool certificate)%s",
 		    r->issuer, r->changed ? " — changed" : "");
 	}
 	free(prev);

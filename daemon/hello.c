@@ -241,8 +241,8 @@ hello_tokens(const char *text, void *arg,
 		if (*text == '\0')
 			break;
 		for (n = 0; *text != '\0' && !hello_is_sep(*text); text++) {
-			if (strchr("abcdefghijklmnopqrstuvwxyz"
-			           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.?-",
+			if (strchr(
+			        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.?-",
 			        *text) == NULL) {
 				xasprintf(err,
 				    "invalid character (byte 0x%02x) in a list",
@@ -789,8 +789,7 @@ hello_read_server_extensions(struct hello_reader *r, struct hello_cursor *c)
 
 	if (hello_get(c, 2, &total) != 0 || total != c->left) {
 		hello_fail(r,
-		    "ServerHello extensions length does not match "
-		    "the message");
+		    "ServerHello extensions length does not match the message");
 		return -1;
 	}
 	while (c->left > 0) {
@@ -816,8 +815,7 @@ hello_read_server_extensions(struct hello_reader *r, struct hello_cursor *c)
 		if (type == HELLO_EXT_SERVER_NAME) {
 			if (len != 0) {
 				hello_fail(r,
-				    "ServerHello server_name is "
-				    "not empty");
+				    "ServerHello server_name is not empty");
 				return -1;
 			}
 			rp->sni_acked = 1;
@@ -847,8 +845,7 @@ hello_check_server_hello(struct hello_reader *r)
 	if (rp->suite == HELLO_SCSV_RENEGOTIATION ||
 	    !hello_spec_offers_suite(s, rp->suite)) {
 		hello_fail(r,
-		    "the server chose cipher suite 0x%04x, which "
-		    "the hello did not offer",
+		    "the server chose cipher suite 0x%04x, which the hello did not offer",
 		    rp->suite);
 		return;
 	}
@@ -859,8 +856,7 @@ hello_check_server_hello(struct hello_reader *r)
 	}
 	if (memchr(s->compression, rp->compression, s->ncompression) == NULL) {
 		hello_fail(r,
-		    "the server chose compression %u, which the "
-		    "hello did not offer",
+		    "the server chose compression %u, which the hello did not offer",
 		    rp->compression);
 		return;
 	}
@@ -871,8 +867,7 @@ hello_check_server_hello(struct hello_reader *r)
 		    hello_spec_offers_suite(s, HELLO_SCSV_RENEGOTIATION))
 			continue;
 		hello_fail(r,
-		    "the server sent extension %u, which the hello "
-		    "did not offer",
+		    "the server sent extension %u, which the hello did not offer",
 		    rp->extensions[i]);
 		return;
 	}
@@ -918,8 +913,7 @@ hello_read_certificate(struct hello_reader *r, struct hello_cursor *c)
 
 	if (hello_get(c, 3, &total) != 0 || total != c->left) {
 		hello_fail(r,
-		    "Certificate list length does not match the "
-		    "message");
+		    "Certificate list length does not match the message");
 		return;
 	}
 	if (total == 0) {

@@ -150,9 +150,7 @@ main_check_config(void)
 	summary = config_summary(cfg);
 	printf("%s: configuration OK: %s%s\n", main_config_path, summary,
 	    cfg->credentials_unchecked > 0
-	        ? " (credentials for systemd's "
-	          "LoadCredential= not checked: $CREDENTIALS_DIRECTORY is not "
-	          "set)"
+	        ? " (credentials for systemd's LoadCredential= not checked: $CREDENTIALS_DIRECTORY is not set)"
 	        : "");
 	free(summary);
 	config_unref(cfg);

@@ -194,8 +194,7 @@ once_print(struct once *o, const struct config_mailbox *m, struct run_result *r)
 	    !r->discovery->phone_found)
 		/* PCs found the URLs, phones did not (adpolicy). */
 		once_say(2, once_mark(o, STEP_FAIL),
-		    "Autodiscover for %s: phones find no EWS URL (%s at %s); "
-		    "PCs find them at %s",
+		    "Autodiscover for %s: phones find no EWS URL (%s at %s); PCs find them at %s",
 		    m->address, reason_name(r->discovery->phone_reason),
 		    r->discovery->phone_url != NULL ? r->discovery->phone_url
 		                                    : "?",
@@ -210,8 +209,7 @@ once_print(struct once *o, const struct config_mailbox *m, struct run_result *r)
 		once_print_steps(o, &r->discovery->steps, 2);
 		if (r->discovery->disagree)
 			once_say(2, once_mark(o, STEP_WARN),
-			    "Autodiscover candidates disagree on the EWS "
-			    "URLs; phones use the first that answers (%s)",
+			    "Autodiscover candidates disagree on the EWS URLs; phones use the first that answers (%s)",
 			    r->discovery->source);
 	}
 	once_print_addrs(o, r->discovery_addrs);
@@ -366,8 +364,7 @@ once_flags_config(const struct once_opts *op)
 		if (vals[i] != NULL && !once_plain(vals[i])) {
 			t = textsafe(vals[i]);
 			fprintf(stderr,
-			    "ewsprobed: '%s': control characters, ';' "
-			    "and '#' are not allowed in a flag's value\n",
+			    "ewsprobed: '%s': control characters, ';' and '#' are not allowed in a flag's value\n",
 			    t);
 			free(t);
 			return NULL;
@@ -382,8 +379,7 @@ once_flags_config(const struct once_opts *op)
 	if (op->address == NULL ||
 	    (op->account == NULL) != (op->password_file == NULL)) {
 		fprintf(stderr,
-		    "ewsprobed: --once without -f needs --address, and "
-		    "--account with --password-file to test the sign-in\n");
+		    "ewsprobed: --once without -f needs --address, and --account with --password-file to test the sign-in\n");
 		return NULL;
 	}
 	if (op->password_file == NULL)
@@ -476,8 +472,7 @@ once_end(struct once *o, int rc)
 		printf("\n%s\n",
 		    rc == ONCE_OK ? "OK: phones can use Exchange"
 		        : rc == ONCE_WARNING
-		        ? "WARNING: phones can use Exchange, "
-		          "with risks (see above)"
+		        ? "WARNING: phones can use Exchange, with risks (see above)"
 		        : rc == ONCE_CRITICAL
 		        ? "CRITICAL: phones cannot use Exchange"
 		        : "UNKNOWN: could not judge");

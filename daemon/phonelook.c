@@ -410,16 +410,12 @@ phonelook_explain_chain(const struct phonelook_result *r,
 
 	if (pc != NULL && pc->ncerts > 0 && !phonelook_same_leaf(r, pc)) {
 		xasprintf(&h,
-		    "%s: %s, %s answers with '%s' (its default binding), "
-		    "not '%s' as with SNI; phones that send no SNI fail",
+		    "%s: %s, %s answers with '%s' (its default binding), not '%s' as with SNI; phones that send no SNI fail",
 		    head, phonelook_how(r), r->host,
 		    r->verdict->certs[0].subject, pc->certs[0].subject);
 		explain_failure(r->verdict, phone, h, message, &fix);
 		xasprintf(remedy,
-		    "serve the right certificate to clients without SNI "
-		    "(IIS: a binding with 'Require Server Name Indication' "
-		    "off, or a 0.0.0.0:443 fallback binding; a load "
-		    "balancer: its default certificate)%s%s",
+		    "serve the right certificate to clients without SNI (IIS: a binding with 'Require Server Name Indication' off, or a 0.0.0.0:443 fallback binding; a load balancer: its default certificate)%s%s",
 		    fix != NULL ? "; or else: " : "", fix != NULL ? fix : "");
 		free(fix);
 		free(h);
@@ -438,45 +434,33 @@ phonelook_explain_refused(const struct phonelook_result *r, const char *head,
 	switch (r->reason) {
 	case REASON_TLS_RESET:
 		xasprintf(message,
-		    "%s: %s, %s resets the connection (the phone's hello: "
-		    "%s)%s",
+		    "%s: %s, %s resets the connection (the phone's hello: %s)%s",
 		    head, phonelook_how(r), r->host, r->hello,
 		    pc != NULL && !r->sent_sni
-		        ? "; phones that send no SNI fail, while a client "
-		          "with SNI gets a certificate"
+		        ? "; phones that send no SNI fail, while a client with SNI gets a certificate"
 		        : "");
 		*remedy = xstrdup(
-		    "serve a certificate to clients without SNI (IIS: a "
-		    "binding with 'Require Server Name Indication' off, or a "
-		    "0.0.0.0:443 fallback binding; a load balancer: a "
-		    "default certificate)");
+		    "serve a certificate to clients without SNI (IIS: a binding with 'Require Server Name Indication' off, or a 0.0.0.0:443 fallback binding; a load balancer: a default certificate)");
 		break;
 	case REASON_TLS_NO_COMMON_SUITE:
 		xasprintf(message,
-		    "%s: %s accepts none of the phones' cipher suites (%s; "
-		    "the phone's hello: %s)",
+		    "%s: %s accepts none of the phones' cipher suites (%s; the phone's hello: %s)",
 		    head, r->host, what, r->hello);
 		*remedy = xstrdup(
-		    "phones offer only RSA key exchange over TLS 1.0: enable "
-		    "TLS_RSA_WITH_3DES_EDE_CBC_SHA (and "
-		    "TLS_RSA_WITH_AES_128_CBC_SHA) for TLS 1.0 on the "
-		    "endpoint, with an RSA certificate (not ECDSA)");
+		    "phones offer only RSA key exchange over TLS 1.0: enable TLS_RSA_WITH_3DES_EDE_CBC_SHA (and TLS_RSA_WITH_AES_128_CBC_SHA) for TLS 1.0 on the endpoint, with an RSA certificate (not ECDSA)");
 		break;
 	case REASON_TLS_VERSION_UNSUPPORTED:
 		xasprintf(message,
-		    "%s: %s refuses the phones' TLS version (%s; the phone's "
-		    "hello: %s)",
+		    "%s: %s refuses the phones' TLS version (%s; the phone's hello: %s)",
 		    head, r->host, what, r->hello);
 		*remedy = xstrdup(
-		    "allow TLS 1.0 on the endpoint the phones use (IIS "
-		    "SChannel settings or the load balancer's TLS profile)");
+		    "allow TLS 1.0 on the endpoint the phones use (IIS SChannel settings or the load balancer's TLS profile)");
 		break;
 	default:
 		xasprintf(message, "%s: the phone's hello to %s failed (%s)",
 		    head, r->address, what);
 		*remedy = xstrdup(
-		    "check the endpoint's TLS settings for TLS 1.0 clients "
-		    "without SNI");
+		    "check the endpoint's TLS settings for TLS 1.0 clients without SNI");
 		break;
 	}
 	free(what);
@@ -511,12 +495,10 @@ phonelook_explain(const struct phonelook_result *r,
 	if (r->reason == REASON_TLS_SUITE_RISK) {
 		phonelook_suite_name(r->suite, suite);
 		xasprintf(message,
-		    "of the phones' cipher suites %s accepts only %s, which no "
-		    "source shows phones offering (docs/phone-tls-client.md); "
-		    "phones without it fail with 12157",
+		    "of the phones' cipher suites %s accepts only %s, which no source shows phones offering (docs/phone-tls-client.md); phones without it fail with 12157",
 		    r->host, suite);
-		*remedy = xstrdup("also enable TLS_RSA_WITH_3DES_EDE_CBC_SHA "
-		                  "for TLS 1.0 on the endpoint");
+		*remedy = xstrdup(
+		    "also enable TLS_RSA_WITH_3DES_EDE_CBC_SHA for TLS 1.0 on the endpoint");
 		return r->reason;
 	}
 	if (!reason_failed(r->reason))

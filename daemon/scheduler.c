@@ -373,10 +373,7 @@ sched_behind_begin(const struct target *t, uint64_t late_ms)
 	};
 
 	log_event(LOG_WARNING, MSGID_SCHEDULE_BEHIND, f, sizeof f / sizeof f[0],
-	    "behind schedule: the run of %s has waited %s s, longer than its "
-	    "interval of %llu s; %s runs wait, %s are in flight "
-	    "(max_in_flight %s, concurrency %s): mailboxes are probed less "
-	    "often than configured",
+	    "behind schedule: the run of %s has waited %s s, longer than its interval of %llu s; %s runs wait, %s are in flight (max_in_flight %s, concurrency %s): mailboxes are probed less often than configured",
 	    t->pt.name, late, (unsigned long long)sched_interval(t) / 1000,
 	    queued, in_flight, max, conc);
 	sched_update_status();
@@ -638,8 +635,8 @@ sched_fd_cap(const struct config *cfg)
 		want = rl.rlim_cur > SCHED_FDS_RESERVED + 1
 		    ? (unsigned int)(rl.rlim_cur - SCHED_FDS_RESERVED)
 		    : 1;
-		log_warnx("at most %u runs in flight: the file descriptor "
-		          "limit is %llu (LimitNOFILE=)",
+		log_warnx(
+		    "at most %u runs in flight: the file descriptor limit is %llu (LimitNOFILE=)",
 		    want, (unsigned long long)rl.rlim_cur);
 	}
 	return want;

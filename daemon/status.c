@@ -132,8 +132,7 @@ status_sched_prom(FILE *fp, const struct status_sched *s)
 		double value;
 	} series[] = {
 	    {"ewsprobed_schedule_behind", "gauge",
-	        "1 while a due run has waited longer than its interval "
-	        "(rounds take longer than the interval)",
+	        "1 while a due run has waited longer than its interval (rounds take longer than the interval)",
 	        s != NULL ? s->behind : 0},
 	    {"ewsprobed_schedule_overruns_total", "counter",
 	        "Times the schedule fell behind since the daemon started",
@@ -175,8 +174,7 @@ status_prom_phases(FILE *fp, const struct status_doc *d)
 	int64_t us;
 
 	status_meta(fp, "ewsprobed_probe_phase_duration_seconds", "gauge",
-	    "Time to each phase of the last unauthenticated EWS request, "
-	    "from its start");
+	    "Time to each phase of the last unauthenticated EWS request, from its start");
 	for (i = 0; i < d->n; i++) {
 		t = &d->targets[i];
 		for (j = 0; t->last != NULL && j < 2; j++) {
@@ -209,8 +207,7 @@ status_prom_certs(FILE *fp, const struct status_doc *d)
 	int j;
 
 	status_meta(fp, "ewsprobed_cert_not_after_timestamp_seconds", "gauge",
-	    "Expiry of each certificate the EWS server presented, by chain "
-	    "position (0 = leaf)");
+	    "Expiry of each certificate the EWS server presented, by chain position (0 = leaf)");
 	for (i = 0; i < d->n; i++) {
 		t = &d->targets[i];
 		for (j = 0; t->last != NULL && j < 2; j++) {
@@ -219,8 +216,7 @@ status_prom_certs(FILE *fp, const struct status_doc *d)
 				continue;
 			for (k = 0; k < u->verdict->ncerts; k++) {
 				status_series(fp,
-				    "ewsprobed_cert_not_after_timestamp_"
-				    "seconds",
+				    "ewsprobed_cert_not_after_timestamp_seconds",
 				    t);
 				fprintf(fp,
 				    ",role=\"%s\",position=\"%zu\"} %lld\n",
@@ -245,8 +241,7 @@ status_prom_addrs(FILE *fp, const struct status_doc *d)
 	int j;
 
 	status_meta(fp, "ewsprobed_address_success", "gauge",
-	    "Whether phones can use each address of an EWS URL's name "
-	    "(last run), with its reason");
+	    "Whether phones can use each address of an EWS URL's name (last run), with its reason");
 	for (i = 0; i < d->n; i++) {
 		t = &d->targets[i];
 		for (j = 0; t->last != NULL && j < 2; j++) {
@@ -256,8 +251,7 @@ status_prom_addrs(FILE *fp, const struct status_doc *d)
 				status_series(fp, "ewsprobed_address_success",
 				    t);
 				fprintf(fp,
-				    ",role=\"%s\",address=\"%s\",reason=\"%s\"} "
-				    "%d\n",
+				    ",role=\"%s\",address=\"%s\",reason=\"%s\"} %d\n",
 				    u->role, u->addrs[k].address,
 				    reason_name(u->addrs[k].reason),
 				    !reason_failed(u->addrs[k].reason));
@@ -286,8 +280,7 @@ status_prom(FILE *fp, const struct status_doc *d)
 	    PACKAGE_VERSION);
 	status_sched_prom(fp, d->sched);
 	status_meta(fp, "ewsprobed_probe_success", "gauge",
-	    "Whether the last run found that phones can use Exchange "
-	    "(ok or warning)");
+	    "Whether the last run found that phones can use Exchange (ok or warning)");
 	for (i = 0; i < d->n; i++) {
 		t = &d->targets[i];
 		if (t->last == NULL)

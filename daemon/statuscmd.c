@@ -277,8 +277,7 @@ statuscmd_render(const char *text, size_t len, const struct statuscmd_view *v,
 	    json_is_object(daemon) ? statuscmd_str(daemon, "written") : NULL;
 	if (!json_is_array(targets) || (when = statuscmd_time(written)) < 0) {
 		xasprintf(&msg,
-		    "%s: not a status file of ewsprobed (no daemon.written "
-		    "time or no targets)",
+		    "%s: not a status file of ewsprobed (no daemon.written time or no targets)",
 		    v->path);
 		goto fail;
 	}
@@ -311,8 +310,7 @@ statuscmd_render(const char *text, size_t len, const struct statuscmd_view *v,
 	}
 	if (stale)
 		xasprintf(&msg,
-		    "%s is stale: written %lld s ago, more than %llu s "
-		    "(is the daemon running?)",
+		    "%s is stale: written %lld s ago, more than %llu s (is the daemon running?)",
 		    v->path, age, (unsigned long long)(v->max_age_ms / 1000));
 	json_decref(sel);
 	json_decref(doc);
@@ -338,9 +336,7 @@ statuscmd_read(const char *path, char **text, size_t *len)
 	if ((fp = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT)
 			fprintf(stderr,
-			    "ewsprobed: status file %s does not exist: the "
-			    "daemon is not running, or has not finished a "
-			    "run yet\n",
+			    "ewsprobed: status file %s does not exist: the daemon is not running, or has not finished a run yet\n",
 			    safe);
 		else
 			fprintf(stderr, "ewsprobed: status file %s: %s\n", safe,
@@ -351,8 +347,7 @@ statuscmd_read(const char *path, char **text, size_t *len)
 	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode) ||
 	    (uint64_t)sb.st_size > STATUSCMD_MAX_BYTES) {
 		fprintf(stderr,
-		    "ewsprobed: status file %s: not a regular file of at most "
-		    "%u bytes\n",
+		    "ewsprobed: status file %s: not a regular file of at most %u bytes\n",
 		    safe, STATUSCMD_MAX_BYTES);
 		fclose(fp);
 		free(safe);
@@ -376,8 +371,7 @@ static void
 statuscmd_usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: ewsprobed status [-f file] [--json] "
-	    "[--max-age DURATION] [TARGET...]\n");
+	    "usage: ewsprobed status [-f file] [--json] [--max-age DURATION] [TARGET...]\n");
 }
 
 /* `ewsprobed status`: see statuscmd.h. */
@@ -425,8 +419,7 @@ statuscmd_main(int argc, char **argv, const char *config_path)
 		return ADMIN_EXIT_UNKNOWN;
 	if (cfg->status_file == NULL) {
 		fprintf(stderr,
-		    "ewsprobed: %s writes no status file "
-		    "(status_file is empty)\n",
+		    "ewsprobed: %s writes no status file (status_file is empty)\n",
 		    cfg->path);
 		goto out;
 	}
@@ -435,8 +428,7 @@ statuscmd_main(int argc, char **argv, const char *config_path)
 	    (cfgvalue_parse_duration(max_age, &v.max_age_ms) != 0 ||
 	        v.max_age_ms == 0)) {
 		fprintf(stderr,
-		    "ewsprobed: --max-age: not a duration (30s, 5m, "
-		    "1h)\n");
+		    "ewsprobed: --max-age: not a duration (30s, 5m, 1h)\n");
 		goto out;
 	}
 	v.path = cfg->status_file;

@@ -523,8 +523,7 @@ trustset_learn_frontend(struct trustset *set, STACK_OF(X509) *chain,
 	if (issuer == NULL) {
 		dn = certinfo_dn(X509_get_issuer_name(leaf));
 		xasprintf(cause,
-		    "the Front End pool did not send the CA certificate that "
-		    "issued its own ('%s'); give that CA as frontend_ca",
+		    "the Front End pool did not send the CA certificate that issued its own ('%s'); give that CA as frontend_ca",
 		    dn);
 		free(dn);
 		return -1;

@@ -286,8 +286,7 @@ urlcheck_unsigned(struct urlcheck *ep)
 	urlcheck_passed(ep);
 	free(r->message);
 	xasprintf(&r->message,
-	    "phones can reach EWS at %s (%s): TLS trusted, NTLM offered "
-	    "(sign-in not tested)",
+	    "phones can reach EWS at %s (%s): TLS trusted, NTLM offered (sign-in not tested)",
 	    ep->url, ep->role);
 	urlcheck_say_risks(ep);
 	urlcheck_finish(ep);
@@ -329,9 +328,7 @@ urlcheck_refuse_signin(struct urlcheck *ep)
 
 	st = step_add(&r->steps, STEP_HTTP, 1, "POST %s (NTLM)", ep->url);
 	step_set(st, STEP_SKIP, "signin_not_allowed",
-	    "sign-in not tested: %s is outside the mailbox's domain %s and "
-	    "not in signin_allow (add it to signin_allow in [mailbox %s] "
-	    "if it is your Exchange)",
+	    "sign-in not tested: %s is outside the mailbox's domain %s and not in signin_allow (add it to signin_allow in [mailbox %s] if it is your Exchange)",
 	    ep->host, ep->domain != NULL ? ep->domain : "(none)",
 	    ep->mailbox != NULL ? ep->mailbox : "?");
 	if (ep->mixed) {
@@ -343,15 +340,12 @@ urlcheck_refuse_signin(struct urlcheck *ep)
 	r->signin_refused = 1;
 	free(r->message);
 	xasprintf(&r->message,
-	    "phones can reach EWS at %s (%s): TLS trusted, NTLM offered; "
-	    "sign-in not tested: the credential goes only to hosts in %s "
-	    "or in signin_allow",
+	    "phones can reach EWS at %s (%s): TLS trusted, NTLM offered; sign-in not tested: the credential goes only to hosts in %s or in signin_allow",
 	    ep->url, ep->role, ep->domain != NULL ? ep->domain : "(none)");
 	urlcheck_say_risks(ep);
 	free(r->remedy);
 	xasprintf(&r->remedy,
-	    "if %s is your Exchange, add it to signin_allow in [mailbox %s]; "
-	    "otherwise find out why Autodiscover names it",
+	    "if %s is your Exchange, add it to signin_allow in [mailbox %s]; otherwise find out why Autodiscover names it",
 	    ep->host, ep->mailbox != NULL ? ep->mailbox : "?");
 	urlcheck_finish(ep);
 }
@@ -397,8 +391,7 @@ urlcheck_step_auth(struct urlcheck *ep)
 		r->message = ep->mixed ? NULL : r->message;
 		if (tlscapture_refused(ep->cap))
 			urlcheck_fail(ep, REASON_CERT_UNTRUSTED_PHONE, NULL,
-			    "the certificate changed between two requests and "
-			    "phones do not trust the new one");
+			    "the certificate changed between two requests and phones do not trust the new one");
 		else
 			urlcheck_transport_failed(ep);
 		step_set(st, STEP_FAIL, reason_name(r->reason), "%s",
@@ -420,14 +413,12 @@ urlcheck_step_auth(struct urlcheck *ep)
 		r->message = NULL;
 	if (code == 401)
 		urlcheck_fail(ep, REASON_AUTH_FAILED,
-		    "check the monitoring account's password (the credential "
-		    "file), that it is not locked out, and that it may use EWS",
+		    "check the monitoring account's password (the credential file), that it is not locked out, and that it may use EWS",
 		    "the account %s was refused with NTLM (HTTP 401)",
 		    ep->account);
 	else if (ans.outcome == EWS_FAULT || ans.outcome == EWS_ERROR)
 		urlcheck_fail(ep, REASON_EWS_FAULT,
-		    "check the mailbox and EWS on the server (event log, "
-		    "Get-WebServicesVirtualDirectory)",
+		    "check the mailbox and EWS on the server (event log, Get-WebServicesVirtualDirectory)",
 		    "EWS answered GetFolder(calendar) with %s%s%s%s (HTTP %ld)",
 		    ans.response_code != NULL ? ans.response_code : "a fault",
 		    ans.message != NULL ? " (" : "",
@@ -441,8 +432,7 @@ urlcheck_step_auth(struct urlcheck *ep)
 		urlcheck_passed(ep);
 		free(r->message);
 		xasprintf(&r->message,
-		    "phones can use EWS at %s (%s): TLS "
-		    "trusted, NTLM accepted, calendar read",
+		    "phones can use EWS at %s (%s): TLS trusted, NTLM accepted, calendar read",
 		    ep->url, ep->role);
 		urlcheck_say_risks(ep);
 	}
@@ -650,9 +640,7 @@ urlcheck_dns_cb(const struct dns_result *dr, void *arg)
 	if (dr->status == DNS_TIMEOUT) {
 		/* No answer says nothing about the name: do not blame it. */
 		urlcheck_fail(ep, REASON_DNS_TIMEOUT,
-		    "check that the DNS servers ewsprobed asks (dns_servers, "
-		    "else /etc/resolv.conf) answer, and their load; the name "
-		    "itself may well exist",
+		    "check that the DNS servers ewsprobed asks (dns_servers, else /etc/resolv.conf) answer, and their load; the name itself may well exist",
 		    "the DNS servers did not answer for %s in time", ep->host);
 		step_set(st, STEP_FAIL, reason_name(REASON_DNS_TIMEOUT), "%s",
 		    dns_status_name(dr->status));

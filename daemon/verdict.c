@@ -27,8 +27,7 @@ verdict_discovery(struct run_result *r)
 		return;
 	if (r->verdict == STATE_OK)
 		xasprintf(&msg,
-		    "%s. EWS there would work for phones once they learn "
-		    "its URLs",
+		    "%s. EWS there would work for phones once they learn its URLs",
 		    d->phone_message);
 	else
 		xasprintf(&msg, "%s. EWS there, on its own: %s",
@@ -125,18 +124,14 @@ verdict_run(struct run_result *r, const struct config_mailbox *m)
 		r->reason = r->discovery->reason;
 		r->message = xstrdup(r->discovery->message);
 		r->remedy = xstrdup(
-		    "check the Autodiscover DNS records "
-		    "(autodiscover.<domain>, _autodiscover._tcp SRV) and the "
-		    "Autodiscover virtual directory the phones' DNS leads to");
+		    "check the Autodiscover DNS records (autodiscover.<domain>, _autodiscover._tcp SRV) and the Autodiscover virtual directory the phones' DNS leads to");
 		return;
 	}
 	if (nurl == 0) {
 		r->verdict = STATE_UNKNOWN;
 		r->reason = REASON_AUTODISCOVER_NO_EWS_URL;
 		xasprintf(&r->message,
-		    "mailbox %s has no EWS URL to probe: "
-		    "this build probes the fixed URLs ews_internal_url and "
-		    "ews_external_url",
+		    "mailbox %s has no EWS URL to probe: this build probes the fixed URLs ews_internal_url and ews_external_url",
 		    m->name);
 		return;
 	}

@@ -132,8 +132,7 @@ xmlsafe_count_item(struct xmlsafe_scan *s)
 {
 	if (++s->elements > XMLSAFE_MAX_ITEMS)
 		return xmlsafe_refuse(s, XMLSAFE_TOO_COMPLEX,
-		    "more than %u elements, comments and processing "
-		    "instructions",
+		    "more than %u elements, comments and processing instructions",
 		    XMLSAFE_MAX_ITEMS);
 	return XMLSAFE_OK;
 }
@@ -196,8 +195,7 @@ xmlsafe_check_decl(struct xmlsafe_scan *s)
 		    "malformed XML declaration");
 	if (!xmlsafe_ascii_encoding(v, (size_t)(q - v)))
 		return xmlsafe_refuse(s, XMLSAFE_MALFORMED,
-		    "an encoding that is not ASCII-compatible (UTF-8 "
-		    "expected)");
+		    "an encoding that is not ASCII-compatible (UTF-8 expected)");
 	return XMLSAFE_OK;
 }
 
