@@ -138,14 +138,7 @@ adaddrs_judge(struct adaddrs_slot *sl)
 		    v->phone.anchor != NULL ? v->phone.anchor : "?");
 	st = step_add(&a->steps, STEP_TLS, 1,
 	    "certificate under the system store (PCs)");
-	if (v->system_trusted < 0)
-		step_set(st, STEP_SKIP, NULL, "not checked: no system store");
-	else if (v->system_trusted)
-		step_set(st, STEP_OK, NULL, "PCs accept it: chains to '%s'",
-		    v->system.anchor != NULL ? v->system.anchor : "?");
-	else
-		step_set(st, STEP_FAIL, reason_name(v->system_reason),
-		    "PCs refuse it (%s)", reason_name(v->system_reason));
+	explain_pc_step(st, v);
 	free(msg);
 	free(fix);
 }

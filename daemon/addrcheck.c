@@ -207,16 +207,7 @@ addrcheck_system_step(struct addrcheck *ac)
 
 	st = step_add(&ac->res->steps, STEP_TLS, 1,
 	    "certificate under the system store (PCs)");
-	if (v->system_trusted < 0)
-		step_set(st, STEP_SKIP, NULL, "not checked: no system store");
-	else if (v->system_trusted)
-		step_set(st, STEP_OK, NULL, "PCs accept it: chains to '%s'",
-		    v->system.anchor != NULL ? v->system.anchor : "?");
-	else
-		step_set(st, STEP_FAIL, reason_name(v->system_reason),
-		    "PCs refuse it: %s (%s)", reason_name(v->system_reason),
-		    v->system.error_string != NULL ? v->system.error_string
-		                                   : "no usable chain");
+	explain_pc_step(st, v);
 }
 
 /*

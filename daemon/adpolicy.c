@@ -193,14 +193,8 @@ adpolicy_pc_step(const struct chain_verdict *v, int reached, int ok,
 		step_set(st, STEP_SKIP, NULL,
 		    "PCs never get here (they would %s it)",
 		    ok ? "accept" : "refuse");
-	else if (ok)
-		step_set(st, STEP_OK, NULL, "PCs accept it: chains to '%s'",
-		    v->system.anchor != NULL ? v->system.anchor : "?");
 	else
-		step_set(st, STEP_FAIL, reason_name(v->system_reason),
-		    "PCs refuse it: %s (%s)", reason_name(v->system_reason),
-		    v->system.error_string != NULL ? v->system.error_string
-		                                   : "no usable chain");
+		explain_pc_step(st, v);
 }
 
 /*

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "explain.h"
+#include "step.h"
 #include "xmalloc.h"
 
 /*
@@ -359,4 +360,23 @@ explain_failure(const struct chain_verdict *v, const struct trustset *phone,
 		explain_invalid(v, head, message, remedy);
 		break;
 	}
+}
+
+/*
+ * Set step st to the PCs' verdict on a chain (the system store's), with
+ * its reason: one wording wherever a handshake is judged for PCs.
+ */
+void
+explain_pc_step(struct step *st, const struct chain_verdict *v)
+{
+	if (v->system_trusted < 0)
+		step_set(st, STEP_SKIP, NULL, "not checked: no system store");
+	else if (v->system_trusted)
+		step_set(st, STEP_OK, NULL, "PCs accept it: chains to '%s'",
+		    v->system.anchor != NULL ? v->system.anchor : "?");
+	else
+		step_set(st, STEP_FAIL, reason_name(v->system_reason),
+		    "PCs refuse it: %s (%s)", reason_name(v->system_reason),
+		    v->system.error_string != NULL ? v->system.error_string
+		                                   : "no usable chain");
 }

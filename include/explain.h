@@ -21,5 +21,7 @@ void explain_failure(const struct chain_verdict *, const struct trustset *,
     const char *, char **, char **);
 char *explain_anchors(const struct trustset *);
 void explain_date(time_t, char[32]);
+struct step;
+void explain_pc_step(struct step *, const struct chain_verdict *);
 
 #endif
