@@ -1,7 +1,8 @@
 /*
  * dns: owns the c-ares channels (a small cache, one per distinct server
  * list), their sockets and timers on the event loop, the lifecycle of
- * lookups, SRV validation and RFC 2782 ordering.
+ * lookups and SRV validation. Kept A/AAAA answers are dns_cache.c's; host
+ * names and the RFC 2782 order of SRV records are dns_name.c's.
  *
  * The glue follows c-ares 1.18's external-loop contract: the socket state
  * callback tells which sockets to watch; readiness goes to ares_process_fd;
@@ -11,53 +12,28 @@
  * before it is submitted, and user callbacks are deferred to the next loop
  * turn. Nothing is freed inside a c-ares callback that c-ares may still
  * touch: socket records and finished lookups go through loop_defer().
- *
- * A/AAAA answers are kept for their TTL (the smallest of the answer's
- * records, at most DNS_CACHE_MAX_TTL_MS), per server list and name, and
- * shared by every lookup that asks the same servers for the same name:
- * thousands of mailboxes usually name a handful of hosts, and a phone's
- * resolver caches too. An answer is asked for again once it expired, so a
- * changed address is seen at the next expiry. Failures and TTL-0 answers
- * are never kept, nor SRV answers (discovery keeps its own results).
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <ares.h>
-#include <libpsl.h>
 #include <ares_nameser.h>
 #include <event2/event.h>
 
 #include "dns.h"
-#include "hashset.h"
+#include "dns_private.h"
 #include "log.h"
 #include "loop.h"
 #include "xmalloc.h"
 
 /* Channels kept for distinct server lists before idle ones are closed. */
 #define DNS_MAX_CHANNELS 8
-
-/*
- * Kept A/AAAA answers: at most this many (server list, name) pairs, then
- * the cache starts over; an answer is kept at most an hour whatever its
- * TTL, so that a long TTL never hides a move for longer than that.
- */
-#define DNS_CACHE_MAX 4096
-#define DNS_CACHE_MAX_TTL_MS (3600u * 1000u)
-
-/* One kept answer: the addresses and when they expire (dns_clock_fn). */
-struct dns_cached {
-	struct dns_addr *addrs;
-	size_t naddrs;
-	uint64_t expires_ms;
-};
 
 struct dns_channel;
 
@@ -121,16 +97,10 @@ static unsigned int dns_timeout_ms = 2000;
 static unsigned int dns_tries = 2;
 static dns_rng dns_rng_fn;
 static void *dns_rng_arg;
-static dns_clock dns_clock_fn;
-static void *dns_clock_arg;
-static struct hashset *dns_cache; /* cache key -> struct dns_cached */
-static struct dns_cached **dns_cache_entries; /* to free them */
-static size_t dns_ncache;
 
 static void dns_rearm(struct dns_channel *);
 static void dns_pump_soon(void);
 static void dns_lookup_free(struct dns_lookup *);
-static void dns_cache_flush(void);
 
 /* Free a socket record (deferred: its event may be the one running). */
 static void
@@ -410,96 +380,6 @@ dns_shutdown(void)
 	}
 }
 
-/* The cache's clock, in milliseconds: the test's, else the loop's. */
-static uint64_t
-dns_now_ms(void)
-{
-	return dns_clock_fn != NULL ? dns_clock_fn(dns_clock_arg)
-	                            : loop_now_ms();
-}
-
-/* Forget every kept answer. */
-static void
-dns_cache_flush(void)
-{
-	size_t i;
-
-	for (i = 0; i < dns_ncache; i++) {
-		free(dns_cache_entries[i]->addrs);
-		free(dns_cache_entries[i]);
-	}
-	free(dns_cache_entries);
-	dns_cache_entries = NULL;
-	dns_ncache = 0;
-	hashset_free(dns_cache);
-	dns_cache = NULL;
-}
-
-/* The cache key of an A/AAAA lookup (caller frees): servers, name. */
-static char *
-dns_cache_key(const char *servers, const char *name)
-{
-	char *key;
-
-	xasprintf(&key, "%s\n%s", servers != NULL ? servers : "", name);
-	return dns_lower(key);
-}
-
-/* The kept answer for key if it has not expired, else NULL. */
-static const struct dns_cached *
-dns_cache_get(const char *key)
-{
-	const struct dns_cached *c;
-
-	if (dns_cache == NULL || (c = hashset_get(dns_cache, key)) == NULL)
-		return NULL;
-	if (c->naddrs == 0 || dns_now_ms() >= c->expires_ms)
-		return NULL;
-	return c;
-}
-
-/*
- * Keep the addresses of r under key for ttl_s seconds (at most
- * DNS_CACHE_MAX_TTL_MS); a TTL of 0 keeps nothing. A full cache starts
- * over rather than choosing what to evict: DNS_CACHE_MAX distinct hosts
- * are far more than a site's mailboxes name.
- */
-static void
-dns_cache_put(const char *key, const struct dns_result *r, uint32_t ttl_s)
-{
-	struct dns_cached *c;
-	uint64_t ttl_ms = (uint64_t)ttl_s * 1000u;
-
-	if (key == NULL || ttl_s == 0 || r->naddrs == 0)
-		return;
-	if (ttl_ms > DNS_CACHE_MAX_TTL_MS)
-		ttl_ms = DNS_CACHE_MAX_TTL_MS;
-	if (dns_cache != NULL && dns_ncache >= DNS_CACHE_MAX &&
-	    hashset_get(dns_cache, key) == NULL)
-		dns_cache_flush();
-	if (dns_cache == NULL)
-		dns_cache = hashset_new();
-	if ((c = hashset_get(dns_cache, key)) == NULL) {
-		c = xcalloc(1, sizeof *c);
-		hashset_add(dns_cache, key, c);
-		dns_cache_entries = xreallocarray(dns_cache_entries,
-		    dns_ncache + 1, sizeof *dns_cache_entries);
-		dns_cache_entries[dns_ncache++] = c;
-	}
-	c->addrs = xreallocarray(c->addrs, r->naddrs, sizeof *c->addrs);
-	memcpy(c->addrs, r->addrs, r->naddrs * sizeof *c->addrs);
-	c->naddrs = r->naddrs;
-	c->expires_ms = dns_now_ms() + ttl_ms;
-}
-
-/* Set the cache's clock (NULL: the loop's monotonic clock). For tests. */
-void
-dns_set_clock(dns_clock clock, void *arg)
-{
-	dns_clock_fn = clock;
-	dns_clock_arg = arg;
-}
-
 /* Free the arrays a result owns. */
 static void
 dns_result_clear(struct dns_result *r)
@@ -646,15 +526,6 @@ dns_finish(struct dns_lookup *l, int status)
 	loop_defer(dns_deliver, l);
 }
 
-/* The smaller of a TTL so far and a record's (negative reads as 0). */
-static uint32_t
-dns_ttl_min(uint32_t ttl, int rr_ttl)
-{
-	if (rr_ttl < 0)
-		return 0;
-	return (uint32_t)rr_ttl < ttl ? (uint32_t)rr_ttl : ttl;
-}
-
 /* c-ares callback of an A/AAAA lookup: copy the addresses. */
 static void
 dns_addr_cb(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
@@ -698,61 +569,6 @@ dns_addr_cb(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 	if (ai != NULL)
 		ares_freeaddrinfo(ai);
 	dns_finish(l, status);
-}
-
-/* Whether s is a usable host name: LDH labels, no escapes, not ".". */
-int
-dns_valid_hostname(const char *s)
-{
-	size_t len = strlen(s), label = 0;
-	const char *p;
-
-	if (len == 0 || len > 253)
-		return 0;
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '.') {
-			if (label == 0 || p[-1] == '-')
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)*p) && *p != '-')
-			return 0;
-		if (label == 0 && *p == '-')
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	return label > 0 && p[-1] != '-';
-}
-
-/*
- * Whether name (lower case, no final dot) is a public suffix, such as com,
- * co.uk or github.io, by libpsl's built-in copy of the Public Suffix List
- * (no file is read). Names under a TLD the list does not know (example,
- * test) are not: the "*" rule is not applied. Autodiscover for a public
- * suffix would ask strangers (autodiscover.co.uk) for credentials.
- */
-int
-dns_public_suffix(const char *name)
-{
-	const psl_ctx_t *psl = psl_builtin();
-
-	if (psl == NULL)
-		fatalx("libpsl has no built-in Public Suffix List");
-	return psl_is_public_suffix2(psl, name,
-	           PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
-}
-
-/* Lower-case a host name in place; return it. */
-char *
-dns_lower(char *s)
-{
-	char *p;
-
-	for (p = s; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return s;
 }
 
 /*
@@ -972,69 +788,6 @@ dns_load(unsigned int *in_flight, unsigned int *queued)
 {
 	*in_flight = dns_in_flight;
 	*queued = dns_nqueued;
-}
-
-/* A uniform number in [0, max] from rng (rejection sampling, no bias). */
-static uint64_t
-dns_uniform(uint64_t max, dns_rng rng, void *rarg)
-{
-	uint64_t span = max + 1, limit, r;
-
-	if (max == 0)
-		return 0;
-	limit = (UINT64_C(1) << 32) / span * span;
-	do
-		r = rng(rarg);
-	while (r >= limit);
-	return r % span;
-}
-
-/*
- * Order SRV records as RFC 2782 says: lowest priority first; within one
- * priority, a weighted random order in which weight-0 records are placed
- * first and chosen rarely. rng returns uniformly distributed numbers.
- */
-void
-dns_srv_order(struct dns_srv *v, size_t n, dns_rng rng, void *rarg)
-{
-	struct dns_srv tmp;
-	size_t i, j, start, end, k;
-	uint64_t sum, pick, run;
-
-	/* Insertion sort by priority, weight 0 first within a priority. */
-	for (i = 1; i < n; i++) {
-		tmp = v[i];
-		for (j = i; j > 0 &&
-		     (v[j - 1].priority > tmp.priority ||
-		         (v[j - 1].priority == tmp.priority &&
-		             v[j - 1].weight != 0 && tmp.weight == 0));
-		     j--)
-			v[j] = v[j - 1];
-		v[j] = tmp;
-	}
-	for (start = 0; start < n; start = end) {
-		for (end = start;
-		     end < n && v[end].priority == v[start].priority; end++)
-			;
-		/* Pick one record at a time from v[k..end). */
-		for (k = start; k + 1 < end; k++) {
-			sum = 0;
-			for (i = k; i < end; i++)
-				sum += v[i].weight;
-			pick = dns_uniform(sum, rng, rarg);
-			run = 0;
-			for (i = k; i < end; i++) {
-				run += v[i].weight;
-				if (run >= pick)
-					break;
-			}
-			if (i == end)
-				i = end - 1;
-			tmp = v[i];
-			memmove(&v[k + 1], &v[k], (i - k) * sizeof *v);
-			v[k] = tmp;
-		}
-	}
 }
 
 /* A sentence for a status, for humans. */
