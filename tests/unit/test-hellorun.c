@@ -57,21 +57,6 @@ struct outcome {
 	struct hellorun_timings t;
 };
 
-/* Write a PEM certificate (and optionally a second) to dir/name. */
-static void
-write_pem(const char *name, X509 *a, X509 *b)
-{
-	char path[512];
-	FILE *fp;
-
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	assert_non_null(fp = fopen(path, "w"));
-	assert_int_equal(PEM_write_X509(fp, a), 1);
-	if (b != NULL)
-		assert_int_equal(PEM_write_X509(fp, b), 1);
-	fclose(fp);
-}
-
 static int
 setup(void **state)
 {
@@ -83,8 +68,9 @@ setup(void **state)
 	    pki.ca_key, 0, 3);
 	if (mkdtemp(dir) == NULL)
 		return -1;
-	write_pem("chain.pem", pki.cert, pki.ca);
-	write_pem("default.pem", other, pki.ca);
+	assert_int_equal(hello_pki_write(dir, "chain.pem", pki.cert, pki.ca),
+	    0);
+	assert_int_equal(hello_pki_write(dir, "default.pem", other, pki.ca), 0);
 	snprintf(path, sizeof path, "%s/key.pem", dir);
 	if ((fp = fopen(path, "w")) == NULL)
 		return -1;

@@ -41,21 +41,6 @@ static char ca_path[600];
 static struct config_profile profile;
 static struct trustset *phone;
 
-/* Write PEM certificates (b may be NULL) to dir/name. */
-static void
-write_pem(const char *name, X509 *a, X509 *b)
-{
-	char path[512];
-	FILE *fp;
-
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	assert_non_null(fp = fopen(path, "w"));
-	assert_int_equal(PEM_write_X509(fp, a), 1);
-	if (b != NULL)
-		assert_int_equal(PEM_write_X509(fp, b), 1);
-	fclose(fp);
-}
-
 static int
 setup(void **state)
 {
@@ -67,9 +52,10 @@ setup(void **state)
 	    pki.ca_key, 0, 3);
 	if (mkdtemp(dir) == NULL)
 		return -1;
-	write_pem("chain.pem", pki.cert, pki.ca);
-	write_pem("default.pem", other, pki.ca);
-	write_pem("ca.pem", pki.ca, NULL);
+	assert_int_equal(hello_pki_write(dir, "chain.pem", pki.cert, pki.ca),
+	    0);
+	assert_int_equal(hello_pki_write(dir, "default.pem", other, pki.ca), 0);
+	assert_int_equal(hello_pki_write(dir, "ca.pem", pki.ca, NULL), 0);
 	snprintf(path, sizeof path, "%s/key.pem", dir);
 	if ((fp = fopen(path, "w")) == NULL)
 		return -1;

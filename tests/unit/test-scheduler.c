@@ -162,14 +162,11 @@ static int
 setup(void **state)
 {
 	struct hello_pki pki;
-	FILE *fp;
 
 	assert_non_null(mkdtemp(dir));
 	hello_pki_make(&pki, "mail.contoso.com");
 	xasprintf(&ca_path, "%s/ca.pem", dir);
-	assert_non_null(fp = fopen(ca_path, "w"));
-	assert_int_equal(PEM_write_X509(fp, pki.ca), 1);
-	fclose(fp);
+	assert_int_equal(hello_pki_write(dir, "ca.pem", pki.ca, NULL), 0);
 	hello_pki_free(&pki);
 	closed_port = pick_closed_port();
 	notify_open();

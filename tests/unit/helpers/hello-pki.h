@@ -1,7 +1,8 @@
 /*
  * hello-pki: the certificates test-hello and test-hellorun present, made
  * at run time with the OpenSSL C API from the fixed RSA keys in
- * tests/data/hello: a CA and a server certificate it issued. Header-only.
+ * tests/data/hello: a CA and a server certificate it issued, and a writer
+ * of them as PEM files. Header-only.
  */
 #ifndef EWSPROBED_TEST_HELLO_PKI_H
 #define EWSPROBED_TEST_HELLO_PKI_H
@@ -79,6 +80,25 @@ hello_pki_make(struct hello_pki *p, const char *cn)
 	p->ca =
 	    hello_pki_cert("hello test CA", p->ca_key, NULL, p->ca_key, 1, 1);
 	p->cert = hello_pki_cert(cn, p->key, p->ca, p->ca_key, 0, 2);
+}
+
+/*
+ * Write certificate a (and b, when not NULL) as PEM to dir/name. Returns
+ * 0, or -1 when the file cannot be written (the caller asserts).
+ */
+static inline int
+hello_pki_write(const char *dir, const char *name, X509 *a, X509 *b)
+{
+	char path[512];
+	FILE *fp;
+	int ok;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if ((fp = fopen(path, "w")) == NULL)
+		return -1;
+	ok = PEM_write_X509(fp, a) == 1 &&
+	    (b == NULL || PEM_write_X509(fp, b) == 1);
+	return fclose(fp) == 0 && ok ? 0 : -1;
 }
 
 /* Free what hello_pki_make made. */
