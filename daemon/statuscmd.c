@@ -219,8 +219,14 @@ statuscmd_print_json(const struct statuscmd_view *v, const char *written,
 	json_t *outdoc;
 	char *dump;
 
-	outdoc = json_pack("{s:s, s:s, s:I, s:b, s:O, s:O, s:s, s:i}",
-	    "status_file", v->path, "written", written, "age_seconds",
+	/*
+	 * A result document of schema 1 like the file it reads
+	 * (docs/result-schema.json, document "status_view"), so a reader
+	 * can tell the two apart and check both.
+	 */
+	outdoc = json_pack("{s:i, s:s, s:s, s:s, s:I, s:b, s:O, s:O, s:s, s:i}",
+	    "schema", 1, "document", "status_view", "status_file", v->path,
+	    "written", written, "age_seconds",
 	    (json_int_t)age, "stale", stale, "daemon", daemon, "targets", sel,
 	    "worst_state", once_status_name(rc), "exit_status", rc);
 	if (outdoc == NULL ||

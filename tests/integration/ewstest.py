@@ -13,7 +13,7 @@ import tempfile
 import time
 
 PASSWORD_CANARY = "Canary-Pa55w0rd-9f3e1c"
-# The result documents' schema (the status file, --once --json).
+# The result documents' schema (the status file, --once --json, status --json).
 RESULT_SCHEMA = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
         __file__)))), "docs", "result-schema.json")

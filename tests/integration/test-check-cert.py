@@ -26,8 +26,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import (Skip, TestFailure, check, run_in_lab,  # noqa: E402
-                     run_inside, run_tests, tempdir, write_file)
+from ewstest import (Skip, TestFailure, check, result_doc,  # noqa: E402
+                     run_in_lab, run_inside, run_tests, tempdir,
+                     write_file)
 
 CAS_DN = "CN=Issuing-CA for contoso, DC=contoso, DC=com"
 FE_DN = "CN=Issuing CA for contoso,com"
@@ -299,7 +300,10 @@ def inside_status(ewsprobed):
           f"status {rc}: {row} vs {t}:\n{out}{err}")
     rc, out, err = run(ewsprobed, "status", "-f", conf, "--max-age", "1h",
                        "--json")
-    got = json.loads(out)
+    got = result_doc(out)   # checked against the schema
+    check(got["schema"] == 1 and got["document"] == "status_view" and
+          got["stale"] is False and got["worst_state"] == "critical",
+          f"status --json: {got}")
     check(rc == 2 and got["targets"] == doc["targets"] and
           got["daemon"] == doc["daemon"], "status --json is not the file's")
 
