@@ -226,9 +226,9 @@ statuscmd_print_json(const struct statuscmd_view *v, const char *written,
 	 */
 	outdoc = json_pack("{s:i, s:s, s:s, s:s, s:I, s:b, s:O, s:O, s:s, s:i}",
 	    "schema", 1, "document", "status_view", "status_file", v->path,
-	    "written", written, "age_seconds",
-	    (json_int_t)age, "stale", stale, "daemon", daemon, "targets", sel,
-	    "worst_state", once_status_name(rc), "exit_status", rc);
+	    "written", written, "age_seconds", (json_int_t)age, "stale", stale,
+	    "daemon", daemon, "targets", sel, "worst_state",
+	    once_status_name(rc), "exit_status", rc);
 	if (outdoc == NULL ||
 	    (dump = json_dumps(outdoc, JSON_INDENT(2))) == NULL)
 		fatalx("json_pack: out of memory");
