@@ -83,7 +83,7 @@ assert_no_secret(const char *errors)
 	size_t i;
 
 	for (i = 0; i + 8 <= strlen(CANARY); i++) {
-		memcpy(piece, CANARY + i, 8);
+		memcpy(piece, &CANARY[i], 8);
 		piece[8] = '\0';
 		if (strstr(errors, piece) != NULL)
 			fail_msg("password in a message: %s", errors);

@@ -236,8 +236,7 @@ test_not_status(void **state)
 {
 	const char *bad[] = {"", "{", "[]", "{\"targets\":[]}",
 	    "{\"daemon\":{\"written\":\"yesterday\"},\"targets\":[]}",
-	    "{\"daemon\":{\"written\":\"2026-12-06T01:00:00Z\"},"
-	    "\"targets\":{}}",
+	    "{\"daemon\":{\"written\":\"2026-12-06T01:00:00Z\"},\"targets\":{}}",
 	    "{\"a\":1,\"a\":2}"};
 	struct out o;
 	size_t i;
