@@ -21,8 +21,18 @@
 #include "verdict.h"
 #include "xmalloc.h"
 
+struct run;
+TAILQ_HEAD(run_queue, run);
+
 /* A mailbox's discovered EWS URLs and when they were found. */
 struct run_disc {
+	/*
+	 * The run whose discovery is under way (NULL: none) and the runs of
+	 * other profiles it judges too, waiting for it instead of making the
+	 * same handshakes (run_discover).
+	 */
+	struct run *leader;
+	struct run_queue waiters;
 	int valid;
 	int ews_failed; /* the last run's EWS failed */
 	/*
@@ -45,9 +55,6 @@ struct run_index {
 	const void *key;
 	size_t idx;
 };
-
-struct run;
-TAILQ_HEAD(run_queue, run);
 
 /*
  * A profile's Front End learning in flight and the runs waiting for it:
@@ -75,6 +82,7 @@ struct run_ctx {
 /* What a running run waits for; its life cycle is its task's. */
 enum run_phase {
 	RUN_FRONTEND,
+	RUN_DISCOVER_WAIT, /* for another profile's run's discovery */
 	RUN_DISCOVER,
 	RUN_URLS,
 };
@@ -102,12 +110,14 @@ struct run {
 	run_done_cb done;
 	void *arg;
 	uint64_t started_us;
-	TAILQ_ENTRY(run) wait_entry; /* in learning's waiters (FRONTEND) */
+	/* In learning's waiters (FRONTEND) or a discovery's (DISCOVER_WAIT). */
+	TAILQ_ENTRY(run) wait_entry;
 };
 
 static void run_next(struct run *);
 static void run_discover(struct run *);
 static void run_learn(struct run *);
+static void run_release(struct run *);
 
 /* The DNS servers of a mailbox (or the daemon's) as one list, or NULL. */
 char *
@@ -190,9 +200,11 @@ run_ctx_new(struct config *cfg, struct run_ctx *prev, char **cause)
 	}
 	ctx->disc = xcalloc(cfg->nmailboxes > 0 ? cfg->nmailboxes : 1,
 	    sizeof *ctx->disc);
-	for (i = 0; i < cfg->nmailboxes; i++)
+	for (i = 0; i < cfg->nmailboxes; i++) {
 		ctx->disc[i].phone_ok =
 		    xcalloc(cfg->nprofiles > 0 ? cfg->nprofiles : 1, 1);
+		TAILQ_INIT(&ctx->disc[i].waiters);
+	}
 	ctx->mindex =
 	    run_index_new((void *const *)cfg->mailboxes, cfg->nmailboxes);
 	ctx->pindex =
@@ -442,6 +454,12 @@ run_discard(void *arg)
 
 	if (pr->phase == RUN_FRONTEND)
 		run_unwait(pr);
+	else if (pr->phase == RUN_DISCOVER_WAIT)
+		TAILQ_REMOVE(&pr->ctx->disc[pr->midx].waiters, pr, wait_entry);
+	else if (pr->phase == RUN_DISCOVER &&
+	    pr->midx < pr->ctx->cfg->nmailboxes &&
+	    pr->ctx->disc[pr->midx].leader == pr)
+		run_release(pr); /* its waiters discover on their own */
 	run_free(pr);
 }
 
@@ -622,7 +640,43 @@ run_discovered_cb(struct autodiscover_result *ar, void *arg)
 		    ? xstrdup(ar->source)
 		    : NULL;
 	}
+	if (d->leader == pr)
+		run_release(pr);
 	run_discovery_addrs(pr, ar->found ? d->source : NULL);
+}
+
+/*
+ * The leader pr's discovery is over (or cancelled): each run that waited
+ * for it looks again — at URLs its phones were found to reach, or it
+ * discovers on its own.
+ */
+static void
+run_release(struct run *pr)
+{
+	struct run_disc *d = &pr->ctx->disc[pr->midx];
+	struct run_queue ready;
+	struct run *w;
+
+	d->leader = NULL;
+	/* Take the waiters first: one may lead a discovery of its own. */
+	TAILQ_INIT(&ready);
+	TAILQ_CONCAT(&ready, &d->waiters, wait_entry);
+	while ((w = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, w, wait_entry);
+		run_discover(w);
+	}
+}
+
+/* Whether pr's discovery judges profile pidx's phones too (run_others). */
+static int
+run_judges(const struct run *pr, size_t pidx)
+{
+	size_t i;
+
+	for (i = 0; i < pr->nothers; i++)
+		if (pr->other_pidx[i] == pidx)
+			return 1;
+	return 0;
 }
 
 /* Start a run of mailbox m under profile p. */
@@ -691,6 +745,11 @@ run_discover(struct run *pr)
 	    pr->midx < ctx->cfg->nmailboxes ? &ctx->disc[pr->midx] : NULL;
 	struct autodiscover_params ap;
 
+	/*
+	 * Out of any queue from here (a run may come from a learning's or a
+	 * discovery's waiters): what a cancel must undo follows the phase.
+	 */
+	pr->phase = RUN_DISCOVER;
 	if (m->ews_internal_url != NULL || m->ews_external_url != NULL) {
 		/* The admin typed these: sign in there (docs/credentials.md). */
 		pr->fixed = 1;
@@ -704,6 +763,17 @@ run_discover(struct run *pr)
 	    loop_now_ms() - d->at_ms < run_disc_ttl(ctx, d)) {
 		run_use_cached(pr);
 		run_discovery_addrs(pr, d->source);
+		return;
+	} else if (d != NULL && d->leader != NULL &&
+	    run_judges(d->leader, pr->pidx)) {
+		/*
+		 * Single flight: another profile's run is discovering this
+		 * mailbox over the handshakes this profile's phones make
+		 * too (runs of a mailbox's profiles start together), so
+		 * wait for its answer.
+		 */
+		pr->phase = RUN_DISCOVER_WAIT;
+		TAILQ_INSERT_TAIL(&d->waiters, pr, wait_entry);
 		return;
 	} else {
 		memset(&ap, 0, sizeof ap);
@@ -722,7 +792,8 @@ run_discover(struct run *pr)
 		    ? m->discovery
 		    : ctx->discovery;
 		ap.timeout_ms = (long)ctx->cfg->timeout_ms;
-		pr->phase = RUN_DISCOVER;
+		if (d != NULL && d->leader == NULL)
+			d->leader = pr;
 		pr->ad = autodiscover_start(&ap, run_discovered_cb, pr);
 		return;
 	}

@@ -167,18 +167,20 @@ def inside_fixed(scenario, ewsprobed):
           ad["source"] == AD, f"{scenario}: {t['reason']} {ad}")
 
 
-def shared_conf(profiles):
-    """LAB_CONF, runs one at a time, mailbox lab under profiles; the extra
+def shared_conf(profiles, concurrency=1):
+    """LAB_CONF, concurrency runs at a time, mailbox lab under profiles; the extra
     profiles "second" (as phones: TLS 1.0, the pool's CA from a file) and
     "modern" (TLS 1.2 and later)."""
     with open(os.environ["LAB_CONF"]) as f:
         text = f.read()
-    text = re.sub(r"(?m)^concurrency = .*$", "concurrency = 1", text)
+    text = re.sub(r"(?m)^concurrency = .*$", f"concurrency = {concurrency}", text)
     text = re.sub(r"(?m)^profiles = .*$", "profiles = " + ", ".join(profiles),
                   text)
     fe = os.path.join(os.environ["LAB_DIR"], "fe.pem")
     text += (f"\n[profile second]\nfrontend_ca = {fe}\ntls_min = 1.0\n"
-             f"tls_max = 1.0\n\n[profile modern]\nfrontend_ca = {fe}\n"
+             f"tls_max = 1.0\n\n[profile twin]\nfrontend_ca = {fe}\n"
+             "tls_min = 1.0\ntls_max = 1.0\n\n[profile modern]\n"
+             f"frontend_ca = {fe}\n"
              "tls_min = 1.2\ntls_max = 1.3\n")
     path = os.path.join(os.environ["LAB_STATE_DIR"], "shared.conf")
     with open(path, "w") as f:
@@ -193,12 +195,13 @@ def ad_handshakes():
                    if json.loads(line)["server"] == "autodiscover.contoso.com")
 
 
-def discovered(ewsprobed, profiles):
-    """Run --once --json under profiles, one run at a time: (handshakes
-    with the Autodiscover host, {profile: target})."""
+def discovered(ewsprobed, profiles, concurrency=1):
+    """Run --once --json under profiles, concurrency runs at a time:
+    (handshakes with the Autodiscover host, {profile: target})."""
     before = ad_handshakes()
     p = subprocess.run([ewsprobed, "--once", "--json", "-f",
-                        shared_conf(profiles)], capture_output=True,
+                        shared_conf(profiles, concurrency)],
+                       capture_output=True,
                        text=True, timeout=180)
     check(p.returncode == 0, f"{profiles}: exit {p.returncode}:\n"
           f"{p.stdout}{p.stderr}")
@@ -218,6 +221,16 @@ def inside_shared(ewsprobed):
     check(t["lync-phone-edition"]["autodiscover"]["phone_found"] and
           t["second"]["autodiscover"] is None and
           t["second"]["verdict"] == "ok", f"second: {t['second']}")
+    # Runs at the same time whose anchors are complete from the start (the
+    # pool's CA from a file): one run waits for the other's discovery
+    # rather than making the same handshakes.
+    one, t = discovered(ewsprobed, ["second"])
+    together, t = discovered(ewsprobed, ["second", "twin"], 4)
+    check(together == one, f"two agreeing profiles at once: {together} "
+          f"handshakes with the Autodiscover host, one alone: {one}")
+    check(sorted(x["autodiscover"] is None for x in t.values()) ==
+          [False, True] and all(x["verdict"] == "ok" for x in t.values()),
+          f"at once: {t}")
     apart, t = discovered(ewsprobed, ["lync-phone-edition", "modern"])
     check(apart == 2 * alone, f"another TLS range: {apart} handshakes, "
           f"want {2 * alone}")
