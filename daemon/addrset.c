@@ -168,6 +168,8 @@ addrset_summary(const struct addrset *s, size_t *n)
 			if (v->ncerts > 0) {
 				u->cert_issuer = xstrdup(v->certs[0].issuer);
 				u->cert_sha256 = xstrdup(v->certs[0].sha256);
+				u->cert_subject = xstrdup(v->certs[0].subject);
+				u->cert_not_after = v->certs[0].not_after;
 			}
 		}
 		u->timings = a->timings;
@@ -189,6 +191,7 @@ addrset_summary_free(struct urlcheck_addr *v, size_t n)
 		free(v[i].tls_version);
 		free(v[i].cert_issuer);
 		free(v[i].cert_sha256);
+		free(v[i].cert_subject);
 		free(v[i].hello_suite);
 		free(v[i].hello_issuer);
 		free(v[i].hello_sha256);

@@ -238,13 +238,36 @@ alert_frontend_changed(const struct alert_target *t,
 	    fr->issuer, fr->previous != NULL ? fr->previous : "unknown");
 }
 
+/*
+ * The address of "addr:port" or "[addr6]:port" (as http reports where it
+ * connected) into buf: the same spelling as the addresses of a name.
+ */
+static const char *
+alert_host(const char *hostport, char *buf, size_t size)
+{
+	const char *colon;
+	size_t len;
+
+	if (hostport == NULL)
+		return "(none)";
+	if (hostport[0] == '[' && (colon = strstr(hostport, "]:")) != NULL) {
+		hostport++;
+		len = (size_t)(colon - hostport);
+	} else if ((colon = strrchr(hostport, ':')) != NULL)
+		len = (size_t)(colon - hostport);
+	else
+		len = strlen(hostport);
+	snprintf(buf, size, "%.*s", (int)len, hostport);
+	return buf;
+}
+
 /* Journal that a certificate on the EWS path expires within days. */
 void
 alert_cert_expiring(const struct alert_target *t,
     const struct urlcheck_result *u, size_t pos, unsigned int days)
 {
 	const struct certinfo *c;
-	char when[32], position[24], window[16];
+	char when[32], position[24], window[16], server[64];
 
 	if (pos >= u->verdict->ncerts)
 		return; /* only kept certificates have a position */
@@ -257,6 +280,7 @@ alert_cert_expiring(const struct alert_target *t,
 	    {"PROFILE", t->profile},
 	    {"ROLE", u->role},
 	    {"URL", u->url},
+	    {"SERVER", alert_host(u->address, server, sizeof server)},
 	    {"CERT_SUBJECT", c->subject},
 	    {"CERT_FINGERPRINT", c->sha256},
 	    {"CERT_NOT_AFTER", when},
@@ -265,8 +289,40 @@ alert_cert_expiring(const struct alert_target *t,
 	};
 
 	log_event(LOG_WARNING, MSGID_CERT_EXPIRING, f, ALERT_NITEMS(f),
-	    "certificate '%s' (position %zu of the chain %s presents) expires on %s, within %u days: phones will log 12037 then",
-	    c->subject, pos, u->url, when, days);
+	    "certificate '%s' (position %zu of the chain %s presents at %s) expires on %s, within %u days: phones will log 12037 then",
+	    c->subject, pos, u->url, server, when, days);
+}
+
+/*
+ * Journal that the leaf one server behind the URL's name presents (not
+ * the one the URL's report shows: a node whose renewal was missed)
+ * expires within days.
+ */
+void
+alert_addr_cert_expiring(const struct alert_target *t,
+    const struct urlcheck_result *u, const struct urlcheck_addr *a,
+    unsigned int days)
+{
+	char when[32], window[16];
+
+	alert_time(a->cert_not_after, when);
+	snprintf(window, sizeof window, "%u", days);
+	const struct log_field f[] = {
+	    {"TARGET", t->name},
+	    {"PROFILE", t->profile},
+	    {"ROLE", u->role},
+	    {"URL", u->url},
+	    {"SERVER", a->address},
+	    {"CERT_SUBJECT", ALERT_NONE(a->cert_subject)},
+	    {"CERT_FINGERPRINT", ALERT_NONE(a->cert_sha256)},
+	    {"CERT_NOT_AFTER", when},
+	    {"CERT_POSITION", "0"},
+	    {"WINDOW_DAYS", window},
+	};
+
+	log_event(LOG_WARNING, MSGID_CERT_EXPIRING, f, ALERT_NITEMS(f),
+	    "certificate '%s' (position 0 of the chain %s presents at %s, one of the servers behind its name) expires on %s, within %u days: phones that connect there will log 12037 then; renew it on that server",
+	    ALERT_NONE(a->cert_subject), u->url, a->address, when, days);
 }
 
 /* Journal that autodiscover now gives other EWS URLs. */

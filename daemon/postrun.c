@@ -107,6 +107,37 @@ postrun_expiry_new(struct postrun_target *pt, char *key)
 }
 
 /*
+ * The servers behind the URL's name: a leaf that is not the one the
+ * URL's report shows (a node whose renewal was missed) is alerted the
+ * same way, once per certificate and window, naming its address. A leaf
+ * the report shows too has the same key, so it is alerted once.
+ */
+static void
+postrun_check_addrs(struct postrun_target *pt, const struct urlcheck_result *u,
+    const struct alert_target *at, const unsigned int windows[3], time_t now)
+{
+	const struct urlcheck_addr *a;
+	time_t left;
+	char *key;
+	size_t i, w;
+
+	for (i = 0; i < u->naddrs; i++) {
+		a = &u->addrs[i];
+		if (a->cert_sha256 == NULL || a->cert_not_after == 0)
+			continue;
+		left = a->cert_not_after - now;
+		for (w = 0; w < 3; w++) {
+			if (windows[w] == 0 || windows[w] > windows[0] ||
+			    left <= 0 || left >= (time_t)windows[w] * 86400)
+				continue;
+			xasprintf(&key, "%s/%u", a->cert_sha256, windows[w]);
+			if (postrun_expiry_new(pt, key))
+				alert_addr_cert_expiring(at, u, a, windows[w]);
+		}
+	}
+}
+
+/*
  * Journal each certificate on the target's path that entered an expiry
  * window (cert_warn_days, then 7 and 1 days) once per certificate and
  * window, not on every run.
@@ -123,9 +154,10 @@ postrun_check_expiry(const struct config *cfg, struct postrun_target *pt,
 	size_t k, i, w;
 
 	for (k = 0; k < 2; k++) {
-		if ((u = r->urls[k]) == NULL || (v = u->verdict) == NULL)
+		if ((u = r->urls[k]) == NULL)
 			continue;
-		for (i = 0; i < v->ncerts; i++) {
+		v = u->verdict;
+		for (i = 0; v != NULL && i < v->ncerts; i++) {
 			left = v->certs[i].not_after - now;
 			for (w = 0; w < 3; w++) {
 				if (windows[w] == 0 ||
@@ -140,6 +172,7 @@ postrun_check_expiry(const struct config *cfg, struct postrun_target *pt,
 					    windows[w]);
 			}
 		}
+		postrun_check_addrs(pt, u, at, windows, now);
 	}
 }
 
@@ -148,15 +181,22 @@ static int
 postrun_expiry_seen(const struct run_result *r, const char *key)
 {
 	const struct chain_verdict *v;
+	const char *sha;
 	size_t k, i, len = strcspn(key, "/");
 
 	for (k = 0; k < 2; k++) {
 		if (r->urls[k] == NULL)
 			continue;
 		v = r->urls[k]->verdict;
-		for (i = 0; i < v->ncerts; i++) {
+		for (i = 0; v != NULL && i < v->ncerts; i++) {
 			if (strlen(v->certs[i].sha256) == len &&
 			    strncmp(v->certs[i].sha256, key, len) == 0)
+				return 1;
+		}
+		for (i = 0; i < r->urls[k]->naddrs; i++) {
+			sha = r->urls[k]->addrs[i].cert_sha256;
+			if (sha != NULL && strlen(sha) == len &&
+			    strncmp(sha, key, len) == 0)
 				return 1;
 		}
 	}

@@ -31,6 +31,8 @@ char *alert_failing(const struct run_result *);
 void alert_frontend_changed(const struct alert_target *,
     const struct frontend_result *);
 void alert_urls_changed(const struct alert_target *, const struct run_result *);
+void alert_addr_cert_expiring(const struct alert_target *,
+    const struct urlcheck_result *, const struct urlcheck_addr *, unsigned int);
 void alert_cert_expiring(const struct alert_target *,
     const struct urlcheck_result *, size_t, unsigned int);
 

@@ -55,6 +55,8 @@ struct urlcheck_addr {
 	char *tls_version;
 	char *cert_issuer; /* the leaf's, or NULL when no chain was seen */
 	char *cert_sha256;
+	char *cert_subject; /* the leaf's, for its expiry alert */
+	time_t cert_not_after; /* the leaf's; 0 when no chain was seen */
 	int phone_trusted; /* -1: no chain seen */
 	int system_trusted; /* -1: not evaluated */
 	struct step_timings timings;

@@ -34,6 +34,7 @@ ALL = {"127.0.1.3", "127.0.2.2", "127.0.2.3"}
 CAS_CA = "CN=Issuing-CA for contoso, DC=contoso, DC=com"
 MSGID_DOWN = "39f4c06529b34f678a50fe21ce9564d3"
 MSGID_RECOVERED = "71160a706f8b44a9871329ced6201b0c"
+MSGID_CERT_EXPIRING = "eeea44f1eabc42d3bf11e607556b1d50"
 TARGET = "lab/lync-phone-edition"
 
 
@@ -317,7 +318,50 @@ def inside_daemon(ewsprobed):
             d.wait()
 
 
-INSIDE = {"one-bad": inside_one_bad, "fixed": inside_fixed,
+def inside_expiring(ewsprobed):
+    """A renewal missed on one server of three while another serves the
+    wrong CA's certificate (the one the URL's report shows): the expiry
+    is journalled once, naming the server it is on."""
+    lablib = lab_tools()
+    lablib.switch("array-expiring")
+    path = conf(interval="1s", retry_interval="1s", fail_after="1",
+                recover_after="1")
+    err = open(os.path.join(os.environ["LAB_STATE_DIR"], "stderr"), "w")
+    d = subprocess.Popen([ewsprobed, "-f", path], stderr=err)
+    try:
+        wait(lambda: lab_journal(MSGID_CERT_EXPIRING), "expiry entry")
+        wait_runs(3)
+        es = lab_journal(MSGID_CERT_EXPIRING)
+        check(len(es) == 1, f"{len(es)} expiry entries: {es}")
+        e = es[0]
+        check(e["EWSPROBED_SERVER"] == "127.0.2.3" and
+              e["EWSPROBED_WINDOW_DAYS"] == "30" and
+              "at 127.0.2.3" in e["MESSAGE"] and
+              "12037" in e["MESSAGE"] and
+              e["EWSPROBED_CERT_SUBJECT"].endswith("casarray.contoso.com"),
+              f"entry {e}")
+        with open(os.path.join(os.environ["LAB_STATE_DIR"],
+                               "status.json")) as f:
+            st = result_doc(f.read())
+        t = [x for x in st["targets"] if x["target"] == TARGET][0]
+        u = t["last_run"]["urls"][0]
+        a = by_address(u)
+        # The report's certificate is 127.0.2.2's: the expiry entry
+        # comes from the servers behind the name, not from the report.
+        check(e["EWSPROBED_CERT_FINGERPRINT"] ==
+              a["127.0.2.3"]["cert_sha256"] and
+              u["certificates"][0]["sha256"] ==
+              a["127.0.2.2"]["cert_sha256"] and
+              a["127.0.2.2"]["failed"], f"status {u}")
+        d.send_signal(signal.SIGTERM)
+        check(d.wait(timeout=30) == 0, "exit status")
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+
+
+INSIDE = {"one-bad": inside_one_bad, "expiring": inside_expiring, "fixed": inside_fixed,
           "blackhole": inside_blackhole, "aaaa": inside_aaaa,
           "daemon": inside_daemon}
 
@@ -353,8 +397,14 @@ def test_daemon():
     lab("daemon")
 
 
+def test_expiring():
+    """A missed renewal on one server is journalled, naming it."""
+    lab("expiring")
+
+
 if len(sys.argv) == 4 and sys.argv[1] == "--inside":
     run_inside(sys.argv[2], INSIDE[sys.argv[2]], sys.argv[3])
 
 EWSPROBED, SOURCE = lab_args()
-run_tests([test_one_bad, test_fixed, test_blackhole, test_aaaa, test_daemon])
+run_tests([test_one_bad, test_fixed, test_blackhole, test_aaaa, test_daemon,
+           test_expiring])
