@@ -261,36 +261,64 @@ alert_host(const char *hostport, char *buf, size_t size)
 	return buf;
 }
 
-/* Journal that a certificate on the EWS path expires within days. */
-void
-alert_cert_expiring(const struct alert_target *t,
-    const struct urlcheck_result *u, size_t pos, unsigned int days)
-{
-	const struct certinfo *c;
-	char when[32], position[24], window[16], server[64];
+/* A certificate about to expire, as journalled: what and where. */
+struct alert_expiry {
+	const char *subject;
+	const char *sha256;
+	time_t not_after;
+	size_t pos; /* in the chain presented */
+	const char *server; /* the address that presented it */
+	int node; /* one of the servers, not the one the URL's report shows */
+};
 
-	if (pos >= u->verdict->ncerts)
-		return; /* only kept certificates have a position */
-	c = &u->verdict->certs[pos];
-	alert_time(c->not_after, when);
-	snprintf(position, sizeof position, "%zu", pos);
+/* Journal that certificate e on u's path expires within days. */
+static void
+alert_expiry(const struct alert_target *t, const struct urlcheck_result *u,
+    const struct alert_expiry *e, unsigned int days)
+{
+	char when[32], position[24], window[16];
+
+	alert_time(e->not_after, when);
+	snprintf(position, sizeof position, "%zu", e->pos);
 	snprintf(window, sizeof window, "%u", days);
 	const struct log_field f[] = {
 	    {"TARGET", t->name},
 	    {"PROFILE", t->profile},
 	    {"ROLE", u->role},
 	    {"URL", u->url},
-	    {"SERVER", alert_host(u->address, server, sizeof server)},
-	    {"CERT_SUBJECT", c->subject},
-	    {"CERT_FINGERPRINT", c->sha256},
+	    {"SERVER", e->server},
+	    {"CERT_SUBJECT", e->subject},
+	    {"CERT_FINGERPRINT", e->sha256},
 	    {"CERT_NOT_AFTER", when},
 	    {"CERT_POSITION", position},
 	    {"WINDOW_DAYS", window},
 	};
 
 	log_event(LOG_WARNING, MSGID_CERT_EXPIRING, f, ALERT_NITEMS(f),
-	    "certificate '%s' (position %zu of the chain %s presents at %s) expires on %s, within %u days: phones will log 12037 then",
-	    c->subject, pos, u->url, server, when, days);
+	    "certificate '%s' (position %zu of the chain %s presents at %s%s) expires on %s, within %u days: phones %swill log 12037 then%s",
+	    e->subject, e->pos, u->url, e->server,
+	    e->node ? ", one of the servers behind its name" : "", when, days,
+	    e->node ? "that connect there " : "",
+	    e->node ? "; renew it on that server" : "");
+}
+
+/* Journal that a certificate of the URL's chain expires within days. */
+void
+alert_cert_expiring(const struct alert_target *t,
+    const struct urlcheck_result *u, size_t pos, unsigned int days)
+{
+	struct alert_expiry e;
+	char server[64];
+
+	if (pos >= u->verdict->ncerts)
+		return; /* only kept certificates have a position */
+	e.subject = u->verdict->certs[pos].subject;
+	e.sha256 = u->verdict->certs[pos].sha256;
+	e.not_after = u->verdict->certs[pos].not_after;
+	e.pos = pos;
+	e.server = alert_host(u->address, server, sizeof server);
+	e.node = 0;
+	alert_expiry(t, u, &e, days);
 }
 
 /*
@@ -303,26 +331,15 @@ alert_addr_cert_expiring(const struct alert_target *t,
     const struct urlcheck_result *u, const struct urlcheck_addr *a,
     unsigned int days)
 {
-	char when[32], window[16];
+	struct alert_expiry e;
 
-	alert_time(a->cert_not_after, when);
-	snprintf(window, sizeof window, "%u", days);
-	const struct log_field f[] = {
-	    {"TARGET", t->name},
-	    {"PROFILE", t->profile},
-	    {"ROLE", u->role},
-	    {"URL", u->url},
-	    {"SERVER", a->address},
-	    {"CERT_SUBJECT", ALERT_NONE(a->cert_subject)},
-	    {"CERT_FINGERPRINT", ALERT_NONE(a->cert_sha256)},
-	    {"CERT_NOT_AFTER", when},
-	    {"CERT_POSITION", "0"},
-	    {"WINDOW_DAYS", window},
-	};
-
-	log_event(LOG_WARNING, MSGID_CERT_EXPIRING, f, ALERT_NITEMS(f),
-	    "certificate '%s' (position 0 of the chain %s presents at %s, one of the servers behind its name) expires on %s, within %u days: phones that connect there will log 12037 then; renew it on that server",
-	    ALERT_NONE(a->cert_subject), u->url, a->address, when, days);
+	e.subject = ALERT_NONE(a->cert_subject);
+	e.sha256 = ALERT_NONE(a->cert_sha256);
+	e.not_after = a->cert_not_after;
+	e.pos = 0;
+	e.server = a->address;
+	e.node = 1;
+	alert_expiry(t, u, &e, days);
 }
 
 /* Journal that autodiscover now gives other EWS URLs. */

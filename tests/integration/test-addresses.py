@@ -15,6 +15,7 @@ skipped otherwise.
   test-addresses.py EWSPROBED SOURCE          run from outside
   test-addresses.py --inside NAME EWSPROBED   (internal) one check in a lab
 """
+import contextlib
 import os
 import re
 import signal
@@ -258,17 +259,40 @@ def wait_runs(more):
     wait(lambda: runs(lab_status()) >= n + more, f"{more} more runs")
 
 
+@contextlib.contextmanager
+def daemon(ewsprobed):
+    """The daemon at 1-second intervals, failing and recovering after one
+    run; stopped with SIGTERM at the end of the block (exit status 0)."""
+    path = conf(interval="1s", retry_interval="1s", fail_after="1",
+                recover_after="1")
+    err = open(os.path.join(os.environ["LAB_STATE_DIR"], "stderr"), "w")
+    d = subprocess.Popen([ewsprobed, "-f", path], stderr=err)
+    try:
+        yield d
+        d.send_signal(signal.SIGTERM)
+        check(d.wait(timeout=30) == 0, "exit status")
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+
+
+def status_url():
+    """The status file's first URL of TARGET."""
+    with open(os.path.join(os.environ["LAB_STATE_DIR"],
+                           "status.json")) as f:
+        st = result_doc(f.read())
+    t = [x for x in st["targets"] if x["target"] == TARGET][0]
+    return t["last_run"]["urls"][0]
+
+
 def inside_daemon(ewsprobed):
     """The daemon: one 'down' entry naming 127.0.2.3, none more while
     the set stays (whatever order DNS answers in), one more when a second
     server goes bad, 'recovered' once fixed; the status file and the
     textfile carry each address."""
     lablib = lab_tools()
-    path = conf(interval="1s", retry_interval="1s", fail_after="1",
-                recover_after="1")
-    err = open(os.path.join(os.environ["LAB_STATE_DIR"], "stderr"), "w")
-    d = subprocess.Popen([ewsprobed, "-f", path], stderr=err)
-    try:
+    with daemon(ewsprobed):
         wait(lambda: lab_journal(MSGID_DOWN), "'down' entry")
         e = lab_journal(MSGID_DOWN)[0]
         check(e["EWSPROBED_REASON"] == "cert_untrusted_phone_some" and
@@ -280,11 +304,7 @@ def inside_daemon(ewsprobed):
         wait_runs(3)
         check(len(lab_journal(MSGID_DOWN)) == 1,
               "an alert on a run that changed nothing")
-        with open(os.path.join(os.environ["LAB_STATE_DIR"],
-                               "status.json")) as f:
-            st = result_doc(f.read())
-        t = [x for x in st["targets"] if x["target"] == TARGET][0]
-        u = t["last_run"]["urls"][0]
+        u = status_url()
         a = by_address(u)
         check(set(a) == ALL and a["127.0.2.3"]["failed"] and
               a["127.0.2.3"]["reason"] == "cert_untrusted_phone" and
@@ -310,12 +330,6 @@ def inside_daemon(ewsprobed):
 
         lablib.switch("array-fixed")
         wait(lambda: lab_journal(MSGID_RECOVERED), "'recovered'")
-        d.send_signal(signal.SIGTERM)
-        check(d.wait(timeout=30) == 0, "exit status")
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
 
 
 def inside_expiring(ewsprobed):
@@ -324,11 +338,7 @@ def inside_expiring(ewsprobed):
     is journalled once, naming the server it is on."""
     lablib = lab_tools()
     lablib.switch("array-expiring")
-    path = conf(interval="1s", retry_interval="1s", fail_after="1",
-                recover_after="1")
-    err = open(os.path.join(os.environ["LAB_STATE_DIR"], "stderr"), "w")
-    d = subprocess.Popen([ewsprobed, "-f", path], stderr=err)
-    try:
+    with daemon(ewsprobed):
         wait(lambda: lab_journal(MSGID_CERT_EXPIRING), "expiry entry")
         wait_runs(3)
         es = lab_journal(MSGID_CERT_EXPIRING)
@@ -340,11 +350,7 @@ def inside_expiring(ewsprobed):
               "12037" in e["MESSAGE"] and
               e["EWSPROBED_CERT_SUBJECT"].endswith("casarray.contoso.com"),
               f"entry {e}")
-        with open(os.path.join(os.environ["LAB_STATE_DIR"],
-                               "status.json")) as f:
-            st = result_doc(f.read())
-        t = [x for x in st["targets"] if x["target"] == TARGET][0]
-        u = t["last_run"]["urls"][0]
+        u = status_url()
         a = by_address(u)
         # The report's certificate is 127.0.2.2's: the expiry entry
         # comes from the servers behind the name, not from the report.
@@ -353,17 +359,11 @@ def inside_expiring(ewsprobed):
               u["certificates"][0]["sha256"] ==
               a["127.0.2.2"]["cert_sha256"] and
               a["127.0.2.2"]["failed"], f"status {u}")
-        d.send_signal(signal.SIGTERM)
-        check(d.wait(timeout=30) == 0, "exit status")
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
 
 
-INSIDE = {"one-bad": inside_one_bad, "expiring": inside_expiring, "fixed": inside_fixed,
+INSIDE = {"one-bad": inside_one_bad, "fixed": inside_fixed,
           "blackhole": inside_blackhole, "aaaa": inside_aaaa,
-          "daemon": inside_daemon}
+          "daemon": inside_daemon, "expiring": inside_expiring}
 
 
 def lab(name):
