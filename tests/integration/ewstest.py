@@ -4,8 +4,10 @@ Owns: temporary test directories, writing configurations and credential
 files, a NOTIFY_SOCKET listener, and bounded waits. Every wait has a timeout;
 nothing here sleeps without one.
 """
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -179,6 +181,28 @@ def lab_journal(msgid):
                        text=True, timeout=30)
     return [json.loads(line) for line in p.stdout.splitlines()
             if line.startswith("{")]
+
+
+@contextlib.contextmanager
+def lab_daemon(ewsprobed, path, env=None, stderr_name="stderr"):
+    """Run the daemon on configuration path, its stderr in LAB_STATE_DIR
+    (stderr_name; None: ours); at the end of the block stop it with
+    SIGTERM, which it must obey with exit status 0."""
+    err = None
+    if stderr_name is not None:
+        err = open(os.path.join(os.environ["LAB_STATE_DIR"], stderr_name),
+                   "w")
+    d = subprocess.Popen([ewsprobed, "-f", path], env=env, stderr=err)
+    try:
+        yield d
+        d.send_signal(signal.SIGTERM)
+        check(d.wait(timeout=30) == 0, "exit status")
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+        if err is not None:
+            err.close()
 
 
 def lab_conf_mailboxes(daemon, mailboxes, name="scale.conf"):

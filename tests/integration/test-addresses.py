@@ -15,10 +15,8 @@ skipped otherwise.
   test-addresses.py EWSPROBED SOURCE          run from outside
   test-addresses.py --inside NAME EWSPROBED   (internal) one check in a lab
 """
-import contextlib
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -26,8 +24,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import (check, lab_args, lab_journal, lab_status,  # noqa: E402
-                     result_doc, run_in_lab, run_inside, run_tests)
+from ewstest import (check, lab_args, lab_daemon, lab_journal,  # noqa: E402
+                     lab_status, result_doc, run_in_lab, run_inside,
+                     run_tests)
 
 HOST = "casarray.contoso.com"
 URL = f"https://{HOST}/EWS/Exchange.asmx"
@@ -259,22 +258,11 @@ def wait_runs(more):
     wait(lambda: runs(lab_status()) >= n + more, f"{more} more runs")
 
 
-@contextlib.contextmanager
 def daemon(ewsprobed):
     """The daemon at 1-second intervals, failing and recovering after one
-    run; stopped with SIGTERM at the end of the block (exit status 0)."""
-    path = conf(interval="1s", retry_interval="1s", fail_after="1",
-                recover_after="1")
-    err = open(os.path.join(os.environ["LAB_STATE_DIR"], "stderr"), "w")
-    d = subprocess.Popen([ewsprobed, "-f", path], stderr=err)
-    try:
-        yield d
-        d.send_signal(signal.SIGTERM)
-        check(d.wait(timeout=30) == 0, "exit status")
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
+    run (lab_daemon: stopped at the end of the block)."""
+    return lab_daemon(ewsprobed, conf(interval="1s", retry_interval="1s",
+                                      fail_after="1", recover_after="1"))
 
 
 def status_url():

@@ -16,7 +16,6 @@ server to fix. Needs root (the lab); skipped otherwise.
   test-discovery-addrs.py --inside NAME EWSPROBED   (internal)
 """
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import (TestFailure, check, lab_args,  # noqa: E402
+from ewstest import (TestFailure, check, lab_args, lab_daemon,  # noqa: E402
                      lab_journal, result_doc, run_in_lab, run_inside,
                      run_tests)
 
@@ -148,9 +147,7 @@ def warned():
 
 def inside_daemon(ewsprobed):
     """The daemon: status file and journal name the bad server."""
-    err = open(os.path.join(os.environ["LAB_STATE_DIR"], "stderr"), "w")
-    d = subprocess.Popen([ewsprobed, "-f", conf()], stderr=err)
-    try:
+    with lab_daemon(ewsprobed, conf()):
         wait(warned, "a run with the finding in the status file")
         run = status_target()["last_run"]
         check(run["verdict"] == "warning" and BAD in run["message"],
@@ -168,12 +165,6 @@ def inside_daemon(ewsprobed):
               e["EWSPROBED_URL"].startswith(f"https://{HOST}/") and
               e["EWSPROBED_ADDRESSES_FAILED"] == BAD and
               e["EWSPROBED_CERT_ISSUER"] == CAS_CA, f"evidence {e}")
-        d.send_signal(signal.SIGTERM)
-        check(d.wait(timeout=30) == 0, "exit status")
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
 
 
 INSIDE = {"once": inside_once, "daemon": inside_daemon}

@@ -18,7 +18,6 @@ In the lab, with $STATE_DIRECTORY set as systemd's StateDirectory= sets it:
   each reported once (issue 13).
 Needs root (the lab); skipped otherwise.
 """
-import contextlib
 import json
 import os
 import signal
@@ -29,8 +28,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ewstest import (check, lab_args, run_in_lab, run_inside,  # noqa: E402
-                     run_tests)
+from ewstest import (check, lab_args, lab_daemon, run_in_lab,  # noqa: E402
+                     run_inside, run_tests)
 
 MSGID_DOWN = "39f4c06529b34f678a50fe21ce9564d3"
 MSGID_EXPIRING = "eeea44f1eabc42d3bf11e607556b1d50"
@@ -83,19 +82,12 @@ def journal(msgid=None, grep=None):
             if line.startswith("{")]
 
 
-@contextlib.contextmanager
 def daemon(ewsprobed, path):
-    """Run the daemon with the state directory; stop it with SIGTERM."""
-    env = dict(os.environ, STATE_DIRECTORY=state_dir())
-    d = subprocess.Popen([ewsprobed, "-f", path], env=env)
-    try:
-        yield d
-        d.send_signal(signal.SIGTERM)
-        check(d.wait(timeout=10) == 0, "exit status")
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
+    """Run the daemon with the state directory (lab_daemon: stopped with
+    SIGTERM at the end of the block)."""
+    return lab_daemon(ewsprobed, path,
+                      env=dict(os.environ, STATE_DIRECTORY=state_dir()),
+                      stderr_name=None)
 
 
 def wait(cond, what, d, timeout=60):
