@@ -1,9 +1,10 @@
 /*
  * autodiscover: owns the candidate walk of one discovery: the candidate
- * queue, the visited sets and the hop budget, the safety rules (which hosts
- * may be asked, which may get credentials), and the recording of every
- * attempt, and the two walks in one: how far phones get and how far PCs
- * get (each candidate carries both path bits; adpolicy judges its TLS).
+ * queue, the visited sets and the hop budget, applying the safety rules
+ * (autodiscover_rules.c: which hosts may be asked, which may get
+ * credentials), and the recording of every attempt, and the two walks in
+ * one: how far phones get and how far PCs get (each candidate carries both
+ * path bits; adpolicy judges its TLS and sends the phone's own hello).
  * The XML is adxml's; DNS and HTTP are dns's and http's.
  */
 #include <sys/queue.h>
@@ -79,33 +80,6 @@ ad_same(const char *a, const char *b)
 	if (a == NULL || b == NULL)
 		return a == b;
 	return strcmp(a, b) == 0;
-}
-
-/*
- * Whether host may be asked with credentials for a mailbox in domain: the
- * domain itself, a name under it, or an allow-listed host. Never a parent
- * of the domain (the "autodiscover.<tld>" credential leak).
- */
-int
-autodiscover_host_allowed(const char *host, const char *domain,
-    const struct strlist *allow)
-{
-	size_t hl = strlen(host), dl = strlen(domain);
-	char *lower;
-	int ps;
-
-	/* A public suffix (co.uk) is nobody's autodiscover host. */
-	lower = dns_lower(xstrdup(host));
-	ps = dns_public_suffix(lower);
-	free(lower);
-	if (ps)
-		return 0;
-	if (strcasecmp(host, domain) == 0)
-		return 1;
-	if (hl > dl + 1 && host[hl - dl - 1] == '.' &&
-	    strcasecmp(host + hl - dl, domain) == 0)
-		return 1;
-	return allow != NULL && strlist_has(allow, host);
 }
 
 /*
@@ -299,30 +273,6 @@ ad_hop(struct autodiscover *ad)
 }
 
 /*
- * Why a redirect target URL is refused, or NULL: it must be a URL at all
- * (printable ASCII, http_url_split), https, and on a host that may be
- * asked for a mailbox in domain (autodiscover_host_allowed). Pure: the
- * fuzzer drives it with Location and RedirectUrl values.
- */
-const char *
-autodiscover_redirect_refused(const char *url, const char *domain,
-    const struct strlist *allow)
-{
-	struct http_url u;
-	const char *why;
-
-	if ((why = http_url_split(url, &u)) != NULL)
-		return why;
-	if (strcmp(u.scheme, "https") != 0)
-		why = "not https (redirect_not_https)";
-	else if (!autodiscover_host_allowed(u.host, domain, allow))
-		why =
-		    "host outside the mailbox's domain and not in redirect_allow (redirect_host_not_allowed)";
-	http_url_clear(&u);
-	return why;
-}
-
-/*
  * Validate a redirect target URL (autodiscover_redirect_refused) and that
  * it was not visited yet. Return the reason it is refused (*why says it
  * for a human), or REASON_OK.
@@ -405,38 +355,6 @@ ad_keep_answer(struct autodiscover_result *r, const char *source,
 	    (!ad_same(a->internal_ews_url, r->answers[0].internal_ews_url) ||
 	        !ad_same(a->external_ews_url, r->answers[0].external_ews_url)))
 		r->disagree = 1;
-}
-
-/*
- * Why a RedirectAddress to address is refused, or NULL to follow it. It
- * must be an address a request can carry (no white space or control
- * characters, UTF-8: the test is building one). Its domain must pass the
- * host policy against the mailbox's own domain home: that domain or under
- * it, or listed in redirect_allow (credentials go nowhere the admin did
- * not name), and never a public suffix. Pure: the fuzzer drives it.
- */
-const char *
-autodiscover_address_refused(const char *address, const char *home,
-    const struct strlist *allow)
-{
-	const char *at = strrchr(address, '@'), *why = NULL;
-	char *domain, *body;
-
-	if (at == NULL || at == address || at[1] == '\0')
-		return "not an SMTP address";
-	if (strpbrk(address, " \t\r\n") != NULL ||
-	    (body = adxml_pox_request(address)) == NULL)
-		return "not an SMTP address (a space, a control character or bytes that are not UTF-8)";
-	free(body);
-	domain = dns_lower(xstrdup(at + 1));
-	if (!dns_valid_hostname(domain))
-		why = "not a DNS domain";
-	else if (dns_public_suffix(domain))
-		why = "a public suffix";
-	else if (!autodiscover_host_allowed(domain, home, allow))
-		why = "outside the mailbox's domain and not in redirect_allow";
-	free(domain);
-	return why;
 }
 
 /*
@@ -693,6 +611,13 @@ ad_http_cb(struct http_req *req, void *arg)
 	ad_next(ad);
 }
 
+/* The phone's own hello is back (adpolicy_look): send the request. */
+static void
+ad_look_cb(void *arg)
+{
+	ad_submit(arg);
+}
+
 /* The current candidate's host resolved: send its request. */
 static void
 ad_dns_cb(const struct dns_result *dr, void *arg)
@@ -710,7 +635,11 @@ ad_dns_cb(const struct dns_result *dr, void *arg)
 	free(ad->addr);
 	ad->addr = xstrdup(dns_result_pick(dr)->text);
 	ad->pc_retry = 0;
-	ad_submit(ad);
+	/* An HTTPS candidate: the phone's own hello there first (adpolicy). */
+	if (ad->cur->kind == AD_PROBE ||
+	    adpolicy_look(ad->walk, ad->host, ad->port, ad->addr, ad_look_cb,
+	        ad) != 0)
+		ad_submit(ad);
 }
 
 /* Send the current candidate's request to the address looked up. */
@@ -876,6 +805,7 @@ autodiscover_start(const struct autodiscover_params *p,
 	pol.system = p->system;
 	pol.others = p->others;
 	pol.nothers = p->nothers;
+	pol.timeout_ms = p->timeout_ms;
 	ad->walk = adpolicy_walk_new(&pol);
 	TAILQ_INIT(&ad->queue);
 	ad_begin(ad, p->address, NULL);

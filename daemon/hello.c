@@ -360,6 +360,26 @@ hello_spec_core(const struct hello_spec *s, struct hello_spec *core)
 	}
 }
 
+/*
+ * Whether two specs make the same hello (but for the random and the SNI
+ * name): the same versions, suites and flags in order, compression
+ * methods and extensions in order.
+ */
+int
+hello_spec_equal(const struct hello_spec *a, const struct hello_spec *b)
+{
+	return a->record_version == b->record_version &&
+	    a->client_version == b->client_version &&
+	    a->nsuites == b->nsuites && a->ncompression == b->ncompression &&
+	    a->nextensions == b->nextensions &&
+	    memcmp(a->suites, b->suites, a->nsuites * sizeof a->suites[0]) ==
+	    0 &&
+	    memcmp(a->suite_flags, b->suite_flags, a->nsuites) == 0 &&
+	    memcmp(a->compression, b->compression, a->ncompression) == 0 &&
+	    memcmp(a->extensions, b->extensions,
+	        a->nextensions * sizeof a->extensions[0]) == 0;
+}
+
 /* Does the hello offer this suite? */
 int
 hello_spec_offers_suite(const struct hello_spec *s, uint16_t v)

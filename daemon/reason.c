@@ -72,6 +72,9 @@ static const struct {
         "ERROR_INTERNET_SEC_INVALID_CERT"},
     [REASON_AUTODISCOVER_TLS_REFUSED] = {"autodiscover_tls_refused", 12157,
         "ERROR_INTERNET_SECURITY_CHANNEL_ERROR"},
+    /* The phone's own hello (no SNI) was reset: phonelook.c. */
+    [REASON_AUTODISCOVER_TLS_RESET] = {"autodiscover_tls_reset", 12031,
+        "ERROR_INTERNET_CONNECTION_RESET"},
     /*
      * Phones that connect to the bad addresses log what those do: 12045
      * for a distrusted chain; any code for other failures, which the
@@ -165,7 +168,10 @@ reason_discovery(enum reason r)
 		return REASON_AUTODISCOVER_CERT_INVALID;
 	case REASON_TLS_HANDSHAKE_FAILED:
 	case REASON_TLS_VERSION_UNSUPPORTED:
+	case REASON_TLS_NO_COMMON_SUITE:
 		return REASON_AUTODISCOVER_TLS_REFUSED;
+	case REASON_TLS_RESET:
+		return REASON_AUTODISCOVER_TLS_RESET;
 	default:
 		return REASON_AUTODISCOVER_UNREACHABLE;
 	}

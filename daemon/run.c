@@ -487,8 +487,9 @@ run_start(struct run_ctx *ctx, const struct config_mailbox *m,
 /*
  * The mailbox's other profiles whose phones this discovery can judge on
  * its own handshakes: the same TLS range (so the same hello and cipher
- * list), and anchors that are complete (the pool's issuer learned, or not
- * learned at all). Each found the URLs is spared a discovery of its own.
+ * list), no phone's own hello or this profile's (adpolicy_look), and
+ * anchors that are complete (the pool's issuer learned, or not learned
+ * at all). Each found the URLs is spared a discovery of its own.
  */
 static void
 run_others(struct run *pr)
@@ -504,6 +505,9 @@ run_others(struct run *pr)
 		if (q == pr->p || qidx == ctx->cfg->nprofiles ||
 		    q->tls_min != pr->p->tls_min ||
 		    q->tls_max != pr->p->tls_max ||
+		    (q->hello_enabled &&
+		        (!pr->p->hello_enabled ||
+		            !hello_spec_equal(&q->hello, &pr->p->hello))) ||
 		    (q->frontend_host != NULL && ctx->learned_ms[qidx] == 0) ||
 		    pr->nothers == AUTODISCOVER_MAX_OTHERS)
 			continue;

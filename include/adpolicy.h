@@ -13,6 +13,12 @@
  * PCs' answer is the discovery failure phones meet (docs/discovery.md),
  * worded here with the host, the issuer as the certificate spells it, the
  * anchors phones have and the fixes.
+ *
+ * When the profile defines the phone's own hello (hello_*), each
+ * candidate's address also gets that raw hello first (adpolicy_look,
+ * phonelook.h: no SNI, the phone's suites): a reset, no suite in common,
+ * or another certificate than the handshake with SNI got decides what
+ * phones meet there (docs/discovery.md, "The phone's own hello").
  */
 #ifndef EWSPROBED_ADPOLICY_H
 #define EWSPROBED_ADPOLICY_H
@@ -20,6 +26,7 @@
 #include "chain.h"
 #include "config.h"
 #include "http.h"
+#include "phonelook.h"
 #include "reason.h"
 #include "step.h"
 #include "tlscapture.h"
@@ -31,6 +38,7 @@ struct adpolicy_params {
 	struct trustset *system; /* installed in the PCs' connections */
 	const struct trustset *const *others; /* more phone anchors, same TLS */
 	size_t nothers;
+	long timeout_ms; /* of the phone's own hello */
 };
 
 /* What a candidate's connection leaves to do. */
@@ -55,13 +63,23 @@ struct adpolicy_block {
 	char *host;
 	char *tls_error; /* the handshake's failure, or NULL */
 	struct chain_verdict *verdict; /* the chain seen, or NULL */
+	/*
+	 * The phone's own hello when it decided (a reset, no suite, another
+	 * certificate): the walk's, borrowed; else NULL.
+	 */
+	struct phonelook_result *look;
 };
+
+/* The phone's own hello is back (adpolicy_look). */
+typedef void (*adpolicy_look_cb)(void *);
 
 struct adpolicy_walk;
 struct adpolicy_walk *adpolicy_walk_new(const struct adpolicy_params *);
 void adpolicy_walk_free(struct adpolicy_walk *);
 void adpolicy_path_start(const struct adpolicy_walk *, struct adpolicy_path *);
 int adpolicy_path_live(const struct adpolicy_path *);
+int adpolicy_look(struct adpolicy_walk *, const char *, int, const char *,
+    adpolicy_look_cb, void *);
 struct tlscapture *adpolicy_tls(const struct adpolicy_walk *, struct http_req *,
     const char *, const struct adpolicy_path *, int);
 enum adpolicy_next

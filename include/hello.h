@@ -119,6 +119,7 @@ int hello_spec_parse_version(const char *, uint16_t *);
 int hello_spec_parse_suites(struct hello_spec *, const char *, char **);
 int hello_spec_parse_extensions(struct hello_spec *, const char *, char **);
 void hello_spec_core(const struct hello_spec *, struct hello_spec *);
+int hello_spec_equal(const struct hello_spec *, const struct hello_spec *);
 int hello_spec_offers_suite(const struct hello_spec *, uint16_t);
 int hello_spec_offers_extension(const struct hello_spec *, uint16_t);
 char *hello_spec_describe(const struct hello_spec *);

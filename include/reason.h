@@ -47,6 +47,7 @@ enum reason {
 	REASON_AUTODISCOVER_CERT_NAME_MISMATCH,
 	REASON_AUTODISCOVER_CERT_INVALID,
 	REASON_AUTODISCOVER_TLS_REFUSED,
+	REASON_AUTODISCOVER_TLS_RESET, /* the phone's hello: reset */
 	/* Warnings: phones work today, at a risk the reason names. */
 	REASON_CERT_PHONE_RISK,
 	REASON_CERT_EXPIRING,

@@ -35,8 +35,7 @@ static const struct {
 	enum reason r;
 	int code;
 } expected[] = {
-    {REASON_OK, 0},
-    {REASON_DNS_FAILED, 12007}, /* name does not resolve */
+    {REASON_OK, 0}, {REASON_DNS_FAILED, 12007}, /* name does not resolve */
     {REASON_DNS_TIMEOUT, 0},
     {REASON_CONNECT_FAILED, 12029}, /* connect refused / unreachable */
     {REASON_TIMEOUT, 12002},
@@ -46,10 +45,8 @@ static const struct {
     {REASON_TLS_RESET, 12031}, /* connection reset */
     {REASON_CERT_UNTRUSTED_PHONE, 12045}, /* the incident */
     {REASON_CERT_UNTRUSTED_PHONE_SOME, 12045}, /* ... at some addresses */
-    {REASON_CERT_UNTRUSTED, 12045},
-    {REASON_CERT_EXPIRED, 12037},
-    {REASON_CERT_NOT_YET_VALID, 12037},
-    {REASON_CERT_NAME_MISMATCH, 12038},
+    {REASON_CERT_UNTRUSTED, 12045}, {REASON_CERT_EXPIRED, 12037},
+    {REASON_CERT_NOT_YET_VALID, 12037}, {REASON_CERT_NAME_MISMATCH, 12038},
     {REASON_CERT_INVALID, 12169}, /* unusable certificate */
     {REASON_AUTODISCOVER_MALFORMED, 12152}, /* invalid server response */
     {REASON_RESPONSE_TOO_LARGE, 12152},
@@ -59,6 +56,7 @@ static const struct {
     {REASON_AUTODISCOVER_CERT_NAME_MISMATCH, 12038},
     {REASON_AUTODISCOVER_CERT_INVALID, 12169},
     {REASON_AUTODISCOVER_TLS_REFUSED, 12157},
+    {REASON_AUTODISCOVER_TLS_RESET, 12031}, /* the phone's hello reset */
 };
 
 /* One row of the §5 table: a WinINet code and its constant's name. */
@@ -221,6 +219,9 @@ test_discovery_reasons(void **unused)
 	    {REASON_CERT_INVALID, REASON_AUTODISCOVER_CERT_INVALID},
 	    {REASON_TLS_VERSION_UNSUPPORTED, REASON_AUTODISCOVER_TLS_REFUSED},
 	    {REASON_TLS_HANDSHAKE_FAILED, REASON_AUTODISCOVER_TLS_REFUSED},
+	    /* The phone's own hello (no SNI, its suites): phonelook.c. */
+	    {REASON_TLS_NO_COMMON_SUITE, REASON_AUTODISCOVER_TLS_REFUSED},
+	    {REASON_TLS_RESET, REASON_AUTODISCOVER_TLS_RESET},
 	    {REASON_TIMEOUT, REASON_AUTODISCOVER_UNREACHABLE},
 	};
 	size_t i;
@@ -233,6 +234,7 @@ test_discovery_reasons(void **unused)
 			    reason_wininet(map[i].met));
 	}
 	assert_false(reason_warning(REASON_AUTODISCOVER_TLS_REFUSED));
+	assert_true(reason_failed(REASON_AUTODISCOVER_TLS_RESET));
 	assert_true(reason_failed(REASON_AUTODISCOVER_CERT_UNTRUSTED_PHONE));
 }
 

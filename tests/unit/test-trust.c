@@ -1488,7 +1488,7 @@ test_discovery_explain(void **unused)
 {
 	struct config_profile p;
 	struct trustset *phone = phone_set(NULL);
-	struct adpolicy_params ap = {&p, phone, sys_set, NULL, 0};
+	struct adpolicy_params ap = {&p, phone, sys_set, NULL, 0, 0};
 	struct adpolicy_block b;
 	char *msg, *fix;
 
