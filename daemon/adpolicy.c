@@ -425,7 +425,14 @@ adpolicy_no_handshake(struct adpolicy_walk *w, struct http_req *req,
 	err = err != NULL ? err : http_status_name(hs);
 	st = step_add(l, STEP_TLS, 2, "TLS as %s connects (phones)",
 	    w->p.profile->name);
-	if (adpolicy_look_decides(w->cur, NULL))
+	/*
+	 * Their own hello says more than OpenSSL's failure when it got a
+	 * certificate, a reset or no suite in common; a refused version or
+	 * a time-out is what OpenSSL's handshake said already.
+	 */
+	if (adpolicy_look_decides(w->cur, NULL) &&
+	    (w->cur->verdict != NULL || w->cur->reason == REASON_TLS_RESET ||
+	        w->cur->reason == REASON_TLS_NO_COMMON_SUITE))
 		return adpolicy_no_handshake_look(w, url, err, pa, st);
 	if (pa->phone)
 		step_set(st, STEP_FAIL, reason_name(cause),

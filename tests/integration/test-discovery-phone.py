@@ -4,7 +4,11 @@
 
 discovery-ca: the Autodiscover host's certificate comes from a CA PCs trust
 and phones do not (12045 during discovery); discovery-tls: the Autodiscover
-host refuses TLS 1.0 (12157). Each is critical with its discovery reason,
+host refuses TLS 1.0 (12157); discovery-nosni-reset: it resets the phone's
+own hello, which sends no SNI (12031); discovery-nosni-default: without SNI
+it answers with its default certificate, from the CAS's CA (12045), while
+a client with SNI gets the right one (issue 18). Each is critical with its
+discovery reason,
 the phone's code, the host, the issuer as the certificate spells it, the
 anchors phones have and the fixes, in `--once`, `--once --json`, the
 journal and the status file; EWS is still checked at the URLs PCs found.
@@ -49,6 +53,28 @@ BROKEN = {
         ("the server refuses TLS 1.0", "during discovery"),
         ("enable TLS 1.0 on the Autodiscover site "
          "autodiscover.contoso.com",)),
+    "discovery-nosni-reset": (
+        "autodiscover_tls_reset", 12031, "0x80072EFF",
+        ("without SNI, autodiscover.contoso.com resets the connection",
+         "phones that send no SNI fail", "during discovery"),
+        ("on the Autodiscover site autodiscover.contoso.com: serve a "
+         "certificate to clients without SNI",
+         "'Require Server Name Indication' off")),
+    "discovery-nosni-default": (
+        "autodiscover_cert_untrusted_phone", 12045, "0x80072F0D",
+        ("without SNI, autodiscover.contoso.com answers with "
+         "'CN=default.contoso.com' (its default binding), not "
+         "'CN=autodiscover.contoso.com' as with SNI",
+         f"issued by '{CAS}'", f"they trust '{FE}'", "during discovery"),
+        ("on the Autodiscover site autodiscover.contoso.com: serve the "
+         "right certificate to clients without SNI",
+         "'Require Server Name Indication' off")),
+}
+# The certificate phones met during discovery: its issuer, whether PCs
+# would accept it for the host (None: phones got none).
+PHONE_CERT = {
+    "discovery-ca": (CAS, "yes"),
+    "discovery-nosni-default": (CAS, "no"),
 }
 
 
@@ -104,8 +130,8 @@ def inside_broken(scenario, ewsprobed):
     check(ad["found"] and not ad["phone_found"] and
           ad["phone_reason"] == reason and ad["phone_error"] == code and
           ad["phone_url"] == AD, f"{scenario}: autodiscover {ad}")
-    check(ad["phone_cert_issuer"] == (CAS if scenario == "discovery-ca" else
-                                      None), f"{scenario}: issuer {ad}")
+    issuer, pc_trusted = PHONE_CERT.get(scenario, (None, None))
+    check(ad["phone_cert_issuer"] == issuer, f"{scenario}: issuer {ad}")
     check(all(u["reason"] == "ok" for u in t["urls"]) and
           len(t["urls"]) == 2, f"{scenario}: EWS {t['urls']}")
 
@@ -121,9 +147,12 @@ def inside_broken(scenario, ewsprobed):
               e["EWSPROBED_PHONE_ERROR"].startswith(f"{code} ") and
               e["EWSPROBED_ROLE"] == "autodiscover" and
               e["EWSPROBED_URL"] == AD, f"{scenario}: journal {e}")
-        if scenario == "discovery-ca":
-            check(e["EWSPROBED_CERT_ISSUER"] == CAS and
-                  e["EWSPROBED_SYSTEM_TRUSTED"] == "yes",
+        if issuer is not None:
+            check(e["EWSPROBED_CERT_ISSUER"] == issuer and
+                  e["EWSPROBED_SYSTEM_TRUSTED"] == pc_trusted,
+                  f"{scenario}: journal certificate {e}")
+        else:
+            check("EWSPROBED_CERT_ISSUER" not in e,
                   f"{scenario}: journal certificate {e}")
         check_text(scenario, words, "the journal", e["MESSAGE"])
         check_text(scenario, fixes, "the journal remedy",
@@ -147,12 +176,17 @@ def inside_broken(scenario, ewsprobed):
     finally:
         d.terminate()
         wait_exit(d, 30)
+    with open(os.environ["LAB_TLS_LOG"]) as f:
+        recs = [json.loads(line) for line in f
+                if json.loads(line)["server"] == "autodiscover.contoso.com"]
     if scenario == "discovery-tls":
-        with open(os.environ["LAB_TLS_LOG"]) as f:
-            recs = [json.loads(line) for line in f]
-        check(any(r["server"] == "autodiscover.contoso.com" and
-                  not r["ok"] for r in recs),
+        check(any(not r["ok"] for r in recs),
               "no refused TLS 1.0 handshake with the Autodiscover host")
+    if scenario == "discovery-nosni-reset":
+        # The lab reset the phone's hello (no SNI) and served the others.
+        check(any(r.get("error") == "reset" and r["sni"] is False
+                  for r in recs) and any(r["ok"] for r in recs),
+              f"{scenario}: no reset of a hello without SNI: {recs}")
 
 
 def inside_fixed(scenario, ewsprobed):
@@ -189,10 +223,13 @@ def shared_conf(profiles, concurrency=1):
 
 
 def ad_handshakes():
-    """How many TLS handshakes autodiscover.contoso.com has had."""
+    """How many TLS handshakes autodiscover.contoso.com has completed (the
+    phone's own raw hello never completes one: it stops at the server's
+    first flight, and only lync-phone-edition sends it)."""
     with open(os.environ["LAB_TLS_LOG"]) as f:
         return sum(1 for line in f
-                   if json.loads(line)["server"] == "autodiscover.contoso.com")
+                   if json.loads(line)["server"] == "autodiscover.contoso.com"
+                   and json.loads(line)["ok"])
 
 
 def discovered(ewsprobed, profiles, concurrency=1):
@@ -263,5 +300,7 @@ if len(sys.argv) == 4 and sys.argv[1] == "--inside":
 
 EWSPROBED, SOURCE = lab_args()
 run_tests([lab_test(s) for s in ("discovery-ca", "discovery-ca-fixed",
-                                 "discovery-tls", "discovery-tls-fixed")] +
+                                 "discovery-tls", "discovery-tls-fixed",
+                                 "discovery-nosni-reset",
+                                 "discovery-nosni-default")] +
           [lab_test("shared", "healthy")])
