@@ -239,6 +239,35 @@ alert_frontend_changed(const struct alert_target *t,
 }
 
 /*
+ * Journal what the phone's own hello found at the Lync pool (frontend.h):
+ * phones that cannot connect there cannot sign in to Lync at all. Once
+ * per learning that finds it (the pool is learned every
+ * frontend_interval), by the run that got the original result.
+ */
+void
+alert_frontend_phone(const struct alert_target *t,
+    const struct frontend_result *fr)
+{
+	char code[40] = "";
+
+	if (reason_wininet(fr->phone_reason) != 0)
+		snprintf(code, sizeof code, "%d (0x%08X)",
+		    reason_wininet(fr->phone_reason),
+		    reason_hresult(fr->phone_reason));
+	const struct log_field f[] = {
+	    {"PROFILE", t->profile},
+	    {"FRONTEND", t->frontend_host},
+	    {"REASON", reason_name(fr->phone_reason)},
+	    {"PHONE_ERROR", code[0] != '\0' ? code : NULL},
+	    {"REMEDY", fr->phone_remedy},
+	};
+	log_event(LOG_WARNING, MSGID_FE_PHONE_HELLO, f, ALERT_NITEMS(f),
+	    "%s%s%s", fr->phone_message,
+	    fr->phone_remedy != NULL ? " Fix: " : "",
+	    fr->phone_remedy != NULL ? fr->phone_remedy : "");
+}
+
+/*
  * The address of "addr:port" or "[addr6]:port" (as http reports where it
  * connected) into buf: the same spelling as the addresses of a name.
  */

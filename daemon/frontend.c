@@ -1,16 +1,21 @@
 /*
  * frontend: owns one learning run against a profile's Front End pool:
  * resolve the pool, open TLS with the profile's limits (capturing the
- * chain, judging nothing), and hand the chain to the trust set.
+ * chain, judging nothing), and hand the chain to the trust set; then the
+ * phone's own hello to the same address and what it finds.
  */
+#include <sys/socket.h>
+
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dns.h"
 #include "frontend.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "phonelook.h"
 #include "task.h"
 #include "tlscapture.h"
 #include "xmalloc.h"
@@ -24,6 +29,8 @@ struct frontend {
 	struct dns_lookup *lookup;
 	struct http_req *req;
 	struct tlscapture *cap;
+	char *addr; /* the pool's address, numeric */
+	struct phonelook *look; /* the phone's own hello, or NULL */
 	struct frontend_result *res;
 	frontend_done_cb done;
 	void *arg;
@@ -39,6 +46,8 @@ frontend_result_free(struct frontend_result *r)
 	free(r->issuer);
 	free(r->previous);
 	free(r->error);
+	free(r->phone_message);
+	free(r->phone_remedy);
 	step_list_free(&r->steps);
 	free(r);
 }
@@ -58,6 +67,11 @@ frontend_result_copy(const struct frontend_result *r)
 	c->ok = r->ok;
 	c->issuer = r->issuer != NULL ? xstrdup(r->issuer) : NULL;
 	c->error = r->error != NULL ? xstrdup(r->error) : NULL;
+	c->phone_reason = r->phone_reason;
+	c->phone_message =
+	    r->phone_message != NULL ? xstrdup(r->phone_message) : NULL;
+	c->phone_remedy =
+	    r->phone_remedy != NULL ? xstrdup(r->phone_remedy) : NULL;
 	step_list_init(&c->steps);
 	TAILQ_FOREACH (s, &r->steps, entry) {
 		t = step_add(&c->steps, s->kind, s->depth, "%s", s->title);
@@ -80,7 +94,9 @@ frontend_free(struct frontend *fe)
 	if (fe->lookup != NULL)
 		dns_cancel(fe->lookup);
 	http_req_free(fe->req);
+	phonelook_cancel(fe->look);
 	tlscapture_free(fe->cap);
+	free(fe->addr);
 	frontend_result_free(fe->res);
 	free(fe->servers);
 	free(fe->url);
@@ -111,6 +127,65 @@ static void
 frontend_discard(void *arg)
 {
 	frontend_free(arg);
+}
+
+/*
+ * The phone's own hello at the pool is back: a step, and — when phones
+ * fail there as a handshake with SNI does not — the finding in words
+ * (phonelook_explain against the chain with SNI) and its journal entry.
+ */
+static void
+frontend_look_cb(struct phonelook_result *pr, void *arg)
+{
+	struct frontend *fe = arg;
+	struct frontend_result *r = fe->res;
+	struct chain_verdict *sni;
+	char *head;
+
+	fe->look = NULL;
+	phonelook_step(pr, &r->steps, fe->profile->name);
+	/* A connection not made says nothing of the pool's TLS. */
+	if (pr->reason != REASON_CONNECT_FAILED &&
+	    pr->reason != REASON_INTERNAL) {
+		sni = chain_evaluate(fe->phone, NULL, tlscapture_chain(fe->cap),
+		    fe->profile->frontend_host, time(NULL), 0);
+		xasprintf(&head,
+		    "phones cannot connect to the Lync pool %s, so they cannot sign in to Lync",
+		    fe->url);
+		r->phone_reason = phonelook_explain(pr, fe->phone, head, sni,
+		    &r->phone_message, &r->phone_remedy);
+		r->phone_alert = r->phone_reason != REASON_OK;
+		free(head);
+		chain_verdict_free(sni);
+	}
+	phonelook_result_free(pr);
+	frontend_finish(fe);
+}
+
+/*
+ * After a learning: send the profile's own hello to the pool's address,
+ * when the profile defines one. Returns 0 when sent (frontend_look_cb
+ * follows), -1 when not.
+ */
+static int
+frontend_look(struct frontend *fe)
+{
+	struct phonelook_params lp;
+	struct sockaddr_storage ss;
+
+	memset(&lp, 0, sizeof lp);
+	if (!fe->profile->hello_enabled || !fe->res->ok || fe->addr == NULL ||
+	    phonelook_sockaddr(fe->addr, fe->profile->frontend_port, &ss,
+	        &lp.salen) != 0)
+		return -1;
+	lp.host = fe->profile->frontend_host;
+	lp.port = fe->profile->frontend_port;
+	lp.sa = (const struct sockaddr *)&ss;
+	lp.profile = fe->profile;
+	lp.phone = fe->phone;
+	lp.timeout_ms = fe->timeout_ms;
+	fe->look = phonelook_start(&lp, frontend_look_cb, fe);
+	return 0;
 }
 
 /* The handshake is over: learn from the chain it presented. */
@@ -149,7 +224,8 @@ frontend_http_cb(struct http_req *req, void *arg)
 		    r->issuer, r->changed ? " — changed" : "");
 	}
 	free(prev);
-	frontend_finish(fe);
+	if (frontend_look(fe) != 0)
+		frontend_finish(fe);
 }
 
 /* The pool's address: open TLS to it. */
@@ -172,6 +248,7 @@ frontend_dns_cb(const struct dns_result *dr, void *arg)
 		return;
 	}
 	addr = dns_result_pick(dr)->text;
+	fe->addr = xstrdup(addr);
 	step_set_str(&st->address, addr);
 	step_set(st, STEP_OK, NULL, "%s", addr);
 	fe->req = http_req_new("GET", fe->url);

@@ -217,6 +217,16 @@ once_print(struct once *o, const struct config_mailbox *m, struct run_result *r)
 		once_say(2, once_mark(o, fr->ok ? STEP_OK : STEP_FAIL),
 		    "Lync Front End pool: %s", fr->ok ? fr->issuer : fr->error);
 		once_print_steps(o, &fr->steps, 2);
+		/* The phone's own hello at the pool: a finding (frontend.h). */
+		if (fr->phone_message != NULL)
+			once_say(4,
+			    once_mark(o,
+			        reason_failed(fr->phone_reason) ? STEP_FAIL
+			                                        : STEP_WARN),
+			    "finding (%s): %s%s%s",
+			    reason_name(fr->phone_reason), fr->phone_message,
+			    fr->phone_remedy != NULL ? " Fix: " : "",
+			    fr->phone_remedy != NULL ? fr->phone_remedy : "");
 	}
 	for (i = 0; i < 2; i++) {
 		if ((u = r->urls[i]) == NULL)

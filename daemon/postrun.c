@@ -295,6 +295,8 @@ postrun_apply(const struct config *cfg, struct postrun_target *pt,
 		at.frontend_issuer = pt->last->frontend->issuer;
 	if (r->frontend != NULL && r->frontend->changed)
 		alert_frontend_changed(&at, r->frontend);
+	if (r->frontend != NULL && r->frontend->phone_alert)
+		alert_frontend_phone(&at, r->frontend);
 	if (r->urls_changed)
 		alert_urls_changed(&at, r);
 	postrun_alert_state(pt, ev, prev, &at, r);

@@ -402,6 +402,12 @@ resultjson_frontend(struct json *j, const struct frontend_result *fr)
 	json_kv_bool(j, "changed", fr->changed);
 	json_kv_string(j, "previous", fr->changed ? fr->previous : NULL);
 	json_kv_string(j, "error", fr->error);
+	/* The phone's own hello at the pool: null, or its finding. */
+	json_kv_string(j, "phone_reason",
+	    fr->phone_reason != REASON_OK ? reason_name(fr->phone_reason)
+	                                  : NULL);
+	json_kv_string(j, "phone_message", fr->phone_message);
+	json_kv_string(j, "phone_remedy", fr->phone_remedy);
 	resultjson_steps(j, &fr->steps);
 	json_object_end(j);
 }

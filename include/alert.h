@@ -30,6 +30,8 @@ void alert_transition(const struct alert_target *, enum state_event,
 char *alert_failing(const struct run_result *);
 void alert_frontend_changed(const struct alert_target *,
     const struct frontend_result *);
+void alert_frontend_phone(const struct alert_target *,
+    const struct frontend_result *);
 void alert_urls_changed(const struct alert_target *, const struct run_result *);
 void alert_addr_cert_expiring(const struct alert_target *,
     const struct urlcheck_result *, const struct urlcheck_addr *, unsigned int);
