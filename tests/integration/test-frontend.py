@@ -2,9 +2,10 @@
 """Integration test: Front End learning is single flight (issue 12, item 8).
 Many mailboxes of one profile start at once (--once, concurrency above
 their number, fixed EWS URLs so every run reaches the learning together);
-the Lync pool sees one TLS handshake (LAB_TLS_LOG) and every run gets its
-result. Then the pool refuses the phone's TLS 1.0: again one handshake,
-and every run gets the same failure.
+the Lync pool sees one TLS handshake (LAB_TLS_LOG; and once the phone's
+own raw hello, which completes none) and every run gets its result. Then
+the pool refuses the phone's TLS 1.0: again one handshake, and every run
+gets the same failure.
 
   test-frontend.py EWSPROBED SOURCE
 """
@@ -57,7 +58,11 @@ def inside(ewsprobed):
         f.write(base)
 
     targets, pool = run_all(ewsprobed, conf)
-    check(len(pool) == 1, f"{len(pool)} handshakes with the pool: {pool}")
+    # One handshake, and once for all the phone's own raw hello after it
+    # (and its core-only second one): neither completes a handshake.
+    done = [h for h in pool if h["ok"]]
+    check(len(done) == 1 and len(pool) - len(done) <= 2,
+          f"{len(pool)} handshakes with the pool: {pool}")
     check(all(t["frontend"]["learned"] and t["frontend"]["issuer"] ==
               "CN=Issuing CA for contoso,com" for t in targets),
           "a run did not get the learned issuer: " +

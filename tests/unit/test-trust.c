@@ -1490,6 +1490,7 @@ test_discovery_explain(void **unused)
 	struct trustset *phone = phone_set(NULL);
 	struct adpolicy_params ap = {&p, phone, sys_set, NULL, 0, 0};
 	struct adpolicy_block b;
+	struct phonelook_result look;
 	char *msg, *fix;
 
 	memset(&p, 0, sizeof p);
@@ -1515,6 +1516,33 @@ test_discovery_explain(void **unused)
 	assert_has(fix, "New-CsWebTrustedCACertificate");
 	free(msg);
 	free(fix);
+
+	/*
+	 * The phone's own hello (no SNI) was reset while the handshake with
+	 * SNI got a certificate (issue 18): its words, on the host.
+	 */
+	memset(&look, 0, sizeof look);
+	look.reason = REASON_TLS_RESET;
+	look.host = (char *)"autodiscover.contoso.com";
+	look.address = (char *)"127.0.1.2:443";
+	look.hello = (char *)"TLSv1, no SNI";
+	look.end = HELLORUN_RESET;
+	look.alert = -1;
+	b.look = &look;
+	b.cause = look.reason;
+	b.reason = reason_discovery(b.cause);
+	assert_int_equal(b.reason, REASON_AUTODISCOVER_TLS_RESET);
+	adpolicy_explain(&ap, &b, "lab@contoso.com", &msg, &fix);
+	assert_has(msg, "phones cannot discover Exchange for lab@contoso.com");
+	assert_has(msg,
+	    "without SNI, autodiscover.contoso.com resets the connection");
+	assert_has(msg, "errorCode=12031 (0x80072EFF) during discovery");
+	assert_has(fix,
+	    "on the Autodiscover site autodiscover.contoso.com: serve a "
+	    "certificate to clients without SNI");
+	free(msg);
+	free(fix);
+	b.look = NULL;
 	chain_verdict_free(b.verdict);
 
 	b.verdict = NULL;
