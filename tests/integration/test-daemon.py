@@ -527,7 +527,8 @@ def wait_journal(msgid, what, timeout=60):
 def inside_catalog(ewsprobed):
     """The daemon writes an entry of every MESSAGE_ID (start, reloads
     taken and refused, degraded, expiring, down, recovered, URLs moved,
-    pool issuer changed, behind schedule and caught up, stop, an invalid
+    the phone's hello failing at the pool, pool issuer changed, behind
+    schedule and caught up, stop, an invalid
     file at start), and `journalctl -x` explains each with
     every @FIELD@ of the catalog substituted (issue 14: systemd
     substitutes only [A-Z_] names)."""
@@ -556,6 +557,7 @@ def inside_catalog(ewsprobed):
         for scenario, want in (("expiring", "warning"),
                                ("incident", "critical"),
                                ("healthy", "ok"), ("moved", "ok"),
+                               ("frontend-nosni", "ok"),
                                ("fe-renewed", "critical")):
             subprocess.run([contoso, "switch", scenario], check=True,
                            timeout=60)
@@ -563,6 +565,9 @@ def inside_catalog(ewsprobed):
             # moved is ok like healthy: wait for the rediscovery itself.
             if scenario == "moved":
                 wait_journal(ids["MSGID_EWS_URL_CHANGED"], "URLs changed")
+            # Ok too: wait for the pool's finding (learned every 1 s).
+            if scenario == "frontend-nosni":
+                wait_journal(ids["MSGID_FE_PHONE_HELLO"], "pool finding")
         wait_journal(ids["MSGID_FE_ISSUER_CHANGED"], "issuer changed")
         # Behind schedule: 8 black-holed mailboxes, room for 4 runs in
         # flight; then back without them (as test-scale does).
