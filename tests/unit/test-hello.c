@@ -292,6 +292,47 @@ test_build_refused(void **state)
 	assert_int_equal(hello_build(&core, NULL, random_bytes, out, &err), -1);
 }
 
+/*
+ * Specs that make the same hello are equal; a suite's flag, its order,
+ * an extension or the version makes another (run.c shares a discovery
+ * only between profiles whose hellos are equal).
+ */
+static void
+test_spec_equal(void **state)
+{
+	struct hello_spec a, b;
+	char *err = NULL;
+
+	(void)state;
+	hello_spec_phone(&a);
+	b = a;
+	assert_true(hello_spec_equal(&a, &b));
+	/* Bytes past the counts do not count. */
+	b.suites[b.nsuites] = 0x1234;
+	assert_true(hello_spec_equal(&a, &b));
+	assert_int_equal(hello_spec_parse_suites(&a, "RC4-SHA ?AES128-SHA",
+	                     &err),
+	    0);
+	assert_int_equal(hello_spec_parse_suites(&b, "RC4-SHA AES128-SHA",
+	                     &err),
+	    0);
+	assert_false(hello_spec_equal(&a, &b)); /* the flag */
+	assert_int_equal(hello_spec_parse_suites(&b, "?AES128-SHA RC4-SHA",
+	                     &err),
+	    0);
+	assert_false(hello_spec_equal(&a, &b)); /* the order */
+	assert_int_equal(hello_spec_parse_suites(&b, "RC4-SHA ?AES128-SHA",
+	                     &err),
+	    0);
+	assert_true(hello_spec_equal(&a, &b));
+	assert_int_equal(hello_spec_parse_extensions(&b, "server_name", &err),
+	    0);
+	assert_false(hello_spec_equal(&a, &b));
+	b = a;
+	b.client_version = 0x0303;
+	assert_false(hello_spec_equal(&a, &b));
+}
+
 /* Suites by IANA name, OpenSSL name or value; '?' flags uncertain. */
 static void
 test_spec_parse(void **state)
@@ -982,6 +1023,7 @@ main(void)
 	    cmocka_unit_test(test_build_sni),
 	    cmocka_unit_test(test_build_refused),
 	    cmocka_unit_test(test_spec_parse),
+	    cmocka_unit_test(test_spec_equal),
 	    cmocka_unit_test(test_openssl_aes),
 	    cmocka_unit_test(test_openssl_sni),
 	    cmocka_unit_test(test_openssl_ecdhe_only),
