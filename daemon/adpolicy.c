@@ -159,8 +159,10 @@ adpolicy_look_decides(const struct phonelook_result *look,
 	return reason_failed(look->reason);
 }
 
-/* Whether a verdict's reason lets phones go on (an unknown pool issuer
- * is EWS's unknown verdict, not a refusal). */
+/*
+ * Whether a verdict's reason lets phones go on (an unknown pool issuer is
+ * EWS's unknown verdict, not a refusal).
+ */
 static int
 adpolicy_phone_accepts(enum reason r)
 {

@@ -541,7 +541,7 @@ ad_judge(struct autodiscover *ad, struct http_req *req)
 	        &ad->res->steps) != ADPOLICY_RETRY_PC)
 		return 0;
 	step_set(ad->st, STEP_FAIL, http_status_name(http_req_status(req)),
-	    "phones cannot connect; PCs connect on their own below");
+	    "no handshake as phones here; PCs connect on their own below");
 	ad->st = step_add(&ad->res->steps, STEP_HTTP, 1,
 	    "%s %s (as PCs connect)", "POST", c->url);
 	step_set_str(&ad->st->url, c->url);

@@ -13,7 +13,10 @@ the phone's code, the host, the issuer as the certificate spells it, the
 anchors phones have and the fixes, in `--once`, `--once --json`, the
 journal and the status file; EWS is still checked at the URLs PCs found.
 Their fixed variants (discovery-ca-fixed: the CA published as web-trusted;
-discovery-tls-fixed: TLS 1.0 enabled again) are ok. A mailbox under two
+discovery-tls-fixed: TLS 1.0 enabled again) are ok, and so is
+discovery-legacy, a host that accepts of the phones' suites only the 3DES
+and RC4 this platform's OpenSSL lacks: the phone's own hello gets the right
+certificate, so phones go on (the answer read over the PCs' connection). A mailbox under two
 profiles with the same TLS range is discovered once (one handshake per
 candidate judged under both profiles' anchors); a profile with another
 range gets its own discovery.
@@ -193,6 +196,11 @@ def inside_fixed(scenario, ewsprobed):
     """The fixed variant: ok, phones find the URLs themselves."""
     rc, out = once(ewsprobed)
     check(rc == 0 and "verdict: ok" in out, f"{scenario}: exit {rc}:\n{out}")
+    if scenario == "discovery-legacy":
+        check("their own hello got a certificate they accept" in out and
+              re.search(r"TLSv1, TLS_RSA_WITH_(RC4_128|3DES_EDE_CBC)_SHA, "
+                        r"certificate 'CN=autodiscover.contoso.com'", out)
+              is not None, f"{scenario}: the phone's hello:\n{out}")
     rc, out = once(ewsprobed, "--json")
     t = result_doc(out)["targets"][0]["last_run"]
     ad = t["autodiscover"]
@@ -302,5 +310,6 @@ EWSPROBED, SOURCE = lab_args()
 run_tests([lab_test(s) for s in ("discovery-ca", "discovery-ca-fixed",
                                  "discovery-tls", "discovery-tls-fixed",
                                  "discovery-nosni-reset",
-                                 "discovery-nosni-default")] +
+                                 "discovery-nosni-default",
+                                 "discovery-legacy")] +
           [lab_test("shared", "healthy")])
