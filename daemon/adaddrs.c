@@ -1,7 +1,8 @@
 /*
- * adaddrs: owns the check of the answering Autodiscover host's other
- * servers — one pinned handshake per address, judged for phones and PCs —
- * and what they add up to. The wording of a name whose addresses
+ * adaddrs: owns the check of the Autodiscover host's servers — per
+ * address the phone's own hello (when the profile defines one) and one
+ * pinned handshake, judged for phones and PCs — and what they add up to.
+ * The raw hello is phonelook's; the wording of a name whose addresses
  * disagree is addrset's, shared with the EWS names.
  */
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 #include "dns.h"
 #include "explain.h"
 #include "http.h"
+#include "phonelook.h"
 #include "task.h"
 #include "tlscapture.h"
 #include "xmalloc.h"
@@ -24,6 +26,7 @@ struct adaddrs_slot {
 	char *addr;
 	struct http_req *req;
 	struct tlscapture *cap;
+	struct phonelook *look;
 	struct addrcheck_result *res;
 };
 
@@ -66,6 +69,7 @@ adaddrs_free(struct adaddrs *aa)
 	for (i = 0; i < aa->nslots; i++) {
 		http_req_free(aa->slots[i].req);
 		tlscapture_free(aa->slots[i].cap);
+		phonelook_cancel(aa->slots[i].look);
 		addrcheck_result_free(aa->slots[i].res);
 		free(aa->slots[i].addr);
 	}
@@ -143,6 +147,84 @@ adaddrs_judge(struct adaddrs_slot *sl)
 	free(fix);
 }
 
+/*
+ * What the phone's own hello got at an address that fails phones, in a
+ * phrase for the name's message ("1 of 3 addresses ... fails for phones:
+ * WHAT"). Caller frees.
+ */
+static char *
+adaddrs_hello_what(const struct phonelook_result *pr)
+{
+	const char *how = pr->sent_sni ? "to the phone's hello" : "without SNI";
+	char *out;
+
+	if (pr->verdict != NULL && pr->verdict->ncerts > 0)
+		xasprintf(&out,
+		    "%s it answers with '%s' issued by '%s' (another certificate than with SNI), which phones refuse",
+		    how, pr->verdict->certs[0].subject,
+		    pr->verdict->certs[0].issuer);
+	else if (pr->reason == REASON_TLS_RESET)
+		xasprintf(&out,
+		    "%s it resets the connection (the phone's hello)", how);
+	else if (pr->reason == REASON_TLS_NO_COMMON_SUITE)
+		out = xstrdup("it accepts none of the phones' cipher suites");
+	else if (pr->reason == REASON_TLS_VERSION_UNSUPPORTED)
+		out = xstrdup("it refuses the phones' TLS version");
+	else
+		xasprintf(&out, "the phone's own hello got %s",
+		    reason_name(pr->reason));
+	return out;
+}
+
+/*
+ * What the phone's own hello to the address got decides for phones where
+ * it differs from the handshake with SNI (phonelook_explain, as for an
+ * EWS address and an Autodiscover candidate): a reset, no suite in
+ * common, a refused version or another certificate phones refuse fail
+ * the address with the phone's code and phonelook's words and remedy.
+ * Where OpenSSL here could not make the phones' handshake (tls: no 3DES
+ * or RC4) and their own hello got a certificate they accept, phones go
+ * on, as in the walk (adpolicy).
+ */
+static void
+adaddrs_phone(struct adaddrs_slot *sl, int tls)
+{
+	struct adaddrs *aa = sl->aa;
+	struct addrcheck_result *a = sl->res;
+	const struct phonelook_result *pr = a->phone;
+	char *msg, *fix;
+	enum reason why;
+
+	if (pr == NULL || pr->reason == REASON_CONNECT_FAILED ||
+	    pr->reason == REASON_INTERNAL)
+		return;
+	if (tls && pr->verdict != NULL && !reason_failed(pr->reason)) {
+		a->reason = pr->reason;
+		free(a->what);
+		a->what = NULL;
+		free(a->remedy);
+		a->remedy = NULL;
+		return;
+	}
+	/* A time-out of both says what the handshake said already. */
+	if (a->verdict == NULL && pr->reason == REASON_TIMEOUT)
+		return;
+	why = phonelook_explain(pr, aa->p.phone, aa->lead, a->verdict, &msg,
+	    &fix);
+	if (!reason_failed(why)) {
+		free(msg);
+		free(fix);
+		return;
+	}
+	a->reason = why;
+	free(a->message);
+	a->message = msg;
+	free(a->remedy);
+	a->remedy = fix;
+	free(a->what);
+	a->what = adaddrs_hello_what(pr);
+}
+
 /* One address's handshake ended: what phones meet there. */
 static void
 adaddrs_answer(struct adaddrs_slot *sl)
@@ -168,6 +250,7 @@ adaddrs_answer(struct adaddrs_slot *sl)
 		step_set(st, STEP_OK, NULL, "handshake over %s",
 		    a->tls_version != NULL ? a->tls_version : "TLS");
 		adaddrs_judge(sl);
+		adaddrs_phone(sl, 0);
 		return;
 	}
 	a->reason = addrcheck_transport(sl->req, a->address, aa->u.port,
@@ -180,6 +263,8 @@ adaddrs_answer(struct adaddrs_slot *sl)
 	/* A chain seen before the failure is still judged. */
 	if (tlscapture_chain(sl->cap) != NULL)
 		adaddrs_judge(sl);
+	if (tls)
+		adaddrs_phone(sl, 1);
 }
 
 /*
@@ -214,8 +299,11 @@ adaddrs_combine(struct adaddrs *aa)
 		    &r->message, &r->remedy);
 	else if (bad != NULL) {
 		r->reason = bad->reason;
-		one = addrcheck_sentence(aa->p.url, "autodiscover", bad->reason,
-		    bad->what != NULL ? bad->what : reason_name(bad->reason));
+		one = bad->message != NULL
+		    ? xstrdup(bad->message)
+		    : addrcheck_sentence(aa->p.url, "autodiscover", bad->reason,
+		          bad->what != NULL ? bad->what
+		                            : reason_name(bad->reason));
 		r->message = addrset_all_failed(&set, one);
 		free(one);
 		r->remedy = bad->remedy != NULL ? xstrdup(bad->remedy) : NULL;
@@ -240,25 +328,72 @@ adaddrs_http_cb(struct http_req *req, void *arg)
 
 /* Start one address's handshake, pinned to it. */
 static void
+adaddrs_request(struct adaddrs_slot *sl)
+{
+	struct adaddrs *aa = sl->aa;
+	const struct phonelook_result *pr = sl->res->phone;
+	long t = aa->p.timeout_ms;
+
+	sl->req = http_req_new("GET", aa->p.url);
+	http_req_pin(sl->req, aa->u.host, aa->u.port, sl->addr);
+	http_req_set_timeouts(sl->req, t, t, 1, t / 1000 > 0 ? t / 1000 : 1);
+	http_req_set_limits(sl->req, 64u << 10, 64u << 10);
+	sl->cap = tlscapture_new(aa->p.profile, aa->p.phone, aa->u.host, 0);
+	/*
+	 * The phone's own hello got no certificate: the handshake speaks as
+	 * a PC, so the report still has what PCs get (and the chain).
+	 */
+	if (pr != NULL && pr->verdict == NULL && phonelook_failed(pr))
+		tlscapture_set_modern(sl->cap);
+	http_req_set_verify(sl->req, 0, 0);
+	http_req_set_cafile(sl->req, NULL);
+	http_req_set_ssl_ctx(sl->req, tlscapture_install, sl->cap);
+	http_req_submit(sl->req, adaddrs_http_cb, sl);
+}
+
+/* The phone's own hello is back: note it as a step, then the handshake. */
+static void
+adaddrs_look_cb(struct phonelook_result *pr, void *arg)
+{
+	struct adaddrs_slot *sl = arg;
+
+	sl->look = NULL;
+	sl->res->phone = pr;
+	phonelook_step(pr, &sl->res->steps, sl->aa->p.profile->name);
+	adaddrs_request(sl);
+}
+
+/*
+ * Check one address: the profile's own ClientHello first when it defines
+ * one (phonelook: no SNI for lync-phone-edition), then the handshake.
+ */
+static void
 adaddrs_submit(struct adaddrs_slot *sl)
 {
 	struct adaddrs *aa = sl->aa;
-	long t = aa->p.timeout_ms;
+	struct phonelook_params lp;
+	struct sockaddr_storage ss;
 
 	sl->res = xcalloc(1, sizeof *sl->res);
 	sl->res->address = xstrdup(sl->addr);
 	sl->res->family = strchr(sl->addr, ':') != NULL ? AF_INET6 : AF_INET;
 	sl->res->reason = REASON_OK;
 	step_list_init(&sl->res->steps);
-	sl->req = http_req_new("GET", aa->p.url);
-	http_req_pin(sl->req, aa->u.host, aa->u.port, sl->addr);
-	http_req_set_timeouts(sl->req, t, t, 1, t / 1000 > 0 ? t / 1000 : 1);
-	http_req_set_limits(sl->req, 64u << 10, 64u << 10);
-	sl->cap = tlscapture_new(aa->p.profile, aa->p.phone, aa->u.host, 0);
-	http_req_set_verify(sl->req, 0, 0);
-	http_req_set_cafile(sl->req, NULL);
-	http_req_set_ssl_ctx(sl->req, tlscapture_install, sl->cap);
-	http_req_submit(sl->req, adaddrs_http_cb, sl);
+	memset(&lp, 0, sizeof lp);
+	if (!aa->p.profile->hello_enabled || aa->p.phone == NULL ||
+	    phonelook_sockaddr(sl->addr, aa->u.port, &ss, &lp.salen) != 0) {
+		adaddrs_request(sl);
+		return;
+	}
+	lp.host = aa->u.host;
+	lp.port = aa->u.port;
+	lp.sa = (const struct sockaddr *)&ss;
+	lp.profile = aa->p.profile;
+	lp.phone = aa->p.phone;
+	lp.system = aa->p.system;
+	lp.timeout_ms = aa->p.timeout_ms > 0 ? aa->p.timeout_ms : 10000;
+	lp.warn_days = aa->p.warn_days;
+	sl->look = phonelook_start(&lp, adaddrs_look_cb, sl);
 }
 
 /*

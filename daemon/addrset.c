@@ -260,6 +260,23 @@ addrset_first_failed(const struct addrset *s)
 }
 
 /*
+ * Whether an address fails phones because the certificate it serves to
+ * every client (with SNI and without) is one they distrust: not when the
+ * phone's own hello got another one (a default binding), which the
+ * "serves a certificate issued by" words would misname.
+ */
+static int
+addrset_serves_untrusted(const struct addrcheck_result *a)
+{
+	if (a->reason != REASON_CERT_UNTRUSTED_PHONE &&
+	    a->reason != REASON_CERT_UNTRUSTED)
+		return 0;
+	/* No verdict left (urlcheck took the worst address's): as before. */
+	return a->phone == NULL || a->phone->verdict == NULL ||
+	    a->verdict == NULL || phonelook_same_leaf(a->phone, a->verdict);
+}
+
+/*
  * Some addresses fail phones, others work: phones fail only where they
  * connect. Return the reason of its own (certificates phones distrust at
  * some addresses, or any other failure at some); *message counts and
@@ -283,9 +300,7 @@ addrset_mixed_lead(const struct addrset *s, const char *lead,
 
 	for (i = 0; i < s->n; i++)
 		if (reason_failed(s->a[i]->reason))
-			cert &=
-			    s->a[i]->reason == REASON_CERT_UNTRUSTED_PHONE ||
-			    s->a[i]->reason == REASON_CERT_UNTRUSTED;
+			cert &= addrset_serves_untrusted(s->a[i]);
 	r = cert ? REASON_CERT_UNTRUSTED_PHONE_SOME
 	         : REASON_ADDRESS_FAILED_SOME;
 	if (reason_wininet(a->reason) != 0)

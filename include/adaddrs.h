@@ -1,10 +1,13 @@
 /*
- * adaddrs: every address of the Autodiscover host that answered, checked
- * as a phone that resolved the name to that address would meet it: one
- * fresh handshake each, pinned to the address (SNI and Host are the
- * host's name), its chain judged under the phone anchors and the system
- * store. No Autodiscover request is repeated and no credential is sent:
- * the request is an unauthenticated GET whose answer is not read.
+ * adaddrs: every address of an Autodiscover host (the one that answered
+ * phones, or the one where the phones' walk stopped), checked as a phone
+ * that resolved the name to that address would meet it: the profile's
+ * own ClientHello when it defines one (phonelook.h: no SNI for
+ * lync-phone-edition), then one fresh handshake, pinned to the address
+ * (SNI and Host are the host's name), its chain judged under the phone
+ * anchors and the system store; what the phone's hello got decides where
+ * it differs. No Autodiscover request is repeated and no credential is
+ * sent: the request is an unauthenticated GET whose answer is not read.
  *
  * The addresses are combined as an EWS name's are (addrset): a host that
  * fails phones at some addresses gets a reason of its own, its message
@@ -25,7 +28,8 @@
 
 /* The strings and sets are borrowed until the delivery. */
 struct adaddrs_params {
-	const char *url; /* the candidate whose answer gave the URLs */
+	const char *url; /* the candidate that gave phones the URLs, or
+	                  * where their walk stopped */
 	const char *dns_servers; /* NULL: the system's */
 	const struct config_profile *profile; /* the phones' TLS */
 	const struct trustset *phone;

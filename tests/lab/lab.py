@@ -83,12 +83,13 @@ def load_scenario(name):
             if host.get("https", True) and "cert" not in host and \
                     host.get("connect") != "blackhole":
                 raise LabError(f"scenario {name}: host {hname} has no cert")
+            # A node may reset or answer clients without SNI on its own.
+            nosni = host.get("nosni")
+            if nosni is not None and nosni != "reset" and \
+                    not (isinstance(nosni, dict) and "issuer" in nosni):
+                raise LabError(f"scenario {name}: host {hname}: nosni is "
+                               "\"reset\" or a certificate (each node too)")
         host = conf
-        nosni = host.get("nosni")
-        if nosni is not None and nosni != "reset" and \
-                not (isinstance(nosni, dict) and "issuer" in nosni):
-            raise LabError(f"scenario {name}: host {hname}: nosni is "
-                           "\"reset\" or a certificate")
         for table in ("paths", "http_paths"):
             for p, ep in host.get(table, {}).items():
                 if not hasattr(exchange.ExchangeHandler,

@@ -14,6 +14,9 @@ host (tests/lab/README.md):
   legacy = "PRIORITY"         a hello offering RC4 or 3DES is served by
                               gnutls-serv --priority PRIORITY
   ciphers = "OPENSSL LIST"    the suites the host's own TLS accepts
+
+A node of a host (`nodes`, one server behind the name) may set any of
+them for itself: its keys override the host's (exchange.servers).
 """
 import select
 import socket
