@@ -339,9 +339,10 @@ run_addrs_cb(struct adaddrs_result *ar, void *arg)
 }
 
 /*
- * Phones found the URLs at source: every server behind its name is
- * checked with a handshake (docs/addresses.md) on every run that uses
- * those URLs, before the URLs; without a source, the URLs at once.
+ * Phones found the URLs at source, or stopped there while PCs found them:
+ * every server behind its name is checked with a handshake
+ * (docs/addresses.md) on every run that uses those URLs, before the
+ * URLs; without a source, the URLs at once.
  */
 static void
 run_discovery_addrs(struct run *pr, const char *source)
@@ -364,6 +365,24 @@ run_discovery_addrs(struct run *pr, const char *source)
 	ap.warn_days = ctx->cfg->cert_warn_days;
 	ap.max_addrs = ctx->cfg->max_addresses;
 	pr->aa = adaddrs_start(&ap, run_addrs_cb, pr);
+}
+
+/*
+ * Whose servers a discovery's run checks (run_discovery_addrs): the
+ * candidate that gave phones the URLs, or, when phones stopped at an
+ * HTTPS candidate while PCs found them, that one — so a walk that met
+ * one bad server of several says how many (docs/addresses.md).
+ */
+static const char *
+run_addrs_url(const struct autodiscover_result *ar, const struct run_disc *d)
+{
+	if (!ar->found)
+		return NULL;
+	if (d->source != NULL)
+		return d->source;
+	if (ar->phone_url != NULL && strncmp(ar->phone_url, "https://", 8) == 0)
+		return ar->phone_url;
+	return NULL;
 }
 
 /*
@@ -422,7 +441,7 @@ run_discovered_cb(struct autodiscover_result *ar, void *arg)
 	}
 	if (d->leader == pr)
 		run_release(pr);
-	run_discovery_addrs(pr, ar->found ? d->source : NULL);
+	run_discovery_addrs(pr, run_addrs_url(ar, d));
 }
 
 /*

@@ -7,15 +7,84 @@
  * tested in one place.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "verdict.h"
 #include "xmalloc.h"
 
 /*
+ * Add a discovery finding (reason, message, remedy) to r's verdict: an
+ * ok verdict becomes a warning with it; a warning or critical one keeps
+ * its reason and gains the words ("Discovery too: ...").
+ */
+static void
+verdict_add_discovery(struct run_result *r, enum reason reason,
+    const char *message, const char *remedy)
+{
+	char *t;
+
+	if (r->verdict == STATE_OK) {
+		free(r->message);
+		free(r->remedy);
+		r->message = xstrdup(message);
+		r->remedy = remedy != NULL ? xstrdup(remedy) : NULL;
+		r->verdict = STATE_WARNING;
+		r->reason = reason;
+		r->role = NULL;
+		return;
+	}
+	xasprintf(&t, "%s Discovery too: %s",
+	    r->message != NULL ? r->message : "", message);
+	free(r->message);
+	r->message = t;
+	if (remedy != NULL) {
+		xasprintf(&t, "%s%s%s", r->remedy != NULL ? r->remedy : "",
+		    r->remedy != NULL ? "; then, for discovery: " : "", remedy);
+		free(r->remedy);
+		r->remedy = t;
+	}
+}
+
+/*
+ * The servers behind the host where phones stopped (adaddrs on the
+ * block's URL) disagree: some fail phones, others work. This run's walk
+ * met a bad one first, as phones that resolve the name to it do; phones
+ * that get a good one discover EWS. Returns 1 when that is the case and
+ * r carries it: the same finding, reason and severity as when the walk
+ * meets a good server first (verdict_discovery_addrs), so the order DNS
+ * answers in does not flip the state; the walk's failure stays in the
+ * message and in the discovery's own fields.
+ */
+static int
+verdict_discovery_some(struct run_result *r)
+{
+	const struct autodiscover_result *d = r->discovery;
+	const struct adaddrs_result *a = r->discovery_addrs;
+	char *msg;
+	size_t n;
+
+	if (a == NULL || !reason_failed(a->reason) || a->nfailed == 0 ||
+	    a->nfailed >= a->naddrs || a->message == NULL ||
+	    d->phone_url == NULL || a->url == NULL ||
+	    strcmp(a->url, d->phone_url) != 0)
+		return 0;
+	/* addrset's message ends with a full stop; the sentence goes on. */
+	n = strlen(a->message);
+	n -= n > 0 && a->message[n - 1] == '.';
+	xasprintf(&msg,
+	    "%.*s: phones that resolve it to those discover EWS. This run's walk as a phone met a bad server there and stopped (%s), as those phones do; EWS is checked at the URLs PCs found",
+	    (int)n, a->message, reason_name(d->phone_reason));
+	verdict_add_discovery(r, a->reason, msg, a->remedy);
+	free(msg);
+	return 1;
+}
+
+/*
  * PCs found EWS and phones did not (docs/discovery.md): the target is
  * critical for the phones' discovery reason whatever EWS does; what EWS
  * does at the URLs PCs found follows in the message (one run shows every
- * problem), its remedy after the discovery's.
+ * problem), its remedy after the discovery's. When only some servers
+ * behind that host fail phones, it is verdict_discovery_some's finding.
  */
 static void
 verdict_discovery(struct run_result *r)
@@ -23,7 +92,8 @@ verdict_discovery(struct run_result *r)
 	const struct autodiscover_result *d = r->discovery;
 	char *msg, *fix;
 
-	if (d == NULL || !d->found || d->phone_found)
+	if (d == NULL || !d->found || d->phone_found ||
+	    verdict_discovery_some(r))
 		return;
 	if (r->verdict == STATE_OK)
 		xasprintf(&msg,
@@ -51,37 +121,19 @@ verdict_discovery(struct run_result *r)
  * Phones found the URLs, but some servers behind the answering
  * Autodiscover host fail them (adaddrs): the phones that resolve the name
  * to one of those fail discovery. A warning at least (docs/addresses.md);
- * a worse verdict keeps its reason and gains the words.
+ * a worse verdict keeps its reason and gains the words. When phones did
+ * not find the URLs, verdict_discovery has used the check already.
  */
 static void
 verdict_discovery_addrs(struct run_result *r)
 {
 	const struct adaddrs_result *a = r->discovery_addrs;
-	char *t;
+	const struct autodiscover_result *d = r->discovery;
 
-	if (a == NULL || !reason_failed(a->reason))
+	if (a == NULL || !reason_failed(a->reason) ||
+	    (d != NULL && d->found && !d->phone_found))
 		return;
-	if (r->verdict == STATE_OK) {
-		free(r->message);
-		free(r->remedy);
-		r->message = xstrdup(a->message);
-		r->remedy = a->remedy != NULL ? xstrdup(a->remedy) : NULL;
-		r->verdict = STATE_WARNING;
-		r->reason = a->reason;
-		r->role = NULL;
-		return;
-	}
-	xasprintf(&t, "%s Discovery too: %s",
-	    r->message != NULL ? r->message : "", a->message);
-	free(r->message);
-	r->message = t;
-	if (a->remedy != NULL) {
-		xasprintf(&t, "%s%s%s", r->remedy != NULL ? r->remedy : "",
-		    r->remedy != NULL ? "; then, for discovery: " : "",
-		    a->remedy);
-		free(r->remedy);
-		r->remedy = t;
-	}
+	verdict_add_discovery(r, a->reason, a->message, a->remedy);
 }
 
 /*

@@ -3,7 +3,8 @@
  * target's verdict, reason and words — every URL ok is ok; one URL failing
  * is a warning named by the failure; all failing is critical; a warning's
  * reason names its risk; a held-back sign-in is never "can use"; a failed
- * discovery with no URL is critical; an unknown Front End is unknown.
+ * discovery with no URL is critical; an unknown Front End is unknown; a
+ * walk that met one bad server of several is the warning of those servers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -232,6 +233,105 @@ test_discovery_phones_only_fail(void **unused)
 	run_result_free(r);
 }
 
+#define AD_URL "https://autodiscover.contoso.com/autodiscover/autodiscover.svc"
+
+/*
+ * The servers of an Autodiscover host checked (adaddrs): nfailed of
+ * naddrs fail phones; url is the candidate checked.
+ */
+static struct adaddrs_result *
+daddrs(const char *url, size_t naddrs, size_t nfailed)
+{
+	struct adaddrs_result *a = xcalloc(1, sizeof *a);
+
+	step_list_init(&a->steps);
+	a->url = xstrdup(url);
+	a->host = xstrdup("autodiscover.contoso.com");
+	a->naddrs = a->nresolved = naddrs;
+	a->nfailed = nfailed;
+	a->reason = nfailed == 0 ? REASON_OK
+	    : nfailed < naddrs   ? REASON_CERT_UNTRUSTED_PHONE_SOME
+	                         : REASON_CERT_UNTRUSTED_PHONE;
+	if (nfailed > 0) {
+		a->message =
+		    xstrdup("1 of 3 addresses fail; the other 2 work.");
+		a->remedy = xstrdup("fix the server at 127.0.2.5");
+	}
+	return a;
+}
+
+/*
+ * Phones' walk stopped at a host of which only some servers fail them
+ * (DNS put a bad one first): the same warning as when the walk meets a
+ * good one first, saying the walk stopped; every server failing, or
+ * another host checked, stays the critical discovery failure.
+ */
+static void
+test_discovery_walk_met_bad(void **unused)
+{
+	struct run_result *r =
+	    result(url("internal", REASON_OK), url("external", REASON_OK));
+
+	r->discovery = pcs_only();
+	r->discovery->phone_url = xstrdup(AD_URL);
+	r->discovery_addrs = daddrs(AD_URL, 3, 1);
+	verdict_run(r, &mbx);
+	assert_int_equal(r->verdict, STATE_WARNING);
+	assert_int_equal(r->reason, REASON_CERT_UNTRUSTED_PHONE_SOME);
+	assert_null(r->role);
+	assert_string_equal(r->message,
+	    "1 of 3 addresses fail; the other 2 work: phones that resolve it "
+	    "to those discover EWS. This run's walk as a phone met a bad "
+	    "server there and stopped (autodiscover_tls_refused), as those "
+	    "phones do; EWS is checked at the URLs PCs found");
+	assert_string_equal(r->remedy, "fix the server at 127.0.2.5");
+	run_result_free(r);
+
+	/* The same finding when the walk met a good server first. */
+	r = result(url("internal", REASON_OK), url("external", REASON_OK));
+	r->discovery = pcs_only();
+	r->discovery->phone_found = 1;
+	r->discovery_addrs = daddrs(AD_URL, 3, 1);
+	verdict_run(r, &mbx);
+	assert_int_equal(r->verdict, STATE_WARNING);
+	assert_int_equal(r->reason, REASON_CERT_UNTRUSTED_PHONE_SOME);
+	run_result_free(r);
+
+	/* EWS failing too: its verdict and reason, discovery in words. */
+	r = result(url("internal", REASON_CERT_EXPIRED), NULL);
+	r->discovery = pcs_only();
+	r->discovery->phone_url = xstrdup(AD_URL);
+	r->discovery_addrs = daddrs(AD_URL, 3, 1);
+	verdict_run(r, &mbx);
+	assert_int_equal(r->verdict, STATE_CRITICAL);
+	assert_int_equal(r->reason, REASON_CERT_EXPIRED);
+	assert_non_null(strstr(r->message, "Discovery too: 1 of 3"));
+	assert_string_equal(r->remedy,
+	    "fix internal; then, for discovery: fix the server at 127.0.2.5");
+	run_result_free(r);
+
+	/* Every server fails: the walk's failure, critical. */
+	r = result(url("internal", REASON_OK), NULL);
+	r->discovery = pcs_only();
+	r->discovery->phone_url = xstrdup(AD_URL);
+	r->discovery_addrs = daddrs(AD_URL, 3, 3);
+	verdict_run(r, &mbx);
+	assert_int_equal(r->verdict, STATE_CRITICAL);
+	assert_int_equal(r->reason, REASON_AUTODISCOVER_TLS_REFUSED);
+	assert_null(strstr(r->message, "Discovery too"));
+	run_result_free(r);
+
+	/* Another host's servers say nothing of where phones stopped. */
+	r = result(url("internal", REASON_OK), NULL);
+	r->discovery = pcs_only();
+	r->discovery->phone_url = xstrdup("https://contoso.com/x");
+	r->discovery_addrs = daddrs(AD_URL, 3, 1);
+	verdict_run(r, &mbx);
+	assert_int_equal(r->verdict, STATE_CRITICAL);
+	assert_int_equal(r->reason, REASON_AUTODISCOVER_TLS_REFUSED);
+	run_result_free(r);
+}
+
 /* No URL and no discovery to blame: unknown, naming the mailbox. */
 static void
 test_no_url(void **unused)
@@ -258,6 +358,7 @@ main(void)
 	    cmocka_unit_test(test_frontend_unknown),
 	    cmocka_unit_test(test_discovery_failed),
 	    cmocka_unit_test(test_discovery_phones_only_fail),
+	    cmocka_unit_test(test_discovery_walk_met_bad),
 	    cmocka_unit_test(test_no_url),
 	};
 
