@@ -164,8 +164,7 @@ adaddrs_hello_what(const struct phonelook_result *pr)
 		    how, pr->verdict->certs[0].subject,
 		    pr->verdict->certs[0].issuer);
 	else if (pr->reason == REASON_TLS_RESET)
-		xasprintf(&out,
-		    "%s it resets the connection (the phone's hello)", how);
+		xasprintf(&out, "%s it resets the connection", how);
 	else if (pr->reason == REASON_TLS_NO_COMMON_SUITE)
 		out = xstrdup("it accepts none of the phones' cipher suites");
 	else if (pr->reason == REASON_TLS_VERSION_UNSUPPORTED)
@@ -182,9 +181,9 @@ adaddrs_hello_what(const struct phonelook_result *pr)
  * EWS address and an Autodiscover candidate): a reset, no suite in
  * common, a refused version or another certificate phones refuse fail
  * the address with the phone's code and phonelook's words and remedy.
- * Where OpenSSL here could not make the phones' handshake (tls: no 3DES
- * or RC4) and their own hello got a certificate they accept, phones go
- * on, as in the walk (adpolicy).
+ * Where their own hello got a certificate they accept while OpenSSL here
+ * could not make the phones' handshake (tls: no 3DES or RC4) or got
+ * another one, phones go on, as in the walk (adpolicy_look_decides).
  */
 static void
 adaddrs_phone(struct adaddrs_slot *sl, int tls)
@@ -198,7 +197,9 @@ adaddrs_phone(struct adaddrs_slot *sl, int tls)
 	if (pr == NULL || pr->reason == REASON_CONNECT_FAILED ||
 	    pr->reason == REASON_INTERNAL)
 		return;
-	if (tls && pr->verdict != NULL && !reason_failed(pr->reason)) {
+	/* Phones got a certificate they accept, whatever OpenSSL's got. */
+	if (pr->verdict != NULL && !reason_failed(pr->reason) &&
+	    (tls || !phonelook_same_leaf(pr, a->verdict))) {
 		a->reason = pr->reason;
 		free(a->what);
 		a->what = NULL;
