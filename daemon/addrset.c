@@ -180,6 +180,41 @@ addrset_summary(const struct addrset *s, size_t *n)
 	return out;
 }
 
+/* Order strings for qsort. */
+static int
+addrset_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The addresses of a summary where phones fail, sorted and joined by ",",
+ * or NULL when there is none: what an alert carries and compares run to
+ * run, so that DNS rotating its answers is no change by itself. Caller
+ * frees.
+ */
+char *
+addrset_failing(const struct urlcheck_addr *addrs, size_t naddrs)
+{
+	const char **v;
+	char *out = NULL, *t;
+	size_t i, n = 0;
+
+	v = xcalloc(naddrs > 0 ? naddrs : 1, sizeof *v);
+	for (i = 0; i < naddrs; i++)
+		if (reason_failed(addrs[i].reason))
+			v[n++] = addrs[i].address;
+	qsort(v, n, sizeof *v, addrset_strcmp);
+	for (i = 0; i < n; i++) {
+		xasprintf(&t, "%s%s%s", out != NULL ? out : "",
+		    out != NULL ? "," : "", v[i]);
+		free(out);
+		out = t;
+	}
+	free(v);
+	return out;
+}
+
 /* Free a summary from addrset_summary(); NULL is a no-op. */
 void
 addrset_summary_free(struct urlcheck_addr *v, size_t n)

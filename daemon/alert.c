@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "addrset.h"
 #include "alert.h"
 #include "log.h"
 #include "msgid.h"
@@ -83,27 +84,20 @@ alert_daddrs(const struct run_result *r)
 }
 
 /*
- * The bad addresses of the Autodiscover host, comma-separated (*issuer:
- * the first one's leaf issuer, or NULL). Caller frees.
+ * The bad addresses of the Autodiscover host, sorted and comma-separated
+ * (addrset_failing; *issuer: the first bad one's leaf issuer in the
+ * clients' order, or NULL). Caller frees.
  */
 static char *
 alert_daddrs_failing(const struct adaddrs_result *a, const char **issuer)
 {
-	char *out = NULL, *t;
 	size_t i;
 
 	*issuer = NULL;
-	for (i = 0; i < a->naddrs; i++) {
-		if (!reason_failed(a->addrs[i].reason))
-			continue;
-		if (*issuer == NULL)
+	for (i = 0; i < a->naddrs && *issuer == NULL; i++)
+		if (reason_failed(a->addrs[i].reason))
 			*issuer = a->addrs[i].cert_issuer;
-		xasprintf(&t, "%s%s%s", out != NULL ? out : "",
-		    out != NULL ? "," : "", a->addrs[i].address);
-		free(out);
-		out = t;
-	}
-	return out;
+	return addrset_failing(a->addrs, a->naddrs);
 }
 
 /*

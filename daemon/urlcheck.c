@@ -114,40 +114,14 @@ urlcheck_result_free(struct urlcheck_result *r)
 	free(r);
 }
 
-/* Order strings for qsort. */
-static int
-urlcheck_strcmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /*
  * The set of addresses where phones fail, sorted and joined by ",", or
- * NULL when there is none: what an alert compares run to run, so that
- * DNS rotating its answers is no change by itself. Caller frees.
+ * NULL when there is none (addrset_failing). Caller frees.
  */
 char *
 urlcheck_result_failing(const struct urlcheck_result *u)
 {
-	const char **v;
-	char *out = NULL, *t;
-	size_t i, n = 0;
-
-	if (u->nfailed == 0)
-		return NULL;
-	v = xcalloc(u->naddrs, sizeof *v);
-	for (i = 0; i < u->naddrs; i++)
-		if (reason_failed(u->addrs[i].reason))
-			v[n++] = u->addrs[i].address;
-	qsort(v, n, sizeof *v, urlcheck_strcmp);
-	for (i = 0; i < n; i++) {
-		xasprintf(&t, "%s%s%s", out != NULL ? out : "",
-		    out != NULL ? "," : "", v[i]);
-		free(out);
-		out = t;
-	}
-	free(v);
-	return out;
+	return u->nfailed == 0 ? NULL : addrset_failing(u->addrs, u->naddrs);
 }
 
 /* Set the result's reason, message and remedy (formatted). */

@@ -23,6 +23,7 @@ char *addrset_join(const struct addrset *, int, size_t *);
 void addrset_steps(const struct addrset *, struct step_list *);
 struct urlcheck_addr *addrset_summary(const struct addrset *, size_t *);
 void addrset_summary_free(struct urlcheck_addr *, size_t);
+char *addrset_failing(const struct urlcheck_addr *, size_t);
 int addrset_v6_only(const struct addrset *);
 char *addrset_v6_note(const struct addrset *, char **);
 enum reason

@@ -256,6 +256,33 @@ count(const struct step_list *l, int depth, size_t *at)
 }
 
 /* Agreeing addresses are one sub-tree; disagreeing ones one each. */
+/*
+ * The failing addresses of a summary are sorted, whatever order DNS gave:
+ * an alert compares them run to run.
+ */
+static void
+test_failing_sorted(void **unused)
+{
+	struct urlcheck_addr v[4];
+	char *s;
+
+	(void)unused;
+	memset(v, 0, sizeof v);
+	v[0].address = "127.0.2.3";
+	v[0].reason = REASON_CERT_UNTRUSTED_PHONE;
+	v[1].address = "127.0.1.3";
+	v[1].reason = REASON_OK;
+	v[2].address = "127.0.2.2";
+	v[2].reason = REASON_TLS_RESET;
+	v[3].address = "::1";
+	v[3].reason = REASON_OK;
+	s = addrset_failing(v, 4);
+	assert_string_equal(s, "127.0.2.2,127.0.2.3");
+	free(s);
+	v[0].reason = v[2].reason = REASON_OK;
+	assert_null(addrset_failing(v, 4));
+}
+
 static void
 test_steps(void **unused)
 {
@@ -313,6 +340,7 @@ main(void)
 	    cmocka_unit_test(test_mixed_other),
 	    cmocka_unit_test(test_v6_only),
 	    cmocka_unit_test(test_all_failed),
+	    cmocka_unit_test(test_failing_sorted),
 	    cmocka_unit_test(test_steps),
 	};
 
