@@ -8,7 +8,11 @@
  * against a site is presented the same few certificates: the last
  * descriptions are kept in a small table, found by a hash of the DER and
  * confirmed by comparing all of it (never by a digest, nor by the signed
- * part alone, which a server can pair with another signature).
+ * part alone, which a server can pair with another signature). The table
+ * is set-associative: a hash picks a set of a few ways, so that two
+ * certificates shown on every run (a leaf and its issuer) that hash to the
+ * same set still both stay (direct-mapped, such a pair evicted each other
+ * on every handshake: 1 PKI in 64).
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -29,18 +33,26 @@
 /* Bound on the DNS names kept of one certificate (it is the peer's input). */
 #define CERTINFO_MAX_SANS 64
 
-/* Descriptions kept (direct-mapped), and the largest certificate kept. */
-#define CERTINFO_CACHE_SLOTS 64
+/*
+ * Descriptions kept: CERTINFO_CACHE_SETS sets of CERTINFO_CACHE_WAYS, the
+ * least recently used way of a set replaced; and the largest certificate
+ * kept.
+ */
+#define CERTINFO_CACHE_SETS 16
+#define CERTINFO_CACHE_WAYS 4
 #define CERTINFO_CACHE_MAX_DER 16384
 
 struct certinfo_slot {
 	unsigned char *der;
 	int derlen;
+	unsigned long used; /* certinfo_clock when last found or filled */
 	struct certinfo ci;
 };
 
-static struct certinfo_slot certinfo_cache[CERTINFO_CACHE_SLOTS];
+static struct certinfo_slot certinfo_cache[CERTINFO_CACHE_SETS]
+                                          [CERTINFO_CACHE_WAYS];
 static size_t certinfo_hits, certinfo_misses;
+static unsigned long certinfo_clock;
 
 /*
  * Write one DN value. Escape only what would otherwise read like structure
@@ -244,9 +256,9 @@ certinfo_copy(struct certinfo *dst, const struct certinfo *src)
 	}
 }
 
-/* FNV-1a over bytes: the slot of a certificate's DER. */
+/* FNV-1a over bytes: the set of a certificate's DER. */
 static size_t
-certinfo_slot_of(const unsigned char *p, int len)
+certinfo_set_of(const unsigned char *p, int len)
 {
 	uint32_t h = 2166136261u;
 	int i;
@@ -255,18 +267,43 @@ certinfo_slot_of(const unsigned char *p, int len)
 		h ^= p[i];
 		h *= 16777619u;
 	}
-	return h % CERTINFO_CACHE_SLOTS;
+	return h % CERTINFO_CACHE_SETS;
+}
+
+/*
+ * The way of set that holds these bytes, or NULL; *victim the way to
+ * replace when it is not there (an empty one, else the least recently
+ * used).
+ */
+static struct certinfo_slot *
+certinfo_find(struct certinfo_slot *set, const unsigned char *der, int len,
+    struct certinfo_slot **victim)
+{
+	struct certinfo_slot *sl;
+	size_t w;
+
+	*victim = &set[0];
+	for (w = 0; w < CERTINFO_CACHE_WAYS; w++) {
+		sl = &set[w];
+		if (sl->der != NULL && sl->derlen == len &&
+		    memcmp(sl->der, der, (size_t)len) == 0)
+			return sl;
+		if ((*victim)->der != NULL &&
+		    (sl->der == NULL || sl->used < (*victim)->used))
+			*victim = sl;
+	}
+	return NULL;
 }
 
 /*
  * Describe one certificate (clear it with certinfo_clear()): from the
  * table when the same bytes were described before, else from its parts,
- * then kept in the table in place of whatever held that slot.
+ * then kept in the table in place of its set's least recently used.
  */
 void
 certinfo_describe(X509 *x, struct certinfo *ci)
 {
-	struct certinfo_slot *sl;
+	struct certinfo_slot *sl, *victim;
 	unsigned char *der = NULL;
 	int len;
 
@@ -278,34 +315,54 @@ certinfo_describe(X509 *x, struct certinfo *ci)
 		certinfo_describe_fresh(x, ci);
 		return;
 	}
-	sl = &certinfo_cache[certinfo_slot_of(der, len)];
-	if (sl->der != NULL && sl->derlen == len &&
-	    memcmp(sl->der, der, (size_t)len) == 0) {
+	sl = certinfo_find(certinfo_cache[certinfo_set_of(der, len)], der, len,
+	    &victim);
+	if (sl != NULL) {
 		OPENSSL_free(der);
 		certinfo_hits++;
+		sl->used = ++certinfo_clock;
 		certinfo_copy(ci, &sl->ci);
 		return;
 	}
 	certinfo_misses++;
 	certinfo_describe_fresh(x, ci);
+	sl = victim;
 	OPENSSL_free(sl->der);
 	certinfo_clear(&sl->ci);
 	sl->der = der;
 	sl->derlen = len;
+	sl->used = ++certinfo_clock;
 	certinfo_copy(&sl->ci, ci);
+}
+
+/* Which set of the table a certificate's description goes to. For tests. */
+size_t
+certinfo_cache_set(X509 *x)
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509(x, &der);
+	size_t set = len > 0 ? certinfo_set_of(der, len) : 0;
+
+	OPENSSL_free(der);
+	return set;
 }
 
 /* Empty the table of descriptions. */
 void
 certinfo_cache_flush(void)
 {
-	size_t i;
+	struct certinfo_slot *sl;
+	size_t i, w;
 
-	for (i = 0; i < CERTINFO_CACHE_SLOTS; i++) {
-		OPENSSL_free(certinfo_cache[i].der);
-		certinfo_clear(&certinfo_cache[i].ci);
-		certinfo_cache[i].der = NULL;
-		certinfo_cache[i].derlen = 0;
+	for (i = 0; i < CERTINFO_CACHE_SETS; i++) {
+		for (w = 0; w < CERTINFO_CACHE_WAYS; w++) {
+			sl = &certinfo_cache[i][w];
+			OPENSSL_free(sl->der);
+			certinfo_clear(&sl->ci);
+			sl->der = NULL;
+			sl->derlen = 0;
+			sl->used = 0;
+		}
 	}
 }
 

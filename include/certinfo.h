@@ -50,5 +50,6 @@ void certinfo_describe(X509 *, struct certinfo *);
 void certinfo_clear(struct certinfo *);
 void certinfo_cache_flush(void);
 void certinfo_cache_stats(size_t *, size_t *);
+size_t certinfo_cache_set(X509 *);
 
 #endif

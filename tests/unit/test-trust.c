@@ -520,6 +520,63 @@ test_describe_cache(void **unused)
 	certinfo_cache_flush();
 }
 
+/* A copy of x with byte at (from the end) XORed with flip (in the signature). */
+static X509 *
+cert_flip(X509 *x, int at, unsigned char flip)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	X509 *t;
+	int len;
+
+	len = i2d_X509(x, &der);
+	assert_true(len > at);
+	der[len - 1 - at] ^= flip;
+	p = der;
+	t = d2i_X509(NULL, &p, len);
+	assert_non_null(t);
+	OPENSSL_free(der);
+	return t;
+}
+
+/*
+ * Two certificates whose descriptions go to the same set of the table
+ * (a leaf and its issuer can: 1 pair in 16) both stay: shown in turn,
+ * each is described once, then found every time.
+ */
+static void
+test_describe_cache_same_set(void **unused)
+{
+	struct spec s = leaf_spec();
+	struct certinfo d;
+	X509 *a = cert_make(&s), *b = NULL;
+	size_t h0, m0, h, m;
+	int i, n;
+
+	/* Variants of a differ in a signature byte: find one in a's set. */
+	for (n = 1; n < 256 * 8 && b == NULL; n++) {
+		b = cert_flip(a, n / 256, (unsigned char)(n % 256));
+		if (n % 256 == 0 ||
+		    certinfo_cache_set(b) != certinfo_cache_set(a)) {
+			X509_free(b);
+			b = NULL;
+		}
+	}
+	assert_non_null(b);
+	certinfo_cache_flush();
+	certinfo_cache_stats(&h0, &m0);
+	for (i = 0; i < 6; i++) {
+		certinfo_describe(i % 2 == 0 ? a : b, &d);
+		certinfo_clear(&d);
+	}
+	certinfo_cache_stats(&h, &m);
+	assert_int_equal(m - m0, 2);
+	assert_int_equal(h - h0, 4);
+	X509_free(a);
+	X509_free(b);
+	certinfo_cache_flush();
+}
+
 /* The incident: phones reject, PCs trust, 12045, both CAs named. */
 static void
 test_incident(void **unused)
@@ -1574,6 +1631,7 @@ main(void)
 	    cmocka_unit_test(test_frontend_learning),
 	    cmocka_unit_test(test_dates),
 	    cmocka_unit_test(test_describe_cache),
+	    cmocka_unit_test(test_describe_cache_same_set),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_findings),
