@@ -238,8 +238,8 @@ certinfo_describe_fresh(X509 *x, struct certinfo *ci)
 	ERR_clear_error();
 }
 
-/* A deep copy of a description into dst. */
-static void
+/* A deep copy of a description into dst (clear it with certinfo_clear()). */
+void
 certinfo_copy(struct certinfo *dst, const struct certinfo *src)
 {
 	size_t i;

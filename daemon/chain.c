@@ -4,9 +4,20 @@
  * the errors into one reason as a phone reports them, and recording the
  * findings that put phones at risk. OpenSSL's verify codes stop here:
  * callers see enum reason and plain data (chain.h).
+ *
+ * A verdict depends on its inputs alone: the bytes of the certificates
+ * presented, the two sets as they are (trustset_version), the host, the
+ * second it is judged at and warn_days. Every handshake of a run against
+ * one site presents the same chain, and a discovery judges its chain
+ * twice (in the handshake and after it), so the last few verdicts are
+ * kept with their inputs: a chain whose inputs are all equal, the
+ * certificates compared byte for byte, gets a copy of the kept verdict
+ * instead of its signatures verified again. Each handshake still gets a
+ * verdict of its own, equal to what judging it afresh would give.
  */
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +44,29 @@ struct chain_errors {
 	char *date_subject;
 	time_t date_when;
 };
+
+/*
+ * Verdicts kept (see above): CHAIN_MEMO_SLOTS of them, the least recently
+ * used replaced; chains whose certificates total more than
+ * CHAIN_MEMO_MAX_DER bytes are judged afresh and not kept.
+ */
+#define CHAIN_MEMO_SLOTS 8
+#define CHAIN_MEMO_MAX_DER 65536
+
+struct chain_memo {
+	unsigned char *key; /* per certificate presented: 4-byte length, DER */
+	size_t keylen;
+	uint64_t phone, system; /* trustset_version; 0: no set */
+	char *host;
+	time_t now;
+	unsigned int warn_days;
+	unsigned long used; /* chain_memo_clock when last found or filled */
+	struct chain_verdict *v;
+};
+
+static struct chain_memo chain_memo[CHAIN_MEMO_SLOTS];
+static unsigned long chain_memo_clock;
+static size_t chain_memo_hits, chain_memo_misses;
 
 static const char *chain_finding_names[] = {
     [CHAIN_FINDING_WILDCARD] = "wildcard_name",
@@ -492,10 +526,11 @@ chain_rank(const struct chain_verdict *v, const struct trustset *phone,
  *      built chain, anchor included (12037);
  *   5. cert_name_mismatch (12038).
  * Every error is still kept: the OpenSSL error per set, the date problem,
- * the findings. Returns a verdict; never NULL.
+ * the findings. Returns a verdict; never NULL. chain_evaluate calls it
+ * for inputs it has no verdict for.
  */
-struct chain_verdict *
-chain_evaluate(const struct trustset *phone, const struct trustset *system,
+static struct chain_verdict *
+chain_judge(const struct trustset *phone, const struct trustset *system,
     STACK_OF(X509) *presented, const char *host, time_t now,
     unsigned int warn_days)
 {
@@ -541,6 +576,174 @@ chain_evaluate(const struct trustset *phone, const struct trustset *system,
 	chain_findings(v, kept, now, warn_days);
 	sk_X509_free(kept);
 	return v;
+}
+
+/* A copy of s, or NULL for NULL. */
+static char *
+chain_dup(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+/* A deep copy of a verdict. */
+static struct chain_verdict *
+chain_verdict_copy(const struct chain_verdict *src)
+{
+	struct chain_verdict *v = xmalloc(sizeof *v);
+	size_t i;
+
+	*v = *src;
+	v->phone.anchor = chain_dup(src->phone.anchor);
+	v->system.anchor = chain_dup(src->system.anchor);
+	v->host = chain_dup(src->host);
+	v->date_subject = chain_dup(src->date_subject);
+	v->findings_text = chain_dup(src->findings_text);
+	v->finding_list = NULL;
+	if (src->nfindings > 0) {
+		v->finding_list = xreallocarray(NULL, src->nfindings,
+		    sizeof *v->finding_list);
+		for (i = 0; i < src->nfindings; i++) {
+			v->finding_list[i] = src->finding_list[i];
+			v->finding_list[i].detail =
+			    xstrdup(src->finding_list[i].detail);
+		}
+	}
+	v->certs = xcalloc(src->ncerts > 0 ? src->ncerts : 1, sizeof *v->certs);
+	for (i = 0; i < src->ncerts; i++)
+		certinfo_copy(&v->certs[i], &src->certs[i]);
+	return v;
+}
+
+/*
+ * The memo key of a presented chain: each certificate's DER after its
+ * length (4 bytes), so that no two chains share one. NULL when a
+ * certificate cannot be encoded or the chain is too large to keep.
+ */
+static unsigned char *
+chain_memo_key(STACK_OF(X509) *presented, size_t *len)
+{
+	unsigned char *key = NULL, *der;
+	size_t used = 0;
+	int i, n;
+
+	for (i = 0; i < sk_X509_num(presented); i++) {
+		der = NULL;
+		n = i2d_X509(sk_X509_value(presented, i), &der);
+		if (n <= 0 || used + 4 + (size_t)n > CHAIN_MEMO_MAX_DER) {
+			OPENSSL_free(der);
+			ERR_clear_error();
+			free(key);
+			return NULL;
+		}
+		key = xreallocarray(key, used + 4 + (size_t)n, 1);
+		key[used] = (unsigned char)((unsigned)n >> 24);
+		key[used + 1] = (unsigned char)((unsigned)n >> 16);
+		key[used + 2] = (unsigned char)((unsigned)n >> 8);
+		key[used + 3] = (unsigned char)n;
+		memcpy(key + used + 4, der, (size_t)n);
+		used += 4 + (size_t)n;
+		OPENSSL_free(der);
+	}
+	*len = used;
+	return key;
+}
+
+/* Empty one kept verdict's slot. */
+static void
+chain_memo_clear(struct chain_memo *m)
+{
+	free(m->key);
+	free(m->host);
+	chain_verdict_free(m->v);
+	memset(m, 0, sizeof *m);
+}
+
+/*
+ * The kept verdict whose inputs are m's (key, versions, host, now,
+ * warn_days), or NULL; *victim the slot to fill when there is none (an
+ * empty one, else the least recently used).
+ */
+static struct chain_memo *
+chain_memo_find(const struct chain_memo *in, struct chain_memo **victim)
+{
+	struct chain_memo *m;
+	size_t i;
+
+	*victim = &chain_memo[0];
+	for (i = 0; i < CHAIN_MEMO_SLOTS; i++) {
+		m = &chain_memo[i];
+		if (m->v != NULL && m->keylen == in->keylen &&
+		    m->phone == in->phone && m->system == in->system &&
+		    m->now == in->now && m->warn_days == in->warn_days &&
+		    (m->host == NULL ? in->host == NULL
+		                     : in->host != NULL &&
+		                strcmp(m->host, in->host) == 0) &&
+		    memcmp(m->key, in->key, in->keylen) == 0)
+			return m;
+		if ((*victim)->v != NULL &&
+		    (m->v == NULL || m->used < (*victim)->used))
+			*victim = m;
+	}
+	return NULL;
+}
+
+/*
+ * Judge a presented chain (leaf first, as sent) for host at time now under
+ * the phone set and the system set (NULL: not asked), as chain_judge
+ * says: a copy of the kept verdict when every input is the same as one
+ * judged before (see the top of this file), else judged now and kept.
+ * Returns a verdict the caller frees; never NULL.
+ */
+struct chain_verdict *
+chain_evaluate(const struct trustset *phone, const struct trustset *system,
+    STACK_OF(X509) *presented, const char *host, time_t now,
+    unsigned int warn_days)
+{
+	struct chain_memo in, *m, *victim;
+	struct chain_verdict *v;
+
+	memset(&in, 0, sizeof in);
+	if (presented == NULL || sk_X509_num(presented) == 0 ||
+	    (in.key = chain_memo_key(presented, &in.keylen)) == NULL)
+		return chain_judge(phone, system, presented, host, now,
+		    warn_days);
+	in.phone = phone != NULL ? trustset_version(phone) : 0;
+	in.system = system != NULL ? trustset_version(system) : 0;
+	in.host = (char *)host;
+	in.now = now;
+	in.warn_days = warn_days;
+	if ((m = chain_memo_find(&in, &victim)) != NULL) {
+		free(in.key);
+		chain_memo_hits++;
+		m->used = ++chain_memo_clock;
+		return chain_verdict_copy(m->v);
+	}
+	chain_memo_misses++;
+	v = chain_judge(phone, system, presented, host, now, warn_days);
+	chain_memo_clear(victim);
+	*victim = in;
+	victim->host = chain_dup(host);
+	victim->used = ++chain_memo_clock;
+	victim->v = chain_verdict_copy(v);
+	return v;
+}
+
+/* Forget every kept verdict. */
+void
+chain_memo_flush(void)
+{
+	size_t i;
+
+	for (i = 0; i < CHAIN_MEMO_SLOTS; i++)
+		chain_memo_clear(&chain_memo[i]);
+}
+
+/* Verdicts copied from the kept ones and judged afresh so far. For tests. */
+void
+chain_memo_stats(size_t *hits, size_t *misses)
+{
+	*hits = chain_memo_hits;
+	*misses = chain_memo_misses;
 }
 
 /* Free a verdict; NULL is a no-op. */

@@ -40,7 +40,11 @@ struct trustset {
 	int partial; /* every anchor counts, not only roots (phone sets) */
 	int learns_frontend; /* the profile names a FE pool to learn from */
 	uint64_t stamp; /* system set: of the files loaded (trustset_walk) */
+	uint64_t version; /* trustset_version: new on every change */
 };
+
+/* The last version given to a set (trustset_version). */
+static uint64_t trustset_versions;
 
 static const char *trustset_source_names[] = {
     [TRUSTSET_FRONTEND] = "frontend",
@@ -86,6 +90,7 @@ trustset_add(struct trustset *set, X509 *cert, enum trustset_source source)
 	a->source = source;
 	a->dn = certinfo_dn(X509_get_subject_name(cert));
 	memcpy(a->sha256, sha, sizeof a->sha256);
+	set->version = ++trustset_versions;
 }
 
 /* Drop a set's anchor i. */
@@ -97,6 +102,7 @@ trustset_drop(struct trustset *set, size_t i)
 	memmove(&set->anchors[i], &set->anchors[i + 1],
 	    (set->nanchors - i - 1) * sizeof *set->anchors);
 	set->nanchors--;
+	set->version = ++trustset_versions;
 }
 
 /*
@@ -116,6 +122,7 @@ trustset_rebuild(struct trustset *set)
 		if (X509_STORE_add_cert(set->store, set->anchors[i].cert) != 1)
 			fatalx("X509_STORE_add_cert failed");
 	}
+	set->version = ++trustset_versions;
 }
 
 /*
@@ -447,6 +454,17 @@ int
 trustset_partial(const struct trustset *set)
 {
 	return set->partial;
+}
+
+/*
+ * What the set is now: a number no other set, and no earlier state of
+ * this one, had in this process (a new set and every change of its
+ * anchors take the next). chain.c keys its kept verdicts on it.
+ */
+uint64_t
+trustset_version(const struct trustset *set)
+{
+	return set->version;
 }
 
 /* The set's store (borrowed; rebuilt when the FE issuer is learned). */

@@ -47,6 +47,7 @@ char *certinfo_printable(const unsigned char *, int);
 void certinfo_sha256(X509 *, char[65]);
 time_t certinfo_time(const ASN1_TIME *);
 void certinfo_describe(X509 *, struct certinfo *);
+void certinfo_copy(struct certinfo *, const struct certinfo *);
 void certinfo_clear(struct certinfo *);
 void certinfo_cache_flush(void);
 void certinfo_cache_stats(size_t *, size_t *);

@@ -96,6 +96,8 @@ struct chain_verdict *
 chain_evaluate(const struct trustset *, const struct trustset *,
     STACK_OF(X509) *, const char *, time_t, unsigned int);
 void chain_verdict_free(struct chain_verdict *);
+void chain_memo_flush(void);
+void chain_memo_stats(size_t *, size_t *);
 char *chain_risks_text(const struct chain_verdict *);
 
 #endif

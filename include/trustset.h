@@ -11,6 +11,7 @@
 #define EWSPROBED_TRUSTSET_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/x509.h>
 
@@ -45,6 +46,7 @@ int trustset_empty(const struct trustset *);
 int trustset_learns_frontend(const struct trustset *);
 int trustset_partial(const struct trustset *);
 X509_STORE *trustset_store(const struct trustset *);
+uint64_t trustset_version(const struct trustset *);
 const char *
 trustset_dn(const struct trustset *, size_t, enum trustset_source *);
 int trustset_find(const struct trustset *, const X509 *, const char **,

@@ -577,6 +577,97 @@ test_describe_cache_same_set(void **unused)
 	certinfo_cache_flush();
 }
 
+/* Whether two verdicts say the same, field by field. */
+static int
+verdict_same(const struct chain_verdict *a, const struct chain_verdict *b)
+{
+	size_t i;
+
+	if (a->reason != b->reason || a->phone_trusted != b->phone_trusted ||
+	    a->system_trusted != b->system_trusted ||
+	    a->phone.error != b->phone.error ||
+	    a->system.error != b->system.error || a->now != b->now ||
+	    strcmp(a->host, b->host) != 0 || a->ncerts != b->ncerts ||
+	    a->nfindings != b->nfindings || a->findings != b->findings ||
+	    (a->phone.anchor == NULL) != (b->phone.anchor == NULL) ||
+	    (a->phone.anchor != NULL &&
+	        strcmp(a->phone.anchor, b->phone.anchor) != 0) ||
+	    (a->findings_text == NULL) != (b->findings_text == NULL) ||
+	    (a->findings_text != NULL &&
+	        strcmp(a->findings_text, b->findings_text) != 0))
+		return 0;
+	for (i = 0; i < a->ncerts; i++) {
+		if (!certinfo_same(&a->certs[i], &b->certs[i]))
+			return 0;
+	}
+	for (i = 0; i < a->nfindings; i++) {
+		if (strcmp(a->finding_list[i].detail,
+		        b->finding_list[i].detail) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A chain judged again with every input the same gets a copy of the kept
+ * verdict; another host, another second or a changed phone set (the
+ * pool's issuer learned anew) is judged afresh, and the changed set's
+ * verdict is its own.
+ */
+static void
+test_verdict_memo(void **unused)
+{
+	struct trustset *phone = phone_set(NULL);
+	STACK_OF(X509) *sk = reissued_chain(), *fe;
+	struct chain_verdict *a, *b, *c;
+	size_t h0, m0, h, m;
+	char *cause = NULL;
+	int changed;
+
+	chain_memo_flush();
+	chain_memo_stats(&h0, &m0);
+	a = chain_evaluate(phone, sys_set, sk, EWS_HOST, now, 30);
+	b = chain_evaluate(phone, sys_set, sk, EWS_HOST, now, 30);
+	chain_memo_stats(&h, &m);
+	assert_int_equal(m - m0, 1);
+	assert_int_equal(h - h0, 1);
+	assert_int_equal(a->reason, REASON_OK);
+	assert_true(verdict_same(a, b));
+	assert_ptr_not_equal(a->certs, b->certs); /* a copy, not shared */
+	assert_ptr_not_equal(a->phone.anchor, b->phone.anchor);
+	chain_verdict_free(b);
+
+	c = chain_evaluate(phone, sys_set, sk, "other.contoso.com", now, 30);
+	assert_int_equal(c->reason, REASON_CERT_NAME_MISMATCH);
+	chain_verdict_free(c);
+	c = chain_evaluate(phone, sys_set, sk, EWS_HOST, now + 1, 30);
+	assert_true(c->now == now + 1);
+	chain_verdict_free(c);
+	c = chain_evaluate(phone, NULL, sk, EWS_HOST, now, 30);
+	assert_int_equal(c->system_trusted, -1);
+	chain_verdict_free(c);
+	chain_memo_stats(&h, &m);
+	assert_int_equal(m - m0, 4);
+	assert_int_equal(h - h0, 1);
+
+	/* The pool moved to the CAS array's CA: phones refuse this chain. */
+	fe = pool_chain(ca.cas_ca, k.cas_ca);
+	assert_int_equal(trustset_learn_frontend(phone, fe, &changed, &cause),
+	    0);
+	assert_int_equal(changed, 1);
+	chain_free(fe);
+	c = chain_evaluate(phone, sys_set, sk, EWS_HOST, now, 30);
+	assert_int_equal(c->reason, REASON_CERT_UNTRUSTED_PHONE);
+	chain_memo_stats(&h, &m);
+	assert_int_equal(m - m0, 5);
+	chain_verdict_free(c);
+
+	chain_verdict_free(a);
+	chain_free(sk);
+	trustset_free(phone);
+	chain_memo_flush();
+}
+
 /* The incident: phones reject, PCs trust, 12045, both CAs named. */
 static void
 test_incident(void **unused)
@@ -1632,6 +1723,7 @@ main(void)
 	    cmocka_unit_test(test_dates),
 	    cmocka_unit_test(test_describe_cache),
 	    cmocka_unit_test(test_describe_cache_same_set),
+	    cmocka_unit_test(test_verdict_memo),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_findings),
