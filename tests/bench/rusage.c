@@ -1,6 +1,7 @@
 /*
  * rusage: runs one command and writes what it cost: its exit status, CPU
- * time (user + system) and peak resident set size, from wait4().
+ * time (user + system, then each), peak resident set size and context
+ * switches (voluntary, involuntary), from wait4().
  *
  *   rusage OUTFILE COMMAND [ARG...]
  *
@@ -50,10 +51,16 @@ main(int argc, char **argv)
 		perror(argv[1]);
 		return 1;
 	}
-	fprintf(fp, "exit=%d cpu_ms=%.3f maxrss_kb=%ld\n", code,
+	fprintf(fp,
+	    "exit=%d cpu_ms=%.3f maxrss_kb=%ld user_ms=%.3f sys_ms=%.3f "
+	    "nvcsw=%ld nivcsw=%ld\n",
+	    code,
 	    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
 	        (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3,
-	    ru.ru_maxrss);
+	    ru.ru_maxrss,
+	    (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3,
+	    (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3,
+	    ru.ru_nvcsw, ru.ru_nivcsw);
 	fclose(fp);
 	return 0;
 }
