@@ -317,7 +317,7 @@ static void
 json_put_quoted(struct json *j, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	const unsigned char *end = p + n;
+	const unsigned char *end = p + n, *q;
 	char esc[8];
 	size_t run;
 
@@ -352,8 +352,17 @@ json_put_quoted(struct json *j, const char *s, size_t n)
 			}
 			p++;
 		} else if ((run = json_utf8_len(p, (size_t)(end - p))) != 0) {
-			json_put(j, (const char *)p, run);
-			p += run;
+			/*
+			 * Characters that need no escape go out as one run:
+			 * one copy for a plain string, not one per character.
+			 */
+			q = p + run;
+			while (q < end && *q != '"' && *q != '\\' &&
+			    *q >= 0x20 && *q != 0x7f &&
+			    (run = json_utf8_len(q, (size_t)(end - q))) != 0)
+				q += run;
+			json_put(j, (const char *)p, (size_t)(q - p));
+			p = q;
 		} else {
 			/* One replacement character per bad byte. */
 			json_put(j, "\xef\xbf\xbd", 3);
