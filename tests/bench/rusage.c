@@ -58,8 +58,10 @@ main(int argc, char **argv)
 	    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
 	        (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3,
 	    ru.ru_maxrss,
-	    (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3,
-	    (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3,
+	    (double)ru.ru_utime.tv_sec * 1e3 +
+	        (double)ru.ru_utime.tv_usec / 1e3,
+	    (double)ru.ru_stime.tv_sec * 1e3 +
+	        (double)ru.ru_stime.tv_usec / 1e3,
 	    ru.ru_nvcsw, ru.ru_nivcsw);
 	fclose(fp);
 	return 0;
