@@ -659,7 +659,7 @@ chain_memo_clear(struct chain_memo *m)
 }
 
 /*
- * The kept verdict whose inputs are m's (key, versions, host, now,
+ * The kept verdict whose inputs are in's (key, versions, host, now,
  * warn_days), or NULL; *victim the slot to fill when there is none (an
  * empty one, else the least recently used).
  */
