@@ -100,6 +100,50 @@ alert_daddrs_failing(const struct adaddrs_result *a, const char **issuer)
 	return addrset_failing(a->addrs, a->naddrs);
 }
 
+/* The MESSAGE_ID and priority of a state event; -1 for none to journal. */
+static int
+alert_kind(enum state_event ev, const char **msgid, int *pri)
+{
+	switch (ev) {
+	case STATE_EVENT_DOWN:
+		*msgid = MSGID_TARGET_DOWN;
+		*pri = LOG_ERR;
+		return 0;
+	case STATE_EVENT_DEGRADED:
+		*msgid = MSGID_TARGET_DEGRADED;
+		*pri = LOG_WARNING;
+		return 0;
+	case STATE_EVENT_RECOVERED:
+		*msgid = MSGID_TARGET_RECOVERED;
+		*pri = LOG_NOTICE;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* The words of a state change's entry, with its fields f. */
+static void
+alert_transition_say(int pri, const char *msgid, const struct log_field *f,
+    size_t n, const struct alert_target *t, enum state_event ev,
+    const char *prev, const struct state *st, const struct run_result *r)
+{
+	const char *fix = r->remedy != NULL ? " Fix: " : "";
+	const char *remedy = r->remedy != NULL ? r->remedy : "";
+
+	if (t->prev_failing != NULL)
+		log_event(pri, msgid, f, n,
+		    "%s still %s, at other addresses (before: %s): %s%s%s",
+		    t->name, state_verdict_name(st->hard), t->prev_failing,
+		    r->message, fix, remedy);
+	else if (ev == STATE_EVENT_RECOVERED)
+		log_event(pri, msgid, f, n, "%s recovered (was %s): %s",
+		    t->name, prev, r->message);
+	else
+		log_event(pri, msgid, f, n, "%s %s: %s%s%s", t->name,
+		    state_verdict_name(st->hard), r->message, fix, remedy);
+}
+
 /*
  * Journal one hard state change of a target; prev names the state before
  * (state_hard_name: "pending" for a target that never had one). With
@@ -127,22 +171,8 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 	const char *msgid, *issuer = c != NULL ? c->issuer : NULL;
 	int pri;
 
-	switch (ev) {
-	case STATE_EVENT_DOWN:
-		msgid = MSGID_TARGET_DOWN;
-		pri = LOG_ERR;
-		break;
-	case STATE_EVENT_DEGRADED:
-		msgid = MSGID_TARGET_DEGRADED;
-		pri = LOG_WARNING;
-		break;
-	case STATE_EVENT_RECOVERED:
-		msgid = MSGID_TARGET_RECOVERED;
-		pri = LOG_NOTICE;
-		break;
-	default:
+	if (alert_kind(ev, &msgid, &pri) != 0)
 		return;
-	}
 	if (reason_wininet(r->reason) != 0)
 		snprintf(phone, sizeof phone, "%d (0x%08X)",
 		    reason_wininet(r->reason), reason_hresult(r->reason));
@@ -195,22 +225,8 @@ alert_transition(const struct alert_target *t, enum state_event ev,
 	    {"ADDRESSES_FAILED", failing},
 	    {"PREV_ADDRESSES_FAILED", t->prev_failing},
 	};
-	const size_t n = ALERT_NITEMS(f);
-
-	if (t->prev_failing != NULL)
-		log_event(pri, msgid, f, n,
-		    "%s still %s, at other addresses (before: %s): %s%s%s",
-		    t->name, state_verdict_name(st->hard), t->prev_failing,
-		    r->message, r->remedy != NULL ? " Fix: " : "",
-		    r->remedy != NULL ? r->remedy : "");
-	else if (ev == STATE_EVENT_RECOVERED)
-		log_event(pri, msgid, f, n, "%s recovered (was %s): %s",
-		    t->name, prev, r->message);
-	else
-		log_event(pri, msgid, f, n, "%s %s: %s%s%s", t->name,
-		    state_verdict_name(st->hard), r->message,
-		    r->remedy != NULL ? " Fix: " : "",
-		    r->remedy != NULL ? r->remedy : "");
+	alert_transition_say(pri, msgid, f, ALERT_NITEMS(f), t, ev, prev, st,
+	    r);
 	free(expected);
 	free(failing);
 }
