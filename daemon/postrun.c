@@ -50,28 +50,6 @@ postrun_target_init(struct postrun_target *pt, const struct config_mailbox *m,
 	state_init(&pt->st);
 }
 
-/*
- * Take over what prev (the same target under the configuration before)
- * remembered: state, counters, last result and expiry alerts. prev keeps
- * its name and configuration only.
- */
-void
-postrun_target_take(struct postrun_target *pt, struct postrun_target *prev)
-{
-	pt->st = prev->st;
-	pt->runs = prev->runs;
-	pt->last_success = prev->last_success;
-	pt->last = prev->last;
-	prev->last = NULL;
-	pt->expiring = prev->expiring;
-	pt->nexpiring = prev->nexpiring;
-	prev->expiring = NULL;
-	prev->nexpiring = 0;
-	pt->failing = prev->failing;
-	pt->failing_known = prev->failing_known;
-	prev->failing = NULL;
-}
-
 /* Free what a target remembers. */
 void
 postrun_target_clear(struct postrun_target *pt)

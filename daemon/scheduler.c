@@ -528,51 +528,93 @@ sched_old_index(struct sched_old *o, struct target *first)
 	}
 }
 
-/* The old target of this name, or NULL. */
+/*
+ * The old target of mailbox m under profile p ("m/p", as
+ * postrun_target_init names it), or NULL. Section names are at most 64
+ * characters (config.c), so the name fits; a longer one is built.
+ */
 static struct target *
-sched_old_find(const struct sched_old *o, const char *name)
+sched_old_find(const struct sched_old *o, const struct config_mailbox *m,
+    const struct config_profile *p)
 {
-	size_t i = hashset_hash(name) & o->mask;
+	char buf[160], *name = buf;
+	size_t lm = strlen(m->name), lp = strlen(p->name), i;
+	struct target *t = NULL;
 
-	for (; o->slot[i] != NULL; i = (i + 1) & o->mask)
-		if (strcmp(o->slot[i]->pt.name, name) == 0)
-			return o->slot[i];
-	return NULL;
+	if (lm + lp + 2 > sizeof buf)
+		name = xmalloc(lm + lp + 2);
+	memcpy(name, m->name, lm);
+	name[lm] = '/';
+	memcpy(name + lm + 1, p->name, lp + 1);
+	for (i = hashset_hash(name) & o->mask; o->slot[i] != NULL;
+	     i = (i + 1) & o->mask) {
+		if (strcmp(o->slot[i]->pt.name, name) == 0) {
+			t = o->slot[i];
+			break;
+		}
+	}
+	if (name != buf)
+		free(name);
+	return t;
 }
 
 /*
- * Take over what target prev (of the configuration before) knew: state,
- * counters, last result, expiry alerts, and its place in the schedule.
- * A run that was due, or cut short by the reload, starts again within the
- * first window; any other keeps its due time (sooner if the interval
- * shrank), so that a reload does not run every target at once.
+ * Keep target t (of the configuration before) for mailbox m under profile
+ * p of the new one: it keeps what it knew — state, counters, last result,
+ * expiry alerts — and its place in the schedule. A run that was due, or
+ * cut short by the reload, starts again within the first window; any
+ * other keeps its due time (sooner if the interval shrank), so that a
+ * reload does not run every target at once. Its timers stay as they are
+ * unless that time moves.
  */
 static void
-sched_take_over(struct target *t, struct target *prev, uint64_t window)
+sched_keep(struct target *t, const struct config_mailbox *m,
+    const struct config_profile *p, uint64_t window)
 {
 	uint64_t now = loop_now_ms(), left, iv;
 
-	postrun_target_take(&t->pt, &prev->pt);
-	if (prev->was_due) {
+	t->pt.m = m;
+	t->pt.p = p;
+	if (t->was_due) {
+		t->was_due = 0;
 		sched_arm(t, hashset_hash(t->pt.name) % window);
 		return;
 	}
-	left = prev->next_ms > now ? prev->next_ms - now : 0;
+	left = t->next_ms > now ? t->next_ms - now : 0;
 	iv = sched_next_delay(t);
-	sched_arm(t, left < iv ? left : iv);
+	if (iv < left)
+		sched_arm(t, iv);
+}
+
+/* A new target of mailbox m under profile p, first run at its offset. */
+static struct target *
+sched_target_new(const struct config_mailbox *m, const struct config_profile *p,
+    uint64_t window)
+{
+	struct target *t = xcalloc(1, sizeof *t);
+
+	postrun_target_init(&t->pt, m, p);
+	t->timer = evtimer_new(loop_base(), sched_timer_cb, t);
+	t->hold = evtimer_new(loop_base(), sched_hold_cb, t);
+	if (t->timer == NULL || t->hold == NULL)
+		fatalx("evtimer_new failed");
+	sched_arm(t, hashset_hash(t->pt.name) % window);
+	return t;
 }
 
 /*
- * Build the target list of cfg, keeping state (and the last result, and
- * the schedule) of targets that existed before; runs in flight were
- * cancelled and start again.
+ * Build the target list of cfg in its order. A target that existed
+ * before (same mailbox and profile names) is the same object, moved over
+ * (sched_keep): a reload of 10,000 unchanged targets allocates none, and
+ * re-arms no timer whose time stays. Runs in flight were cancelled and
+ * start again; targets no longer configured are freed.
  */
 static void
 sched_build(struct config *cfg)
 {
 	TAILQ_HEAD(, target) old = TAILQ_HEAD_INITIALIZER(old);
 	const struct config_mailbox *m;
-	struct target *t, *prev;
+	struct target *t;
 	struct sched_old index;
 	uint64_t window;
 	size_t i, j;
@@ -586,17 +628,13 @@ sched_build(struct config *cfg)
 	for (i = 0; i < cfg->nmailboxes; i++) {
 		m = cfg->mailboxes[i];
 		for (j = 0; j < m->nprofiles; j++) {
-			t = xcalloc(1, sizeof *t);
-			postrun_target_init(&t->pt, m, m->profiles[j]);
-			t->timer = evtimer_new(loop_base(), sched_timer_cb, t);
-			t->hold = evtimer_new(loop_base(), sched_hold_cb, t);
-			if (t->timer == NULL || t->hold == NULL)
-				fatalx("evtimer_new failed");
+			t = sched_old_find(&index, m, m->profiles[j]);
+			if (t != NULL) {
+				TAILQ_REMOVE(&old, t, entry);
+				sched_keep(t, m, m->profiles[j], window);
+			} else
+				t = sched_target_new(m, m->profiles[j], window);
 			TAILQ_INSERT_TAIL(&sched_targets, t, entry);
-			if ((prev = sched_old_find(&index, t->pt.name)) != NULL)
-				sched_take_over(t, prev, window);
-			else
-				sched_arm(t, hashset_hash(t->pt.name) % window);
 		}
 	}
 	free(index.slot);

@@ -45,7 +45,6 @@ typedef void (*postrun_write_fn)(void);
 
 void postrun_target_init(struct postrun_target *, const struct config_mailbox *,
     const struct config_profile *);
-void postrun_target_take(struct postrun_target *, struct postrun_target *);
 void postrun_target_clear(struct postrun_target *);
 void postrun_apply(const struct config *, struct postrun_target *,
     struct run_result *);

@@ -224,27 +224,6 @@ test_frontend_kept(void **state)
 	    "CN=Contoso Issuing CA");
 }
 
-/* What a target remembers moves to its successor after a reload. */
-static void
-test_take(void **state)
-{
-	struct postrun_target *pt = *state, next;
-	const char *sha[] = {"aa11"};
-
-	cfg.cert_warn_days = 30;
-	capture_begin();
-	postrun_apply(&cfg, pt, result_new(STATE_WARNING, sha, 1, 20));
-	capture_end(captured, sizeof captured);
-	postrun_target_init(&next, &mb, &prof);
-	postrun_target_take(&next, pt);
-	assert_int_equal(next.runs, 1);
-	assert_int_equal(next.nexpiring, 1);
-	assert_non_null(next.last);
-	assert_null(pt->last);
-	assert_int_equal(pt->nexpiring, 0);
-	postrun_target_clear(&next);
-}
-
 /* The STATUS= line counts hard states, pending targets and the lag. */
 static void
 test_status_text(void **state)
@@ -333,7 +312,6 @@ main(void)
 	    POSTRUN_TEST(test_expiry_off),
 	    POSTRUN_TEST(test_expiry_pruned),
 	    POSTRUN_TEST(test_frontend_kept),
-	    POSTRUN_TEST(test_take),
 	    POSTRUN_TEST(test_status_text),
 	    cmocka_unit_test(test_status_gap),
 	    POSTRUN_TEST(test_status_write),
