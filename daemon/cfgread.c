@@ -60,9 +60,9 @@ struct cfgread_err {
 struct cfgread {
 	char *path;
 	const char *(*option)(const char *); /* command-line text */
-	FILE *fp;
+	const char *text; /* what is read, and how far */
+	size_t len, pos;
 	int lineno;
-	int read_errno; /* set when reading the file failed */
 	const struct cfgread_handler *h;
 	void *arg;
 	enum cfgread_state state;
@@ -122,6 +122,19 @@ cfgread_section(struct cfgread *rd, const char *name)
 {
 	free(rd->sname);
 	rd->sname = name != NULL ? xstrdup(name) : NULL;
+}
+
+/* Messages now name section "type name" (no formatting: once a mailbox). */
+void
+cfgread_section_named(struct cfgread *rd, const char *type, const char *name)
+{
+	size_t lt = strlen(type), ln = strlen(name);
+
+	free(rd->sname);
+	rd->sname = xmalloc(lt + 1 + ln + 1);
+	memcpy(rd->sname, type, lt);
+	rd->sname[lt] = ' ';
+	memcpy(rd->sname + lt + 1, name, ln + 1);
 }
 
 /* How many problems were found. */
@@ -306,20 +319,23 @@ static int
 cfgread_getline(struct cfgread *rd, char *str, int num)
 {
 	size_t len = 0, max = (size_t)num - 2;
-	int c, any = 0, bad = -1, toolong = 0;
+	int c, bad = -1, toolong = 0;
 
-	while ((c = getc(rd->fp)) != EOF) {
-		any = 1;
+	if (rd->pos >= rd->len) {
+		str[0] = '\0';
+		return -1;
+	}
+	while (rd->pos < rd->len) {
+		c = (unsigned char)rd->text[rd->pos++];
 		if (c == '\n')
 			break;
-		if (c == '\r') {
-			/* CR LF ends a line; a CR anywhere else is refused. */
-			if ((c = getc(rd->fp)) == '\n' || c == EOF)
-				break;
-			ungetc(c, rd->fp);
-			c = '\r';
+		/* CR LF ends a line; a CR anywhere else is refused. */
+		if (c == '\r' &&
+		    (rd->pos == rd->len || rd->text[rd->pos] == '\n')) {
+			rd->pos += rd->pos < rd->len;
+			break;
 		}
-		if (((unsigned char)c < ' ' && c != '\t') || c == 0x7f) {
+		if ((c < ' ' && c != '\t') || c == 0x7f) {
 			if (bad < 0)
 				bad = c;
 		} else if (len < max)
@@ -328,11 +344,6 @@ cfgread_getline(struct cfgread *rd, char *str, int num)
 			toolong = 1;
 	}
 	str[len] = '\0';
-	if (!any) {
-		if (ferror(rd->fp))
-			rd->read_errno = errno != 0 ? errno : EIO;
-		return -1;
-	}
 	rd->lineno++;
 	if (toolong)
 		cfgread_error(rd, rd->lineno, NULL,
@@ -530,20 +541,16 @@ cfgread_parse(struct cfgread *rd, const char *text,
 		free(buf);
 		return -1;
 	}
-	/* fmemopen wants at least one byte; an empty file has no lines. */
-	if (len > 0) {
-		if ((rd->fp = fmemopen((void *)text, len, "r")) == NULL)
-			fatal("fmemopen");
+	/* The lines are read from memory (cfgread_getline), not a FILE. */
+	rd->text = text;
+	rd->len = len;
+	rd->pos = 0;
+	if (len > 0)
 		r = ini_parse_stream(cfgread_reader, rd, cfgread_handler, rd);
-		fclose(rd->fp);
-		rd->fp = NULL;
-	}
 	cfgread_end_section(rd);
+	rd->text = NULL;
 	free(buf);
-	if (rd->read_errno != 0)
-		cfgread_error(rd, 0, NULL, "cannot read the file: %s",
-		    strerror(rd->read_errno));
-	else if (r < 0)
+	if (r < 0)
 		cfgread_error(rd, 0, NULL, "cannot read the file");
 	else if (r > 0 && rd->nfound == 0)
 		cfgread_error(rd, r, NULL, "syntax error");

@@ -427,6 +427,44 @@ cfgvalue_hostport(struct cfgread *rd, const char *key, const char *v,
 }
 
 /*
+ * The last domain an address= passed the checks with: the checks depend on
+ * the name alone, and the mailboxes of a file mostly share a few domains
+ * (10,000 public-suffix look-ups were a tenth of a reload's parse).
+ */
+static char cfgvalue_last_domain[256];
+
+/*
+ * Whether domain (lower case, no final dot; of address v) can be a
+ * mailbox's: a DNS name, not an address literal, not an all-numeric top
+ * label, not a public suffix. Report why not.
+ */
+static int
+cfgvalue_mail_domain(struct cfgread *rd, const char *key, const char *v,
+    const char *domain)
+{
+	const char *tld = strrchr(domain, '.');
+
+	if (strcmp(domain, cfgvalue_last_domain) == 0)
+		return 1;
+	if (!dns_valid_hostname(domain) || tld == NULL ||
+	    strspn(tld + 1, "0123456789") == strlen(tld + 1) ||
+	    cfgvalue_is_ip(domain)) {
+		cfgread_error(rd, cfgread_line(rd), key,
+		    "'%s' does not end in a DNS domain name", v);
+		return 0;
+	}
+	if (dns_public_suffix(domain)) {
+		cfgread_error(rd, cfgread_line(rd), key,
+		    "'%s': %s is a public suffix; autodiscover there would ask strangers",
+		    v, domain);
+		return 0;
+	}
+	if (strlen(domain) < sizeof cfgvalue_last_domain)
+		memcpy(cfgvalue_last_domain, domain, strlen(domain) + 1);
+	return 1;
+}
+
+/*
  * Check and store address=: local@domain. The domain is stored lower-cased
  * and without a trailing dot, in domain and in the address; it must be a DNS
  * name (not an address literal, not an all-numeric top label).
@@ -435,9 +473,9 @@ void
 cfgvalue_address(struct cfgread *rd, const char *key, const char *v,
     char **addressp, char **domainp)
 {
-	const char *at = strchr(v, '@'), *p, *tld;
+	const char *at = strchr(v, '@'), *p;
+	size_t local = (size_t)(at != NULL ? at - v : 0), len;
 	char *domain;
-	size_t len;
 
 	if (at == NULL || at == v || strchr(at + 1, '@') != NULL ||
 	    at - v > 64 || strlen(v) > 254) {
@@ -459,27 +497,18 @@ cfgvalue_address(struct cfgread *rd, const char *key, const char *v,
 	domain = xstrdup(at + 1);
 	len = strlen(domain);
 	if (len > 0 && domain[len - 1] == '.')
-		domain[len - 1] = '\0';
+		domain[--len] = '\0';
 	dns_lower(domain);
-	tld = strrchr(domain, '.');
-	if (!dns_valid_hostname(domain) || tld == NULL ||
-	    strspn(tld + 1, "0123456789") == strlen(tld + 1) ||
-	    cfgvalue_is_ip(domain)) {
-		cfgread_error(rd, cfgread_line(rd), key,
-		    "'%s' does not end in a DNS domain name", v);
-		free(domain);
-		return;
-	}
-	if (dns_public_suffix(domain)) {
-		cfgread_error(rd, cfgread_line(rd), key,
-		    "'%s': %s is a public suffix; autodiscover there would ask strangers",
-		    v, domain);
+	if (!cfgvalue_mail_domain(rd, key, v, domain)) {
 		free(domain);
 		return;
 	}
 	free(*addressp);
 	free(*domainp);
-	xasprintf(addressp, "%.*s@%s", (int)(at - v), v, domain);
+	*addressp = xmalloc(local + 1 + len + 1);
+	memcpy(*addressp, v, local);
+	(*addressp)[local] = '@';
+	memcpy(*addressp + local + 1, domain, len + 1);
 	*domainp = domain;
 }
 

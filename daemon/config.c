@@ -455,11 +455,17 @@ static int
 config_begin_section(void *arg, const char *header)
 {
 	struct config_parse *cp = arg;
-	char type[16], name[128];
+	const char *ws = " \t\n\v\f\r";
+	const char *start = header + strspn(header, ws);
+	size_t lt = strcspn(start, ws);
+	const char *name = start[lt] != '\0' ? start + lt + 1 : "";
+	char type[16];
 
-	name[0] = '\0';
-	if (sscanf(header, "%15s %127s", type, name) < 1)
-		type[0] = '\0';
+	/* "TYPE NAME": one white-space character between, none elsewhere. */
+	if (lt >= sizeof type)
+		lt = 0;
+	memcpy(type, start, lt);
+	type[lt] = '\0';
 	if (strcmp(header, "daemon") == 0) {
 		cp->kind = CONFIG_SECTION_DAEMON;
 		return 1;
@@ -469,8 +475,7 @@ config_begin_section(void *arg, const char *header)
 		    "unknown section (want [daemon], [profile NAME] or [mailbox NAME])");
 		return 0;
 	}
-	if (!config_valid_name(name) ||
-	    strlen(type) + 1 + strlen(name) != strlen(header)) {
+	if (start != header || !config_valid_name(name)) {
 		cfgread_error(cp->rd, cfgread_line(cp->rd), NULL,
 		    "invalid section name (want [%s NAME], NAME of letters, digits, '.', '_' and '-')",
 		    type);
@@ -573,12 +578,9 @@ static void
 config_check_mailbox(struct config_parse *cp, struct config_mailbox *m,
     struct config_mbox_draft *d)
 {
-	char *sname;
 	int sline = d->sline;
 
-	xasprintf(&sname, "mailbox %s", m->name);
-	cfgread_section(cp->rd, sname);
-	free(sname);
+	cfgread_section_named(cp->rd, "mailbox", m->name);
 	/* A bad value was reported already: it is not "missing". */
 	if (!d->address_given)
 		cfgread_error(cp->rd, sline, NULL, "address is required");

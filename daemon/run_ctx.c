@@ -17,21 +17,45 @@
 #include "run_private.h"
 #include "xmalloc.h"
 
+/*
+ * Write the DNS servers of a mailbox (or the daemon's), joined by ',',
+ * to buf (NULL: only count); return their length. Called per run and per
+ * mailbox on a reload, so one pass and no formatting.
+ */
+static size_t
+run_join_servers(const struct config *cfg, const struct config_mailbox *m,
+    char *buf)
+{
+	const struct strlist *l =
+	    m->dns_servers.n > 0 ? &m->dns_servers : &cfg->dns_servers;
+	size_t len = 0, n;
+
+	for (size_t i = 0; i < l->n; i++) {
+		n = strlen(l->items[i]);
+		if (buf != NULL) {
+			if (i > 0)
+				buf[len] = ',';
+			memcpy(buf + len + (i > 0), l->items[i], n);
+		}
+		len += n + (i > 0);
+	}
+	if (buf != NULL)
+		buf[len] = '\0';
+	return len;
+}
+
 /* The DNS servers of a mailbox (or the daemon's) as one list, or NULL. */
 char *
 run_dns_servers(const struct config *cfg, const struct config_mailbox *m)
 {
 	const struct strlist *l =
 	    m->dns_servers.n > 0 ? &m->dns_servers : &cfg->dns_servers;
-	char *s = NULL, *t;
-	size_t i;
+	char *s;
 
-	for (i = 0; i < l->n; i++) {
-		xasprintf(&t, "%s%s%s", s != NULL ? s : "",
-		    s != NULL ? "," : "", l->items[i]);
-		free(s);
-		s = t;
-	}
+	if (l->n == 0)
+		return NULL;
+	s = xmalloc(run_join_servers(cfg, m, NULL) + 1);
+	run_join_servers(cfg, m, s);
 	return s;
 }
 
@@ -186,14 +210,20 @@ char *
 run_ctx_discovery_key(const struct run_ctx *ctx, size_t midx)
 {
 	const struct config_mailbox *m = ctx->cfg->mailboxes[midx];
-	char *servers = run_dns_servers(ctx->cfg, m), *key;
 	enum config_discovery mode = m->discovery != CONFIG_DISCOVERY_DEFAULT
 	    ? m->discovery
 	    : ctx->discovery;
+	size_t la = strlen(m->address),
+	       ls = run_join_servers(ctx->cfg, m, NULL);
+	char *key = xmalloc(la + ls + 4);
 
-	xasprintf(&key, "%s %d %s", m->address, (int)mode,
-	    servers != NULL ? servers : "");
-	free(servers);
+	/* "address mode servers": mode is one digit (config.h's enum). */
+	_Static_assert(CONFIG_DISCOVERY_ALL < 10, "one digit");
+	memcpy(key, m->address, la);
+	key[la] = ' ';
+	key[la + 1] = (char)('0' + (int)mode);
+	key[la + 2] = ' ';
+	run_join_servers(ctx->cfg, m, key + la + 3);
 	return key;
 }
 

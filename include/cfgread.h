@@ -48,6 +48,8 @@ int cfgread_parse(struct cfgread *, const char *,
 int cfgread_line(const struct cfgread *);
 /* Name the section later messages are about ("mailbox x"; NULL: none). */
 void cfgread_section(struct cfgread *, const char *);
+/* The same as "type name", from its two parts. */
+void cfgread_section_named(struct cfgread *, const char *, const char *);
 /*
  * Report a problem at a line (0: the whole file; -1: a cap was hit), about
  * a key or (NULL) the section or line. The forms are
