@@ -13,6 +13,12 @@
  * certificates shown on every run (a leaf and its issuer) that hash to the
  * same set still both stay (direct-mapped, such a pair evicted each other
  * on every handshake: 1 PKI in 64).
+ *
+ * A verdict keeps the descriptions of its presented chain until the next
+ * run of its target, and thousands of targets are shown the same chain:
+ * equal descriptions of a whole chain are kept once, counted, and shared
+ * (certinfo_chain_*), found by a hash of the fingerprints and confirmed by
+ * comparing every field shown.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -53,6 +59,18 @@ static struct certinfo_slot certinfo_cache[CERTINFO_CACHE_SETS]
                                           [CERTINFO_CACHE_WAYS];
 static size_t certinfo_hits, certinfo_misses;
 static unsigned long certinfo_clock;
+
+/* The shared chains (certinfo.h), chained in buckets by hash. */
+struct certinfo_chain {
+	unsigned int refcnt;
+	uint32_t hash;
+	struct certinfo_chain *next; /* in its bucket */
+	size_t n;
+	struct certinfo certs[];
+};
+
+static struct certinfo_chain **certinfo_chains; /* buckets, a power of 2 */
+static size_t certinfo_nbuckets, certinfo_nchains;
 
 /*
  * Write one DN value. Escape only what would otherwise read like structure
@@ -387,4 +405,147 @@ certinfo_clear(struct certinfo *ci)
 		free(ci->sans[j]);
 	free(ci->sans);
 	memset(ci, 0, sizeof *ci);
+}
+
+/* Whether two descriptions show the same: every field equal. */
+static int
+certinfo_equal(const struct certinfo *a, const struct certinfo *b)
+{
+	size_t i;
+
+	if (strcmp(a->sha256, b->sha256) != 0 ||
+	    strcmp(a->subject, b->subject) != 0 ||
+	    strcmp(a->issuer, b->issuer) != 0 ||
+	    strcmp(a->serial, b->serial) != 0 ||
+	    a->not_before != b->not_before || a->not_after != b->not_after ||
+	    strcmp(a->key, b->key) != 0 || strcmp(a->sigalg, b->sigalg) != 0 ||
+	    a->nsans != b->nsans || a->is_ca != b->is_ca ||
+	    a->self_signed != b->self_signed)
+		return 0;
+	for (i = 0; i < a->nsans; i++)
+		if (strcmp(a->sans[i], b->sans[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* FNV-1a over the fingerprints of n descriptions. */
+static uint32_t
+certinfo_chain_hash(const struct certinfo *c, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		for (const char *p = c[i].sha256; *p != '\0'; p++) {
+			h ^= (unsigned char)*p;
+			h *= 16777619u;
+		}
+	return h;
+}
+
+/* Double the buckets once there are more chains than buckets. */
+static void
+certinfo_chains_grow(void)
+{
+	struct certinfo_chain **b, *c, *next;
+	size_t n = certinfo_nbuckets > 0 ? certinfo_nbuckets * 2 : 64, i;
+
+	b = xcalloc(n, sizeof *b);
+	for (i = 0; i < certinfo_nbuckets; i++) {
+		for (c = certinfo_chains[i]; c != NULL; c = next) {
+			next = c->next;
+			c->next = b[c->hash & (n - 1)];
+			b[c->hash & (n - 1)] = c;
+		}
+	}
+	free(certinfo_chains);
+	certinfo_chains = b;
+	certinfo_nbuckets = n;
+}
+
+/*
+ * The shared descriptions of a chain equal to the n in c (n > 0), which
+ * are taken (cleared, or moved into a new shared chain). Release the
+ * result with certinfo_chain_put(); its certs stay read-only.
+ */
+struct certinfo_chain *
+certinfo_chain_get(struct certinfo *c, size_t n)
+{
+	uint32_t h = certinfo_chain_hash(c, n);
+	struct certinfo_chain *ch;
+	size_t i;
+
+	for (ch = certinfo_nbuckets > 0
+	         ? certinfo_chains[h & (certinfo_nbuckets - 1)]
+	         : NULL;
+	     ch != NULL; ch = ch->next) {
+		if (ch->hash != h || ch->n != n)
+			continue;
+		for (i = 0; i < n && certinfo_equal(&ch->certs[i], &c[i]); i++)
+			;
+		if (i == n)
+			break;
+	}
+	if (ch != NULL) {
+		for (i = 0; i < n; i++)
+			certinfo_clear(&c[i]);
+		ch->refcnt++;
+		return ch;
+	}
+	if (certinfo_nchains >= certinfo_nbuckets)
+		certinfo_chains_grow();
+	ch = xmalloc(sizeof *ch + n * sizeof ch->certs[0]);
+	ch->refcnt = 1;
+	ch->hash = h;
+	ch->n = n;
+	memcpy(ch->certs, c, n * sizeof *c);
+	memset(c, 0, n * sizeof *c);
+	ch->next = certinfo_chains[h & (certinfo_nbuckets - 1)];
+	certinfo_chains[h & (certinfo_nbuckets - 1)] = ch;
+	certinfo_nchains++;
+	return ch;
+}
+
+/* One more holder of a shared chain; returns it. */
+struct certinfo_chain *
+certinfo_chain_ref(struct certinfo_chain *ch)
+{
+	ch->refcnt++;
+	return ch;
+}
+
+/* The descriptions of a shared chain, in presented order. */
+struct certinfo *
+certinfo_chain_certs(struct certinfo_chain *ch)
+{
+	return ch->certs;
+}
+
+/* Release a shared chain (NULL is a no-op); the last release frees it. */
+void
+certinfo_chain_put(struct certinfo_chain *ch)
+{
+	struct certinfo_chain **pp;
+
+	if (ch == NULL || --ch->refcnt > 0)
+		return;
+	pp = &certinfo_chains[ch->hash & (certinfo_nbuckets - 1)];
+	while (*pp != ch)
+		pp = &(*pp)->next;
+	*pp = ch->next;
+	certinfo_nchains--;
+	for (size_t i = 0; i < ch->n; i++)
+		certinfo_clear(&ch->certs[i]);
+	free(ch);
+	if (certinfo_nchains == 0) {
+		free(certinfo_chains);
+		certinfo_chains = NULL;
+		certinfo_nbuckets = 0;
+	}
+}
+
+/* How many distinct chains are shared now. For tests. */
+size_t
+certinfo_chain_count(void)
+{
+	return certinfo_nchains;
 }

@@ -454,9 +454,14 @@ chain_keep(struct chain_verdict *v, STACK_OF(X509) *presented, int n)
 		fatalx("sk_X509_dup: out of memory");
 	while (sk_X509_num(kept) > (int)v->ncerts)
 		(void)sk_X509_pop(kept);
-	v->certs = xcalloc(v->ncerts, sizeof *v->certs);
-	for (i = 0; i < (int)v->ncerts; i++)
-		certinfo_describe(sk_X509_value(kept, i), &v->certs[i]);
+	if (v->ncerts > 0) {
+		struct certinfo desc[CHAIN_MAX_CERTS];
+
+		for (i = 0; i < (int)v->ncerts; i++)
+			certinfo_describe(sk_X509_value(kept, i), &desc[i]);
+		v->shared = certinfo_chain_get(desc, v->ncerts);
+		v->certs = certinfo_chain_certs(v->shared);
+	}
 	leaf = sk_X509_value(kept, 0);
 	for (i = 1; i < (int)v->ncerts && v->issuer_position < 0; i++) {
 		if (X509_check_issued(sk_X509_value(kept, i), leaf) ==
@@ -608,6 +613,11 @@ chain_verdict_copy(const struct chain_verdict *src)
 			    xstrdup(src->finding_list[i].detail);
 		}
 	}
+	if (src->shared != NULL) {
+		/* The descriptions are shared, read-only: one more holder. */
+		v->shared = certinfo_chain_ref(src->shared);
+		return v;
+	}
 	v->certs = xcalloc(src->ncerts > 0 ? src->ncerts : 1, sizeof *v->certs);
 	for (i = 0; i < src->ncerts; i++)
 		certinfo_copy(&v->certs[i], &src->certs[i]);
@@ -754,9 +764,13 @@ chain_verdict_free(struct chain_verdict *v)
 
 	if (v == NULL)
 		return;
-	for (i = 0; i < v->ncerts; i++)
-		certinfo_clear(&v->certs[i]);
-	free(v->certs);
+	if (v->shared != NULL)
+		certinfo_chain_put(v->shared);
+	else {
+		for (i = 0; i < v->ncerts; i++)
+			certinfo_clear(&v->certs[i]);
+		free(v->certs);
+	}
 	for (i = 0; i < v->nfindings; i++)
 		free(v->finding_list[i].detail);
 	free(v->finding_list);

@@ -53,4 +53,18 @@ void certinfo_cache_flush(void);
 void certinfo_cache_stats(size_t *, size_t *);
 size_t certinfo_cache_set(X509 *);
 
+/*
+ * The descriptions of a presented chain, shared by every holder of an
+ * equal one (every field equal): a verdict is kept per target until its
+ * next run, and targets on one site are shown the same chain. get takes
+ * the n descriptions given (moves or clears them) and returns a counted
+ * reference; its certs are read-only and last until the last put.
+ */
+struct certinfo_chain;
+struct certinfo_chain *certinfo_chain_get(struct certinfo *, size_t);
+struct certinfo_chain *certinfo_chain_ref(struct certinfo_chain *);
+struct certinfo *certinfo_chain_certs(struct certinfo_chain *);
+void certinfo_chain_put(struct certinfo_chain *);
+size_t certinfo_chain_count(void);
+
 #endif

@@ -83,6 +83,9 @@ struct chain_verdict {
 	size_t nfindings;
 	char *findings_text; /* "name (detail); ..." or NULL: for humans */
 	struct certinfo *certs; /* the presented chain, always kept */
+	/* Whose certs these are when shared (certinfo_chain_get), or NULL:
+	 * then certs is the verdict's own array. */
+	struct certinfo_chain *shared;
 	size_t
 	    ncerts; /* at most CHAIN_MAX_CERTS: longer fails (cert_invalid) */
 	size_t npresented; /* how many the server sent */

@@ -633,9 +633,11 @@ test_verdict_memo(void **unused)
 	assert_int_equal(h - h0, 1);
 	assert_int_equal(a->reason, REASON_OK);
 	assert_true(verdict_same(a, b));
-	assert_ptr_not_equal(a->certs, b->certs); /* a copy, not shared */
+	/* A copy, except the descriptions: shared and counted. */
+	assert_ptr_equal(a->certs, b->certs);
 	assert_ptr_not_equal(a->phone.anchor, b->phone.anchor);
 	chain_verdict_free(b);
+	assert_string_equal(a->certs[0].sans[0], EWS_HOST);
 
 	c = chain_evaluate(phone, sys_set, sk, "other.contoso.com", now, 30);
 	assert_int_equal(c->reason, REASON_CERT_NAME_MISMATCH);
@@ -666,6 +668,50 @@ test_verdict_memo(void **unused)
 	chain_free(sk);
 	trustset_free(phone);
 	chain_memo_flush();
+}
+
+/*
+ * Verdicts on equal chains share one copy of the descriptions, which
+ * outlives each verdict until the last; another chain gets its own, and
+ * the last release frees it.
+ */
+static void
+test_shared_descriptions(void **unused)
+{
+	struct trustset *phone = phone_set(NULL);
+	STACK_OF(X509) *sk = incident_chain(), *head = sk_X509_new_null();
+	struct chain_verdict *v1, *v2, *v3;
+	size_t n0;
+	char *subject;
+
+	/* Kept verdicts (chain.c's memo) hold their descriptions too. */
+	chain_memo_flush();
+	n0 = certinfo_chain_count();
+	v1 = chain_evaluate(phone, sys_set, sk, EWS_HOST, now, 30);
+	v2 = chain_evaluate(phone, sys_set, sk, EWS_HOST, now, 30);
+	assert_int_equal(v1->ncerts, 2);
+	assert_ptr_equal(v1->certs, v2->certs);
+	assert_int_equal(certinfo_chain_count(), n0 + 1);
+	subject = strdup(v1->certs[0].subject);
+	chain_verdict_free(v1);
+	assert_string_equal(v2->certs[0].subject, subject);
+	assert_string_equal(v2->certs[0].sans[0], EWS_HOST);
+
+	/* The leaf alone: not the same chain. */
+	assert_true(sk_X509_push(head, sk_X509_value(sk, 0)) > 0);
+	v3 = chain_evaluate(phone, sys_set, head, EWS_HOST, now, 30);
+	assert_int_equal(v3->ncerts, 1);
+	assert_ptr_not_equal(v3->certs, v2->certs);
+	assert_string_equal(v3->certs[0].subject, subject);
+	assert_int_equal(certinfo_chain_count(), n0 + 2);
+	chain_verdict_free(v2);
+	chain_verdict_free(v3);
+	chain_memo_flush();
+	assert_int_equal(certinfo_chain_count(), n0);
+	free(subject);
+	sk_X509_free(head);
+	chain_free(sk);
+	trustset_free(phone);
 }
 
 /* The incident: phones reject, PCs trust, 12045, both CAs named. */
@@ -1724,6 +1770,7 @@ main(void)
 	    cmocka_unit_test(test_describe_cache),
 	    cmocka_unit_test(test_describe_cache_same_set),
 	    cmocka_unit_test(test_verdict_memo),
+	    cmocka_unit_test(test_shared_descriptions),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_findings),
