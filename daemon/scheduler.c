@@ -36,8 +36,12 @@ struct target {
 	uint64_t due_ms; /* when its timer queued it */
 	uint64_t next_ms; /* when its timer fires */
 	int was_due; /* running or queued when a reload cancelled it */
+	/*
+	 * One timer, two uses: while a run is in flight, the end of its hold
+	 * on a working slot; otherwise when the next run is due (one event
+	 * less per target: 10,000 targets, 1.4 MB).
+	 */
 	struct event *timer;
-	struct event *hold; /* the end of its hold on a working slot */
 	TAILQ_ENTRY(target) entry; /* all targets */
 	TAILQ_ENTRY(target) qentry; /* run queue */
 };
@@ -332,7 +336,7 @@ sched_release(struct target *t)
 		t->working = 0;
 		sched_working--;
 	}
-	evtimer_del(t->hold);
+	evtimer_del(t->timer);
 }
 
 /* Take a target off the run queue. */
@@ -430,11 +434,9 @@ sched_lag_cb(evutil_socket_t fd, short what, void *arg)
 
 /* A running target's hold on its slot ends: it is waiting, not working. */
 static void
-sched_hold_cb(evutil_socket_t fd, short what, void *arg)
+sched_hold_end(struct target *t)
 {
-	struct target *t = arg;
-
-	if (t->running == NULL || !t->working)
+	if (!t->working)
 		return;
 	t->working = 0;
 	sched_working--;
@@ -457,7 +459,7 @@ sched_run_queue(void)
 		sched_running++;
 		sched_working++;
 		t->working = 1;
-		loop_timer_ms(t->hold, SCHED_SLOT_HOLD_MS);
+		loop_timer_ms(t->timer, SCHED_SLOT_HOLD_MS);
 		t->running =
 		    run_start(sched_ctx, t->pt.m, t->pt.p, sched_done, t);
 	}
@@ -466,13 +468,20 @@ sched_run_queue(void)
 	sched_lag_arm();
 }
 
-/* A target's timer: queue its run (never twice at once). */
+/*
+ * A target's timer: in flight, its hold on a slot ends; otherwise its
+ * run is due: queue it (never twice at once).
+ */
 static void
 sched_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct target *t = arg;
 
-	if (t->running != NULL || t->queued)
+	if (t->running != NULL) {
+		sched_hold_end(t);
+		return;
+	}
+	if (t->queued)
 		return;
 	t->queued = 1;
 	t->due_ms = loop_now_ms();
@@ -492,7 +501,6 @@ sched_target_free(struct target *t)
 	if (t->queued)
 		sched_dequeue(t);
 	event_free(t->timer);
-	event_free(t->hold);
 	postrun_target_clear(&t->pt);
 	free(t);
 }
@@ -595,8 +603,7 @@ sched_target_new(const struct config_mailbox *m, const struct config_profile *p,
 
 	postrun_target_init(&t->pt, m, p);
 	t->timer = evtimer_new(loop_base(), sched_timer_cb, t);
-	t->hold = evtimer_new(loop_base(), sched_hold_cb, t);
-	if (t->timer == NULL || t->hold == NULL)
+	if (t->timer == NULL)
 		fatalx("evtimer_new failed");
 	sched_arm(t, hashset_hash(t->pt.name) % window);
 	return t;
