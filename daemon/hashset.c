@@ -13,6 +13,9 @@
 #include "hashset.h"
 #include "xmalloc.h"
 
+/* The table's first size (slots); it doubles when half full. */
+#define HASHSET_FIRST_SIZE 64
+
 /* A slot: a string and what it stands for. */
 struct hashset_slot {
 	char *key; /* NULL: free */
@@ -53,10 +56,16 @@ hashset_free(struct hashset *set)
 	if (set == NULL)
 		return;
 	hashset_clear(set);
+	free(set->slots);
 	free(set);
 }
 
-/* Empty a set (the values are not owned). */
+/*
+ * Empty a set (the values are not owned). A table of the first size is
+ * kept for the next strings, zeroed: the configuration empties its set of
+ * keys at every section, 10,000 times in a file of 10,000 mailboxes. A
+ * larger one is freed, so that emptying stays cheap.
+ */
 void
 hashset_clear(struct hashset *set)
 {
@@ -64,6 +73,11 @@ hashset_clear(struct hashset *set)
 
 	for (i = 0; i < set->size; i++)
 		free(set->slots[i].key);
+	if (set->size == HASHSET_FIRST_SIZE) {
+		memset(set->slots, 0, set->size * sizeof *set->slots);
+		set->n = 0;
+		return;
+	}
 	free(set->slots);
 	memset(set, 0, sizeof *set);
 }
@@ -109,7 +123,7 @@ hashset_grow(struct hashset *set)
 	struct hashset_slot *old = set->slots;
 	size_t i, oldsize = set->size;
 
-	set->size = oldsize == 0 ? 64 : oldsize * 2;
+	set->size = oldsize == 0 ? HASHSET_FIRST_SIZE : oldsize * 2;
 	set->slots = xcalloc(set->size, sizeof *set->slots);
 	for (i = 0; i < oldsize; i++) {
 		if (old[i].key != NULL)
