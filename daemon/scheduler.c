@@ -572,7 +572,7 @@ sched_old_find(const struct sched_old *o, const struct config_mailbox *m,
  * expiry alerts — and its place in the schedule. A run that was due, or
  * cut short by the reload, starts again within the first window; any
  * other keeps its due time (sooner if the interval shrank), so that a
- * reload does not run every target at once. Its timers stay as they are
+ * reload does not run every target at once. Its timer stays as it is
  * unless that time moves.
  */
 static void
