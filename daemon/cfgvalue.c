@@ -444,7 +444,8 @@ cfgvalue_mail_domain(struct cfgread *rd, const char *key, const char *v,
 {
 	const char *tld = strrchr(domain, '.');
 
-	if (strcmp(domain, cfgvalue_last_domain) == 0)
+	/* The cache starts empty: an empty domain is never taken as known. */
+	if (domain[0] != '\0' && strcmp(domain, cfgvalue_last_domain) == 0)
 		return 1;
 	if (!dns_valid_hostname(domain) || tld == NULL ||
 	    strspn(tld + 1, "0123456789") == strlen(tld + 1) ||

@@ -461,7 +461,12 @@ config_begin_section(void *arg, const char *header)
 	const char *name = start[lt] != '\0' ? start + lt + 1 : "";
 	char type[16];
 
-	/* "TYPE NAME": one white-space character between, none elsewhere. */
+	/*
+	 * "TYPE NAME": one space between, no other white space, so that
+	 * one header text names one section and the reader's "defined
+	 * twice" check is a check on names ([mailbox x] and
+	 * [mailbox<TAB>x] would be two sections both named x).
+	 */
 	if (lt >= sizeof type)
 		lt = 0;
 	memcpy(type, start, lt);
@@ -475,7 +480,8 @@ config_begin_section(void *arg, const char *header)
 		    "unknown section (want [daemon], [profile NAME] or [mailbox NAME])");
 		return 0;
 	}
-	if (start != header || !config_valid_name(name)) {
+	if (start != header || (start[lt] != '\0' && start[lt] != ' ') ||
+	    !config_valid_name(name)) {
 		cfgread_error(cp->rd, cfgread_line(cp->rd), NULL,
 		    "invalid section name (want [%s NAME], NAME of letters, digits, '.', '_' and '-')",
 		    type);

@@ -551,6 +551,42 @@ test_duplicate_section(void **state)
 	free(text);
 }
 
+/*
+ * One section, one header: a name after other white space than one space
+ * is refused, so [mailbox x] and [mailbox<TAB>x] cannot be two mailboxes
+ * both named x (a reload matches targets by name).
+ */
+static void
+test_section_spacing(void **state)
+{
+	char *errors;
+
+	(void)state;
+	errors = load_errors("[mailbox\tlab]\naddress = a@contoso.com\n"
+	                     "[mailbox  lab]\naddress = b@contoso.com\n"
+	                     "[mailbox lab ]\naddress = c@contoso.com\n",
+	    NULL);
+	assert_error(errors, 1, "invalid section name");
+	assert_error(errors, 3, "invalid section name");
+	assert_error(errors, 5, "invalid section name");
+	free(errors);
+}
+
+/* A mailbox address with an empty domain is refused, first or not. */
+static void
+test_empty_domain(void **state)
+{
+	char *errors;
+
+	(void)state;
+	errors = load_errors("[mailbox a]\naddress = dave@\n"
+	                     "[mailbox b]\naddress = bob@.\n",
+	    NULL);
+	assert_error(errors, 2, "does not end in a DNS domain name");
+	assert_error(errors, 4, "does not end in a DNS domain name");
+	free(errors);
+}
+
 /* A key given twice in a section (even indented) is refused. */
 static void
 test_duplicate_key(void **state)
@@ -1703,6 +1739,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_three_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_section, setup,
 	        teardown),
+	    cmocka_unit_test_setup_teardown(test_section_spacing, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_empty_domain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_key, setup,
 	        teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_section_and_key, setup,
