@@ -36,6 +36,7 @@ struct target {
 	uint64_t due_ms; /* when its timer queued it */
 	uint64_t next_ms; /* when its timer fires */
 	int was_due; /* running or queued when a reload cancelled it */
+	int taken; /* kept by the reload under way (sched_build) */
 	/*
 	 * One timer, two uses: while a run is in flight, the end of its hold
 	 * on a working slot; otherwise when the next run is due (one event
@@ -529,6 +530,7 @@ sched_old_index(struct sched_old *o, struct target *first)
 	o->slot = xcalloc(size, sizeof *o->slot);
 	o->mask = size - 1;
 	for (t = first; t != NULL; t = TAILQ_NEXT(t, entry)) {
+		t->taken = 0;
 		i = hashset_hash(t->pt.name) & o->mask;
 		while (o->slot[i] != NULL)
 			i = (i + 1) & o->mask;
@@ -556,8 +558,11 @@ sched_old_find(const struct sched_old *o, const struct config_mailbox *m,
 	memcpy(name + lm + 1, p->name, lp + 1);
 	for (i = hashset_hash(name) & o->mask; o->slot[i] != NULL;
 	     i = (i + 1) & o->mask) {
-		if (strcmp(o->slot[i]->pt.name, name) == 0) {
+		/* Each old target is kept once, whatever names repeat. */
+		if (!o->slot[i]->taken &&
+		    strcmp(o->slot[i]->pt.name, name) == 0) {
 			t = o->slot[i];
+			t->taken = 1;
 			break;
 		}
 	}
