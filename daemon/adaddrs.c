@@ -438,6 +438,11 @@ adaddrs_start(const struct adaddrs_params *p, adaddrs_done_cb done, void *arg)
 	aa->res = xcalloc(1, sizeof *aa->res);
 	aa->res->reason = REASON_OK;
 	aa->res->url = xstrdup(p->url);
+	/*
+	 * Our own copy: the caller's (a mailbox's cached source) may be
+	 * replaced by another run's discovery while the handshakes last.
+	 */
+	aa->p.url = aa->res->url;
 	step_list_init(&aa->res->steps);
 	xasprintf(&aa->lead, "phones cannot discover EWS at %s", p->url);
 	if (http_url_split(p->url, &aa->u) != NULL || aa->u.host == NULL) {
