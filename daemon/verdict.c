@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "verdict.h"
 #include "xmalloc.h"
@@ -46,10 +47,29 @@ verdict_add_discovery(struct run_result *r, enum reason reason,
 }
 
 /*
+ * Whether URLs a and b are on the same site (https, the same host and
+ * port): phones that get a good server of the host where they stopped
+ * meet the answer PCs got there only if PCs got it from that host.
+ */
+static int
+verdict_same_site(const char *a, const char *b)
+{
+	size_t la, lb;
+
+	if (a == NULL || b == NULL || strncasecmp(a, "https://", 8) != 0 ||
+	    strncasecmp(b, "https://", 8) != 0)
+		return 0;
+	la = strcspn(a + 8, "/?#");
+	lb = strcspn(b + 8, "/?#");
+	return la == lb && strncasecmp(a + 8, b + 8, la) == 0;
+}
+
+/*
  * The servers behind the host where phones stopped (adaddrs on the
  * block's URL) disagree: some fail phones, others work. This run's walk
  * met a bad one first, as phones that resolve the name to it do; phones
- * that get a good one discover EWS. Returns 1 when that is the case and
+ * that get a good one discover EWS — when PCs found the URLs at that host
+ * (not after a redirect elsewhere, which phones may refuse). Returns 1 when that is the case and
  * r carries it: the same finding, reason and severity as when the walk
  * meets a good server first (verdict_discovery_addrs), so the order DNS
  * answers in does not flip the state; the walk's failure stays in the
@@ -66,7 +86,8 @@ verdict_discovery_some(struct run_result *r)
 	if (a == NULL || !reason_failed(a->reason) || a->nfailed == 0 ||
 	    a->nfailed >= a->naddrs || a->message == NULL ||
 	    d->phone_url == NULL || a->url == NULL ||
-	    strcmp(a->url, d->phone_url) != 0)
+	    strcmp(a->url, d->phone_url) != 0 ||
+	    !verdict_same_site(d->source, d->phone_url))
 		return 0;
 	/* addrset's message ends with a full stop; the sentence goes on. */
 	n = strlen(a->message);

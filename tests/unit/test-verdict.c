@@ -274,6 +274,7 @@ test_discovery_walk_met_bad(void **unused)
 
 	r->discovery = pcs_only();
 	r->discovery->phone_url = xstrdup(AD_URL);
+	r->discovery->source = xstrdup(AD_URL);
 	r->discovery_addrs = daddrs(AD_URL, 3, 1);
 	verdict_run(r, &mbx);
 	assert_int_equal(r->verdict, STATE_WARNING);
@@ -301,6 +302,7 @@ test_discovery_walk_met_bad(void **unused)
 	r = result(url("internal", REASON_CERT_EXPIRED), NULL);
 	r->discovery = pcs_only();
 	r->discovery->phone_url = xstrdup(AD_URL);
+	r->discovery->source = xstrdup(AD_URL);
 	r->discovery_addrs = daddrs(AD_URL, 3, 1);
 	verdict_run(r, &mbx);
 	assert_int_equal(r->verdict, STATE_CRITICAL);
@@ -319,6 +321,22 @@ test_discovery_walk_met_bad(void **unused)
 	assert_int_equal(r->verdict, STATE_CRITICAL);
 	assert_int_equal(r->reason, REASON_AUTODISCOVER_TLS_REFUSED);
 	assert_null(strstr(r->message, "Discovery too"));
+	run_result_free(r);
+
+	/*
+	 * PCs found the URLs only after a redirect to another host (which
+	 * phones on a good server would meet, and may refuse): the walk's
+	 * failure stays critical.
+	 */
+	r = result(url("internal", REASON_OK), NULL);
+	r->discovery = pcs_only();
+	r->discovery->phone_url = xstrdup(AD_URL);
+	r->discovery->source =
+	    xstrdup("https://mail.contoso.com/autodiscover/autodiscover.xml");
+	r->discovery_addrs = daddrs(AD_URL, 3, 1);
+	verdict_run(r, &mbx);
+	assert_int_equal(r->verdict, STATE_CRITICAL);
+	assert_int_equal(r->reason, REASON_AUTODISCOVER_TLS_REFUSED);
 	run_result_free(r);
 
 	/* Another host's servers say nothing of where phones stopped. */
