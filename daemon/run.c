@@ -49,6 +49,12 @@ struct run {
 	run_done_cb done;
 	void *arg;
 	uint64_t started_us;
+	/*
+	 * Waited for a walk that did not give its phones the URLs: walk
+	 * alone now, not behind another waiter's walk (k profiles would
+	 * take k walks one after another).
+	 */
+	int alone;
 	/* In learning's waiters (FRONTEND) or a discovery's (DISCOVER_WAIT). */
 	TAILQ_ENTRY(run) wait_entry;
 };
@@ -462,6 +468,7 @@ run_release(struct run *pr)
 	TAILQ_CONCAT(&ready, &d->waiters, wait_entry);
 	while ((w = TAILQ_FIRST(&ready)) != NULL) {
 		TAILQ_REMOVE(&ready, w, wait_entry);
+		w->alone = 1;
 		run_discover(w);
 	}
 }
@@ -567,7 +574,7 @@ run_discover(struct run *pr)
 		run_use_cached(pr);
 		run_discovery_addrs(pr, d->source);
 		return;
-	} else if (d != NULL && d->leader != NULL &&
+	} else if (d != NULL && d->leader != NULL && !pr->alone &&
 	    run_judges(d->leader, pr->pidx)) {
 		/*
 		 * Single flight: another profile's run is discovering this
