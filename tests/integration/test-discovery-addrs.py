@@ -96,19 +96,24 @@ def json_run(ewsprobed):
     return rc, t.get("last_run") or t
 
 
-def inside_once(ewsprobed):
-    """--once and --once --json: a warning naming the bad server, whether
-    the walk met a good server first or the bad one."""
+def both_walks(ewsprobed):
+    """--once --json until one run's walk met a good server first and one
+    the bad one: {phones found the URLs: (exit status, run)}."""
     seen = {}
     for n in range(TRIES):
         rc, t = json_run(ewsprobed)
         seen.setdefault(t["autodiscover"]["phone_found"], (rc, t))
         if len(seen) == 2:
-            break
+            return seen
         rotate(n)
-    else:
-        raise TestFailure(f"the walk met only one kind of server in "
-                          f"{TRIES} runs: {list(seen)}")
+    raise TestFailure(f"the walk met only one kind of server in "
+                      f"{TRIES} runs: {list(seen)}")
+
+
+def inside_once(ewsprobed):
+    """--once and --once --json: a warning naming the bad server, whether
+    the walk met a good server first or the bad one."""
+    seen = both_walks(ewsprobed)
     for found, (rc, t) in seen.items():
         where = f"--once --json (walk met a {'good' if found else 'bad'})"
         check(rc == 1 and t["verdict"] == "warning" and
@@ -237,16 +242,7 @@ def inside_nosni(ewsprobed):
     the server that resets it and the one with another default
     certificate, named with their codes, whether the walk met a good
     server first or one of those."""
-    seen = {}
-    for n in range(TRIES):
-        rc, t = json_run(ewsprobed)
-        seen.setdefault(t["autodiscover"]["phone_found"], (rc, t))
-        if len(seen) == 2:
-            break
-        rotate(n)
-    else:
-        raise TestFailure(f"the walk met only one kind of server in "
-                          f"{TRIES} runs: {list(seen)}")
+    seen = both_walks(ewsprobed)
     for found, (rc, t) in seen.items():
         check_nosni(rc, t, found)
     t = seen[False][1]["autodiscover"]
