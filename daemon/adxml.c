@@ -456,7 +456,7 @@ adxml_result_json(const struct adxml_result *r, struct json *j)
 	json_key(j, "notes");
 	json_array_begin(j);
 	for (i = 0; i < r->nnotes; i++)
-		json_string(j, r->notes[i]);
+		json_str(j, r->notes[i]);
 	json_array_end(j);
 	json_object_end(j);
 }

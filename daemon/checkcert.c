@@ -445,7 +445,7 @@ checkcert_json_result(struct json *j, const struct checkcert_result *r)
 			    v->system.trusted ? NULL : v->system.error_string);
 			json_object_end(j);
 		} else
-			json_null(j);
+			json_nil(j);
 	}
 	json_key(j, "findings");
 	json_array_begin(j);
@@ -468,7 +468,7 @@ checkcert_json_result(struct json *j, const struct checkcert_result *r)
 	json_key(j, "fixes");
 	json_array_begin(j);
 	for (i = 0; i < r->nfixes; i++)
-		json_string(j, r->fixes[i]);
+		json_str(j, r->fixes[i]);
 	json_array_end(j);
 	json_object_end(j);
 }

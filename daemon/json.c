@@ -390,18 +390,18 @@ json_key(struct json *j, const char *key)
 
 /* Write a string value; NULL writes null. */
 void
-json_string(struct json *j, const char *s)
+json_str(struct json *j, const char *s)
 {
 	if (s == NULL) {
-		json_null(j);
+		json_nil(j);
 		return;
 	}
-	json_stringn(j, s, strlen(s));
+	json_strn(j, s, strlen(s));
 }
 
 /* Write n bytes as a string value (NUL bytes become \u0000). */
 void
-json_stringn(struct json *j, const char *s, size_t n)
+json_strn(struct json *j, const char *s, size_t n)
 {
 	json_before_value(j);
 	json_put_quoted(j, s, n);
@@ -428,7 +428,7 @@ json_double(struct json *j, double v)
 	char num[32];
 
 	if (!isfinite(v)) {
-		json_null(j);
+		json_nil(j);
 		return;
 	}
 	json_before_value(j);
@@ -472,7 +472,7 @@ json_bool(struct json *j, int v)
 
 /* Write null. */
 void
-json_null(struct json *j)
+json_nil(struct json *j)
 {
 	json_before_value(j);
 	json_puts(j, "null");
@@ -483,7 +483,7 @@ void
 json_kv_string(struct json *j, const char *key, const char *s)
 {
 	json_key(j, key);
-	json_string(j, s);
+	json_str(j, s);
 }
 
 /* Write a member with an integer value. */
@@ -523,5 +523,5 @@ void
 json_kv_null(struct json *j, const char *key)
 {
 	json_key(j, key);
-	json_null(j);
+	json_nil(j);
 }

@@ -114,7 +114,7 @@ resultjson_cert(struct json *j, const struct certinfo *c, size_t position)
 	json_key(j, "names");
 	json_array_begin(j);
 	for (k = 0; k < c->nsans; k++)
-		json_string(j, c->sans[k]);
+		json_str(j, c->sans[k]);
 	json_array_end(j);
 	json_object_end(j);
 }
@@ -201,7 +201,7 @@ resultjson_addr_hello(struct json *j, const struct urlcheck_addr *a)
 {
 	json_key(j, "phone_hello");
 	if (!a->hello) {
-		json_null(j);
+		json_nil(j);
 		return;
 	}
 	json_object_begin(j);
@@ -316,7 +316,7 @@ resultjson_autodiscover_addresses(struct json *j,
 {
 	json_key(j, "autodiscover_addresses");
 	if (a == NULL) {
-		json_null(j);
+		json_nil(j);
 		return;
 	}
 	json_object_begin(j);
@@ -341,7 +341,7 @@ resultjson_autodiscover(struct json *j, const struct autodiscover_result *d)
 
 	json_key(j, "autodiscover");
 	if (d == NULL) {
-		json_null(j);
+		json_nil(j);
 		return;
 	}
 	json_object_begin(j);
@@ -393,7 +393,7 @@ resultjson_frontend(struct json *j, const struct frontend_result *fr)
 {
 	json_key(j, "frontend");
 	if (fr == NULL) {
-		json_null(j);
+		json_nil(j);
 		return;
 	}
 	json_object_begin(j);
@@ -467,6 +467,6 @@ resultjson_target_end(struct json *j, const struct run_result *r)
 	if (r != NULL)
 		resultjson_run(j, r);
 	else
-		json_null(j);
+		json_nil(j);
 	json_object_end(j);
 }

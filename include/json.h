@@ -35,13 +35,19 @@ void json_array_begin(struct json *);
 void json_array_end(struct json *);
 void json_key(struct json *, const char *);
 
-void json_string(struct json *, const char *);
-void json_stringn(struct json *, const char *, size_t);
+/*
+ * json_str, json_strn and json_nil, not json_string, json_stringn and
+ * json_null: jansson (read by `ewsprobed status` and the tests) exports
+ * those names, and two definitions of one symbol in one program call
+ * each other's code.
+ */
+void json_str(struct json *, const char *);
+void json_strn(struct json *, const char *, size_t);
 void json_int(struct json *, long long);
 void json_double(struct json *, double);
 void json_decimal(struct json *, long long, int);
 void json_bool(struct json *, int);
-void json_null(struct json *);
+void json_nil(struct json *);
 
 /* Shorthands for one object member: key then value (NULL string = null). */
 void json_kv_string(struct json *, const char *, const char *);

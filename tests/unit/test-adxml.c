@@ -1202,11 +1202,11 @@ test_json(void **state)
 	json_object_begin(j);
 	json_object_end(j);
 	json_key(j, "u");
-	json_string(j, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+	json_str(j, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
 	json_key(j, "bad");
-	json_string(j, "\xff\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82");
+	json_str(j, "\xff\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82");
 	json_key(j, "nul");
-	json_stringn(j, "a\0b", 3);
+	json_strn(j, "a\0b", 3);
 	json_object_end(j);
 	out = json_finish(j, &len);
 	assert_string_equal(out,

@@ -43,7 +43,7 @@ string_doc(const char *s, size_t n)
 {
 	struct json *j = json_new(0);
 
-	json_stringn(j, s, n);
+	json_strn(j, s, n);
 	return json_finish(j, NULL);
 }
 
@@ -161,7 +161,7 @@ test_nesting_commas(void **unused)
 	json_key(j, "b");
 	json_array_begin(j);
 	json_int(j, 1);
-	json_string(j, "two");
+	json_str(j, "two");
 	json_object_begin(j);
 	json_kv_null(j, "c");
 	json_kv_bool(j, "d", 1);
@@ -296,7 +296,7 @@ big_doc(struct json *j, int n)
 	json_array_begin(j);
 	for (i = 0; i < n; i++) {
 		snprintf(item, sizeof item, "item %d \"quoted\" \xff", i);
-		json_string(j, item);
+		json_str(j, item);
 	}
 	json_array_end(j);
 }

@@ -1,7 +1,7 @@
 /*
  * jsoncheck: an independent JSON parser (jansson) for tests that check what
- * ewsprobed writes. Its own translation unit: jansson's json_string() and
- * json_null() share names with ewsprobed's writer (json.h).
+ * ewsprobed writes, in a translation unit of its own so that jansson's
+ * json_* declarations stay apart from ewsprobed's writer (json.h).
  */
 #ifndef EWSPROBED_TEST_JSONCHECK_H
 #define EWSPROBED_TEST_JSONCHECK_H
