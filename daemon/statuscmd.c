@@ -216,16 +216,25 @@ static void
 statuscmd_print_json(const struct statuscmd_view *v, const char *written,
     long long age, int stale, json_t *daemon, json_t *sel, int rc, FILE *out)
 {
-	json_t *outdoc;
-	char *dump;
+	json_t *outdoc, *path;
+	char *dump, *safe;
 
+	/*
+	 * The path as given when it is UTF-8 (JSON strings must be); else
+	 * its escaped form: a configured path is no reason to exit.
+	 */
+	if ((path = json_string(v->path)) == NULL) {
+		safe = textsafe(v->path);
+		path = json_string(safe);
+		free(safe);
+	}
 	/*
 	 * A result document of schema 1 like the file it reads
 	 * (docs/result-schema.json, document "status_view"), so a reader
 	 * can tell the two apart and check both.
 	 */
-	outdoc = json_pack("{s:i, s:s, s:s, s:s, s:I, s:b, s:O, s:O, s:s, s:i}",
-	    "schema", 1, "document", "status_view", "status_file", v->path,
+	outdoc = json_pack("{s:i, s:s, s:o, s:s, s:I, s:b, s:O, s:O, s:s, s:i}",
+	    "schema", 1, "document", "status_view", "status_file", path,
 	    "written", written, "age_seconds", (json_int_t)age, "stale", stale,
 	    "daemon", daemon, "targets", sel, "worst_state",
 	    once_status_name(rc), "exit_status", rc);
@@ -265,7 +274,7 @@ statuscmd_render(const char *text, size_t len, const struct statuscmd_view *v,
 	json_t *doc, *targets, *daemon, *t, *sel = NULL;
 	json_error_t jerr;
 	const char *written, *missing;
-	char *msg = NULL, *safe;
+	char *msg = NULL, *safe, *path;
 	time_t when;
 	long long age = 0;
 	size_t i;
@@ -309,8 +318,10 @@ statuscmd_render(const char *text, size_t len, const struct statuscmd_view *v,
 		    out);
 	else {
 		safe = textsafe(written);
-		fprintf(out, "status of %s (written %s, %lld s ago)\n", v->path,
+		path = textsafe(v->path);
+		fprintf(out, "status of %s (written %s, %lld s ago)\n", path,
 		    safe, age);
+		free(path);
 		free(safe);
 		statuscmd_table(targets, v, out);
 	}

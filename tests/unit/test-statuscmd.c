@@ -69,7 +69,8 @@ doc(const char *first, ...)
 
 /* Render text as view says (now: WRITTEN + age), capturing the output. */
 static struct out
-render(const char *text, long age, int json, char **targets, size_t n)
+render_at(const char *path, const char *text, long age, int json,
+    char **targets, size_t n)
 {
 	struct statuscmd_view v;
 	struct out o;
@@ -83,11 +84,18 @@ render(const char *text, long age, int json, char **targets, size_t n)
 	v.json = json;
 	v.now = WRITTEN + age;
 	v.max_age_ms = 900 * 1000;
-	v.path = "/run/ewsprobed/status.json";
+	v.path = path;
 	o.rc = statuscmd_render(text, strlen(text), &v, out, err);
 	fclose(out);
 	fclose(err);
 	return o;
+}
+
+static struct out
+render(const char *text, long age, int json, char **targets, size_t n)
+{
+	return render_at("/run/ewsprobed/status.json", text, age, json, targets,
+	    n);
 }
 
 static void
@@ -274,6 +282,35 @@ test_escaped(void **state)
 	free(d);
 }
 
+/*
+ * A configured path that is not UTF-8 (nor safe to print) is shown
+ * escaped, in the table and in --json (whose strings must be UTF-8):
+ * never an exit.
+ */
+static void
+test_path_escaped(void **state)
+{
+	char *a = target("a", "ok", "ok", 0), *d = doc(a, NULL);
+	const char *path = "/tmp/x\xff\033/status.json";
+	struct out o = render_at(path, d, 0, 1, NULL, 0);
+	json_t *j = json_loads(o.out, 0, NULL);
+
+	assert_int_equal(o.rc, 0);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(
+	                        json_object_get(j, "status_file")),
+	    "/tmp/x\\xff\\x1b/status.json");
+	json_decref(j);
+	out_free(&o);
+	o = render_at(path, d, 0, 0, NULL, 0);
+	assert_int_equal(o.rc, 0);
+	assert_non_null(
+	    strstr(o.out, "status of /tmp/x\\xff\\x1b/status.json"));
+	out_free(&o);
+	free(a);
+	free(d);
+}
+
 int
 main(void)
 {
@@ -284,6 +321,7 @@ main(void)
 	    cmocka_unit_test(test_stale),
 	    cmocka_unit_test(test_not_status),
 	    cmocka_unit_test(test_escaped),
+	    cmocka_unit_test(test_path_escaped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
